@@ -1,0 +1,43 @@
+"""Atomic file writes: a reader never sees a half-written file, an interrupted write leaves none.
+
+Everything the tool writes (exports, pose caches, checkpoints, logs rewritten per epoch) goes
+through ``atomic_path`` / ``write_text_atomic``: the data is written to a temporary file in the
+same folder, flushed to disk, then renamed over the target in one step.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` atomically."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def write_text_atomic(target: str | Path, text: str) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(target: str | Path, obj: object) -> None:
+    write_text_atomic(target, json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")

@@ -1,0 +1,1 @@
+"""Pose stage: the 44-joint layout, pose backends (MediaPipe, AlphaPose), tracking, caching."""

@@ -1,0 +1,132 @@
+"""Inference API used by the pipeline: clips of keypoints -> probabilities, top-5 actions, body part.
+
+One or two MMN streams: with a joint and a bone checkpoint the logits are averaged 0.5 / 0.5 (the
+official two-stream fusion). ``device="auto"`` picks CUDA when available; on CUDA the model runs
+under autocast (bf16 where supported, else fp16); always under ``torch.inference_mode``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoints import CheckpointError, load_mmn
+from .labels import LabelSet, ma52_labels
+from .mmn import MMN
+from .preprocess import prepare_batch
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but no CUDA GPU is available to PyTorch")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda[:N]; got {name!r}")
+    return torch.device(name)
+
+
+@dataclass
+class Prediction:
+    probabilities: np.ndarray  # [num_classes]
+    top5: list[dict]  # id, code, name, probability (best first)
+    body_id: int
+    body_name: str
+
+    @property
+    def action(self) -> dict:
+        return self.top5[0]
+
+
+class Recognizer:
+    """Loads one or two MMN streams once and classifies batches of clips."""
+
+    def __init__(
+        self,
+        joint_checkpoint: str | Path | None = None,
+        bone_checkpoint: str | Path | None = None,
+        device: str = "auto",
+        batch_size: int = 64,
+        num_joints: int = 44,
+        optimized: bool = False,
+    ):
+        if joint_checkpoint is None and bone_checkpoint is None:
+            raise ValueError("a joint or a bone checkpoint is needed")
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self.streams: dict[str, MMN] = {}
+        for stream, path in (("joint", joint_checkpoint), ("bone", bone_checkpoint)):
+            if path is None:
+                continue
+            model = load_mmn(path, device=self.device, num_joints=num_joints)
+            declared = model.checkpoint.stream
+            if declared and declared != stream:
+                raise CheckpointError(f"{path}: this checkpoint was trained on the {declared} stream, "
+                                      f"but was given as the {stream} checkpoint")
+            self.streams[stream] = model
+        models = list(self.streams.values())
+        if len({m.cfg.num_classes for m in models}) != 1:
+            raise CheckpointError("the joint and bone checkpoints have different numbers of classes")
+        labels = next((m.checkpoint.labels for m in models if m.checkpoint.labels), None)
+        self.labels = LabelSet.from_list(labels) if labels else ma52_labels()
+        if len(self.labels) != models[0].cfg.num_classes:
+            raise CheckpointError(
+                f"{models[0].checkpoint.path}: {models[0].cfg.num_classes} classes but the "
+                f"{self.labels.name} label set has {len(self.labels)}; use a checkpoint that carries its labels"
+            )
+        self.runners = {s: _runner(m, self.device, optimized) for s, m in self.streams.items()}
+
+    @property
+    def checkpoints(self) -> list[dict]:
+        return [dict(m.checkpoint.summary(), stream=s) for s, m in self.streams.items()]
+
+    def logits(self, clips: list[np.ndarray]) -> np.ndarray:
+        """Fused logits [N, classes] for clips of keypoints [L, V, 2] (pixels, layout order)."""
+        out = []
+        for start in range(0, len(clips), self.batch_size):
+            chunk = clips[start:start + self.batch_size]
+            fused = None
+            for stream, run in self.runners.items():
+                x, idx = prepare_batch(chunk, stream)
+                lg = run(x, idx)
+                fused = lg if fused is None else fused + lg
+            out.append(fused / len(self.runners))
+        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
+
+    def predict(self, clips: list[np.ndarray]) -> list[Prediction]:
+        return [self.describe(p) for p in softmax(self.logits(clips))]
+
+    def describe(self, probs: np.ndarray) -> Prediction:
+        order = np.argsort(-probs, kind="stable")[:5]
+        top5 = [dict(id=int(i), code=self.labels[int(i)].code, name=self.labels[int(i)].name,
+                     probability=float(probs[i])) for i in order]
+        best = self.labels[int(order[0])]
+        return Prediction(probabilities=probs, top5=top5, body_id=best.body_id, body_name=best.body_name)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _runner(model: MMN, device: torch.device, optimized: bool):
+    """A function x, index_t (numpy) -> logits (numpy float32) for one stream."""
+    net = model
+    if optimized:
+        from .fast import optimize_for_inference
+
+        net = optimize_for_inference(model)
+    use_amp = device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+
+    def run(x: np.ndarray, index_t: np.ndarray) -> np.ndarray:
+        with torch.inference_mode(), torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            xt = torch.from_numpy(x).to(device, non_blocking=True)
+            it = torch.from_numpy(index_t).to(device, non_blocking=True)
+            return net(xt, it).float().cpu().numpy()
+
+    return run
