@@ -36,3 +36,23 @@ def demo_dir() -> Path:
 @pytest.fixture(scope="session")
 def demo_clips(demo_dir) -> list[Path]:
     return sorted(demo_dir.glob("*.mp4"))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, demo_dir, ref_checkpoint):
+    """The whole pipeline, once, on the real MA-52 demo clips with the reference checkpoint."""
+    import run_pipeline
+
+    out = tmp_path_factory.mktemp("demo_run")
+    code = run_pipeline.main([str(demo_dir), "--out", str(out), "--checkpoint", str(ref_checkpoint),
+                              "--bone-checkpoint", str(ref_checkpoint), "--mode", "clip", "--submission",
+                              "--device", "cpu"])
+    return out, code
+
+
+@pytest.fixture(scope="session")
+def small_video(tmp_path_factory):
+    """A 2 s, 256 x 256 video of a real person (the animated astronaut portrait)."""
+    from pipeline.sample import make_sample_video
+
+    return make_sample_video(tmp_path_factory.mktemp("small") / "person.mp4", seconds=2.0, fps=15, size=256)

@@ -1,0 +1,191 @@
+"""Output files for one video (JSON, CSV, ELAN) and for a batch (MA-52 submission CSV).
+
+Every file is written atomically (``common.fileio``): a reader never sees half a file, and an
+interrupted run leaves none behind. The JSON document is the record of a finished video: it is
+written last, and ``--resume`` looks for it.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from common.fileio import atomic_path, write_json_atomic, write_text_atomic
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "assets" / "result.schema.json"
+CSV_COLUMNS = ["video", "person", "start_s", "end_s", "duration_s", "action_id", "action_code", "action_name",
+               "body_id", "body_name", "probability", "top5", "most_moved", "motion_energy", "hand_contacts"]
+NO_CHECKPOINT_NOTE = (
+    "No MMN checkpoint configured: segments carry the movement description only. To name the "
+    "micro-actions, download the MMN authors' MA-52 checkpoints (joint and bone .pt files, research licence) "
+    "and pass --checkpoint JOINT.pt [--bone-checkpoint BONE.pt], or train one with `python -m recognizer.train`."
+)
+
+
+def segment_record(seg, recognizer) -> dict:
+    rec = {"person": int(seg.person), "start_s": round(seg.start_s, 3), "end_s": round(seg.end_s, 3),
+           "duration_s": round(seg.end_s - seg.start_s, 3), "windows": len(seg.windows),
+           "action": None, "body": None, "top5": [], "movement": seg.movement}
+    if seg.probabilities is not None and recognizer is not None:
+        pred = recognizer.describe(seg.probabilities)
+        rec["action"] = {k: pred.top5[0][k] for k in ("id", "code", "name")}
+        rec["action"]["probability"] = round(pred.top5[0]["probability"], 6)
+        rec["body"] = {"id": pred.body_id, "name": pred.body_name}
+        rec["top5"] = [dict(t, probability=round(t["probability"], 6),
+                            body_id=recognizer.labels[t["id"]].body_id) for t in pred.top5]
+    return rec
+
+
+def window_record(w) -> dict:
+    rec = {"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "status": w.status,
+           "motion_energy": round(float(w.energy), 4)}
+    if w.prediction is not None:
+        rec["action_code"] = w.prediction.top5[0]["code"]
+        rec["probability"] = round(w.prediction.top5[0]["probability"], 6)
+    return rec
+
+
+def validate(doc: dict) -> None:
+    """Check a result document against ``assets/result.schema.json`` (raises on a mismatch)."""
+    import jsonschema
+
+    jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
+
+
+def write_json(path: Path, doc: dict) -> None:
+    write_json_atomic(path, doc)
+
+
+def _fmt_top5(top5: list[dict]) -> str:
+    return ";".join(f"{t['code']}:{t['probability']:.4f}" for t in top5)
+
+
+def csv_text(doc: dict) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    video = doc["video"]["file"]
+    for s in doc["segments"]:
+        a, b = s["action"] or {}, s["body"] or {}
+        contacts = ";".join(f"{c['hand']}-{c['target']}@{c['start_s']:.2f}-{c['end_s']:.2f}"
+                            for c in s["movement"]["hand_contacts"])
+        w.writerow({"video": video, "person": s["person"], "start_s": f"{s['start_s']:.3f}",
+                    "end_s": f"{s['end_s']:.3f}", "duration_s": f"{s['duration_s']:.3f}",
+                    "action_id": a.get("id", ""), "action_code": a.get("code", ""), "action_name": a.get("name", ""),
+                    "body_id": b.get("id", ""), "body_name": b.get("name", ""),
+                    "probability": f"{a['probability']:.4f}" if a else "", "top5": _fmt_top5(s["top5"]),
+                    "most_moved": s["movement"]["most_moved"] or "",
+                    "motion_energy": s["movement"]["motion_energy"], "hand_contacts": contacts})
+    return buf.getvalue()
+
+
+def write_csv(path: Path, doc: dict) -> None:
+    write_text_atomic(path, csv_text(doc))
+
+
+def _eaf_value(s: dict) -> str:
+    if s["action"]:
+        return f"{s['action']['code']} {s['action']['name']} ({s['action']['probability']:.2f})"
+    mv = s["movement"]
+    return f"movement: {mv['most_moved'] or 'none'} (energy {mv['motion_energy']:.2f})"
+
+
+def write_eaf(path: Path, doc: dict, video_path: Path) -> None:
+    """ELAN annotation file: one tier per person, linked to the video (relative and absolute URL)."""
+    import pympi
+
+    eaf = pympi.Elan.Eaf(author="micro-action finder")
+    mime = "video/mp4" if video_path.suffix.lower() in (".mp4", ".m4v", ".mov") else "video/*"
+    rel = Path(_relpath(video_path, path.parent))
+    eaf.add_linked_file(video_path.resolve().as_uri(), relpath=rel.as_posix(), mimetype=mime)
+    if "default" in eaf.tiers:
+        eaf.remove_tier("default")
+    persons = sorted({s["person"] for s in doc["segments"]} | {p["id"] for p in doc["pose"]["persons"]
+                                                                 if p.get("analysed")})
+    for pid in persons:
+        tier = f"person_{pid}"
+        eaf.add_tier(tier)
+        for s in doc["segments"]:
+            start, end = int(round(s["start_s"] * 1000)), int(round(s["end_s"] * 1000))
+            if s["person"] == pid and end > start:
+                eaf.add_annotation(tier, start, end, _eaf_value(s))
+    with atomic_path(path) as tmp:
+        tmp.unlink()  # pympi renames an existing file to .bak before writing
+        eaf.to_file(str(tmp))
+
+
+def _relpath(target: Path, start: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(target.resolve(), start.resolve())
+    except ValueError:  # another drive on Windows
+        return str(target.resolve())
+
+
+def submission_rows(docs: list[dict]) -> list[list]:
+    rows = []
+    for doc in docs:
+        segs = [s for s in doc["segments"] if s["top5"]]
+        if not segs:
+            continue
+        best = max(segs, key=lambda s: s["duration_s"])
+        ids = [t["id"] for t in best["top5"]]
+        bodies = [t["body_id"] for t in best["top5"]]
+        rows.append([doc["video"]["file"], *ids, *bodies])
+    return rows
+
+
+def write_submission(out_dir: Path, docs: list[dict]) -> Path:
+    """MA-52 test-server ``prediction.csv`` (and ``prediction.zip`` for upload)."""
+    header = ["vid"] + [f"action_pred_{i}" for i in range(1, 6)] + [f"body_pred_{i}" for i in range(1, 6)]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in sorted(submission_rows(docs)):
+        w.writerow(row)
+    csv_path = out_dir / "prediction.csv"
+    write_text_atomic(csv_path, buf.getvalue())
+    with atomic_path(out_dir / "prediction.zip") as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("prediction.csv", buf.getvalue())
+    return csv_path
+
+
+def write_overlay(path: Path, video_path: Path, info, pose, tracks, segments: list[dict]) -> None:
+    """Overlay video at the source frame rate: skeletons and the current segment's label."""
+    import cv2
+
+    from pose.layout import ma52_layout
+
+    from .video import iter_frames, write_video
+
+    bones = ma52_layout().bones
+    colours = [(0, 200, 255), (255, 120, 0), (0, 255, 120), (255, 0, 200)]
+
+    def frames():
+        for fr in iter_frames(video_path, info):
+            img = fr.image.copy()
+            for n, tr in enumerate(tracks):
+                if fr.index >= len(tr.keypoints) or not tr.present[fr.index]:
+                    continue
+                kp = tr.keypoints[fr.index]
+                col = colours[n % len(colours)]
+                for a, b in bones:
+                    if np.isfinite(kp[[a, b]]).all():
+                        cv2.line(img, tuple(int(v) for v in kp[a]), tuple(int(v) for v in kp[b]), col, 2)
+                for p in kp[np.isfinite(kp).all(-1)]:
+                    cv2.circle(img, (int(p[0]), int(p[1])), 3, col, -1)
+            label = [_eaf_value(s) for s in segments if s["start_s"] <= fr.time < s["end_s"]]
+            text = f"{fr.time:6.2f}s  " + (" | ".join(label) if label else "-")
+            scale = max(0.5, info.width / 1400)
+            cv2.putText(img, text, (10, int(30 * scale + 10)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 4)
+            cv2.putText(img, text, (10, int(30 * scale + 10)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1)
+            yield img
+
+    write_video(path, frames(), info.fps or 30.0, (info.width, info.height))

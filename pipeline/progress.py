@@ -1,0 +1,61 @@
+"""Progress display (overall and per-video stage, with ETA) and the end-of-run summary table."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.table import Table
+
+
+class RichReporter:
+    def __init__(self, console: Console, total: int):
+        self.console = console
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+                                 TimeRemainingColumn(), console=console, transient=False)
+        self.overall = self.progress.add_task("videos", total=total)
+        self.current = None
+        self.name = ""
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def start_video(self, job) -> None:
+        self.name = job.path.name
+        if self.current is None:
+            self.current = self.progress.add_task(self.name, total=None)
+        self.progress.reset(self.current, total=None, description=f"{self.name}: starting")
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.progress.reset(self.current, total=total, description=f"{self.name}: {name}")
+
+    def frame(self, n: int) -> None:
+        self.progress.update(self.current, completed=n)
+
+    def end_video(self, outcome) -> None:
+        self.progress.advance(self.overall)
+        if outcome.status == "failed":
+            self.console.print(f"[red]failed:[/red] {outcome.message}", highlight=False, soft_wrap=True)
+
+
+def print_summary(console: Console, summary, out) -> None:
+    table = Table(title=f"Summary ({out})")
+    for col in ("video", "status", "segments", "seconds", "message"):
+        table.add_column(col, overflow="fold")
+    for o in summary.outcomes:
+        colour = {"done": "green", "skipped": "cyan", "failed": "red"}[o.status]
+        table.add_row(str(o.job.rel.parent / o.job.path.name), f"[{colour}]{o.status}[/{colour}]",
+                      str(o.segments) if o.status == "done" else "", f"{o.seconds:.1f}" if o.seconds else "",
+                      o.message if o.status != "failed" else "see below")
+    console.print(table)
+    done = sum(o.status == "done" for o in summary.outcomes)
+    skipped = sum(o.status == "skipped" for o in summary.outcomes)
+    if summary.interrupted:
+        console.print("[yellow]Interrupted.[/yellow] Finished videos are complete; rerun with --resume to go on.")
+    for o in summary.failed:
+        console.print(f"[red]failed:[/red] {o.message}", highlight=False, soft_wrap=True)
+    console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed")

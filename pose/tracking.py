@@ -1,0 +1,123 @@
+"""People across frames: stable ids, and the choice of the interviewee.
+
+* When the backend gives track ids (AlphaPose with ``--pose_track``), they are used as they are.
+* Otherwise detections are matched frame to frame (Hungarian assignment) to the tracks seen in the
+  last ``max_gap_s`` seconds; the cost is the mean distance of the joints both have, divided by
+  the track's size (the diagonal of its last box); pairs costing more than ``max_cost`` start a new
+  track. A person who leaves and comes back within ``max_gap_s`` keeps the same id.
+* The subject (default person) is the track with the largest (frames seen x mean box area): the
+  interviewee is normally on screen the whole time and closest to the camera.
+
+Memory: a track keeps only its 44 joints per frame (about 0.6 KB a frame), never images.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .types import Detection, PersonTrack
+
+
+class Tracker:
+    def __init__(self, fps: float, max_gap_s: float = 1.0, max_cost: float = 0.5):
+        self.max_gap = max(1, int(round(max_gap_s * (fps or 30.0))))
+        self.max_cost = max_cost
+        self._tracks: dict[int, dict] = {}
+        self._next = 0
+        self._external = None  # True once the backend's own ids are in use
+
+    @property
+    def uses_backend_ids(self) -> bool:
+        return bool(self._external)
+
+    def update(self, frame: int, detections: list[Detection]) -> None:
+        if not detections:
+            return
+        external = all(d.track_id is not None for d in detections)
+        if self._external is None:
+            self._external = external
+        if self._external and external:
+            for d in detections:
+                self._append(int(d.track_id), frame, d)
+            return
+        self._match(frame, detections)
+
+    def _append(self, tid: int, frame: int, d: Detection) -> None:
+        tr = self._tracks.setdefault(tid, {"frames": [], "kp": [], "sc": [], "src": [], "last": None, "seen": -1})
+        if tr["frames"] and tr["frames"][-1] == frame:  # a second record for the same id and frame
+            if float(d.scores.mean()) <= float(np.mean(tr["sc"][-1])):
+                return
+            for k in ("frames", "kp", "sc", "src"):
+                tr[k].pop()
+        tr["frames"].append(frame)
+        tr["kp"].append(d.keypoints)
+        tr["sc"].append(d.scores)
+        tr["src"].append(d.sources)
+        tr["last"], tr["seen"] = d, frame
+
+    def _match(self, frame: int, dets: list[Detection]) -> None:
+        active = [tid for tid, tr in self._tracks.items() if frame - tr["seen"] <= self.max_gap]
+        cost = np.full((len(dets), len(active)), np.inf)
+        for i, d in enumerate(dets):
+            for j, tid in enumerate(active):
+                cost[i, j] = _pose_distance(d, self._tracks[tid]["last"])
+        assigned = set()
+        if active:
+            finite = np.where(np.isfinite(cost), cost, 1e6)
+            for i, j in zip(*linear_sum_assignment(finite)):
+                if cost[i, j] <= self.max_cost:
+                    self._append(active[j], frame, dets[i])
+                    assigned.add(i)
+        for i, d in enumerate(dets):
+            if i not in assigned:
+                self._append(self._next_id(), frame, d)
+
+    def _next_id(self) -> int:
+        while self._next in self._tracks:
+            self._next += 1
+        return self._next
+
+    def tracks(self, num_frames: int) -> list[PersonTrack]:
+        out = []
+        for tid in sorted(self._tracks):
+            tr = self._tracks[tid]
+            v = tr["kp"][0].shape[0]
+            kp = np.full((num_frames, v, 2), np.nan, np.float32)
+            sc = np.zeros((num_frames, v), np.float32)
+            src = np.zeros((num_frames, v), np.uint8)
+            idx = np.asarray(tr["frames"])
+            keep = idx < num_frames
+            kp[idx[keep]] = np.asarray(tr["kp"])[keep]
+            sc[idx[keep]] = np.asarray(tr["sc"])[keep]
+            src[idx[keep]] = np.asarray(tr["src"])[keep]
+            out.append(PersonTrack(tid, kp, sc, src))
+        return out
+
+
+def _pose_distance(a: Detection, b: Detection) -> float:
+    both = np.isfinite(a.keypoints).all(-1) & np.isfinite(b.keypoints).all(-1)
+    if not both.any():
+        return np.inf
+    box = b.bbox()
+    size = max(float(np.hypot(box[2], box[3])), 1.0)
+    return float(np.linalg.norm(a.keypoints[both] - b.keypoints[both], axis=-1).mean() / size)
+
+
+def subject_score(track: PersonTrack) -> float:
+    return track.num_frames_seen * track.mean_area()
+
+
+def select_people(tracks: list[PersonTrack], person: str | int = "subject") -> list[PersonTrack]:
+    """``"subject"``: the one track most likely to be the interviewee; ``"all"``; or a track id."""
+    seen = [t for t in tracks if t.num_frames_seen > 0]
+    if not seen:
+        return []
+    if person == "all":
+        return seen
+    if person == "subject":
+        return [max(seen, key=subject_score)]
+    wanted = int(person)
+    chosen = [t for t in seen if t.id == wanted]
+    if not chosen:
+        raise ValueError(f"no person with id {wanted} (ids in this video: {[t.id for t in seen]})")
+    return chosen

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Find and name micro-actions in interview videos.
+
+examples:
+  python run_pipeline.py --demo --out demo_out
+      make a sample video here and run the whole pipeline on it (offline)
+  python run_pipeline.py interview.mp4 --out results --checkpoint joint.pt --bone-checkpoint bone.pt
+      an interview -> timed segments (JSON, CSV, ELAN) with MMN's two-stream fusion
+  python run_pipeline.py videos/ --out results --checkpoint joint.pt --resume
+      a whole folder (recursive); rerun with --resume to skip finished videos
+  python run_pipeline.py ma52_test/ --out sub --mode clip --checkpoint joint.pt --submission
+      MA-52 test clips -> prediction.csv / prediction.zip for the test server
+  python run_pipeline.py clip.mp4 --out r --pose alphapose-json --alphapose-json alphapose-results.json
+      use keypoints that AlphaPose computed (closest to the released MMN weights' training data)
+
+exit codes: 0 all videos done, 1 some video failed (each one is named), 2 bad arguments or
+configuration (nothing processed), 130 interrupted (finished videos are complete, no partial files).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from pipeline.segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S
+    from pipeline.motion import STILL_THRESHOLD
+
+    ap = argparse.ArgumentParser(prog="run_pipeline.py", description=__doc__.split("\n\n")[0],
+                                 epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("inputs", nargs="*", help="video files, folders (searched recursively) or .txt lists of paths")
+    ap.add_argument("--out", required=True, type=Path, help="output folder (mirrors the input tree)")
+    ap.add_argument("--demo", action="store_true", help="generate a sample video into OUT/sample/ and process it")
+    ap.add_argument("--checkpoint", type=Path, help="MMN joint-stream checkpoint (official or trained here)")
+    ap.add_argument("--bone-checkpoint", type=Path, help="MMN bone-stream checkpoint (two-stream fusion)")
+    ap.add_argument("--mode", default="auto", choices=["auto", "clip", "long"],
+                    help="clip: one prediction per video; long: windows over an interview; "
+                         "auto: clip up to 4 s, else long (default)")
+    ap.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, help="long mode window, seconds (default 2)")
+    ap.add_argument("--stride", type=float, default=DEFAULT_STRIDE_S, help="long mode stride, seconds (default 0.5)")
+    ap.add_argument("--still-threshold", type=float, default=STILL_THRESHOLD,
+                    help="motion energy (torso lengths/s) below which a window is 'still' (default 0.05)")
+    ap.add_argument("--person", default="subject",
+                    help="subject (default: most frames x largest size), all, or a person id")
+    ap.add_argument("--pose", default="mediapipe", choices=["mediapipe", "alphapose-json", "alphapose"],
+                    help="pose backend (default mediapipe, offline)")
+    ap.add_argument("--alphapose-json", type=Path, help="AlphaPose results file, or a folder of <video>.json")
+    ap.add_argument("--alphapose-config", type=Path, help="AlphaPose Halpe-136 config (live AlphaPose)")
+    ap.add_argument("--alphapose-checkpoint", type=Path, help="AlphaPose pose checkpoint (live AlphaPose)")
+    ap.add_argument("--max-side", type=int, default=960, help="downscale frames to this longest side for pose "
+                    "estimation (keypoints stay in original pixels; 0 = full size)")
+    ap.add_argument("--device", default="auto", help="auto | cpu | cuda (MMN; auto picks CUDA when available)")
+    ap.add_argument("--overlay", action="store_true", help="also write <video>.overlay.mp4 with skeleton and labels")
+    ap.add_argument("--submission", action="store_true", help="write OUT/prediction.csv for the MA-52 test server")
+    ap.add_argument("--resume", action="store_true", help="skip videos whose outputs are complete")
+    args = ap.parse_args(argv)
+    if not args.inputs and not args.demo:
+        ap.error("give at least one input (or --demo)")
+    if args.window <= 0 or args.stride <= 0:
+        ap.error("--window and --stride must be positive")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from rich.console import Console
+
+    from pipeline.progress import RichReporter, print_summary
+    from pipeline.run import EXIT_USAGE, USER_ERRORS, InputError, Options, Pipeline, check_output_dir, \
+        collect_inputs, run_batch
+
+    console = Console(stderr=True)
+
+    def fail(msg: str) -> int:
+        console.print(f"[red]error:[/red] {msg}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+
+    opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,
+                   threshold=args.still_threshold, person=args.person, pose=args.pose,
+                   alphapose_json=args.alphapose_json, alphapose_config=args.alphapose_config,
+                   alphapose_checkpoint=args.alphapose_checkpoint, max_side=args.max_side or None,
+                   checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,
+                   overlay=args.overlay, submission=args.submission, resume=args.resume)
+    try:
+        check_output_dir(opts.out)
+        inputs = list(args.inputs)
+        if args.demo:
+            from pipeline.sample import make_sample_video
+
+            console.print("Making the sample video (animated public-domain portrait)...")
+            inputs.append(make_sample_video(opts.out / "sample" / "astronaut_demo.mp4"))
+        jobs = collect_inputs(inputs)
+        pipeline = Pipeline.from_options(opts)
+    except (InputError, *USER_ERRORS) as e:
+        return fail(" ".join(str(e).split()))
+    except RuntimeError as e:
+        return fail(" ".join(str(e).split()))
+    if pipeline.recognizer is None:
+        from pipeline.export import NO_CHECKPOINT_NOTE
+
+        console.print(f"[yellow]note:[/yellow] {NO_CHECKPOINT_NOTE}", highlight=False, soft_wrap=True)
+    try:
+        with RichReporter(console, len(jobs)) as reporter:
+            summary = run_batch(jobs, pipeline, reporter)
+    finally:
+        pipeline.close()
+    print_summary(console, summary, opts.out)
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
