@@ -95,6 +95,33 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
     return out
 
 
+def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:
+    """Motion energy per frame [T] (the largest region's median joint speed, smoothed over
+    ``SMOOTH_S``); used to place segment edges where the movement starts and stops."""
+    n = len(times)
+    if n < 2:
+        return np.zeros(n)
+    dt = np.diff(times)
+    dt = np.where(dt > 0, dt, np.nan)
+    step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
+    k = max(1, int(round(SMOOTH_S / step)) | 1)
+    smooth = smooth_tracks(keypoints, ok, k)
+    with np.errstate(invalid="ignore"):
+        speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale
+    speed = np.where(ok[1:] & ok[:-1] & np.isfinite(speed), speed, np.nan)
+    per_region = []
+    for joints in REGION_JOINTS.values():
+        vals = speed[:, joints]
+        has = np.isfinite(vals).any(axis=1)
+        med = np.zeros(len(vals))
+        if has.any():
+            med[has] = np.nanmedian(vals[has], axis=1)
+        per_region.append(med)
+    e = np.max(per_region, axis=0)
+    e = uniform_filter1d(e, size=k, mode="nearest")
+    return np.concatenate(([e[0]], e))
+
+
 def smooth_tracks(keypoints: np.ndarray, ok: np.ndarray, k: int) -> np.ndarray:
     """Moving average over k frames along T, using only frames where ``ok`` [T, V]."""
     if k <= 1:

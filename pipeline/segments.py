@@ -10,6 +10,8 @@ Modes:
   action. Each window owns the ``stride_s`` seconds around its centre (the first and last window
   extend to the video's edges), so segments never overlap; consecutive active windows with the
   same top-1 action merge into one segment, whose probabilities are the mean of its windows'.
+  Segment edges then move inwards to the first and last frame whose own (smoothed) motion energy
+  reaches the threshold, so a segment starts and ends where the movement does.
 * ``auto``: ``clip`` for videos up to ``AUTO_CLIP_MAX_S`` seconds, else ``long``.
 
 Defaults: MA-52 clips last about 1.5-2.5 s, so a 2 s window holds one micro-action at the time scale
@@ -90,6 +92,18 @@ def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float)
     return wins
 
 
+def _snap_to_motion(seg: Segment, times: np.ndarray, energy: np.ndarray, threshold: float) -> None:
+    """Move a segment's edges inwards to the first and last frame whose motion energy reaches the
+    threshold (windows are coarse: a window that holds a little motion spans still frames too)."""
+    a = int(np.searchsorted(times, seg.start_s - 1e-9))
+    b = int(np.searchsorted(times, seg.end_s - 1e-9))
+    moving = np.flatnonzero(energy[a:b] >= threshold)
+    if moving.size == 0:
+        return
+    end = video_end(times) if a + moving[-1] + 1 >= len(times) else float(times[a + moving[-1] + 1])
+    seg.start_s, seg.end_s = float(times[a + moving[0]]), end
+
+
 def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], mode: str, recognizer=None,
                   window_s: float = DEFAULT_WINDOW_S, stride_s: float = DEFAULT_STRIDE_S,
                   threshold: float = motion.STILL_THRESHOLD) -> tuple[list[Segment], list[Window]]:
@@ -128,6 +142,10 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
         else:
             segments.append(Segment(track.id, w.own[0], w.own[1], [w]))
         prev = w
+    if mode == "long":
+        energy = motion.frame_energy(track.keypoints, ok, times, scale)
+        for seg in segments:
+            _snap_to_motion(seg, times, energy, threshold)
     for seg in segments:
         if recognizer is not None:
             seg.probabilities = np.mean([w.prediction.probabilities for w in seg.windows], axis=0)

@@ -152,13 +152,14 @@ def _read(path: Path) -> object:
             warnings.simplefilter("ignore", UserWarning)
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "weights_only" in str(e) or "Unsupported" in str(e) or "global" in str(e).lower():
+        text = str(e)
+        detail = text.split("WeightsUnpickler error:")[-1].strip().split("\n")[0].strip() or type(e).__name__
+        if re.search(r"Unsupported global|GLOBAL|REDUCE|BUILD|not an allowed global", text):
             raise CheckpointError(
                 f"{path}: refused: the file holds Python objects that would need code execution to "
-                f"load (only plain tensors and metadata are accepted): {first[:160]}"
+                f"load (only tensors and plain metadata are accepted): {detail[:160]}"
             ) from None
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({first[:160]})") from None
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({detail[:160]})") from None
     except PermissionError:
         raise CheckpointError(f"{path}: permission denied") from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError) as e:

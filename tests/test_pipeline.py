@@ -1,0 +1,188 @@
+"""End to end: real clips and generated videos through run_pipeline, its outputs, batch behaviour."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+
+import run_pipeline
+from pipeline.export import CSV_COLUMNS, validate
+from pipeline.video import iter_frames, probe, write_video
+from tests.helpers import blank_video
+
+
+def _docs(out):
+    return {p.name[:-5]: json.loads(p.read_text()) for p in sorted(out.rglob("*.json"))}
+
+
+def test_demo_clips_end_to_end(demo_run, demo_clips, ref_checkpoint):
+    out, code = demo_run
+    assert code == 0
+    docs = _docs(out)
+    assert sorted(docs) == sorted(p.stem for p in demo_clips)
+    sha = hashlib.sha256(ref_checkpoint.read_bytes()).hexdigest()
+    for name, doc in docs.items():
+        validate(doc)
+        assert doc["analysis"]["mode"] == "clip"
+        assert [c["sha256"] for c in doc["model"]["checkpoints"]] == [sha, sha]
+        assert {c["stream"] for c in doc["model"]["checkpoints"]} == {"joint", "bone"}
+        assert len(doc["segments"]) == 1
+        seg = doc["segments"][0]
+        assert 0 <= seg["start_s"] < seg["end_s"] <= doc["video"]["duration_s"] + 0.05
+        assert seg["action"]["code"] == seg["top5"][0]["code"]
+        probs = [t["probability"] for t in seg["top5"]]
+        assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0 + 1e-6
+        rows = list(csv.DictReader((out / f"{name}.csv").open()))
+        assert list(rows[0]) == CSV_COLUMNS and len(rows) == 1
+        assert rows[0]["action_code"] == seg["action"]["code"]
+        assert float(rows[0]["end_s"]) == pytest.approx(seg["end_s"], abs=1e-3)
+
+
+def test_clip_prediction_matches_direct_inference(demo_run, ref_checkpoint):
+    """The pipeline's label is MMN's on the cached keypoints (nothing invented along the way)."""
+    from pose.result import load_pose
+    from pose.tracking import select_people
+    from recognizer.inference import Recognizer
+
+    out, _ = demo_run
+    rec = Recognizer(ref_checkpoint, ref_checkpoint, device="cpu")
+    for name, doc in _docs(out).items():
+        pose = load_pose(out / f"{name}.pose.npz")
+        track = select_people(pose.tracks)[0]
+        pred = rec.predict([track.keypoints])[0]
+        seg = doc["segments"][0]
+        assert seg["action"]["id"] == pred.top5[0]["id"]
+        assert seg["action"]["probability"] == pytest.approx(pred.top5[0]["probability"], abs=1e-5)
+
+
+def test_elan_and_submission(demo_run, demo_clips):
+    import pympi
+
+    out, _ = demo_run
+    for clip in demo_clips:
+        eaf = pympi.Elan.Eaf(str(out / f"{clip.stem}.eaf"))
+        assert list(eaf.get_tier_names()) == ["person_0"]
+        (start, end, value), = eaf.get_annotation_data_for_tier("person_0")
+        assert 0 <= start < end and value
+        media = eaf.get_linked_files()[0]
+        assert media["MEDIA_URL"].endswith(clip.name) and media["RELATIVE_MEDIA_URL"].endswith(clip.name)
+    rows = list(csv.reader((out / "prediction.csv").open()))
+    assert rows[0] == ["vid"] + [f"action_pred_{i}" for i in range(1, 6)] + [f"body_pred_{i}" for i in range(1, 6)]
+    assert sorted(r[0] for r in rows[1:]) == sorted(c.name for c in demo_clips)
+    labels = {int(r.split("\t")[0]): int(r.split("\t")[3]) for r in
+              (run_pipeline.ROOT / "assets" / "ma52_labels.tsv").read_text().splitlines()[1:]}
+    for r in rows[1:]:
+        ids, bodies = list(map(int, r[1:6])), list(map(int, r[6:11]))
+        assert len(set(ids)) == 5 and bodies == [labels[i] for i in ids]
+    assert (out / "prediction.zip").exists()
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory, demo_clips):
+    """Demo clips joined by frozen frames: motion only where the clips are."""
+    path = tmp_path_factory.mktemp("long") / "interview.mp4"
+    spans, frames, fps = [], [], 30.0
+    gaps = [2.0, 3.0, 3.0, 2.0]
+    for i, clip in enumerate(demo_clips):
+        imgs = [f.image.copy() for f in iter_frames(clip, max_side=540)]
+        frames += [imgs[0]] * int(gaps[i] * fps)
+        start = len(frames) / fps
+        frames += imgs
+        spans.append((start, len(frames) / fps))
+        last = imgs[-1]
+    frames += [last] * int(gaps[-1] * fps)
+    h, w = frames[0].shape[:2]
+    write_video(path, iter(frames), fps, (w, h))
+    return path, spans, len(frames) / fps
+
+
+def test_long_video_segments_follow_motion(tmp_path, long_video, ref_checkpoint):
+    path, spans, duration = long_video
+    out = tmp_path / "out"
+    code = run_pipeline.main([str(path), "--out", str(out), "--checkpoint", str(ref_checkpoint), "--device", "cpu"])
+    assert code == 0
+    doc = json.loads((out / "interview.json").read_text())
+    validate(doc)
+    assert doc["analysis"]["mode"] == "long"
+    segs = [(s["start_s"], s["end_s"]) for s in doc["segments"]]
+    assert segs and all(s["action"] is not None for s in doc["segments"])
+    for a, b in spans:  # every clip is covered by some segment
+        assert any(s < b and e > a for s, e in segs), (a, b, segs, doc["windows"])
+    edges = [0.0] + [x for span in spans for x in span] + [duration]
+    for gap_start, gap_end in zip(edges[::2], edges[1::2]):  # the frozen parts, away from the clips
+        quiet = (gap_start + (1.0 if gap_start > 0 else 0.0), gap_end - 1.0)
+        assert not any(s < quiet[1] and e > quiet[0] for s, e in segs), (quiet, segs)
+    for s, e in segs:
+        assert 0 <= s < e <= duration + 0.05
+        # edges snap to the motion: each segment lies on a clip, give or take the smoothing
+        assert any(a - 0.5 <= s and e <= b + 0.75 for a, b in spans), (s, e, spans)
+
+
+def _small(path, seconds=1.0):
+    from pipeline.sample import sample_frames
+
+    write_video(path, sample_frames(seconds, 10, 192), 10, (192, 192))
+    return path
+
+
+def test_batch_nested_duplicates_broken_file_and_resume(tmp_path, capsys):
+    src = tmp_path / "in"
+    (src / "a").mkdir(parents=True)
+    (src / "b" / "deeper").mkdir(parents=True)
+    _small(src / "a" / "clip.mp4")
+    (src / "b" / "deeper" / "clip.mp4").write_bytes((src / "a" / "clip.mp4").read_bytes())
+    (src / "a" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50)
+    (src / "b" / "notes.txt").write_text("not a video")
+    out = tmp_path / "out"
+    code = run_pipeline.main([str(src), "--out", str(out), "--mode", "long"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "broken.mp4" in err and "1 failed" in err and "2 done" in err
+    assert (out / "a" / "clip.json").exists() and (out / "b" / "deeper" / "clip.json").exists()
+    assert not (out / "a" / "broken.json").exists()
+    leftovers = [p for p in out.rglob("*") if p.name.endswith(".part") or p.name.endswith(".lock")]
+    assert leftovers == []
+    doc = json.loads((out / "a" / "clip.json").read_text())
+    validate(doc)
+    assert doc["model"] is None and "No MMN checkpoint configured" in doc["notes"][0]
+    assert doc["video"]["path"] == "a/clip.mp4"
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    code = run_pipeline.main([str(src), "--out", str(out), "--mode", "long", "--resume"])
+    err = capsys.readouterr().err
+    assert code == 1 and "2 skipped" in err and "1 failed" in err
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "errors.log"} == \
+        {p: m for p, m in stamps.items() if p.name != "errors.log"}
+
+
+def test_changed_settings_are_not_resumed(tmp_path, capsys):
+    video = _small(tmp_path / "v.mp4")
+    out = tmp_path / "out"
+    assert run_pipeline.main([str(video), "--out", str(out), "--mode", "long"]) == 0
+    capsys.readouterr()
+    assert run_pipeline.main([str(video), "--out", str(out), "--mode", "long", "--window", "1.5", "--resume"]) == 0
+    assert "1 done" in capsys.readouterr().err
+    doc = json.loads((out / "v.json").read_text())
+    assert doc["analysis"]["window_s"] == 1.5
+    assert doc["timing"]["pose_cached"] is True  # same video, same pose settings: the cache is reused
+
+
+def test_usage_errors(tmp_path, capsys):
+    assert run_pipeline.main([str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o")]) == 2
+    assert "missing.mp4: no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert run_pipeline.main([str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    assert "folder holds no video" in capsys.readouterr().err
+    video = blank_video(tmp_path / "v.mp4")
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not a checkpoint")
+    assert run_pipeline.main([str(video), "--out", str(tmp_path / "o"), "--checkpoint", str(bad)]) == 2
+    assert "bad.pt: not a readable PyTorch checkpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        run_pipeline.main(["--help"])
+    assert e.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+
