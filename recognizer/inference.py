@@ -51,7 +51,7 @@ class Recognizer:
         device: str = "auto",
         batch_size: int = 64,
         num_joints: int = 44,
-        optimized: bool = False,
+        optimized: bool = True,
     ):
         if joint_checkpoint is None and bone_checkpoint is None:
             raise ValueError("a joint or a bone checkpoint is needed")
