@@ -62,8 +62,9 @@ def _load_pickle(path: Path) -> object:
 
 
 def read_ma52_pickle(data_path: str | Path, label_path: str | Path | None = None,
-                     num_joints: int = 44) -> list[SkeletonClip]:
-    """Official MA-52 release; labels from ``label_path`` or the ``_label.pkl`` beside the data."""
+                     num_joints: int = 44, split: str | None = None) -> list[SkeletonClip]:
+    """Official MA-52 release (labels from ``label_path`` or the ``_label.pkl`` beside the data) or a
+    pyskl pickle (``split`` picks one of its splits)."""
     data_path = Path(data_path)
     data = _load_pickle(data_path)
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
@@ -81,8 +82,17 @@ def read_ma52_pickle(data_path: str | Path, label_path: str | Path | None = None
                 labels[str(item["file_name"])] = int(item["label"])
             except (KeyError, TypeError, ValueError):
                 raise SkeletonFileError(f"{label_path}: bad label entry {str(item)[:80]}") from None
+    wanted = None
+    if split is not None:
+        splits = data.get("split")
+        if not isinstance(splits, dict) or split not in splits:
+            have = sorted(splits) if isinstance(splits, dict) else []
+            raise SkeletonFileError(f"{data_path}: no split {split!r} in the file (splits: {have})")
+        wanted = {str(x) for x in splits[split]}
     clips = []
     for i, ann in enumerate(data["annotations"]):
+        if wanted is not None and isinstance(ann, dict) and str(ann.get("frame_dir")) not in wanted:
+            continue
         if not isinstance(ann, dict) or "keypoint" not in ann:
             raise SkeletonFileError(f"{data_path}: annotation {i} has no 'keypoint'")
         cid = str(ann.get("frame_dir", i))
@@ -96,7 +106,7 @@ def read_ma52_pickle(data_path: str | Path, label_path: str | Path | None = None
     return clips
 
 
-def read_skeleton_file(path: str | Path, num_joints: int = 44) -> list[SkeletonClip]:
+def read_skeleton_file(path: str | Path, num_joints: int = 44, split: str | None = None) -> list[SkeletonClip]:
     """Any supported skeleton file -> clips."""
     path = Path(path)
     if not path.exists():
@@ -119,7 +129,7 @@ def read_skeleton_file(path: str | Path, num_joints: int = 44) -> list[SkeletonC
     except Exception as e:
         raise SkeletonFileError(f"{path}: not a readable numpy file ({type(e).__name__}: {str(e)[:120]})") from None
     if suffix in (".pkl", ".pickle"):
-        return read_ma52_pickle(path, num_joints=num_joints)
+        return read_ma52_pickle(path, num_joints=num_joints, split=split)
     raise SkeletonFileError(f"{path}: unknown skeleton file type {suffix!r} (use .npy, .npz or .pkl)")
 
 

@@ -121,6 +121,7 @@ class CheckpointInfo:
     config: MMNConfig
     stream: str | None = None  # "joint" / "bone" when the file says so
     labels: list[dict] | None = None  # the project format's label set, None = MA-52
+    label_set: str | None = None  # its name
     training: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
@@ -277,7 +278,8 @@ def load_mmn(
         raise CheckpointError(f"{path}: {len(labels)} labels in the metadata but {cfg.num_classes} classes")
     model.checkpoint = CheckpointInfo(
         path=str(path), sha256=file_sha256(path), format=fmt, config=cfg,
-        stream=meta.get("stream"), labels=labels, training=dict(meta.get("training") or {}),
+        stream=meta.get("stream"), labels=labels, label_set=meta.get("label_set"),
+        training=dict(meta.get("training") or {}),
     )
     return model.to(device).eval()
 
@@ -288,6 +290,7 @@ def save_project_checkpoint(
     *,
     stream: str,
     labels: list[dict] | None = None,
+    label_set: str | None = None,
     training: dict | None = None,
     extra: dict | None = None,
 ) -> None:
@@ -299,6 +302,7 @@ def save_project_checkpoint(
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "stream": stream,
         "labels": labels,
+        "label_set": label_set,
         "training": training or {},
     }
     if extra:

@@ -70,8 +70,9 @@ class Recognizer:
         models = list(self.streams.values())
         if len({m.cfg.num_classes for m in models}) != 1:
             raise CheckpointError("the joint and bone checkpoints have different numbers of classes")
-        labels = next((m.checkpoint.labels for m in models if m.checkpoint.labels), None)
-        self.labels = LabelSet.from_list(labels) if labels else ma52_labels()
+        carrier = next((m.checkpoint for m in models if m.checkpoint.labels), None)
+        self.labels = (LabelSet.from_list(carrier.labels, carrier.label_set or "custom") if carrier
+                       else ma52_labels())
         if len(self.labels) != models[0].cfg.num_classes:
             raise CheckpointError(
                 f"{models[0].checkpoint.path}: {models[0].cfg.num_classes} classes but the "

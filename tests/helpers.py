@@ -17,3 +17,47 @@ def blank_video(path: Path, seconds: float = 1.0, fps: float = 10, size=(96, 64)
 
 def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_tools()[0], "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+
+
+MOTIONS = ("nod", "shake_head", "wave_right", "shake_left_leg")
+
+
+def synthetic_clips(n_per_class: int, seed: int, classes=MOTIONS):
+    """Class-dependent motions on the 44-joint skeleton: a fixed body with per-clip placement, size
+    and noise; class k moves one region in one direction (head up-down, head sideways, right arm up-down,
+    left leg sideways)."""
+    from pose.layout import REGIONS, ma52_layout
+    from pose.skeleton_io import SkeletonClip
+
+    layout = ma52_layout()
+    template = np.random.default_rng(0).random((44, 2)) * [300, 700] + [200, 100]
+    moving = {
+        "nod": (layout.indices(*REGIONS["head"]), (0, 1)),
+        "shake_head": (layout.indices(*REGIONS["head"]), (1, 0)),
+        "wave_right": (layout.indices("right_elbow", "right_wrist", *[n for n in layout.names if n.startswith("right_hand")]), (0, 1)),
+        "shake_left_leg": (layout.indices("left_knee", "left_ankle", "left_big_toe", "left_small_toe", "left_heel"), (1, 0)),
+    }
+    rng = np.random.default_rng(seed)
+    clips = []
+    for label, name in enumerate(classes):
+        joints, direction = moving[name]
+        for i in range(n_per_class):
+            length = int(rng.integers(40, 90))
+            t = np.arange(length) / 30.0
+            freq, amp = rng.uniform(1.5, 3.0), rng.uniform(15, 30)
+            k = np.repeat((template * rng.uniform(0.8, 1.2) + rng.uniform(-50, 50, 2))[None], length, axis=0)
+            k[:, joints] += (amp * np.sin(2 * np.pi * freq * t + rng.uniform(0, 6.3)))[:, None, None] * np.array(direction)
+            k += rng.normal(0, 1.5, k.shape)
+            clips.append(SkeletonClip(f"{name}_{seed}_{i:03d}", k.astype(np.float32), label=label))
+    return clips
+
+
+def write_label_tsv(path, classes=MOTIONS):
+    lines = ["action_id\tcode\taction_name\tbody_id\tbody_name"]
+    bodies = {"nod": (1, "head"), "shake_head": (1, "head"), "wave_right": (2, "upper limb"),
+              "shake_left_leg": (3, "lower limb")}
+    for i, name in enumerate(classes):
+        b = bodies.get(name, (0, "body"))
+        lines.append(f"{i}\tX{i + 1}\t{name.replace('_', ' ')}\t{b[0]}\t{b[1]}")
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,110 @@
+"""Evaluate MMN checkpoints on skeleton data with the MA-52 benchmark's metrics.
+
+    python -m recognizer.evaluate val_data.pkl --checkpoint joint.pt --bone-checkpoint bone.pt --out eval/
+
+Prints top-1/top-5, body top-1, F1 macro/micro at action and body level and F1_mean (two-stream:
+logits averaged 0.5 / 0.5), and writes into ``--out``: ``metrics.json``, ``per_class.csv``,
+``confusion.png`` and the test-server ``prediction.csv`` (for unlabelled test data it is the only
+output).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import DataLoader
+
+from common.fileio import write_json_atomic, write_text_atomic
+from pose.skeleton_io import SkeletonFileError, read_skeleton_file
+
+from .checkpoints import CheckpointError
+from .data import SkeletonDataset
+from .inference import Recognizer
+from .labels import LabelSet
+from .metrics import benchmark_metrics, confusion_matrix, per_class_report, save_confusion_png
+
+
+def stream_logits(rec: Recognizer, clips) -> np.ndarray:
+    """Fused logits for the clips, through the same preprocessing as the official test time."""
+    from .train import predict_scores
+
+    fused = None
+    for stream, model in rec.streams.items():
+        loader = DataLoader(SkeletonDataset(clips, stream, train=False), batch_size=rec.batch_size)
+        logits, _, _ = predict_scores(model, loader, rec.device)
+        fused = logits if fused is None else fused + logits
+    return fused / len(rec.streams)
+
+
+def submission_csv(ids: list[str], logits: np.ndarray, body_of: np.ndarray) -> str:
+    """The MA-52 test-server CSV (top-5 action ids, then their body ids; fewer when a custom label
+    set has fewer than 5 classes)."""
+    k = min(5, logits.shape[1])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["vid"] + [f"action_pred_{i}" for i in range(1, k + 1)] + [f"body_pred_{i}" for i in range(1, k + 1)])
+    for cid, row in zip(ids, logits):
+        top = np.argsort(-row, kind="stable")[:k]
+        vid = cid if Path(cid).suffix else f"{cid}.mp4"
+        w.writerow([vid, *map(int, top), *map(int, body_of[top])])
+    return buf.getvalue()
+
+
+def main(argv=None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    ap = argparse.ArgumentParser(prog="python -m recognizer.evaluate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", help="skeleton pickle (MA-52 *_data.pkl with its _label.pkl, or pyskl)")
+    ap.add_argument("--split", help="pyskl split name")
+    ap.add_argument("--checkpoint", required=True, help="joint-stream checkpoint")
+    ap.add_argument("--bone-checkpoint", help="bone-stream checkpoint (two-stream fusion)")
+    ap.add_argument("--labels", help="label set TSV when the checkpoints do not carry one (default MA-52)")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args(argv)
+    console = Console()
+    try:
+        clips = read_skeleton_file(args.data, split=args.split)
+        rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, optimized=False)
+        if args.labels:
+            rec.labels = LabelSet.from_tsv(args.labels, name=Path(args.labels).stem)
+        logits = stream_logits(rec, clips)
+    except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
+        console.print(f"[red]error:[/red] {' '.join(str(e).split())}", highlight=False, soft_wrap=True)
+        return 2
+    body_of = np.array([a.body_id for a in rec.labels.actions])
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.out / "prediction.csv", submission_csv([c.clip_id for c in clips], logits, body_of))
+    labels = np.array([-1 if c.label is None else c.label for c in clips])
+    if (labels < 0).any():
+        console.print(f"{(labels < 0).sum()} clips have no label: wrote {args.out / 'prediction.csv'} only")
+        return 0
+    m = benchmark_metrics(logits, labels, body_of)
+    names = [a.name for a in rec.labels.actions]
+    write_json_atomic(args.out / "metrics.json", {**m, "clips": len(clips), "checkpoints": rec.checkpoints})
+    report = per_class_report(logits, labels, names)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(report[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(report)
+    write_text_atomic(args.out / "per_class.csv", buf.getvalue())
+    cm = confusion_matrix(labels, logits.argmax(1), len(names))
+    save_confusion_png(args.out / "confusion.png", cm, [a.code for a in rec.labels.actions],
+                       f"{Path(args.data).name}: top-1 {m['top1']:.3f}")
+    table = Table(title=f"{Path(args.data).name} ({len(clips)} clips)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in m.items():
+        table.add_row(k, f"{v:.4f}")
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

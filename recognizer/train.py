@@ -1,0 +1,333 @@
+"""Train or fine-tune MMN (joint or bone stream).
+
+    python -m recognizer.train --train train_data.pkl --val val_data.pkl --stream joint --out runs/joint
+
+Defaults are the released MA-52 configuration: AdamW (lr 1e-3, weight decay 0.1), batch 64, 120
+epochs, cosine schedule stepped per iteration with 20 warm-up epochs from 1e-7 and a minimum lr of
+1e-5, label-smoothing cross-entropy (0.1), augmentation probability 0.2 (see ``recognizer.data``:
+here the paper's affine and temporal-jitter augmentation really applies).
+
+Data: the official MA-52 pickle pair (``<split>_data.pkl`` with ``<split>_label.pkl`` beside it) or a
+pyskl pickle (``--train-split`` / ``--val-split``). Your own label set: ``--labels labels.tsv`` (the
+columns of ``assets/ma52_labels.tsv``). ``--init CKPT`` fine-tunes from a checkpoint (the classifier
+is re-initialised when the number of classes differs).
+
+Writes into ``--out``: ``best.pt`` (project format, loadable by the pipeline), ``last.pt`` (the
+training state; ``--resume`` continues from it, exactly), ``log.csv`` (loss, learning rate and
+metrics per epoch). Every file is written atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from common.fileio import atomic_path, write_text_atomic
+from pose.skeleton_io import SkeletonFileError, read_skeleton_file
+
+from .checkpoints import CheckpointError, load_mmn, save_project_checkpoint
+from .data import Augment, SkeletonDataset
+from .inference import resolve_device
+from .labels import LabelSet, ma52_labels
+from .metrics import benchmark_metrics
+from .mmn import MMN, MMNConfig
+
+STATE_FORMAT = "mmn-train-state"
+
+
+@dataclass
+class TrainConfig:
+    train: str
+    out: str
+    val: str | None = None
+    train_split: str | None = None
+    val_split: str | None = None
+    labels: str | None = None
+    stream: str = "joint"
+    epochs: int = 120
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    warmup_epochs: int = 20
+    warmup_lr: float = 1e-7
+    min_lr: float = 1e-5
+    label_smoothing: float = 0.1
+    aug: Augment = field(default_factory=Augment)
+    seed: int = 1
+    init: str | None = None
+    width: int = 96
+    blocks_per_scale: int = 3
+    drop_path: float = 0.3
+    device: str = "auto"
+    amp: bool = True
+    workers: int | None = None
+    eval_every: int = 1
+    stop_after: int | None = None
+    resume: bool = False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["aug"] = self.aug.to_dict()
+        d["aug"]["scale"] = list(d["aug"]["scale"])
+        return d
+
+
+def lr_at(step: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
+    """Linear warm-up from warmup_lr over warmup_epochs, then cosine down to min_lr (per iteration)."""
+    warm = cfg.warmup_epochs * steps_per_epoch
+    total = cfg.epochs * steps_per_epoch
+    if step < warm:
+        return cfg.warmup_lr + (cfg.lr - cfg.warmup_lr) * step / max(1, warm)
+    t = (step - warm) / max(1, total - warm)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def _load_clips(path: str, split: str | None, what: str):
+    clips = read_skeleton_file(path, split=split)
+    if not clips:
+        raise SkeletonFileError(f"{path}: no clips for {what}")
+    return clips
+
+
+def _check_labels(clips, labels: LabelSet, path: str) -> None:
+    bad = [c.clip_id for c in clips if c.label is None or not 0 <= c.label < len(labels)]
+    if bad:
+        raise SkeletonFileError(f"{path}: {len(bad)} clips without a label in 0..{len(labels) - 1} "
+                                f"(e.g. {bad[0]!r}); check the label file / --labels")
+
+
+def _save_state(path: Path, model: MMN, opt, scaler, epoch: int, step: int, best: dict, cfg: TrainConfig,
+                labels: LabelSet) -> None:
+    state = {"format": STATE_FORMAT, "model": model.state_dict(), "optimizer": opt.state_dict(),
+             "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch, "step": step,
+             "best": best, "config": cfg.to_dict(), "model_config": model.cfg.to_dict(), "labels": labels.to_list()}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _log(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_text_atomic(path, buf.getvalue())
+
+
+@torch.no_grad()
+def predict_scores(model, loader, device, amp_dtype=None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Logits [N, classes], labels [N] and the mean cross-entropy (labels >= 0 only)."""
+    model.eval()
+    out, labs, loss, n = [], [], 0.0, 0
+    for x, it, y in loader:
+        x, it = x.to(device), it.to(device)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            logits = model(x, it).float()
+        out.append(logits.cpu().numpy())
+        labs.append(y.numpy())
+        ok = y >= 0
+        if ok.any():
+            loss += F.cross_entropy(logits[ok.to(device)], y[ok].to(device), reduction="sum").item()
+            n += int(ok.sum())
+    return np.concatenate(out), np.concatenate(labs), loss / max(n, 1)
+
+
+def train(cfg: TrainConfig, console=None) -> dict:
+    """Run (or resume) a training; returns the best validation metrics and the paths written."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = console or Console(stderr=True)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    labels = LabelSet.from_tsv(cfg.labels, name=Path(cfg.labels).stem) if cfg.labels else ma52_labels()
+    train_clips = _load_clips(cfg.train, cfg.train_split, "training")
+    _check_labels(train_clips, labels, cfg.train)
+    val_clips = None
+    if cfg.val:
+        val_clips = _load_clips(cfg.val, cfg.val_split, "validation")
+        _check_labels(val_clips, labels, cfg.val)
+    joints = train_clips[0].keypoints.shape[1]
+
+    torch.manual_seed(cfg.seed)
+    model_cfg = MMNConfig(num_joints=joints, num_classes=len(labels), width=cfg.width,
+                          blocks_per_scale=cfg.blocks_per_scale, drop_path=cfg.drop_path)
+    model = MMN(model_cfg)
+    if cfg.init and not cfg.resume:
+        init = load_mmn(cfg.init, num_joints=joints)  # its width and depth win over --width etc.
+        model = MMN(MMNConfig(**{**init.cfg.to_dict(), "drop_path": cfg.drop_path}))
+        model.load_state_dict(init.state_dict())
+        if init.cfg.num_classes != len(labels):
+            console.print(f"fine-tuning: new classifier for {len(labels)} classes "
+                          f"(the checkpoint had {init.cfg.num_classes})")
+            model.reset_classifier(len(labels))
+    model.to(device)
+
+    use_amp = cfg.amp and device.type == "cuda"
+    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if use_amp else None
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "joint_code" not in n and "adj" not in n
+             and "joint_mix" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim > 1 and "joint_code" not in n
+                                                                and "adj" not in n and "joint_mix" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+
+    train_ds = SkeletonDataset(train_clips, cfg.stream, train=True, augment=cfg.aug, seed=cfg.seed)
+    val_ds = SkeletonDataset(val_clips, cfg.stream, train=False) if val_clips else None
+    workers = cfg.workers if cfg.workers is not None else (4 if device.type == "cuda" else 0)
+    loader_kw = dict(num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=False)
+    steps_per_epoch = math.ceil(len(train_ds) / cfg.batch_size)
+    start_epoch, step, best, rows = 0, 0, {"epoch": -1, "top1": -1.0}, []
+    state_path, best_path, log_path = out / "last.pt", out / "best.pt", out / "log.csv"
+
+    if cfg.resume:
+        if not state_path.exists():
+            raise CheckpointError(f"{state_path}: nothing to resume (no training state in {out})")
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        if state.get("format") != STATE_FORMAT:
+            raise CheckpointError(f"{state_path}: not a training state")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        start_epoch, step, best = state["epoch"] + 1, state["step"], state["best"]
+        if log_path.exists():
+            rows = [dict(r) for r in csv.DictReader(log_path.open())][:start_epoch]
+        console.print(f"resuming {out} at epoch {start_epoch + 1}/{cfg.epochs}")
+
+    stop = cfg.epochs if cfg.stop_after is None else min(cfg.epochs, start_epoch + cfg.stop_after)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        TextColumn("{task.fields[info]}"), console=console)
+    with progress:
+        task = progress.add_task("epochs", total=cfg.epochs, completed=start_epoch, info="")
+        for epoch in range(start_epoch, stop):
+            t0 = time.perf_counter()
+            train_ds.set_epoch(epoch)
+            torch.manual_seed(cfg.seed * 100_003 + epoch)
+            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+            loader = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
+                                drop_last=False, **loader_kw)
+            model.train()
+            total, correct, seen = 0.0, 0, 0
+            for x, it, y in loader:
+                lr = lr_at(step, cfg, steps_per_epoch)
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                x, it, y = x.to(device, non_blocking=True), it.to(device, non_blocking=True), y.to(device)
+                with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=use_amp):
+                    logits = model(x, it)
+                    loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+                opt.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    opt.step()
+                step += 1
+                total += loss.item() * len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                seen += len(y)
+            row = {"epoch": epoch + 1, "lr": f"{lr:.3e}", "train_loss": round(total / seen, 5),
+                   "train_top1": round(correct / seen, 4)}
+            if val_ds is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
+                vloader = DataLoader(val_ds, batch_size=max(cfg.batch_size, 64), shuffle=False, **loader_kw)
+                scores, labs, vloss = predict_scores(model, vloader, device, amp_dtype)
+                m = benchmark_metrics(scores, labs, np.array([a.body_id for a in labels.actions]))
+                row.update({"val_loss": round(vloss, 5), **{k: round(v, 4) for k, v in m.items()}})
+                if m["top1"] > best["top1"]:
+                    best = {"epoch": epoch + 1, **m}
+                    save_project_checkpoint(best_path, model, stream=cfg.stream, labels=labels.to_list(),
+                                            label_set=labels.name,
+                                            training={**cfg.to_dict(), "epoch": epoch + 1, "metrics": m})
+            elif val_ds is None:
+                best = {"epoch": epoch + 1, "top1": row["train_top1"]}
+                save_project_checkpoint(best_path, model, stream=cfg.stream, labels=labels.to_list(),
+                                        label_set=labels.name, training={**cfg.to_dict(), "epoch": epoch + 1})
+            row["seconds"] = round(time.perf_counter() - t0, 2)
+            rows.append(row)
+            _log(log_path, rows)
+            _save_state(state_path, model, opt, scaler, epoch, step, best, cfg, labels)
+            progress.update(task, advance=1, info=f"loss {row['train_loss']:.3f}"
+                            + (f" val top1 {row['top1']:.3f}" if "top1" in row else ""))
+    return {"best": best, "best_checkpoint": str(best_path), "state": str(state_path), "log": str(log_path),
+            "epochs_done": stop}
+
+
+def parse_args(argv=None) -> TrainConfig:
+    d = TrainConfig(train="", out="")
+    ap = argparse.ArgumentParser(prog="python -m recognizer.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", required=True, help="training pickle (MA-52 *_data.pkl or pyskl)")
+    ap.add_argument("--val", help="validation pickle (best epoch chosen on its top-1)")
+    ap.add_argument("--train-split", help="pyskl split name for training")
+    ap.add_argument("--val-split", help="pyskl split name for validation")
+    ap.add_argument("--labels", help="label set TSV (default: MA-52's 52 actions)")
+    ap.add_argument("--stream", choices=["joint", "bone"], default=d.stream)
+    ap.add_argument("--out", required=True, help="run folder")
+    ap.add_argument("--epochs", type=int, default=d.epochs)
+    ap.add_argument("--batch-size", type=int, default=d.batch_size)
+    ap.add_argument("--lr", type=float, default=d.lr)
+    ap.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    ap.add_argument("--warmup-epochs", type=int, default=d.warmup_epochs)
+    ap.add_argument("--min-lr", type=float, default=d.min_lr)
+    ap.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    ap.add_argument("--aug-p", type=float, default=d.aug.p, help="probability of each augmentation (0 = none)")
+    ap.add_argument("--no-affine-aug", action="store_true",
+                    help="reproduce the released runs, whose affine/jitter augmentation had no effect")
+    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--init", help="checkpoint to fine-tune from (official or project format)")
+    ap.add_argument("--width", type=int, default=d.width, help="channels (96 = released model)")
+    ap.add_argument("--blocks-per-scale", type=int, default=d.blocks_per_scale)
+    ap.add_argument("--device", default=d.device)
+    ap.add_argument("--no-amp", action="store_true", help="no mixed precision on GPU")
+    ap.add_argument("--workers", type=int, help="DataLoader workers (default: 4 on GPU, 0 on CPU)")
+    ap.add_argument("--eval-every", type=int, default=d.eval_every)
+    ap.add_argument("--stop-after", type=int, help="stop after this many epochs in this run (resume later)")
+    ap.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    a = ap.parse_args(argv)
+    aug = Augment(p=a.aug_p)
+    if a.no_affine_aug:
+        aug = Augment(p=a.aug_p, rotate_deg=0.0, scale=(1.0, 1.0), translate=0.0, jitter_frames=0)
+    return TrainConfig(train=a.train, out=a.out, val=a.val, train_split=a.train_split, val_split=a.val_split,
+                       labels=a.labels, stream=a.stream, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+                       weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, min_lr=a.min_lr,
+                       label_smoothing=a.label_smoothing, aug=aug, seed=a.seed, init=a.init, width=a.width,
+                       blocks_per_scale=a.blocks_per_scale, device=a.device, amp=not a.no_amp,
+                       workers=a.workers, eval_every=a.eval_every, stop_after=a.stop_after, resume=a.resume)
+
+
+def main(argv=None) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    cfg = parse_args(argv)
+    try:
+        result = train(cfg, console)
+    except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
+        console.print(f"[red]error:[/red] {' '.join(str(e).split())}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted: the last finished epoch is saved; continue with --resume")
+        return 130
+    b = result["best"]
+    console.print(f"best epoch {b['epoch']}: top-1 {b.get('top1', float('nan')):.4f}; "
+                  f"checkpoint {result['best_checkpoint']}; log {result['log']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
