@@ -81,3 +81,23 @@ def test_classify_command(tmp_path, ref_checkpoint, capsys):
     assert classify.main([str(tmp_path / "test_data.pkl"), "--clip", "nope", "--checkpoint",
                           str(ref_checkpoint)]) == 2
     assert "no clip 'nope'" in capsys.readouterr().out
+
+
+def test_export_annotated_segments_from_pose_caches(tmp_path, small_video, capsys):
+    import run_pipeline
+    from pose import export_skeletons
+    from tests.helpers import write_label_tsv
+
+    out = tmp_path / "run"
+    assert run_pipeline.main([str(small_video), "--out", str(out), "--mode", "long"]) == 0
+    labels = write_label_tsv(tmp_path / "labels.tsv")
+    (out / "annotations.csv").write_text("pose,start_s,end_s,label\nperson.pose.npz,0.0,1.0,X1\n"
+                                         "person.pose.npz,0.5,1.9,wave right\n")
+    assert export_skeletons.main([str(out / "annotations.csv"), "--labels", str(labels), "--out",
+                                  str(tmp_path / "ds")]) == 0
+    clips = read_ma52_pickle(tmp_path / "ds" / "train_data.pkl")
+    assert [c.label for c in clips] == [0, 2]
+    assert clips[0].keypoints.shape == (15, 44, 2) and clips[1].keypoints.shape == (21, 44, 2)
+    (out / "bad.csv").write_text("pose,start_s,end_s,label\nperson.pose.npz,0,1,dancing\n")
+    assert export_skeletons.main([str(out / "bad.csv"), "--labels", str(labels), "--out", str(tmp_path / "x")]) == 2
+    assert "bad.csv:2: label 'dancing' is not in the label set" in capsys.readouterr().err
