@@ -12,6 +12,8 @@ examples:
       MA-52 test clips -> prediction.csv / prediction.zip for the test server
   python run_pipeline.py clip.mp4 --out r --pose alphapose-json --alphapose-json alphapose-results.json
       use keypoints that AlphaPose computed (closest to the released MMN weights' training data)
+  python run_pipeline.py /shared/videos --out /shared/results --engine ray --ray-address auto --resume
+      a video archive on a Ray cluster (paths on a file system every node shares)
 
 exit codes: 0 all videos done, 1 some video failed (each one is named), 2 bad arguments or
 configuration (nothing processed), 130 interrupted (finished videos are complete, no partial files).
@@ -57,6 +59,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--overlay", action="store_true", help="also write <video>.overlay.mp4 with skeleton and labels")
     ap.add_argument("--submission", action="store_true", help="write OUT/prediction.csv for the MA-52 test server")
     ap.add_argument("--resume", action="store_true", help="skip videos whose outputs are complete")
+    ap.add_argument("--engine", choices=["local", "ray"], default="local",
+                    help="local (default) or ray: one task per video on a Ray cluster (pip install -r "
+                         "requirements-ray.txt)")
+    ap.add_argument("--ray-address", help="Ray cluster to join ('auto': the running one; default: start a "
+                    "local instance)")
     args = ap.parse_args(argv)
     if not args.inputs and not args.demo:
         ap.error("give at least one input (or --demo)")
@@ -105,7 +112,15 @@ def main(argv=None) -> int:
         console.print(f"[yellow]note:[/yellow] {NO_CHECKPOINT_NOTE}", highlight=False, soft_wrap=True)
     try:
         with RichReporter(console, len(jobs)) as reporter:
-            summary = run_batch(jobs, pipeline, reporter)
+            if args.engine == "ray":
+                from pipeline.distributed import RayUnavailable, run_batch_ray
+
+                try:
+                    summary = run_batch_ray(jobs, opts, pipeline.settings_key, args.ray_address, reporter)
+                except RayUnavailable as e:
+                    return fail(str(e))
+            else:
+                summary = run_batch(jobs, pipeline, reporter)
     finally:
         pipeline.close()
     print_summary(console, summary, opts.out)

@@ -60,9 +60,11 @@ class Options:
     resume: bool = False
 
     def settings_key(self, checkpoints: list[dict]) -> str:
-        """What the outputs depend on besides the video: a changed key means recompute."""
+        """What the outputs depend on besides the video: a changed key means recompute. Checkpoints
+        count by content (SHA-256), not by path, so moving files or another engine changes nothing."""
+        paths = ("out", "checkpoint", "bone_checkpoint", "alphapose_json", "alphapose_config", "alphapose_checkpoint")
         relevant = {k: str(v) for k, v in asdict(self).items()
-                    if k not in ("out", "resume", "overlay", "submission", "device", "alphapose_json")}
+                    if k not in paths + ("resume", "overlay", "submission", "device")}
         relevant["checkpoints"] = sorted(c["sha256"] for c in checkpoints)
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -181,6 +183,14 @@ def video_lock(path: Path):
             path.unlink()
 
 
+def remove_stale_parts(outs: dict[str, Path]) -> None:
+    """Temporary files of this video's outputs left by a killed run (we hold the video's lock)."""
+    for target in outs.values():
+        for stale in target.parent.glob(f".{target.name}.*.part"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
 def is_complete(job: VideoJob, opts: Options, settings_key: str) -> bool:
     """--resume: the JSON record exists, is readable, and matches this video and these settings."""
     outs = job.outputs(opts.out)
@@ -274,6 +284,7 @@ class Pipeline:
         timing = {}
         stage = stage or (lambda name, total=None: None)
         with video_lock(outs["lock"]):
+            remove_stale_parts(outs)
             t = time.perf_counter()
             stage("probe")
             info = probe(job.path)
@@ -352,40 +363,50 @@ def one_line(e: BaseException) -> str:
     return msg if isinstance(e, USER_ERRORS) else f"{type(e).__name__}: {msg}"
 
 
+def process_one(pipeline: Pipeline, job: VideoJob, reporter=None) -> Outcome:
+    """Process one job; any failure becomes a one-line failed outcome (KeyboardInterrupt passes)."""
+    reporter = reporter or NullReporter()
+    try:
+        return pipeline.process(job, progress=reporter.frame, stage=reporter.stage)
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # one video's failure never stops the batch
+        msg = one_line(e)
+        if not isinstance(e, USER_ERRORS):
+            _log_traceback(pipeline.opts.out, job, e)
+        return Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
+
+
+def skip_if_complete(job: VideoJob, opts: Options, settings_key: str) -> Outcome | None:
+    """--resume: an outcome "skipped" (with the finished record) when the outputs are complete."""
+    if not (opts.resume and is_complete(job, opts, settings_key)):
+        return None
+    try:
+        doc = json.loads(job.outputs(opts.out)["json"].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        doc = None
+    return Outcome(job, "skipped", "complete (--resume)", doc=doc)
+
+
+def finish(summary: Summary, opts: Options) -> Summary:
+    if opts.submission and not summary.interrupted:
+        export.write_submission(opts.out, [o.doc for o in summary.outcomes if o.doc])
+    return summary
+
+
 def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter=None) -> Summary:
     """Process every job; failures are recorded and the batch goes on; Ctrl-C stops cleanly."""
     summary = Summary()
-    opts = pipeline.opts
     reporter = reporter or NullReporter()
-    docs = []
     try:
         for job in jobs:
             reporter.start_video(job)
-            if opts.resume and is_complete(job, opts, pipeline.settings_key):
-                summary.outcomes.append(Outcome(job, "skipped", "complete (--resume)"))
-                try:
-                    docs.append(json.loads(job.outputs(opts.out)["json"].read_text(encoding="utf-8")))
-                except (OSError, ValueError):
-                    pass
-                reporter.end_video(summary.outcomes[-1])
-                continue
-            try:
-                outcome = pipeline.process(job, progress=reporter.frame, stage=reporter.stage)
-                docs.append(outcome.doc)
-            except KeyboardInterrupt:
-                raise
-            except Exception as e:  # one video's failure never stops the batch
-                msg = one_line(e)
-                outcome = Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
-                if not isinstance(e, USER_ERRORS):
-                    _log_traceback(opts.out, job, e)
+            outcome = skip_if_complete(job, pipeline.opts, pipeline.settings_key) or process_one(pipeline, job, reporter)
             summary.outcomes.append(outcome)
             reporter.end_video(outcome)
     except KeyboardInterrupt:
         summary.interrupted = True
-    if opts.submission and not summary.interrupted:
-        export.write_submission(opts.out, [d for d in docs if d])
-    return summary
+    return finish(summary, pipeline.opts)
 
 
 def _log_traceback(out: Path, job: VideoJob, e: BaseException) -> None:

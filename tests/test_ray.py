@@ -1,0 +1,71 @@
+"""--engine ray on a local Ray instance gives the local engine's outputs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import run_pipeline
+from pipeline.sample import sample_frames
+from pipeline.video import write_video
+
+ray = pytest.importorskip("ray")
+
+
+def _strip(doc):
+    doc = dict(doc)
+    doc.pop("timing")
+    return doc
+
+
+def _eaf_annotations(path):
+    import pympi
+
+    eaf = pympi.Elan.Eaf(str(path))
+    return {t: sorted(eaf.get_annotation_data_for_tier(t)) for t in eaf.get_tier_names()}
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"working_dir": str(run_pipeline.ROOT),
+                          "excludes": [".git", ".venv", "tests", "benchmarks", "*.mp4", "*.pt", "*.npz"]})
+    yield
+    ray.shutdown()
+
+
+def test_ray_engine_matches_local(tmp_path, ray_local, ref_checkpoint, capsys):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    for name, secs in (("a.mp4", 1.0), ("sub/b.mp4", 1.5), ("c.mp4", 0.8)):
+        write_video(src / name, sample_frames(secs, 10, 160), 10, (160, 160))
+    (src / "broken.mp4").write_bytes(b"not a video at all")
+    common = ["--mode", "long", "--checkpoint", str(ref_checkpoint), "--device", "cpu"]
+    assert run_pipeline.main([str(src), "--out", str(tmp_path / "local"), *common]) == 1
+    capsys.readouterr()
+    code = run_pipeline.main([str(src), "--out", str(tmp_path / "ray"), "--engine", "ray", *common])
+    err = capsys.readouterr().err
+    assert code == 1 and "broken.mp4" in err and "3 done" in err and "1 failed" in err
+    for rel in ("a", "sub/b", "c"):
+        local = json.loads((tmp_path / "local" / f"{rel}.json").read_text())
+        remote = json.loads((tmp_path / "ray" / f"{rel}.json").read_text())
+        assert _strip(local) == _strip(remote)
+        assert (tmp_path / "local" / f"{rel}.csv").read_text() == (tmp_path / "ray" / f"{rel}.csv").read_text()
+        assert _eaf_annotations(tmp_path / "local" / f"{rel}.eaf") == _eaf_annotations(tmp_path / "ray" / f"{rel}.eaf")
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "ray").rglob("*.json")}
+    code = run_pipeline.main([str(src), "--out", str(tmp_path / "ray"), "--engine", "ray", "--resume", *common])
+    err = capsys.readouterr().err
+    assert code == 1 and "3 skipped" in err and "1 failed" in err
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "ray").rglob("*.json")} == stamps
+
+
+def test_unreachable_output_is_named(tmp_path, ray_local, capsys):
+    from pipeline.distributed import VideoWorker
+    from pipeline.run import Options, VideoJob
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    worker = VideoWorker(Options(out=blocker / "out"))
+    outcome = worker.process(VideoJob(tmp_path / "v.mp4", tmp_path / "v"))
+    assert outcome.status == "failed"
+    assert "output folder cannot be written" in outcome.message and "every node shares" in outcome.message
