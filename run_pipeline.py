@@ -43,7 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="clip: one prediction per video; long: windows over an interview; "
                          "auto: clip up to 4 s, else long (default)")
     ap.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, help="long mode window, seconds (default 2)")
-    ap.add_argument("--stride", type=float, default=DEFAULT_STRIDE_S, help="long mode stride, seconds (default 0.5)")
+    ap.add_argument("--stride", type=float, default=DEFAULT_STRIDE_S, help="long mode stride, seconds (default 1.0)")
     ap.add_argument("--still-threshold", type=float, default=STILL_THRESHOLD,
                     help="motion energy (torso lengths/s) below which a window is 'still' (default 0.05)")
     ap.add_argument("--person", default="subject",

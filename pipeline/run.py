@@ -27,6 +27,7 @@ from pose.tracking import select_people, subject_score
 from recognizer.checkpoints import CheckpointError
 
 from . import export, motion
+from .overlap import StreamingWindows, prefetch
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
 from .video import VIDEO_EXTENSIONS, VideoError, frame_times, iter_frames, probe
 
@@ -58,13 +59,14 @@ class Options:
     overlay: bool = False
     submission: bool = False
     resume: bool = False
+    stream_mmn: bool = True  # run MMN on finished windows while pose estimation goes on
 
     def settings_key(self, checkpoints: list[dict]) -> str:
         """What the outputs depend on besides the video: a changed key means recompute. Checkpoints
         count by content (SHA-256), not by path, so moving files or another engine changes nothing."""
         paths = ("out", "checkpoint", "bone_checkpoint", "alphapose_json", "alphapose_config", "alphapose_checkpoint")
         relevant = {k: str(v) for k, v in asdict(self).items()
-                    if k not in paths + ("resume", "overlay", "submission", "device")}
+                    if k not in paths + ("resume", "overlay", "submission", "device", "stream_mmn")}
         relevant["checkpoints"] = sorted(c["sha256"] for c in checkpoints)
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -254,7 +256,7 @@ class Pipeline:
         raise AlphaPoseError(f"{src}: no AlphaPose results for {job.path.name} "
                              f"(looked for {job.path.stem}.json and {job.path.stem}/alphapose-results.json)")
 
-    def pose(self, job: VideoJob, info, fingerprint: str, progress=None):
+    def pose(self, job: VideoJob, info, fingerprint: str, progress=None, on_update=None):
         outs = job.outputs(self.opts.out)
         if self.opts.pose == "alphapose-json":
             jpath = self._alphapose_json_for(job)
@@ -271,8 +273,8 @@ class Pipeline:
             if progress:
                 progress(i + 1)
 
-        res = estimate(iter_frames(job.path, info, max_side=backend.max_side), info.width, info.height,
-                       info.fps, backend, on_frame=on_frame)
+        frames = prefetch(iter_frames(job.path, info, max_side=backend.max_side))
+        res = estimate(frames, info.width, info.height, info.fps, backend, on_frame=on_frame, on_update=on_update)
         res.fingerprint = fingerprint
         save_pose(outs["pose"], res)
         return res, False
@@ -293,7 +295,13 @@ class Pipeline:
 
             t = time.perf_counter()
             stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
-            pose, cached = self.pose(job, info, fingerprint, progress)
+            stream = None
+            if self.recognizer is not None and resolve_mode(opts.mode, info.duration) == "long" and opts.stream_mmn:
+                stream = StreamingWindows(self.recognizer, opts.window_s, opts.stride_s)
+            try:
+                pose, cached = self.pose(job, info, fingerprint, progress, stream.on_frame if stream else None)
+            finally:
+                streamed = stream.close() if stream else {}
             timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached
 
             t = time.perf_counter()
@@ -305,8 +313,7 @@ class Pipeline:
             segments, windows = [], []
             for track in people:
                 segs, wins = analyse_track(track, pose.times, (pose.width, pose.height), mode, self.recognizer,
-                                           opts.window_s,
-                                           opts.stride_s, opts.threshold)
+                                           opts.window_s, opts.stride_s, opts.threshold, logits_cache=streamed)
                 segments += [export.segment_record(s, self.recognizer) for s in segs]
                 windows += [dict(export.window_record(w), person=track.id) for w in wins]
             segments.sort(key=lambda s: (s["start_s"], s["person"]))

@@ -27,8 +27,9 @@ def _portrait(size: int) -> np.ndarray:
 def sample_frames(seconds: float = 10.0, fps: float = 30.0, size: int = 512):
     base = _portrait(size)
     centre = (size * 0.45, size * 0.45)  # roughly the neck: the tilt pivots there
+    period = SCRIPT[-1][1]
     for i in range(int(round(seconds * fps))):
-        t = i / fps
+        t = (i / fps) % period  # longer samples repeat the script
         kind = next((k for a, b, k in SCRIPT if a <= t < b), "still")
         angle, dx = 0.0, 0.0
         if kind == "nod":

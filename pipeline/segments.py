@@ -15,7 +15,10 @@ Modes:
 * ``auto``: ``clip`` for videos up to ``AUTO_CLIP_MAX_S`` seconds, else ``long``.
 
 Defaults: MA-52 clips last about 1.5-2.5 s, so a 2 s window holds one micro-action at the time scale
-the model was trained on; a 0.5 s stride places segment edges to within a quarter second.
+the model was trained on. A 1 s stride (windows overlap by half) gives every micro-action a window
+that holds most of it, and costs half the MMN work of a 0.5 s stride, which keeps MMN hidden behind
+pose estimation on a laptop (benchmarks/bench_pipeline.py); segment edges do not depend on the
+stride since they snap to the per-frame motion.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from pose.types import PersonTrack
 from . import motion
 
 DEFAULT_WINDOW_S = 2.0
-DEFAULT_STRIDE_S = 0.5
+DEFAULT_STRIDE_S = 1.0
 AUTO_CLIP_MAX_S = 4.0
 MIN_PRESENT = 0.5
 MIN_WINDOW_FRAMES = 4
@@ -106,9 +109,11 @@ def _snap_to_motion(seg: Segment, times: np.ndarray, energy: np.ndarray, thresho
 
 def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], mode: str, recognizer=None,
                   window_s: float = DEFAULT_WINDOW_S, stride_s: float = DEFAULT_STRIDE_S,
-                  threshold: float = motion.STILL_THRESHOLD) -> tuple[list[Segment], list[Window]]:
+                  threshold: float = motion.STILL_THRESHOLD,
+                  logits_cache: dict | None = None) -> tuple[list[Segment], list[Window]]:
     """Windows -> (optional) MMN -> merged segments with movement descriptions, for one person.
-    ``size`` is the frame's (width, height)."""
+    ``size`` is the frame's (width, height); ``logits_cache`` maps (track id, first frame, end frame)
+    to logits already computed (``pipeline.overlap.StreamingWindows``)."""
     scale = motion.body_scale(track.keypoints)
     ok = motion.reliable(track.keypoints, track.scores, *size)
     contact_ok = motion.reliable(track.keypoints, track.scores, *size, min_score=motion.CONTACT_MIN_SCORE)
@@ -124,9 +129,15 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
             w.status = "still"
     active = [w for w in windows if w.status == "active"]
     if recognizer is not None and active:
-        preds = recognizer.predict([track.keypoints[w.a:w.b] for w in active])
-        for w, p in zip(active, preds):
+        from recognizer.inference import softmax
+
+        cache = logits_cache or {}
+        todo = [w for w in active if (track.id, w.a, w.b) not in cache]
+        for w, p in zip(todo, recognizer.predict([track.keypoints[w.a:w.b] for w in todo])):
             w.prediction = p
+        for w in active:
+            if w.prediction is None:
+                w.prediction = recognizer.describe(softmax(cache[(track.id, w.a, w.b)][None])[0])
 
     segments: list[Segment] = []
     prev: Window | None = None

@@ -34,14 +34,18 @@ def make_backend(name: str, *, alphapose_config=None, alphapose_checkpoint=None,
 
 
 def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
-             on_frame: Callable[[int, float], None] | None = None, max_gap_s: float = 1.0) -> PoseResult:
-    """Run ``backend`` on every frame, track people, return the result (no images kept)."""
+             on_frame: Callable[[int, float], None] | None = None, max_gap_s: float = 1.0,
+             on_update: Callable[[Tracker, int, float], None] | None = None) -> PoseResult:
+    """Run ``backend`` on every frame, track people, return the result (no images kept).
+    ``on_update(tracker, index, time)`` sees the tracks as they grow (used to start MMN early)."""
     backend.reset()
     tracker = Tracker(fps, max_gap_s=max_gap_s)
     times: list[float] = []
     for frame in frames:
         tracker.update(frame.index, backend.process(frame.image, width, height))
         times.append(frame.time)
+        if on_update:
+            on_update(tracker, frame.index, frame.time)
         if on_frame:
             on_frame(frame.index, frame.time)
     backend.reset()

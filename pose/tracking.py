@@ -42,6 +42,23 @@ class Tracker:
             return
         self._match(frame, detections)
 
+    def track_ids(self) -> list[int]:
+        return list(self._tracks)
+
+    def window(self, tid: int, a: int, b: int) -> tuple[np.ndarray, float]:
+        """Track ``tid``'s keypoints over frames [a, b) (NaN where unseen) and the fraction seen."""
+        import bisect
+
+        tr = self._tracks[tid]
+        lo, hi = bisect.bisect_left(tr["frames"], a), bisect.bisect_left(tr["frames"], b)
+        v = tr["kp"][0].shape[0]
+        kp = np.full((max(b - a, 0), v, 2), np.nan, np.float32)
+        seen = 0
+        for i in range(lo, hi):
+            kp[tr["frames"][i] - a] = tr["kp"][i]
+            seen += bool(np.isfinite(tr["kp"][i]).all(-1).any())
+        return kp, seen / max(b - a, 1)
+
     def _append(self, tid: int, frame: int, d: Detection) -> None:
         tr = self._tracks.setdefault(tid, {"frames": [], "kp": [], "sc": [], "src": [], "last": None, "seen": -1})
         if tr["frames"] and tr["frames"][-1] == frame:  # a second record for the same id and frame
