@@ -186,3 +186,33 @@ def test_usage_errors(tmp_path, capsys):
     assert e.value.code == 0
     assert "examples:" in capsys.readouterr().out
 
+
+
+def test_overlay_video(tmp_path, small_video, ref_checkpoint):
+    out = tmp_path / "o"
+    assert run_pipeline.main([str(small_video), "--out", str(out), "--overlay", "--checkpoint", str(ref_checkpoint),
+                              "--mode", "clip", "--device", "cpu"]) == 0
+    overlay = out / "person.overlay.mp4"
+    src, dst = probe(small_video), probe(overlay)
+    assert (dst.width, dst.height) == (src.width, src.height) and dst.fps == pytest.approx(src.fps)
+    frames = [f.image for f in iter_frames(overlay)]
+    original = [f.image for f in iter_frames(small_video)]
+    assert len(frames) == len(original)
+    assert np.abs(frames[5].astype(int) - original[5].astype(int)).mean() > 1  # skeleton and label drawn
+
+
+def test_inputs_from_list_files_and_name_clashes(tmp_path):
+    from pipeline.run import InputError, collect_inputs
+
+    (tmp_path / "x" / "deep").mkdir(parents=True)
+    for rel in ("x/a.mp4", "x/a.mov", "x/deep/a.mp4", "b.mkv"):
+        (tmp_path / rel).write_bytes(b"\0")
+    (tmp_path / "list.txt").write_text("# interviews\nx/a.mp4\n\n" + str(tmp_path / "b.mkv") + "\nx/a.mp4\n")
+    jobs = collect_inputs([tmp_path / "list.txt", tmp_path / "x"])
+    rels = sorted(str(j.rel) for j in jobs)
+    assert rels == ["b", "x/a", "x/a_mov", "x/deep/a"]  # duplicates once; clip.mp4 / clip.mov both kept
+    (tmp_path / "bad.txt").write_text("missing.mp4\n")
+    jobs = collect_inputs([tmp_path / "bad.txt"])  # a missing listed file fails later, as that video
+    assert jobs[0].path.name == "missing.mp4"
+    with pytest.raises(InputError):
+        collect_inputs([])
