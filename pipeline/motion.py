@@ -72,22 +72,25 @@ def reliable(keypoints: np.ndarray, scores: np.ndarray, width: float, height: fl
     return (scores >= min_score) & np.isfinite(keypoints).all(-1) & inside
 
 
-def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> dict[str, float]:
+def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
+                  chunk: int = 4096) -> dict[str, float]:
     """Per region: the median over its joints of each joint's mean speed (torso lengths per second)
     over consecutive reliable frames; joints reliable in fewer than ``MIN_COVERAGE`` of the frame pairs
-    do not count, and a region without such joints has energy 0."""
-    if len(times) < 2:
+    do not count, and a region without such joints has energy 0. Long stretches are summed ``chunk``
+    frames at a time (same result, bounded memory)."""
+    n = len(times)
+    if n < 2:
         return {r: 0.0 for r in REGION_JOINTS}
-    dt = np.diff(times)
-    dt = np.where(dt > 0, dt, np.nan)
-    both = ok[1:] & ok[:-1]
-    step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
-    smooth = smooth_tracks(keypoints, ok, max(1, int(round(SMOOTH_S / step)) | 1))
-    with np.errstate(invalid="ignore"):
-        speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale  # [T-1, V]
-    speed = np.where(both & np.isfinite(speed), speed, 0.0)
-    count = both.sum(0)
-    per_joint = np.where(count >= MIN_COVERAGE * len(dt), speed.sum(0) / np.maximum(count, 1), np.nan)
+    total = np.zeros(keypoints.shape[1])
+    count = np.zeros(keypoints.shape[1])
+    pad = 64
+    for start in range(0, n - 1, chunk):
+        lo, hi = max(0, start - pad), min(n, start + chunk + 1 + pad)
+        sp, both = _speeds(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+        part = slice(start - lo, start - lo + min(chunk, n - 1 - start))
+        total += np.where(both[part], sp[part], 0.0).sum(0)
+        count += both[part].sum(0)
+    per_joint = np.where(count >= MIN_COVERAGE * (n - 1), total / np.maximum(count, 1), np.nan)
     out = {}
     for region, joints in REGION_JOINTS.items():
         vals = per_joint[joints]
@@ -95,20 +98,43 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
     return out
 
 
-def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:
+def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed joint speeds [T-1, V] (torso lengths / s) and where both frames are reliable."""
+    dt = np.diff(times)
+    dt = np.where(dt > 0, dt, np.nan)
+    both = ok[1:] & ok[:-1]
+    step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
+    smooth = smooth_tracks(keypoints, ok, max(1, int(round(SMOOTH_S / step)) | 1))
+    with np.errstate(invalid="ignore"):
+        speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale
+    both = both & np.isfinite(speed)
+    return speed, both
+
+
+def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
+                 chunk: int = 4096) -> np.ndarray:
     """Motion energy per frame [T] (the largest region's median joint speed, smoothed over
-    ``SMOOTH_S``); used to place segment edges where the movement starts and stops."""
+    ``SMOOTH_S``); used to place segment edges where the movement starts and stops. Computed in
+    chunks of ``chunk`` frames (with enough context to give the same values), so the working memory
+    does not grow with the video's length."""
+    n = len(times)
+    if n > chunk:
+        pad = 64
+        parts = []
+        for start in range(0, n, chunk):
+            lo, hi = max(0, start - pad), min(n, start + chunk + pad)
+            e = _frame_energy(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+            parts.append(e[start - lo:start - lo + min(chunk, n - start)])
+        return np.concatenate(parts)
+    return _frame_energy(keypoints, ok, times, scale)
+
+
+def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:
     n = len(times)
     if n < 2:
         return np.zeros(n)
-    dt = np.diff(times)
-    dt = np.where(dt > 0, dt, np.nan)
-    step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
-    k = max(1, int(round(SMOOTH_S / step)) | 1)
-    smooth = smooth_tracks(keypoints, ok, k)
-    with np.errstate(invalid="ignore"):
-        speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale
-    speed = np.where(ok[1:] & ok[:-1] & np.isfinite(speed), speed, np.nan)
+    speed, both = _speeds(keypoints, ok, times, scale)
+    speed = np.where(both, speed, np.nan)
     per_region = []
     for joints in REGION_JOINTS.values():
         vals = speed[:, joints]
@@ -117,8 +143,10 @@ def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale
         if has.any():
             med[has] = np.nanmedian(vals[has], axis=1)
         per_region.append(med)
-    e = np.max(per_region, axis=0)
-    e = uniform_filter1d(e, size=k, mode="nearest")
+    dt = np.diff(times)
+    step = float(np.median(dt[dt > 0])) if (dt > 0).any() else 1 / 30
+    k = max(1, int(round(SMOOTH_S / step)) | 1)
+    e = uniform_filter1d(np.max(per_region, axis=0), size=k, mode="nearest")
     return np.concatenate(([e[0]], e))
 
 
@@ -148,19 +176,25 @@ def _surface_points(kp: np.ndarray, target: str) -> np.ndarray:
     return np.concatenate(pts, axis=1)
 
 
-def hand_contacts(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> list[dict]:
-    """Events {hand, target, start_s, end_s} where a hand stays near a body part."""
+def hand_contacts(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
+                  chunk: int = 4096) -> list[dict]:
+    """Events {hand, target, start_s, end_s} where a hand stays near a body part (frames are
+    examined ``chunk`` at a time, so long stretches need no more memory)."""
     events = []
     if len(times) == 0:
         return events
     frame_dt = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
     for hand, joints in _HAND.items():
-        hp = np.where(ok[:, joints, None], keypoints[:, joints], np.nan)  # [T, 6, 2]
         for target in _TARGETS:
-            surf = _surface_points(np.where(ok[..., None], keypoints, np.nan), target)  # [T, P, 2]
-            d = np.linalg.norm(hp[:, :, None] - surf[:, None], axis=-1)  # [T, 6, P]
-            with np.errstate(invalid="ignore"):
-                near = np.nanmin(np.where(np.isfinite(d), d, np.inf), axis=(1, 2)) / scale <= CONTACT_DISTANCE
+            near = np.zeros(len(times), bool)
+            for a in range(0, len(times), chunk):
+                kp, good = keypoints[a:a + chunk], ok[a:a + chunk]
+                hp = np.where(good[:, joints, None], kp[:, joints], np.nan)  # [t, 6, 2]
+                surf = _surface_points(np.where(good[..., None], kp, np.nan), target)  # [t, P, 2]
+                d = np.linalg.norm(hp[:, :, None] - surf[:, None], axis=-1)  # [t, 6, P]
+                with np.errstate(invalid="ignore"):
+                    near[a:a + chunk] = np.min(np.where(np.isfinite(d), d, np.inf), axis=(1, 2)) / scale \
+                        <= CONTACT_DISTANCE
             for a, b in _runs(near):
                 start, end = float(times[a]), float(times[b - 1]) + frame_dt
                 if end - start >= MIN_CONTACT_S:

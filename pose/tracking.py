@@ -47,37 +47,26 @@ class Tracker:
 
     def window(self, tid: int, a: int, b: int) -> tuple[np.ndarray, float]:
         """Track ``tid``'s keypoints over frames [a, b) (NaN where unseen) and the fraction seen."""
-        import bisect
-
         tr = self._tracks[tid]
-        lo, hi = bisect.bisect_left(tr["frames"], a), bisect.bisect_left(tr["frames"], b)
-        v = tr["kp"][0].shape[0]
-        kp = np.full((max(b - a, 0), v, 2), np.nan, np.float32)
-        seen = 0
-        for i in range(lo, hi):
-            kp[tr["frames"][i] - a] = tr["kp"][i]
-            seen += bool(np.isfinite(tr["kp"][i]).all(-1).any())
-        return kp, seen / max(b - a, 1)
+        frames = tr.frames[:tr.n]
+        lo, hi = np.searchsorted(frames, a), np.searchsorted(frames, b)
+        kp = np.full((max(b - a, 0), tr.kp.shape[1], 2), np.nan, np.float32)
+        kp[frames[lo:hi] - a] = tr.kp[lo:hi]
+        seen = np.isfinite(tr.kp[lo:hi]).all(-1).any(-1).sum()
+        return kp, float(seen) / max(b - a, 1)
 
     def _append(self, tid: int, frame: int, d: Detection) -> None:
-        tr = self._tracks.setdefault(tid, {"frames": [], "kp": [], "sc": [], "src": [], "last": None, "seen": -1})
-        if tr["frames"] and tr["frames"][-1] == frame:  # a second record for the same id and frame
-            if float(d.scores.mean()) <= float(np.mean(tr["sc"][-1])):
-                return
-            for k in ("frames", "kp", "sc", "src"):
-                tr[k].pop()
-        tr["frames"].append(frame)
-        tr["kp"].append(d.keypoints)
-        tr["sc"].append(d.scores)
-        tr["src"].append(d.sources)
-        tr["last"], tr["seen"] = d, frame
+        tr = self._tracks.get(tid)
+        if tr is None:
+            tr = self._tracks[tid] = _TrackStore(d.keypoints.shape[0])
+        tr.add(frame, d)
 
     def _match(self, frame: int, dets: list[Detection]) -> None:
-        active = [tid for tid, tr in self._tracks.items() if frame - tr["seen"] <= self.max_gap]
+        active = [tid for tid, tr in self._tracks.items() if frame - tr.seen <= self.max_gap]
         cost = np.full((len(dets), len(active)), np.inf)
         for i, d in enumerate(dets):
             for j, tid in enumerate(active):
-                cost[i, j] = _pose_distance(d, self._tracks[tid]["last"])
+                cost[i, j] = _pose_distance(d, self._tracks[tid].last)
         assigned = set()
         if active:
             finite = np.where(np.isfinite(cost), cost, 1e6)
@@ -98,17 +87,44 @@ class Tracker:
         out = []
         for tid in sorted(self._tracks):
             tr = self._tracks[tid]
-            v = tr["kp"][0].shape[0]
+            v = tr.kp.shape[1]
             kp = np.full((num_frames, v, 2), np.nan, np.float32)
             sc = np.zeros((num_frames, v), np.float32)
             src = np.zeros((num_frames, v), np.uint8)
-            idx = np.asarray(tr["frames"])
+            idx = tr.frames[:tr.n]
             keep = idx < num_frames
-            kp[idx[keep]] = np.asarray(tr["kp"])[keep]
-            sc[idx[keep]] = np.asarray(tr["sc"])[keep]
-            src[idx[keep]] = np.asarray(tr["src"])[keep]
+            kp[idx[keep]] = tr.kp[:tr.n][keep]
+            sc[idx[keep]] = tr.sc[:tr.n][keep]
+            src[idx[keep]] = tr.src[:tr.n][keep]
             out.append(PersonTrack(tid, kp, sc, src))
         return out
+
+
+class _TrackStore:
+    """One track's frames in growable arrays (about 0.6 KB a frame; no per-frame objects)."""
+
+    def __init__(self, joints: int, capacity: int = 256):
+        self.n, self.seen, self.last = 0, -1, None
+        self.frames = np.zeros(capacity, np.int64)
+        self.kp = np.zeros((capacity, joints, 2), np.float32)
+        self.sc = np.zeros((capacity, joints), np.float32)
+        self.src = np.zeros((capacity, joints), np.uint8)
+
+    def add(self, frame: int, d: Detection) -> None:
+        if self.n and self.frames[self.n - 1] == frame:  # a second record for the same id and frame
+            if float(d.scores.mean()) <= float(self.sc[self.n - 1].mean()):
+                return
+            self.n -= 1
+        if self.n == len(self.frames):
+            for name in ("frames", "kp", "sc", "src"):
+                arr = getattr(self, name)
+                grown = np.zeros((2 * len(arr),) + arr.shape[1:], arr.dtype)
+                grown[:len(arr)] = arr
+                setattr(self, name, grown)
+        i = self.n
+        self.frames[i], self.kp[i], self.sc[i], self.src[i] = frame, d.keypoints, d.scores, d.sources
+        self.n += 1
+        self.last, self.seen = d, frame
 
 
 def _pose_distance(a: Detection, b: Detection) -> float:
