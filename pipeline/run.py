@@ -17,7 +17,6 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from pose.alphapose import AlphaPoseError
 from pose.estimate import estimate, from_alphapose_json, make_backend
