@@ -215,3 +215,18 @@ def test_inputs_from_list_files_and_name_clashes(tmp_path):
     assert jobs[0].path.name == "missing.mp4"
     with pytest.raises(InputError):
         collect_inputs([])
+
+
+def test_readme_demo_command(tmp_path, capsys):
+    """The README's main command: a generated sample, the whole pipeline, no checkpoint."""
+    out = tmp_path / "demo_out"
+    assert run_pipeline.main(["--demo", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "No MMN checkpoint configured" in err and "1 done" in err
+    doc = json.loads((out / "astronaut_demo.json").read_text())
+    validate(doc)
+    assert doc["analysis"]["mode"] == "long" and doc["segments"]
+    assert all(s["action"] is None and s["movement"]["most_moved"] for s in doc["segments"])
+    moving = [(s["start_s"], s["end_s"]) for s in doc["segments"]]
+    # the sample nods over 2-4 s and sways over 6-8 s: both are found
+    assert any(s < 4 and e > 2 for s, e in moving) and any(s < 8 and e > 6 for s, e in moving)
