@@ -23,6 +23,8 @@ from .run import (Options, Outcome, Pipeline, Summary, VideoJob, check_output_di
                   skip_if_complete)
 
 ROOT = Path(__file__).resolve().parent.parent
+# The code travels to the workers; videos, checkpoints and caches stay on the shared file system.
+RUNTIME_ENV = {"working_dir": str(ROOT), "excludes": [".git", ".venv", "tests", "benchmarks", "*.mp4", "*.pt", "*.npz"]}
 
 
 class RayUnavailable(RuntimeError):
@@ -46,8 +48,7 @@ class VideoWorker:
     def process(self, job: VideoJob) -> Outcome:
         if self.error:
             return Outcome(job, "failed", f"{job.path}: {self.error}")
-        outcome = process_one(self.pipeline, job)
-        return outcome
+        return process_one(self.pipeline, job)
 
 
 def _init_ray(address: str | None, num_cpus: int | None):
@@ -58,8 +59,7 @@ def _init_ray(address: str | None, num_cpus: int | None):
     started = not ray.is_initialized()
     if started:
         kwargs = dict(logging_level=logging.ERROR, log_to_driver=False, include_dashboard=False,
-                      runtime_env={"working_dir": str(ROOT), "excludes": [".git", ".venv", "tests", "benchmarks",
-                                                                           "*.mp4", "*.pt", "*.npz"]})
+                      runtime_env=RUNTIME_ENV)
         if address:
             ray.init(address=address, **kwargs)
         else:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.fileio import atomic_path, write_json_atomic, write_text_atomic
+from common.fileio import atomic_path, write_text_atomic
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "assets" / "result.schema.json"
@@ -55,10 +55,6 @@ def validate(doc: dict) -> None:
     import jsonschema
 
     jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
-
-
-def write_json(path: Path, doc: dict) -> None:
-    write_json_atomic(path, doc)
 
 
 def _fmt_top5(top5: list[dict]) -> str:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
+from common.fileio import write_json_atomic
 from pose.alphapose import AlphaPoseError
 from pose.estimate import estimate, from_alphapose_json, make_backend
 from pose.result import cached_pose, save_pose, video_fingerprint
@@ -360,7 +361,7 @@ class Pipeline:
             timing["export_s"] = time.perf_counter() - t
             timing["total_s"] = time.perf_counter() - t_start
             doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
-            export.write_json(outs["json"], doc)  # last: the record that the video is complete
+            write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
         return Outcome(job, "done", segments=len(segments), seconds=timing["total_s"], doc=doc)
 
 

@@ -7,7 +7,6 @@ import numpy as np
 
 # Where a joint's value came from (PersonTrack.sources / Detection.sources).
 MISSING, DETECTED, DERIVED, FALLBACK = 0, 1, 2, 3
-SOURCE_NAMES = {MISSING: "missing", DETECTED: "detected", DERIVED: "derived", FALLBACK: "fallback"}
 
 
 @dataclass

@@ -15,7 +15,7 @@ import torch
 from .checkpoints import CheckpointError, load_mmn
 from .labels import LabelSet, ma52_labels
 from .mmn import MMN
-from .preprocess import prepare_batch
+from .preprocess import prepare_streams
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -89,10 +89,10 @@ class Recognizer:
         out = []
         for start in range(0, len(clips), self.batch_size):
             chunk = clips[start:start + self.batch_size]
+            inputs = prepare_streams(chunk, tuple(self.runners))
             fused = None
             for stream, run in self.runners.items():
-                x, idx = prepare_batch(chunk, stream)
-                lg = run(x, idx)
+                lg = run(*inputs[stream])
                 fused = lg if fused is None else fused + lg
             out.append(fused / len(self.runners))
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)

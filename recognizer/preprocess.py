@@ -100,6 +100,14 @@ def check_keypoints(keypoints: np.ndarray, layout: Layout) -> np.ndarray:
     return k
 
 
+def _sampled(keypoints: np.ndarray, layout: Layout, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1-4 (up to the stream): normalised sampled frames [num_frames, V, 2] and index_t."""
+    k = check_keypoints(keypoints, layout)
+    k = normalise(fill_missing(k, layout.center), layout.center)
+    idx = eval_indices(k.shape[0], num_frames)
+    return k[idx], index_code(idx, k.shape[0])
+
+
 def prepare_clip(
     keypoints: np.ndarray,
     stream: str = "joint",
@@ -108,15 +116,23 @@ def prepare_clip(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One clip's keypoints [L, V, 2] (pixels) -> (x [2, num_frames, V, 1], index_t [num_frames])."""
     layout = layout or ma52_layout()
-    k = check_keypoints(keypoints, layout)
-    k = normalise(fill_missing(k, layout.center), layout.center)
-    idx = eval_indices(k.shape[0], num_frames)
-    return to_model_input(k[idx], stream, layout), index_code(idx, k.shape[0])
+    frames, index_t = _sampled(keypoints, layout, num_frames)
+    return to_model_input(frames, stream, layout), index_t
+
+
+def prepare_streams(
+    clips: list[np.ndarray], streams: tuple[str, ...] = ("joint",), layout: Layout | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Several clips -> {stream: (x [B, 2, 64, V, 1], index_t [B, 64])}; the clips are filled,
+    normalised and sampled once for all streams."""
+    layout = layout or ma52_layout()
+    sampled = [_sampled(c, layout, NUM_FRAMES) for c in clips]
+    index_t = np.stack([it for _, it in sampled])
+    return {s: (np.stack([to_model_input(f, s, layout) for f, _ in sampled]), index_t) for s in streams}
 
 
 def prepare_batch(
     clips: list[np.ndarray], stream: str = "joint", layout: Layout | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Several clips -> (x [B, 2, 64, V, 1], index_t [B, 64])."""
-    pairs = [prepare_clip(c, stream, layout) for c in clips]
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    return prepare_streams(clips, (stream,), layout)[stream]

@@ -27,9 +27,9 @@ def _eaf_annotations(path):
 
 @pytest.fixture(scope="module")
 def ray_local():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"working_dir": str(run_pipeline.ROOT),
-                          "excludes": [".git", ".venv", "tests", "benchmarks", "*.mp4", "*.pt", "*.npz"]})
+    from pipeline.distributed import RUNTIME_ENV
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=RUNTIME_ENV)
     yield
     ray.shutdown()
 
