@@ -52,15 +52,38 @@ def stage_times(video: Path, checkpoint: str | None, out: Path) -> dict:
             "windows": len(outcome.doc["windows"]), "rtf": total / info.duration, "ratio": total / pose_alone}
 
 
-def peak_memory(video: Path, checkpoint: str | None) -> float:
-    """Max RSS in MiB of a fresh process running the whole pipeline on ``video``."""
-    code = ("import sys, resource; sys.path.insert(0, %r); import run_pipeline; "
-            "args = [%r, '--out', %r, '--device', 'cpu'] + (%r and ['--checkpoint', %r] or []); "
-            "run_pipeline.main(args); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+_MEASURE = """
+import resource, sys, threading, time
+sys.path.insert(0, {root!r})
+peak_anon = [0]
+
+def sample():  # anonymous memory (heap, not file-backed pages such as the on-disk keypoints)
+    while True:
+        for line in open("/proc/self/status"):
+            if line.startswith("RssAnon:"):
+                peak_anon[0] = max(peak_anon[0], int(line.split()[1]))
+        time.sleep(0.05)
+
+threading.Thread(target=sample, daemon=True).start()
+import run_pipeline
+ckpt = {ckpt!r}
+args = [{video!r}, "--out", {out!r}, "--device", "cpu"] + (["--checkpoint", ckpt, "--bone-checkpoint", ckpt] if ckpt else [])
+run_pipeline.main(args)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, peak_anon[0])
+"""
+
+
+def peak_memory(video: Path, checkpoint: str | None) -> tuple[float, float]:
+    """(max RSS, sampled peak of anonymous RSS) in MiB of a fresh process running the whole pipeline
+    on ``video``. RSS also counts the pages of memory-mapped files (the on-disk keypoints) that are in
+    memory at the time, which the system can drop whenever it needs the memory; anonymous RSS cannot."""
     with tempfile.TemporaryDirectory() as tmp:
-        res = subprocess.run([sys.executable, "-c", code % (str(ROOT), str(video), tmp, checkpoint, checkpoint)],
-                             capture_output=True, text=True)
-    return int(res.stdout.strip().splitlines()[-1]) / 1024
+        code = _MEASURE.format(root=str(ROOT), video=str(video), out=tmp, ckpt=checkpoint or "")
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if res.returncode not in (0, 1):
+        raise RuntimeError(res.stderr[-2000:])
+    rss, anon = res.stdout.strip().splitlines()[-1].split()
+    return int(rss) / 1024, int(anon) / 1024
 
 
 def main() -> None:
@@ -84,24 +107,25 @@ def main() -> None:
     if args.memory_only:
         for v in videos[-len(args.minutes):] if args.minutes else []:
             t = time.perf_counter()
-            mib = peak_memory(v, ckpt)
-            print(f"{v.name}: peak RSS {mib:.0f} MiB (whole pipeline, fresh process, {time.perf_counter() - t:.0f} s)",
-                  flush=True)
+            rss, anon = peak_memory(v, ckpt)
+            print(f"{v.name}: peak RSS {rss:.0f} MiB, peak anonymous RSS {anon:.0f} MiB "
+                  f"(whole pipeline, fresh process, {time.perf_counter() - t:.0f} s)", flush=True)
         return
     rows = []
     for v in videos:
         row = stage_times(v, ckpt, work / "out")
         if not args.skip_memory and v.name.startswith("generated"):
-            row["peak_rss_mib"] = peak_memory(v, ckpt)
+            row["peak_rss_mib"], row["peak_anon_rss_mib"] = peak_memory(v, ckpt)
         rows.append(row)
         print(json.dumps({k: round(x, 3) if isinstance(x, float) else x for k, x in row.items()}), flush=True)
     print()
     print(f"{'video':38} {'frames':>6} {'dur s':>6} {'decode':>7} {'pose':>7} {'pipeline':>8} {'MMN+seg':>8} "
-          f"{'export':>7} {'RTF':>5} {'ratio':>6} {'RSS MiB':>8}")
+          f"{'export':>7} {'RTF':>5} {'ratio':>6} {'RSS MiB':>8} {'anon MiB':>8}")
     for r in rows:
         print(f"{r['video'][:38]:38} {r['frames']:6d} {r['duration_s']:6.1f} {r['decode_s']:7.2f} "
               f"{r['pose_alone_s']:7.2f} {r['pipeline_s']:8.2f} {r['mmn_and_segments_s']:8.2f} {r['export_s']:7.2f} "
-              f"{r['rtf']:5.2f} {r['ratio']:6.3f} {r.get('peak_rss_mib', float('nan')):8.0f}")
+              f"{r['rtf']:5.2f} {r['ratio']:6.3f} {r.get('peak_rss_mib', float('nan')):8.0f} "
+              f"{r.get('peak_anon_rss_mib', float('nan')):8.0f}")
     print(f"\nMMN: {'two streams (the fixture checkpoint twice)' if ckpt else 'none'}; "
           f"ratio = whole pipeline / (decode + pose alone); RTF = processing time / video duration")
     if args.json:

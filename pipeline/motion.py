@@ -29,6 +29,7 @@ STILL_THRESHOLD = 0.06  # torso lengths per second
 CONTACT_DISTANCE = 0.2  # torso lengths
 CONTACT_MIN_SCORE = 0.3
 MIN_CONTACT_S = 0.2
+ENERGY_CONTEXT = 64  # frames on each side that give a chunk's speeds and energies their whole-video values
 
 _L = ma52_layout()
 REGION_JOINTS = {r: np.array(_L.indices(*names)) for r, names in REGIONS.items()}
@@ -50,15 +51,21 @@ _SURFACES = {
 }
 
 
-def body_scale(keypoints: np.ndarray) -> float:
-    """Median torso length [pixels] of a track [T, V, 2]; shoulder width as a fallback; 1 if unknown."""
-    neck, hip = keypoints[:, _L.index("neck")], keypoints[:, _L.index("hip_center")]
-    torso = np.linalg.norm(neck - hip, axis=-1)
-    torso = torso[np.isfinite(torso) & (torso > 1)]
+def body_scale(keypoints: np.ndarray, chunk: int = 4096) -> float:
+    """Median torso length [pixels] of a track [T, V, 2]; shoulder width as a fallback; 1 if unknown.
+    (Read ``chunk`` frames at a time; only the lengths, 4 bytes a frame, are kept.)"""
+    def lengths(a: str, b: str) -> np.ndarray:
+        parts = []
+        for s in range(0, len(keypoints), chunk):
+            kp = keypoints[s:s + chunk]
+            d = np.linalg.norm(kp[:, _L.index(a)] - kp[:, _L.index(b)], axis=-1)
+            parts.append(d[np.isfinite(d) & (d > 1)].astype(np.float32))
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    torso = lengths("neck", "hip_center")
     if torso.size:
         return float(np.median(torso))
-    sh = np.linalg.norm(keypoints[:, _L.index("left_shoulder")] - keypoints[:, _L.index("right_shoulder")], axis=-1)
-    sh = sh[np.isfinite(sh) & (sh > 1)]
+    sh = lengths("left_shoulder", "right_shoulder")
     return float(np.median(sh)) * 1.5 if sh.size else 1.0
 
 
@@ -72,6 +79,26 @@ def reliable(keypoints: np.ndarray, scores: np.ndarray, width: float, height: fl
     return (scores >= min_score) & np.isfinite(keypoints).all(-1) & inside
 
 
+class ReliableMask:
+    """``reliable()`` of a track, computed for the frames sliced (``mask[a:b]``) rather than held for
+    the whole track (it is per frame, so slices give the same values; long stretches are then worked
+    on a chunk at a time without a mask as long as the video)."""
+
+    def __init__(self, keypoints: np.ndarray, scores: np.ndarray, width: float, height: float,
+                 min_score: float = MIN_SCORE):
+        self.keypoints, self.scores, self.size, self.min_score = keypoints, scores, (width, height), min_score
+
+    def __len__(self) -> int:
+        return len(self.keypoints)
+
+    def __getitem__(self, frames: slice) -> np.ndarray:
+        return reliable(self.keypoints[frames], self.scores[frames], *self.size, min_score=self.min_score)
+
+    def view(self, a: int, b: int) -> "ReliableMask":
+        """The mask of frames [a, b), still computed lazily."""
+        return ReliableMask(self.keypoints[a:b], self.scores[a:b], *self.size, min_score=self.min_score)
+
+
 def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
                   chunk: int = 4096) -> dict[str, float]:
     """Per region: the median over its joints of each joint's mean speed (torso lengths per second)
@@ -83,7 +110,7 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         return {r: 0.0 for r in REGION_JOINTS}
     total = np.zeros(keypoints.shape[1])
     count = np.zeros(keypoints.shape[1])
-    pad = 64
+    pad = ENERGY_CONTEXT
     for start in range(0, n - 1, chunk):
         lo, hi = max(0, start - pad), min(n, start + chunk + 1 + pad)
         sp, both = _speeds(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
@@ -118,15 +145,12 @@ def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale
     chunks of ``chunk`` frames (with enough context to give the same values), so the working memory
     does not grow with the video's length."""
     n = len(times)
-    if n > chunk:
-        pad = 64
-        parts = []
-        for start in range(0, n, chunk):
-            lo, hi = max(0, start - pad), min(n, start + chunk + pad)
-            e = _frame_energy(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
-            parts.append(e[start - lo:start - lo + min(chunk, n - start)])
-        return np.concatenate(parts)
-    return _frame_energy(keypoints, ok, times, scale)
+    parts = []
+    for start in range(0, n, chunk):
+        lo, hi = max(0, start - ENERGY_CONTEXT), min(n, start + chunk + ENERGY_CONTEXT)
+        e = _frame_energy(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+        parts.append(e[start - lo:start - lo + min(chunk, n - start)])
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:

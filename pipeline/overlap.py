@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from array import array
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -71,7 +72,8 @@ class StreamingWindows:
         import torch
 
         self.rec, self.window_s, self.stride_s, self.batch = recognizer, window_s, stride_s, batch
-        self.times: list[float] = []
+        self.times = array("d")  # 8 bytes a frame
+        self.lo = 0  # no window to come starts before this frame
         self.next_k = 0
         self.pending: list[tuple[tuple[int, int, int], np.ndarray]] = []
         self.logits: dict[tuple[int, int, int], np.ndarray] = {}
@@ -103,8 +105,10 @@ class StreamingWindows:
             end = start + self.window_s
             if time < end:
                 return
-            times = np.asarray(self.times)
-            a, b = int(np.searchsorted(times, start - 1e-9)), int(np.searchsorted(times, end - 1e-9))
+            recent = np.array(self.times[self.lo:])  # only the frames since the last window's start
+            a = self.lo + int(np.searchsorted(recent, start - 1e-9))
+            b = self.lo + int(np.searchsorted(recent, end - 1e-9))
+            self.lo = a
             for tid in tracker.track_ids():
                 kp, present = tracker.window(tid, a, b)
                 if b - a >= 1 and present >= MIN_PRESENT:

@@ -260,12 +260,14 @@ class Pipeline:
         outs = job.outputs(self.opts.out)
         if self.opts.pose == "alphapose-json":
             jpath = self._alphapose_json_for(job)
-            res = from_alphapose_json(jpath, frame_times(job.path, info), info.width, info.height, info.fps)
+            res = from_alphapose_json(jpath, frame_times(job.path, info), info.width, info.height, info.fps,
+                                      scratch_dir=outs["pose"].parent)
             res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
             res.fingerprint = fingerprint
             return res, False
         backend = self.backend
-        cached = cached_pose(outs["pose"], fingerprint, backend.name, backend.settings)
+        # per-frame keypoints live in unnamed temporary files in the output folder (common.diskarray)
+        cached = cached_pose(outs["pose"], fingerprint, backend.name, backend.settings, outs["pose"].parent)
         if cached is not None:
             return cached, True
 
@@ -274,7 +276,8 @@ class Pipeline:
                 progress(i + 1)
 
         frames = prefetch(iter_frames(job.path, info, max_side=backend.max_side))
-        res = estimate(frames, info.width, info.height, info.fps, backend, on_frame=on_frame, on_update=on_update)
+        res = estimate(frames, info.width, info.height, info.fps, backend, on_frame=on_frame, on_update=on_update,
+                       scratch_dir=outs["pose"].parent)
         res.fingerprint = fingerprint
         save_pose(outs["pose"], res)
         return res, False

@@ -95,12 +95,17 @@ def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float)
     return wins
 
 
-def _snap_to_motion(seg: Segment, times: np.ndarray, energy: np.ndarray, threshold: float) -> None:
+def _snap_to_motion(seg: Segment, track: PersonTrack, ok: motion.ReliableMask, times: np.ndarray, scale: float,
+                    threshold: float) -> None:
     """Move a segment's edges inwards to the first and last frame whose motion energy reaches the
-    threshold (windows are coarse: a window that holds a little motion spans still frames too)."""
+    threshold (windows are coarse: a window that holds a little motion spans still frames too).
+    The per-frame energy is computed over the segment with ``motion.ENERGY_CONTEXT`` frames of context
+    on each side, which gives the values a computation over the whole video would give."""
     a = int(np.searchsorted(times, seg.start_s - 1e-9))
     b = int(np.searchsorted(times, seg.end_s - 1e-9))
-    moving = np.flatnonzero(energy[a:b] >= threshold)
+    lo, hi = max(0, a - motion.ENERGY_CONTEXT), min(len(times), b + motion.ENERGY_CONTEXT)
+    energy = motion.frame_energy(track.keypoints[lo:hi], ok.view(lo, hi), times[lo:hi], scale)[a - lo:b - lo]
+    moving = np.flatnonzero(energy >= threshold)
     if moving.size == 0:
         return
     end = video_end(times) if a + moving[-1] + 1 >= len(times) else float(times[a + moving[-1] + 1])
@@ -115,8 +120,8 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
     ``size`` is the frame's (width, height); ``logits_cache`` maps (track id, first frame, end frame)
     to logits already computed (``pipeline.overlap.StreamingWindows``)."""
     scale = motion.body_scale(track.keypoints)
-    ok = motion.reliable(track.keypoints, track.scores, *size)
-    contact_ok = motion.reliable(track.keypoints, track.scores, *size, min_score=motion.CONTACT_MIN_SCORE)
+    ok = motion.ReliableMask(track.keypoints, track.scores, *size)
+    contact_ok = motion.ReliableMask(track.keypoints, track.scores, *size, min_score=motion.CONTACT_MIN_SCORE)
     windows = make_windows(times, mode, window_s, stride_s)
     for w in windows:
         seen = track.present[w.a:w.b]
@@ -154,13 +159,12 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
             segments.append(Segment(track.id, w.own[0], w.own[1], [w]))
         prev = w
     if mode == "long":
-        energy = motion.frame_energy(track.keypoints, ok, times, scale)
         for seg in segments:
-            _snap_to_motion(seg, times, energy, threshold)
+            _snap_to_motion(seg, track, ok, times, scale, threshold)
     for seg in segments:
         if recognizer is not None:
             seg.probabilities = np.mean([w.prediction.probabilities for w in seg.windows], axis=0)
         a = int(np.searchsorted(times, seg.start_s - 1e-9))
         b = max(a + 1, int(np.searchsorted(times, seg.end_s - 1e-9)))
-        seg.movement = motion.describe(track.keypoints[a:b], ok[a:b], contact_ok[a:b], times[a:b], scale)
+        seg.movement = motion.describe(track.keypoints[a:b], ok.view(a, b), contact_ok.view(a, b), times[a:b], scale)
     return segments, windows

@@ -5,6 +5,7 @@ module never opens videos itself.
 """
 from __future__ import annotations
 
+from array import array
 from typing import Callable, Iterable
 
 import numpy as np
@@ -35,12 +36,14 @@ def make_backend(name: str, *, alphapose_config=None, alphapose_checkpoint=None,
 
 def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
              on_frame: Callable[[int, float], None] | None = None, max_gap_s: float = 1.0,
-             on_update: Callable[[Tracker, int, float], None] | None = None) -> PoseResult:
-    """Run ``backend`` on every frame, track people, return the result (no images kept).
+             on_update: Callable[[Tracker, int, float], None] | None = None,
+             scratch_dir=None) -> PoseResult:
+    """Run ``backend`` on every frame, track people, return the result (no images kept; keypoints
+    on disk in ``scratch_dir``, see ``common.diskarray``).
     ``on_update(tracker, index, time)`` sees the tracks as they grow (used to start MMN early)."""
     backend.reset()
-    tracker = Tracker(fps, max_gap_s=max_gap_s)
-    times: list[float] = []
+    tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
+    times = array("d")  # 8 bytes a frame
     for frame in frames:
         tracker.update(frame.index, backend.process(frame.image, width, height))
         times.append(frame.time)
@@ -49,19 +52,19 @@ def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
         if on_frame:
             on_frame(frame.index, frame.time)
     backend.reset()
-    return PoseResult(np.asarray(times, np.float64), width, height, backend.name, dict(backend.settings),
+    return PoseResult(np.array(times, np.float64), width, height, backend.name, dict(backend.settings),
                       tracker.tracks(len(times)))
 
 
 def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, fps: float,
-                        max_gap_s: float = 1.0) -> PoseResult:
+                        max_gap_s: float = 1.0, scratch_dir=None) -> PoseResult:
     """AlphaPose results for a video whose frame times are ``times`` -> tracked result."""
     frames = read_alphapose_json(json_path)
     if frames and max(frames) >= len(times):
         raise AlphaPoseError(
             f"{json_path}: refers to frame {max(frames)} but the video has {len(times)} frames "
             "(results of another video?)")
-    tracker = Tracker(fps, max_gap_s=max_gap_s)
+    tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
     for k in sorted(frames):
         tracker.update(k, frames[k])
     settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours"}

@@ -4,21 +4,30 @@ The cache (``<output>/<video>.pose.npz``) holds the per-frame times, every perso
 confidences and joint sources, the frame size, the backend and its settings, and a fingerprint of
 the video (size + SHA-256 of its first, middle and last MiB). A rerun with the same video and the
 same settings reuses it; a changed video or setting recomputes. Written atomically.
+
+Each person's arrays are separate entries (``keypoints_<i>``, ``scores_<i>``, ``sources_<i>``, in the
+order of ``meta.track_ids``; version 1 caches stacked them and are still read). Writing and reading go
+a few MiB at a time, and a loaded cache's arrays live on disk (``common.diskarray``), so neither
+needs memory in proportion to the video's length.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from common.diskarray import CHUNK_BYTES, disk_array
 from common.fileio import atomic_path
 
 from .types import PersonTrack
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+FIELDS = ("keypoints", "scores", "sources")
 
 
 @dataclass
@@ -59,34 +68,77 @@ def _meta(result: PoseResult) -> dict:
 
 
 def save_pose(path: str | Path, result: PoseResult) -> None:
-    n, t = len(result.tracks), result.num_frames
-    v = result.tracks[0].keypoints.shape[1] if result.tracks else 44
-    kp = np.stack([tr.keypoints for tr in result.tracks]) if n else np.zeros((0, t, v, 2), np.float32)
-    sc = np.stack([tr.scores for tr in result.tracks]) if n else np.zeros((0, t, v), np.float32)
-    src = np.stack([tr.sources for tr in result.tracks]) if n else np.zeros((0, t, v), np.uint8)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, times=np.asarray(result.times, np.float64), keypoints=kp, scores=sc,
-                            sources=src, meta=np.array(json.dumps(_meta(result), sort_keys=True)))
+    """Write the cache (an .npz numpy reads) a few MiB at a time."""
+    arrays = {"times": np.asarray(result.times, np.float64),
+              "meta": np.array(json.dumps(_meta(result), sort_keys=True))}
+    for i, tr in enumerate(result.tracks):
+        arrays.update({f"{name}_{i}": getattr(tr, name) for name in FIELDS})
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+        for name, arr in arrays.items():
+            with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array_header_2_0(f, np.lib.format.header_data_from_array_1_0(arr))
+                if arr.ndim == 0:
+                    f.write(arr.tobytes())
+                    continue
+                rows = max(1, CHUNK_BYTES // max(1, arr[:1].nbytes))
+                for a in range(0, len(arr), rows):
+                    f.write(np.ascontiguousarray(arr[a:a + rows]).tobytes())
 
 
-def load_pose(path: str | Path) -> PoseResult:
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        if meta.get("version") != CACHE_VERSION:
-            raise ValueError(f"{path}: pose cache version {meta.get('version')} is not {CACHE_VERSION}")
-        tracks = [PersonTrack(tid, z["keypoints"][i], z["scores"][i], z["sources"][i])
-                  for i, tid in enumerate(meta["track_ids"])]
-        return PoseResult(z["times"], meta["width"], meta["height"], meta["backend"], meta["settings"],
-                          tracks, meta["fingerprint"], meta.get("extra", {}))
+def load_pose(path: str | Path, scratch_dir: str | Path | None = None) -> PoseResult:
+    """Read a pose cache; the per-frame arrays are streamed into disk-backed arrays."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            meta = json.loads(str(_read_entry(z, "meta")))
+            if meta.get("version") not in READABLE_VERSIONS:
+                raise ValueError(f"{path}: pose cache version {meta.get('version')} is not one of {READABLE_VERSIONS}")
+            times = _read_entry(z, "times")
+            if meta["version"] == 1:
+                stacked = {name: _read_entry(z, name, scratch_dir) for name in FIELDS}
+                tracks = [PersonTrack(tid, *(stacked[name][i] for name in FIELDS))
+                          for i, tid in enumerate(meta["track_ids"])]
+            else:
+                tracks = [PersonTrack(tid, *(_read_entry(z, f"{name}_{i}", scratch_dir) for name in FIELDS))
+                          for i, tid in enumerate(meta["track_ids"])]
+    except (zipfile.BadZipFile, KeyError) as e:
+        raise ValueError(f"{path}: not a pose cache ({e})") from None
+    return PoseResult(times, meta["width"], meta["height"], meta["backend"], meta["settings"],
+                      tracks, meta["fingerprint"], meta.get("extra", {}))
 
 
-def cached_pose(path: str | Path, fingerprint: str, backend: str, settings: dict) -> PoseResult | None:
+def _read_entry(z: zipfile.ZipFile, name: str, scratch_dir=None) -> np.ndarray:
+    """One .npy entry of an .npz; arrays with more than one dimension go to disk, a few MiB at a time."""
+    with z.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        if dtype.hasobject or fortran:
+            raise ValueError(f"entry {name} is not a plain array")
+        if len(shape) <= 1:
+            data = f.read()
+            return np.frombuffer(data, dtype, count=int(np.prod(shape))).reshape(shape).copy()
+        out = disk_array(shape, dtype, scratch_dir=scratch_dir)
+        flat = out.reshape(-1, *shape[-1:])  # a view: rows of the last axis
+        rows = max(1, CHUNK_BYTES // max(1, flat[:1].nbytes))
+        for a in range(0, len(flat), rows):
+            want = flat[a:a + rows]
+            data = f.read(want.nbytes)
+            if len(data) != want.nbytes:
+                raise ValueError(f"entry {name} is truncated")
+            want[...] = np.frombuffer(data, dtype).reshape(want.shape)
+        return out
+
+
+def cached_pose(path: str | Path, fingerprint: str, backend: str, settings: dict,
+                scratch_dir: str | Path | None = None) -> PoseResult | None:
     """The cached result when it was made from the same video with the same settings, else None."""
     path = Path(path)
     if not path.exists():
         return None
     try:
-        res = load_pose(path)
+        res = load_pose(path, scratch_dir)
     except Exception:
         return None  # unreadable or old cache: recompute
     same_settings = json.dumps(res.settings, sort_keys=True) == json.dumps(settings, sort_keys=True)

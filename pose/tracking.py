@@ -8,21 +8,27 @@
 * The subject (default person) is the track with the largest (frames seen x mean box area): the
   interviewee is normally on screen the whole time and closest to the camera.
 
-Memory: a track keeps only its 44 joints per frame (about 0.6 KB a frame), never images.
+Memory: a track keeps only its 44 joints, confidences and joint sources per frame (0.57 KB a
+frame), never images, and keeps them on disk (``common.diskarray``), so tracking a long video needs
+no more memory than a short one. The arrays are indexed by frame number, and the final tracks are
+views of them (no copy).
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from common.diskarray import DiskArray
+
 from .types import Detection, PersonTrack
 
 
 class Tracker:
-    def __init__(self, fps: float, max_gap_s: float = 1.0, max_cost: float = 0.5):
+    def __init__(self, fps: float, max_gap_s: float = 1.0, max_cost: float = 0.5, scratch_dir=None):
         self.max_gap = max(1, int(round(max_gap_s * (fps or 30.0))))
         self.max_cost = max_cost
-        self._tracks: dict[int, dict] = {}
+        self.scratch_dir = scratch_dir
+        self._tracks: dict[int, _TrackStore] = {}
         self._next = 0
         self._external = None  # True once the backend's own ids are in use
 
@@ -48,17 +54,16 @@ class Tracker:
     def window(self, tid: int, a: int, b: int) -> tuple[np.ndarray, float]:
         """Track ``tid``'s keypoints over frames [a, b) (NaN where unseen) and the fraction seen."""
         tr = self._tracks[tid]
-        frames = tr.frames[:tr.n]
-        lo, hi = np.searchsorted(frames, a), np.searchsorted(frames, b)
-        kp = np.full((max(b - a, 0), tr.kp.shape[1], 2), np.nan, np.float32)
-        kp[frames[lo:hi] - a] = tr.kp[lo:hi]
-        seen = np.isfinite(tr.kp[lo:hi]).all(-1).any(-1).sum()
+        kp = np.full((max(b - a, 0), tr.joints, 2), np.nan, np.float32)
+        have = tr.kp.array[a:min(b, tr.kp.capacity)]
+        kp[:len(have)] = have
+        seen = np.isfinite(kp).all(-1).any(-1).sum()
         return kp, float(seen) / max(b - a, 1)
 
     def _append(self, tid: int, frame: int, d: Detection) -> None:
         tr = self._tracks.get(tid)
         if tr is None:
-            tr = self._tracks[tid] = _TrackStore(d.keypoints.shape[0])
+            tr = self._tracks[tid] = _TrackStore(d.keypoints.shape[0], self.scratch_dir)
         tr.add(frame, d)
 
     def _match(self, frame: int, dets: list[Detection]) -> None:
@@ -84,46 +89,32 @@ class Tracker:
         return self._next
 
     def tracks(self, num_frames: int) -> list[PersonTrack]:
+        """Every track over frames [0, num_frames) (NaN / 0 where unseen); views of the stores."""
         out = []
         for tid in sorted(self._tracks):
             tr = self._tracks[tid]
-            v = tr.kp.shape[1]
-            kp = np.full((num_frames, v, 2), np.nan, np.float32)
-            sc = np.zeros((num_frames, v), np.float32)
-            src = np.zeros((num_frames, v), np.uint8)
-            idx = tr.frames[:tr.n]
-            keep = idx < num_frames
-            kp[idx[keep]] = tr.kp[:tr.n][keep]
-            sc[idx[keep]] = tr.sc[:tr.n][keep]
-            src[idx[keep]] = tr.src[:tr.n][keep]
-            out.append(PersonTrack(tid, kp, sc, src))
+            for store in (tr.kp, tr.sc, tr.src):
+                store.ensure(num_frames)
+                store.close()
+            out.append(PersonTrack(tid, tr.kp.array[:num_frames], tr.sc.array[:num_frames],
+                                   tr.src.array[:num_frames]))
         return out
 
 
 class _TrackStore:
-    """One track's frames in growable arrays (about 0.6 KB a frame; no per-frame objects)."""
+    """One track's joints, confidences and sources indexed by frame number, on disk."""
 
-    def __init__(self, joints: int, capacity: int = 256):
-        self.n, self.seen, self.last = 0, -1, None
-        self.frames = np.zeros(capacity, np.int64)
-        self.kp = np.zeros((capacity, joints, 2), np.float32)
-        self.sc = np.zeros((capacity, joints), np.float32)
-        self.src = np.zeros((capacity, joints), np.uint8)
+    def __init__(self, joints: int, scratch_dir=None):
+        self.joints, self.seen, self.last = joints, -1, None
+        self.kp = DiskArray((joints, 2), np.float32, fill=np.nan, scratch_dir=scratch_dir)
+        self.sc = DiskArray((joints,), np.float32, scratch_dir=scratch_dir)
+        self.src = DiskArray((joints,), np.uint8, scratch_dir=scratch_dir)
 
     def add(self, frame: int, d: Detection) -> None:
-        if self.n and self.frames[self.n - 1] == frame:  # a second record for the same id and frame
-            if float(d.scores.mean()) <= float(self.sc[self.n - 1].mean()):
-                return
-            self.n -= 1
-        if self.n == len(self.frames):
-            for name in ("frames", "kp", "sc", "src"):
-                arr = getattr(self, name)
-                grown = np.zeros((2 * len(arr),) + arr.shape[1:], arr.dtype)
-                grown[:len(arr)] = arr
-                setattr(self, name, grown)
-        i = self.n
-        self.frames[i], self.kp[i], self.sc[i], self.src[i] = frame, d.keypoints, d.scores, d.sources
-        self.n += 1
+        if frame == self.seen and float(d.scores.mean()) <= float(self.sc.array[frame].mean()):
+            return  # a second record for the same id and frame: the more confident one stays
+        for store, value in ((self.kp, d.keypoints), (self.sc, d.scores), (self.src, d.sources)):
+            store.ensure(frame + 1)[frame] = value
         self.last, self.seen = d, frame
 
 

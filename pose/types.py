@@ -32,7 +32,8 @@ class Detection:
 
 @dataclass
 class PersonTrack:
-    """One person over the whole video: arrays over all T frames, NaN/0 where not seen."""
+    """One person over the whole video: arrays over all T frames, NaN/0 where not seen (for long
+    videos they are disk-backed views, see ``common.diskarray``; whole-track work goes by chunks)."""
 
     id: int
     keypoints: np.ndarray  # [T, 44, 2]
@@ -40,19 +41,27 @@ class PersonTrack:
     sources: np.ndarray  # [T, 44] uint8
     present: np.ndarray = field(default=None)  # [T] bool
 
+    CHUNK = 4096  # frames at a time
+
     def __post_init__(self):
         if self.present is None:
-            self.present = np.isfinite(self.keypoints).all(-1).any(-1)
+            self.present = np.zeros(len(self.keypoints), bool)
+            for a in range(0, len(self.keypoints), self.CHUNK):
+                self.present[a:a + self.CHUNK] = np.isfinite(self.keypoints[a:a + self.CHUNK]).all(-1).any(-1)
 
     @property
     def num_frames_seen(self) -> int:
         return int(self.present.sum())
 
     def mean_area(self) -> float:
-        areas = []
-        for t in np.flatnonzero(self.present):
-            ok = np.isfinite(self.keypoints[t]).all(-1)
-            pts = self.keypoints[t][ok]
-            span = pts.max(0) - pts.min(0)
-            areas.append(float(span[0] * span[1]))
-        return float(np.mean(areas)) if areas else 0.0
+        """Mean area [pixels^2] of the box around the seen joints, over the frames the person is seen."""
+        total, count = 0.0, 0
+        for a in range(0, len(self.keypoints), self.CHUNK):
+            kp = self.keypoints[a:a + self.CHUNK][self.present[a:a + self.CHUNK]]
+            if not len(kp):
+                continue
+            masked = np.where(np.isfinite(kp).all(-1)[..., None], kp, np.nan)  # a frame has >= 1 full joint
+            span = (np.nanmax(masked, axis=1) - np.nanmin(masked, axis=1)).astype(np.float64)  # [t, 2]
+            total += float((span[:, 0] * span[:, 1]).sum())
+            count += len(kp)
+        return total / count if count else 0.0
