@@ -8,7 +8,10 @@ For each video: decoding alone; pose alone (decode + MediaPipe, the unavoidable 
 whole pipeline (decode, pose, preprocessing + MMN, exports) from scratch, with its stages' seconds,
 the real-time factor (processing time / video duration; < 1 is faster than real time) and the ratio
 whole pipeline / pose alone (target <= 1.15). Long videos are generated here (the animated sample).
-Peak memory (max RSS) is measured in a fresh process per video.
+Stage columns: preprocessing and MMN seconds wherever they ran (in long mode mostly in a background
+thread while pose estimation goes on) and what was left after pose (MMN + segments), exports.
+Peak memory (max RSS, and the sampled peak of anonymous RSS, which leaves out the pages of the
+memory-mapped keypoint files) is measured in a fresh process per generated video.
 """
 from __future__ import annotations
 
@@ -48,6 +51,7 @@ def stage_times(video: Path, checkpoint: str | None, out: Path) -> dict:
     tm = outcome.doc["timing"]
     return {"video": video.name, "frames": n, "duration_s": info.duration, "decode_s": decode,
             "pose_alone_s": pose_alone, "pipeline_s": total, "pose_in_pipeline_s": tm["pose_s"],
+            "preprocess_s": tm.get("preprocess_s", 0.0), "mmn_s": tm.get("mmn_s", 0.0),
             "mmn_and_segments_s": tm["analysis_s"], "export_s": tm["export_s"],
             "windows": len(outcome.doc["windows"]), "rtf": total / info.duration, "ratio": total / pose_alone}
 
@@ -119,15 +123,20 @@ def main() -> None:
         rows.append(row)
         print(json.dumps({k: round(x, 3) if isinstance(x, float) else x for k, x in row.items()}), flush=True)
     print()
-    print(f"{'video':38} {'frames':>6} {'dur s':>6} {'decode':>7} {'pose':>7} {'pipeline':>8} {'MMN+seg':>8} "
+    print(f"{'video':38} {'frames':>6} {'dur s':>6} {'decode':>7} {'pose':>7} {'pipeline':>8} {'prep':>6} "
+          f"{'MMN':>6} {'after':>6} "
           f"{'export':>7} {'RTF':>5} {'ratio':>6} {'RSS MiB':>8} {'anon MiB':>8}")
     for r in rows:
         print(f"{r['video'][:38]:38} {r['frames']:6d} {r['duration_s']:6.1f} {r['decode_s']:7.2f} "
-              f"{r['pose_alone_s']:7.2f} {r['pipeline_s']:8.2f} {r['mmn_and_segments_s']:8.2f} {r['export_s']:7.2f} "
+              f"{r['pose_alone_s']:7.2f} {r['pipeline_s']:8.2f} {r['preprocess_s']:6.2f} {r['mmn_s']:6.2f} "
+              f"{r['mmn_and_segments_s']:6.2f} {r['export_s']:7.2f} "
               f"{r['rtf']:5.2f} {r['ratio']:6.3f} {r.get('peak_rss_mib', float('nan')):8.0f} "
               f"{r.get('peak_anon_rss_mib', float('nan')):8.0f}")
     print(f"\nMMN: {'two streams (the fixture checkpoint twice)' if ckpt else 'none'}; "
-          f"ratio = whole pipeline / (decode + pose alone); RTF = processing time / video duration")
+          f"ratio = whole pipeline / (decode + pose alone); RTF = processing time / video duration;\n"
+          f"prep, MMN = preprocessing and MMN time wherever it ran (in long mode mostly in a background thread "
+          f"during pose); after = MMN + segments after pose; RSS includes the on-disk keypoints' pages in memory, "
+          f"anon does not")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

@@ -296,6 +296,7 @@ class Pipeline:
             fingerprint = video_fingerprint(job.path)
             timing["probe_s"] = time.perf_counter() - t
 
+            spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
             t = time.perf_counter()
             stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
             stream = None
@@ -321,6 +322,8 @@ class Pipeline:
                 windows += [dict(export.window_record(w), person=track.id) for w in wins]
             segments.sort(key=lambda s: (s["start_s"], s["person"]))
             timing["analysis_s"] = time.perf_counter() - t
+            for name, before in spent.items():  # in long mode mostly spent during pose, in a background thread
+                timing[f"{name}_s"] = self.recognizer.seconds[name] - before
 
             t = time.perf_counter()
             stage("export")

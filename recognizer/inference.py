@@ -6,6 +6,8 @@ under autocast (bf16 where supported, else fp16); always under ``torch.inference
 """
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,8 @@ class Recognizer:
                 f"{self.labels.name} label set has {len(self.labels)}; use a checkpoint that carries its labels"
             )
         self.runners = {s: _runner(m, self.device, optimized) for s, m in self.streams.items()}
+        self.seconds = {"preprocess": 0.0, "mmn": 0.0}  # time spent so far, for the pipeline's timing
+        self._timing_lock = threading.Lock()
 
     @property
     def checkpoints(self) -> list[dict]:
@@ -89,12 +93,17 @@ class Recognizer:
         out = []
         for start in range(0, len(clips), self.batch_size):
             chunk = clips[start:start + self.batch_size]
+            t0 = time.perf_counter()
             inputs = prepare_streams(chunk, tuple(self.runners))
+            t1 = time.perf_counter()
             fused = None
             for stream, run in self.runners.items():
                 lg = run(*inputs[stream])
                 fused = lg if fused is None else fused + lg
             out.append(fused / len(self.runners))
+            with self._timing_lock:
+                self.seconds["preprocess"] += t1 - t0
+                self.seconds["mmn"] += time.perf_counter() - t1
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
     def predict(self, clips: list[np.ndarray]) -> list[Prediction]:

@@ -107,6 +107,8 @@ def test_long_video_segments_follow_motion(tmp_path, long_video, ref_checkpoint)
     doc = json.loads((out / "interview.json").read_text())
     validate(doc)
     assert doc["analysis"]["mode"] == "long"
+    active = sum(w["status"] == "active" for w in doc["windows"])
+    assert active and doc["timing"]["mmn_s"] > 0 and doc["timing"]["preprocess_s"] > 0
     segs = [(s["start_s"], s["end_s"]) for s in doc["segments"]]
     assert segs and all(s["action"] is not None for s in doc["segments"])
     for a, b in spans:  # every clip is covered by some segment
