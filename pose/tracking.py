@@ -89,7 +89,8 @@ class Tracker:
         return self._next
 
     def tracks(self, num_frames: int) -> list[PersonTrack]:
-        """Every track over frames [0, num_frames) (NaN / 0 where unseen); views of the stores."""
+        """Every track over frames [0, num_frames) (NaN / 0 where unseen): views of the stores. Called
+        once, at the end: the stores' files are closed (their mappings stay) and can no longer grow."""
         out = []
         for tid in sorted(self._tracks):
             tr = self._tracks[tid]
