@@ -45,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, help="long mode window, seconds (default 2)")
     ap.add_argument("--stride", type=float, default=DEFAULT_STRIDE_S, help="long mode stride, seconds (default 1.0)")
     ap.add_argument("--still-threshold", type=float, default=STILL_THRESHOLD,
-                    help="motion energy (torso lengths/s) below which a window is 'still' (default 0.05)")
+                    help=f"motion energy (torso lengths/s) below which a window is 'still' (default {STILL_THRESHOLD})")
     ap.add_argument("--person", default="subject",
                     help="subject (default: most frames x largest size), all, or a person id")
     ap.add_argument("--pose", default="mediapipe", choices=["mediapipe", "alphapose-json", "alphapose"],

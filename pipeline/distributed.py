@@ -84,12 +84,7 @@ def run_batch_ray(jobs: list[VideoJob], opts: Options, settings_key: str, addres
 
 def _run(ray, jobs: list[VideoJob], opts: Options, settings_key: str, reporter, cpus_per_worker: float) -> Summary:
     # paths travel to other processes (whose working folder differs): make them absolute
-    opts = replace(opts, out=Path(opts.out).resolve(),
-                   checkpoint=opts.checkpoint and Path(opts.checkpoint).resolve(),
-                   bone_checkpoint=opts.bone_checkpoint and Path(opts.bone_checkpoint).resolve(),
-                   alphapose_json=opts.alphapose_json and Path(opts.alphapose_json).resolve(),
-                   alphapose_config=opts.alphapose_config and Path(opts.alphapose_config).resolve(),
-                   alphapose_checkpoint=opts.alphapose_checkpoint and Path(opts.alphapose_checkpoint).resolve())
+    opts = replace(opts, **{k: Path(getattr(opts, k)).resolve() for k in Options.PATH_FIELDS if getattr(opts, k)})
     jobs = [VideoJob(Path(j.path).resolve(), j.rel) for j in jobs]
 
     summary = Summary()
@@ -114,12 +109,16 @@ def _run(ray, jobs: list[VideoJob], opts: Options, settings_key: str, reporter, 
     queue = list(todo)
     results: dict[int, Outcome] = {}
     order = {id(j): i for i, j in enumerate(todo)}
+
+    def submit(w) -> None:
+        if queue:
+            job = queue.pop(0)
+            reporter.start_video(job)
+            running[w.process.remote(job)] = (w, job)
+
     try:
         for w in workers:
-            if queue:
-                job = queue.pop(0)
-                reporter.start_video(job)
-                running[w.process.remote(job)] = (w, job)
+            submit(w)
         while running:
             done, _ = ray.wait(list(running), num_returns=1)
             ref = done[0]
@@ -131,10 +130,7 @@ def _run(ray, jobs: list[VideoJob], opts: Options, settings_key: str, reporter, 
                 outcome = Outcome(job, "failed", f"{job.path}: worker failed ({' '.join(str(e).split())[:200]})")
             results[order[id(job)]] = outcome
             reporter.end_video(outcome)
-            if queue:
-                nxt = queue.pop(0)
-                reporter.start_video(nxt)
-                running[w.process.remote(nxt)] = (w, nxt)
+            submit(w)
     except KeyboardInterrupt:
         summary.interrupted = True
         for ref in running:

@@ -88,9 +88,6 @@ class ReliableMask:
                  min_score: float = MIN_SCORE):
         self.keypoints, self.scores, self.size, self.min_score = keypoints, scores, (width, height), min_score
 
-    def __len__(self) -> int:
-        return len(self.keypoints)
-
     def __getitem__(self, frames: slice) -> np.ndarray:
         return reliable(self.keypoints[frames], self.scores[frames], *self.size, min_score=self.min_score)
 
@@ -125,13 +122,19 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
     return out
 
 
+def _smoothing_frames(times: np.ndarray) -> int:
+    """``SMOOTH_S`` in frames (odd, >= 1) at the stretch's median frame interval."""
+    dt = np.diff(times)
+    step = float(np.median(dt[dt > 0])) if (dt > 0).any() else 1 / 30
+    return max(1, int(round(SMOOTH_S / step)) | 1)
+
+
 def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Smoothed joint speeds [T-1, V] (torso lengths / s) and where both frames are reliable."""
     dt = np.diff(times)
     dt = np.where(dt > 0, dt, np.nan)
     both = ok[1:] & ok[:-1]
-    step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
-    smooth = smooth_tracks(keypoints, ok, max(1, int(round(SMOOTH_S / step)) | 1))
+    smooth = smooth_tracks(keypoints, ok, _smoothing_frames(times))
     with np.errstate(invalid="ignore"):
         speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale
     both = both & np.isfinite(speed)
@@ -167,10 +170,7 @@ def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         if has.any():
             med[has] = np.nanmedian(vals[has], axis=1)
         per_region.append(med)
-    dt = np.diff(times)
-    step = float(np.median(dt[dt > 0])) if (dt > 0).any() else 1 / 30
-    k = max(1, int(round(SMOOTH_S / step)) | 1)
-    e = uniform_filter1d(np.max(per_region, axis=0), size=k, mode="nearest")
+    e = uniform_filter1d(np.max(per_region, axis=0), size=_smoothing_frames(times), mode="nearest")
     return np.concatenate(([e[0]], e))
 
 
@@ -208,21 +208,22 @@ def hand_contacts(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
     if len(times) == 0:
         return events
     frame_dt = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
-    for hand, joints in _HAND.items():
-        for target in _TARGETS:
-            near = np.zeros(len(times), bool)
-            for a in range(0, len(times), chunk):
-                kp, good = keypoints[a:a + chunk], ok[a:a + chunk]
-                hp = np.where(good[:, joints, None], kp[:, joints], np.nan)  # [t, 6, 2]
-                surf = _surface_points(np.where(good[..., None], kp, np.nan), target)  # [t, P, 2]
+    near = {(hand, target): np.zeros(len(times), bool) for hand in _HAND for target in _TARGETS}
+    for a in range(0, len(times), chunk):
+        kp = np.where(ok[a:a + chunk][..., None], keypoints[a:a + chunk], np.nan)  # unreliable joints: NaN
+        surfaces = {target: _surface_points(kp, target) for target in _TARGETS}  # [t, P, 2] each
+        for hand, joints in _HAND.items():
+            hp = kp[:, joints]  # [t, 6, 2]
+            for target, surf in surfaces.items():
                 d = np.linalg.norm(hp[:, :, None] - surf[:, None], axis=-1)  # [t, 6, P]
                 with np.errstate(invalid="ignore"):
-                    near[a:a + chunk] = np.min(np.where(np.isfinite(d), d, np.inf), axis=(1, 2)) / scale \
-                        <= CONTACT_DISTANCE
-            for a, b in _runs(near):
-                start, end = float(times[a]), float(times[b - 1]) + frame_dt
-                if end - start >= MIN_CONTACT_S:
-                    events.append({"hand": hand, "target": target, "start_s": round(start, 3), "end_s": round(end, 3)})
+                    near[hand, target][a:a + chunk] = \
+                        np.min(np.where(np.isfinite(d), d, np.inf), axis=(1, 2)) / scale <= CONTACT_DISTANCE
+    for (hand, target), mask in near.items():
+        for a, b in _runs(mask):
+            start, end = float(times[a]), float(times[b - 1]) + frame_dt
+            if end - start >= MIN_CONTACT_S:
+                events.append({"hand": hand, "target": target, "start_s": round(start, 3), "end_s": round(end, 3)})
     return sorted(events, key=lambda e: (e["start_s"], e["hand"], e["target"]))
 
 

@@ -17,7 +17,6 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-
 from common.fileio import write_json_atomic
 from pose.alphapose import AlphaPoseError
 from pose.estimate import estimate, from_alphapose_json, make_backend
@@ -61,12 +60,14 @@ class Options:
     resume: bool = False
     stream_mmn: bool = True  # run MMN on finished windows while pose estimation goes on
 
+    PATH_FIELDS = ("out", "checkpoint", "bone_checkpoint", "alphapose_json", "alphapose_config",
+                   "alphapose_checkpoint")
+
     def settings_key(self, checkpoints: list[dict]) -> str:
         """What the outputs depend on besides the video: a changed key means recompute. Checkpoints
         count by content (SHA-256), not by path, so moving files or another engine changes nothing."""
-        paths = ("out", "checkpoint", "bone_checkpoint", "alphapose_json", "alphapose_config", "alphapose_checkpoint")
         relevant = {k: str(v) for k, v in asdict(self).items()
-                    if k not in paths + ("resume", "overlay", "submission", "device", "stream_mmn")}
+                    if k not in self.PATH_FIELDS + ("resume", "overlay", "submission", "device", "stream_mmn")}
         relevant["checkpoints"] = sorted(c["sha256"] for c in checkpoints)
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 

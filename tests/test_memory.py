@@ -3,18 +3,15 @@ work goes by chunks, and the pose cache is written and read a few MiB at a time.
 from __future__ import annotations
 
 import json
-import tracemalloc
 
 import numpy as np
 import pytest
 
+from benchmarks.bench_memory_keypoints import peak_for, simulated_detections
 from common.diskarray import DiskArray, disk_array
 from pipeline import motion
-from pipeline.segments import analyse_track
-from pose.layout import ma52_layout
 from pose.result import PoseResult, load_pose, save_pose
 from pose.tracking import Tracker
-from pose.types import Detection
 
 
 def _on_disk(arr: np.ndarray) -> bool:
@@ -39,22 +36,10 @@ def test_disk_array_grows_keeps_values_and_fills(tmp_path):
     assert disk_array((0, 4), np.float32).shape == (0, 4)
 
 
-def _detections(frames: int, people: int = 1):
-    """Moving people whose hands are seen with low confidence, so that no hand contacts (results that
-    grow with the video) are found in the random skeleton."""
-    rng = np.random.default_rng(0)
-    base = rng.random((people, 44, 2)) * 200 + 50 + np.arange(people)[:, None, None] * 300
-    scores = np.full(44, 0.9, np.float32)
-    scores[[i for i, n in enumerate(ma52_layout().names) if "hand" in n]] = 0.25
-    for i in range(frames):
-        yield i, [Detection((base[p] + 10 * np.sin(i / 7) + rng.normal(0, 1, (44, 2))).astype(np.float32),
-                            scores, np.ones(44, np.uint8)) for p in range(people)]
-
-
 def test_tracks_are_disk_backed_and_match_the_detections(tmp_path):
     tracker = Tracker(30, scratch_dir=tmp_path)
     seen = {}
-    for i, dets in _detections(1500, people=2):
+    for i, dets in simulated_detections(1500, people=2):
         if i % 100 == 7:
             dets = dets[:1]  # the second person is missed now and then
         tracker.update(i, dets)
@@ -109,27 +94,9 @@ def test_chunked_and_lazy_motion_give_whole_video_values():
         motion.region_energy(kp, ok, times, 100.0, chunk=10_000), rel=1e-9)
 
 
-def _analysis_peak(frames: int, tmp_path) -> int:
-    """Peak traced memory of tracking, pose cache write + read and analysis of a ``frames`` video."""
-    times = np.arange(frames) / 30.0
-    tracemalloc.start()
-    try:
-        tracker = Tracker(30, scratch_dir=tmp_path)
-        for i, dets in _detections(frames):
-            tracker.update(i, dets)
-        res = PoseResult(times, 640, 480, "mediapipe", {}, tracker.tracks(frames))
-        del tracker
-        save_pose(tmp_path / f"{frames}.pose.npz", res)
-        back = load_pose(tmp_path / f"{frames}.pose.npz", scratch_dir=tmp_path)
-        analyse_track(back.tracks[0], back.times, (640, 480), "long")
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_memory_does_not_grow_with_video_length(tmp_path):
     # Whole-track work goes by chunks of 4096 frames: once a video holds a few of them, memory is flat.
-    short, long = _analysis_peak(9000, tmp_path), _analysis_peak(27000, tmp_path)
+    short, long = peak_for(9000, tmp_path), peak_for(27000, tmp_path)
     # Before keypoints went to disk, 18,000 more frames cost ~2 KB each (36 MB). What may still grow:
     # frame times (8 bytes), presence (1 byte) and torso lengths (4 bytes) per frame, and the results
     # (window records, hand contacts).
