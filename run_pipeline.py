@@ -55,6 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--alphapose-checkpoint", type=Path, help="AlphaPose pose checkpoint (live AlphaPose)")
     ap.add_argument("--max-side", type=int, default=960, help="downscale frames to this longest side for pose "
                     "estimation (keypoints stay in original pixels; 0 = full size)")
+    ap.add_argument("--raw-keypoints", action="store_true",
+                    help="analyse the pose model's own keypoints instead of stabilised ones (no continuity across "
+                         "model switches, no smoothing; see README 'Keypoint stabilisation')")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda (MMN; auto picks CUDA when available)")
     ap.add_argument("--overlay", action="store_true", help="also write <video>.overlay.mp4 with skeleton and labels")
     ap.add_argument("--submission", action="store_true", help="write OUT/prediction.csv for the MA-52 test server")
@@ -90,7 +93,7 @@ def main(argv=None) -> int:
                    threshold=args.still_threshold, person=args.person, pose=args.pose,
                    alphapose_json=args.alphapose_json, alphapose_config=args.alphapose_config,
                    alphapose_checkpoint=args.alphapose_checkpoint, max_side=args.max_side or None,
-                   checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,
+                   raw_keypoints=args.raw_keypoints, checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,
                    overlay=args.overlay, submission=args.submission, resume=args.resume)
     try:
         check_output_dir(opts.out)

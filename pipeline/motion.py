@@ -24,7 +24,7 @@ from pose.layout import REGIONS, ma52_layout
 
 MIN_SCORE = 0.5
 MIN_COVERAGE = 0.5
-SMOOTH_S = 0.15
+SMOOTH_S = 0.1
 STILL_THRESHOLD = 0.06  # torso lengths per second
 CONTACT_DISTANCE = 0.2  # torso lengths
 CONTACT_MIN_SCORE = 0.3

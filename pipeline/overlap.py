@@ -1,9 +1,10 @@
 """Keeping the CPU busy while pose estimation runs: decoding ahead, and MMN on finished windows.
 
 * ``prefetch``: frames are decoded in a thread, a few frames ahead of the pose model.
-* ``StreamingWindows``: in long mode, every window whose frames are all past is sent to MMN in a
-  background thread (batches of ``batch`` windows, one torch thread) while the pose model works on
-  later frames. ``analyse_track`` then takes these logits instead of computing them again; windows
+* ``StreamingWindows``: in long mode, every window whose frames are all past, and the frames its
+  stabilised keypoints depend on (``pose.stabilize``, ``context_frames()`` beyond its end), is
+  stabilised and sent to MMN in a background thread (batches of ``batch`` windows, one torch thread)
+  while the pose model works on later frames. ``analyse_track`` then takes these logits instead of computing them again; windows
   the stream did not cover (the last one, or windows of people whose ids changed) are computed
   afterwards as usual. Results are the same as without streaming (same inputs, same model).
 """
@@ -15,6 +16,8 @@ from array import array
 from typing import Iterable, Iterator
 
 import numpy as np
+
+from pose.stabilize import Stabilizer, stabilize_window
 
 from .segments import MIN_PRESENT
 
@@ -68,13 +71,15 @@ def prefetch(items: Iterable, depth: int = 4) -> Iterator:
 class StreamingWindows:
     """MMN logits for long-mode windows, computed while frames are still arriving."""
 
-    def __init__(self, recognizer, window_s: float, stride_s: float, batch: int = 16):
+    def __init__(self, recognizer, window_s: float, stride_s: float, stabilizer: Stabilizer, batch: int = 16):
         import torch
 
         self.rec, self.window_s, self.stride_s, self.batch = recognizer, window_s, stride_s, batch
+        self.stabilizer, self.context = stabilizer, stabilizer.context_frames()
         self.times = array("d")  # 8 bytes a frame
         self.lo = 0  # no window to come starts before this frame
         self.next_k = 0
+        self.waiting: list[tuple[int, int]] = []  # windows (a, b) waiting for their context frames
         self.pending: list[tuple[tuple[int, int, int], np.ndarray]] = []
         self.logits: dict[tuple[int, int, int], np.ndarray] = {}
         self.q: queue.Queue = queue.Queue()
@@ -100,22 +105,33 @@ class StreamingWindows:
     def on_frame(self, tracker, index: int, time: float) -> None:
         self.times.append(time)
         t0 = self.times[0]
-        while True:
+        while True:  # windows whose frames are all past
             start = t0 + self.next_k * self.stride_s
             end = start + self.window_s
             if time < end:
-                return
+                break
             recent = np.array(self.times[self.lo:])  # only the frames since the last window's start
             a = self.lo + int(np.searchsorted(recent, start - 1e-9))
             b = self.lo + int(np.searchsorted(recent, end - 1e-9))
             self.lo = a
-            for tid in tracker.track_ids():
-                kp, present = tracker.window(tid, a, b)
-                if b - a >= 1 and present >= MIN_PRESENT:
-                    self.pending.append(((tid, a, b), kp))
+            if b - a >= 1:
+                self.waiting.append((a, b))
             self.next_k += 1
-            if len(self.pending) >= self.batch:
-                self._flush()
+        n = len(self.times)
+        while self.waiting and self.waiting[0][1] + self.context <= n:  # ... and their context too
+            self._cut(tracker, *self.waiting.pop(0))
+        if len(self.pending) >= self.batch:
+            self._flush()
+
+    def _cut(self, tracker, a: int, b: int) -> None:
+        lo, hi = max(0, a - self.context), b + self.context
+        times = np.array(self.times[lo:hi])
+        for tid in tracker.track_ids():
+            kp, sc, src = tracker.window(tid, lo, hi)
+            present = float(np.isfinite(kp[a - lo:b - lo]).all(-1).any(-1).mean())
+            if present >= MIN_PRESENT:
+                clip = stabilize_window(kp, sc, src, times, a - lo, b - lo, self.stabilizer)
+                self.pending.append(((tid, a, b), clip))
 
     def _flush(self) -> None:
         if self.pending:

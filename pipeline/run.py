@@ -22,6 +22,7 @@ from pose.alphapose import AlphaPoseError
 from pose.estimate import estimate, from_alphapose_json, make_backend
 from pose.result import cached_pose, save_pose, video_fingerprint
 from pose.skeleton_io import SkeletonFileError
+from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
 from recognizer.checkpoints import CheckpointError
 
@@ -52,6 +53,7 @@ class Options:
     alphapose_config: Path | None = None
     alphapose_checkpoint: Path | None = None
     max_side: int | None = 960
+    raw_keypoints: bool = False  # analyse the pose model's own keypoints, not stabilised ones
     checkpoint: Path | None = None
     bone_checkpoint: Path | None = None
     device: str = "auto"
@@ -257,12 +259,17 @@ class Pipeline:
         raise AlphaPoseError(f"{src}: no AlphaPose results for {job.path.name} "
                              f"(looked for {job.path.stem}.json and {job.path.stem}/alphapose-results.json)")
 
+    def stabilizer(self, info):
+        """How this run stabilises keypoints (``pose.stabilize``), for a video probed as ``info``."""
+        return stabilizer_for(self.opts.pose, info.fps, raw=self.opts.raw_keypoints)
+
     def pose(self, job: VideoJob, info, fingerprint: str, progress=None, on_update=None):
         outs = job.outputs(self.opts.out)
+        stabilizer = self.stabilizer(info)
         if self.opts.pose == "alphapose-json":
             jpath = self._alphapose_json_for(job)
             res = from_alphapose_json(jpath, frame_times(job.path, info), info.width, info.height, info.fps,
-                                      scratch_dir=outs["pose"].parent)
+                                      scratch_dir=outs["pose"].parent, stabilizer=stabilizer)
             res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
             res.fingerprint = fingerprint
             return res, False
@@ -270,6 +277,8 @@ class Pipeline:
         # per-frame keypoints live in unnamed temporary files in the output folder (common.diskarray)
         cached = cached_pose(outs["pose"], fingerprint, backend.name, backend.settings, outs["pose"].parent)
         if cached is not None:
+            if ensure_stabilized(cached, stabilizer, outs["pose"].parent):
+                save_pose(outs["pose"], cached)  # the cache holds the keypoints the analysis used
             return cached, True
 
         def on_frame(i, t):
@@ -278,7 +287,7 @@ class Pipeline:
 
         frames = prefetch(iter_frames(job.path, info, max_side=backend.max_side))
         res = estimate(frames, info.width, info.height, info.fps, backend, on_frame=on_frame, on_update=on_update,
-                       scratch_dir=outs["pose"].parent)
+                       scratch_dir=outs["pose"].parent, stabilizer=stabilizer)
         res.fingerprint = fingerprint
         save_pose(outs["pose"], res)
         return res, False
@@ -302,7 +311,7 @@ class Pipeline:
             stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
             stream = None
             if self.recognizer is not None and resolve_mode(opts.mode, info.duration) == "long" and opts.stream_mmn:
-                stream = StreamingWindows(self.recognizer, opts.window_s, opts.stride_s)
+                stream = StreamingWindows(self.recognizer, opts.window_s, opts.stride_s, self.stabilizer(info))
             try:
                 pose, cached = self.pose(job, info, fingerprint, progress, stream.on_frame if stream else None)
             finally:
@@ -344,7 +353,8 @@ class Pipeline:
                           "fingerprint": fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
                           "num_frames": pose.num_frames, "width": info.width, "height": info.height,
                           "rotation": info.rotation, "codec": info.codec},
-                "pose": {"backend": pose.backend, "settings": pose.settings, "cache": outs["pose"].name
+                "pose": {"backend": pose.backend, "settings": pose.settings, "stabilizer": pose.stabilizer,
+                         "cache": outs["pose"].name
                          if opts.pose != "alphapose-json" else None,
                          "persons": [{"id": tr.id, "frames_seen": tr.num_frames_seen,
                                       "mean_area_px": round(tr.mean_area(), 1), "subject": tr.id == subject,

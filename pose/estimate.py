@@ -12,6 +12,7 @@ import numpy as np
 
 from .alphapose import AlphaPoseError, read_alphapose_json
 from .result import PoseResult
+from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
 from .tracking import Tracker
 
 BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
@@ -37,10 +38,11 @@ def make_backend(name: str, *, alphapose_config=None, alphapose_checkpoint=None,
 def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
              on_frame: Callable[[int, float], None] | None = None, max_gap_s: float = 1.0,
              on_update: Callable[[Tracker, int, float], None] | None = None,
-             scratch_dir=None) -> PoseResult:
-    """Run ``backend`` on every frame, track people, return the result (no images kept; keypoints
-    on disk in ``scratch_dir``, see ``common.diskarray``).
-    ``on_update(tracker, index, time)`` sees the tracks as they grow (used to start MMN early)."""
+             scratch_dir=None, stabilizer: Stabilizer | None = None) -> PoseResult:
+    """Run ``backend`` on every frame, track people, stabilise their keypoints (``pose.stabilize``;
+    default: the backend's usual settings), return the result (no images kept; keypoints on disk in
+    ``scratch_dir``, see ``common.diskarray``).
+    ``on_update(tracker, index, time)`` sees the raw tracks as they grow (used to start MMN early)."""
     backend.reset()
     tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
     times = array("d")  # 8 bytes a frame
@@ -52,12 +54,19 @@ def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
         if on_frame:
             on_frame(frame.index, frame.time)
     backend.reset()
-    return PoseResult(np.array(times, np.float64), width, height, backend.name, dict(backend.settings),
-                      tracker.tracks(len(times)))
+    times = np.array(times, np.float64)
+    return _stabilized(PoseResult(times, width, height, backend.name, dict(backend.settings),
+                                  tracker.tracks(len(times))),
+                       stabilizer or stabilizer_for(backend.name, fps), scratch_dir)
+
+
+def _stabilized(result: PoseResult, stabilizer: Stabilizer, scratch_dir) -> PoseResult:
+    ensure_stabilized(result, stabilizer, scratch_dir)
+    return result
 
 
 def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, fps: float,
-                        max_gap_s: float = 1.0, scratch_dir=None) -> PoseResult:
+                        max_gap_s: float = 1.0, scratch_dir=None, stabilizer: Stabilizer | None = None) -> PoseResult:
     """AlphaPose results for a video whose frame times are ``times`` -> tracked result."""
     frames = read_alphapose_json(json_path)
     if frames and max(frames) >= len(times):
@@ -68,5 +77,6 @@ def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, f
     for k in sorted(frames):
         tracker.update(k, frames[k])
     settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours"}
-    return PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
-                      tracker.tracks(len(times)))
+    return _stabilized(PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
+                                  tracker.tracks(len(times))),
+                       stabilizer or stabilizer_for("alphapose-json", fps), scratch_dir)

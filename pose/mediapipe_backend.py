@@ -13,6 +13,12 @@ Runs offline: the pose, hand and face models ship inside the mediapipe wheel. On
 * hands (person's left -> Halpe 94-114): wrist and five fingertips from the hand models; when a hand
   model misses, fallbacks from BlazePose's wrist, thumb, index and pinky (middle and ring tips are
   interpolated between index and pinky).
+* hands are given to the side whose BlazePose wrist is nearest to the hand model's wrist, not by the
+  hand model's own left/right, which swaps now and then: with two hands the pairing of least total
+  distance wins, with one the nearer wrist, but only by a clear margin (``HAND_SWAP_MARGIN`` shoulder
+  widths; with clasped hands both wrists are in one place and the hand model's own side stands). A hand whose wrist is more than ``HAND_ATTACH`` shoulder
+  widths from its BlazePose wrist is not used (the fallback stands in): a hand's points stay attached
+  to its arm. A reassigned hand's confidences are multiplied by ``SWAPPED_SCORE``.
 
 A frame with no person gives no detection (NaN coordinates, zero confidence downstream).
 """
@@ -30,6 +36,10 @@ FACE = {"nose_bridge": 197, "nose_bottom": 2, "right_eye_outer_corner": 33,
         "left_eye_outer_corner": 263, "upper_lip_top": 0, "lower_lip_bottom": 17}
 TIPS = ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip", "pinky_tip")
 HAND21 = (0, 4, 8, 12, 16, 20)
+HAND_ATTACH = 0.6  # shoulder widths between the hand model's wrist and BlazePose's wrist, at most
+HAND_SWAP_MARGIN = 0.25  # shoulder widths by which the other side must be nearer to swap a hand
+SWAPPED_SCORE = 0.8
+POSE_WRIST = {"left": 15, "right": 16}
 
 
 class MediaPipeBackend:
@@ -50,6 +60,8 @@ class MediaPipeBackend:
         self._holistic = None
         self.layout = ma52_layout()
         self._idx = {n: i for i, n in enumerate(self.layout.names)}
+        self.settings["hand_attach"] = HAND_ATTACH
+        self.counts = {"hands_swapped": 0, "hands_detached": 0}  # repairs so far (for benchmarks)
 
     def _model(self):
         if self._holistic is None:
@@ -124,14 +136,12 @@ class MediaPipeBackend:
             put("upper_lip_top", mouth, f * min(vis[9], vis[10]), FALLBACK)
             put("lower_lip_bottom", mouth, f * min(vis[9], vis[10]) * 0.5, FALLBACK)
 
-        for side, hand_lms, (w, thumb, index, pinky) in (
-            ("left", res.left_hand_landmarks, (15, 21, 19, 17)),
-            ("right", res.right_hand_landmarks, (16, 22, 20, 18)),
-        ):
-            if hand_lms is not None:
-                hand = _points(hand_lms, scale)
+        hands, swapped = self.assign_hands(res.left_hand_landmarks, res.right_hand_landmarks, pose, scale)
+        for side, (w, thumb, index, pinky) in (("left", (15, 21, 19, 17)), ("right", (16, 22, 20, 18))):
+            hand = hands[side]
+            if hand is not None:
                 for tip, hi in zip(TIPS, HAND21):
-                    put(f"{side}_hand_{tip}", hand[hi], 1.0, DETECTED)
+                    put(f"{side}_hand_{tip}", hand[hi], SWAPPED_SCORE if swapped else 1.0, DETECTED)
             else:
                 s = FALLBACK_SCORE * min(vis[w], vis[index], vis[pinky])
                 guess = {"wrist": pose[w], "thumb_tip": pose[thumb], "index_tip": pose[index],
@@ -140,6 +150,39 @@ class MediaPipeBackend:
                 for tip in TIPS:
                     put(f"{side}_hand_{tip}", guess[tip], s, FALLBACK)
         return Detection(kp.astype(np.float32), np.clip(sc, 0, 1).astype(np.float32), src)
+
+    def assign_hands(self, left_lms, right_lms, pose: np.ndarray, scale: np.ndarray):
+        """The hand models' points [21, 2] per side (None where no hand is used), and whether the hand
+        model's left/right was swapped (see the module's text)."""
+        found = {side: _points(lms, scale) for side, lms in (("left", left_lms), ("right", right_lms))
+                 if lms is not None}
+        out = {"left": None, "right": None}
+        if not found:
+            return out, False
+        wrists = {side: pose[i] for side, i in POSE_WRIST.items()}
+        dist = {(h, s): float(np.linalg.norm(found[h][0] - wrists[s])) for h in found for s in wrists}
+        shoulders = max(float(np.linalg.norm(pose[11] - pose[12])), 1.0)
+        margin = HAND_SWAP_MARGIN * shoulders
+        if len(found) == 2:
+            straight = dist["left", "left"] + dist["right", "right"]
+            crossed = dist["left", "right"] + dist["right", "left"]
+            swap = crossed < straight - margin
+            pairs = [("left", "right"), ("right", "left")] if swap else [("left", "left"), ("right", "right")]
+        else:
+            (h,) = found
+            other = "right" if h == "left" else "left"
+            pairs = [(h, other if dist[h, other] < dist[h, h] - margin else h)]
+        limit = HAND_ATTACH * shoulders
+        swapped = False
+        for h, s in pairs:
+            if dist[h, s] > limit:
+                self.counts["hands_detached"] += 1
+                continue
+            out[s] = found[h]
+            if h != s:
+                swapped = True
+                self.counts["hands_swapped"] += 1
+        return out, swapped
 
 
 def _points(landmarks, scale: np.ndarray) -> np.ndarray:

@@ -1,12 +1,16 @@
 """A video's pose result and its on-disk cache.
 
 The cache (``<output>/<video>.pose.npz``) holds the per-frame times, every person's 44 joints,
-confidences and joint sources, the frame size, the backend and its settings, and a fingerprint of
-the video (size + SHA-256 of its first, middle and last MiB). A rerun with the same video and the
-same settings reuses it; a changed video or setting recomputes. Written atomically.
+confidences and joint sources, the frame size, the backend and its settings, the stabiliser's
+settings (``pose.stabilize``), and a fingerprint of the video (size + SHA-256 of its first, middle
+and last MiB). A rerun with the same video and the same pose settings reuses it (with other stabiliser
+settings, the raw keypoints are stabilised again); a changed video or pose setting recomputes.
+Written atomically.
 
-Each person's arrays are separate entries (``keypoints_<i>``, ``scores_<i>``, ``sources_<i>``, in the
-order of ``meta.track_ids``; version 1 caches stacked them and are still read). Writing and reading go
+Each person's arrays are separate entries, in the order of ``meta.track_ids``: ``keypoints_<i>`` and
+``scores_<i>`` (stabilised: what the analysis uses), ``sources_<i>``, and ``raw_keypoints_<i>`` /
+``raw_scores_<i>`` (the pose model's own values, when they differ). Caches of versions 1-2 hold
+detections of an older backend and are recomputed. Writing and reading go
 a few MiB at a time, and a loaded cache's arrays live on disk (``common.diskarray``), so neither
 needs memory in proportion to the video's length.
 """
@@ -25,9 +29,10 @@ from common.fileio import atomic_path
 
 from .types import PersonTrack
 
-CACHE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+CACHE_VERSION = 3
+READABLE_VERSIONS = (3,)
 FIELDS = ("keypoints", "scores", "sources")
+RAW_FIELDS = ("raw_keypoints", "raw_scores")
 
 
 @dataclass
@@ -40,6 +45,7 @@ class PoseResult:
     tracks: list[PersonTrack]
     fingerprint: str = ""
     extra: dict = field(default_factory=dict)
+    stabilizer: dict = field(default_factory=dict)  # ``Stabilizer.describe()`` of the tracks' keypoints
 
     @property
     def num_frames(self) -> int:
@@ -64,7 +70,7 @@ def video_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
 def _meta(result: PoseResult) -> dict:
     return {"version": CACHE_VERSION, "backend": result.backend, "settings": result.settings,
             "fingerprint": result.fingerprint, "width": result.width, "height": result.height,
-            "track_ids": [t.id for t in result.tracks], "extra": result.extra}
+            "track_ids": [t.id for t in result.tracks], "extra": result.extra, "stabilizer": result.stabilizer}
 
 
 def save_pose(path: str | Path, result: PoseResult) -> None:
@@ -72,7 +78,8 @@ def save_pose(path: str | Path, result: PoseResult) -> None:
     arrays = {"times": np.asarray(result.times, np.float64),
               "meta": np.array(json.dumps(_meta(result), sort_keys=True))}
     for i, tr in enumerate(result.tracks):
-        arrays.update({f"{name}_{i}": getattr(tr, name) for name in FIELDS})
+        arrays.update({f"{name}_{i}": getattr(tr, name) for name in FIELDS + RAW_FIELDS
+                       if getattr(tr, name) is not None})
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
         for name, arr in arrays.items():
             with z.open(f"{name}.npy", "w", force_zip64=True) as f:
@@ -93,17 +100,17 @@ def load_pose(path: str | Path, scratch_dir: str | Path | None = None) -> PoseRe
             if meta.get("version") not in READABLE_VERSIONS:
                 raise ValueError(f"{path}: pose cache version {meta.get('version')} is not one of {READABLE_VERSIONS}")
             times = _read_entry(z, "times")
-            if meta["version"] == 1:
-                stacked = {name: _read_entry(z, name, scratch_dir) for name in FIELDS}
-                tracks = [PersonTrack(tid, *(stacked[name][i] for name in FIELDS))
-                          for i, tid in enumerate(meta["track_ids"])]
-            else:
-                tracks = [PersonTrack(tid, *(_read_entry(z, f"{name}_{i}", scratch_dir) for name in FIELDS))
-                          for i, tid in enumerate(meta["track_ids"])]
+            names = set(z.namelist())
+            tracks = []
+            for i, tid in enumerate(meta["track_ids"]):
+                main = [_read_entry(z, f"{name}_{i}", scratch_dir) for name in FIELDS]
+                raw = {name: _read_entry(z, f"{name}_{i}", scratch_dir) for name in RAW_FIELDS
+                       if f"{name}_{i}.npy" in names}
+                tracks.append(PersonTrack(tid, *main, **raw))
     except (zipfile.BadZipFile, KeyError) as e:
         raise ValueError(f"{path}: not a pose cache ({e})") from None
     return PoseResult(times, meta["width"], meta["height"], meta["backend"], meta["settings"],
-                      tracks, meta["fingerprint"], meta.get("extra", {}))
+                      tracks, meta["fingerprint"], meta.get("extra", {}), meta.get("stabilizer", {}))
 
 
 def _read_entry(z: zipfile.ZipFile, name: str, scratch_dir=None) -> np.ndarray:
@@ -133,7 +140,8 @@ def _read_entry(z: zipfile.ZipFile, name: str, scratch_dir=None) -> np.ndarray:
 
 def cached_pose(path: str | Path, fingerprint: str, backend: str, settings: dict,
                 scratch_dir: str | Path | None = None) -> PoseResult | None:
-    """The cached result when it was made from the same video with the same settings, else None."""
+    """The cached result when it was made from the same video with the same settings, else None
+    (its keypoints may have been stabilised with other settings: ``pose.stabilize.ensure_stabilized``)."""
     path = Path(path)
     if not path.exists():
         return None

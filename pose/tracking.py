@@ -51,14 +51,17 @@ class Tracker:
     def track_ids(self) -> list[int]:
         return list(self._tracks)
 
-    def window(self, tid: int, a: int, b: int) -> tuple[np.ndarray, float]:
-        """Track ``tid``'s keypoints over frames [a, b) (NaN where unseen) and the fraction seen."""
+    def window(self, tid: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Track ``tid``'s raw keypoints, scores and sources over frames [a, b) (NaN / 0 where unseen)."""
         tr = self._tracks[tid]
-        kp = np.full((max(b - a, 0), tr.joints, 2), np.nan, np.float32)
-        have = tr.kp.array[a:min(b, tr.kp.capacity)]
-        kp[:len(have)] = have
-        seen = np.isfinite(kp).all(-1).any(-1).sum()
-        return kp, float(seen) / max(b - a, 1)
+        n = max(b - a, 0)
+        kp = np.full((n, tr.joints, 2), np.nan, np.float32)
+        sc = np.zeros((n, tr.joints), np.float32)
+        src = np.zeros((n, tr.joints), np.uint8)
+        for out, store in ((kp, tr.kp), (sc, tr.sc), (src, tr.src)):
+            have = store.array[a:min(b, store.capacity)]
+            out[:len(have)] = have
+        return kp, sc, src
 
     def _append(self, tid: int, frame: int, d: Detection) -> None:
         tr = self._tracks.get(tid)

@@ -33,13 +33,17 @@ class Detection:
 @dataclass
 class PersonTrack:
     """One person over the whole video: arrays over all T frames, NaN/0 where not seen (for long
-    videos they are disk-backed views, see ``common.diskarray``; whole-track work goes by chunks)."""
+    videos they are disk-backed views, see ``common.diskarray``; whole-track work goes by chunks).
+    ``keypoints``/``scores`` are what the analysis uses (stabilised, see ``pose.stabilize``)."""
 
     id: int
     keypoints: np.ndarray  # [T, 44, 2]
     scores: np.ndarray  # [T, 44]
     sources: np.ndarray  # [T, 44] uint8
     present: np.ndarray = field(default=None)  # [T] bool
+    # the pose model's own values before stabilisation (``pose.stabilize``); None when not stabilised
+    raw_keypoints: np.ndarray | None = None  # [T, 44, 2]
+    raw_scores: np.ndarray | None = None  # [T, 44]
 
     CHUNK = 4096  # frames at a time
 

@@ -10,7 +10,7 @@ import pytest
 from benchmarks.bench_memory_keypoints import peak_for, simulated_detections
 from common.diskarray import DiskArray, disk_array
 from pipeline import motion
-from pose.result import PoseResult, load_pose, save_pose
+from pose.result import PoseResult, cached_pose, load_pose, save_pose
 from pose.tracking import Tracker
 
 
@@ -62,16 +62,18 @@ def test_tracks_are_disk_backed_and_match_the_detections(tmp_path):
         np.testing.assert_array_equal(z["keypoints_1"], tracks[1].keypoints)
 
 
-def test_version_1_pose_cache_is_still_read(tmp_path):
+def test_older_pose_caches_are_recomputed(tmp_path):
+    """Version 1-2 caches hold detections of an older backend (no hand-swap repair): never reused."""
     kp = np.random.default_rng(1).random((2, 30, 44, 2)).astype(np.float32)
-    meta = {"version": 1, "backend": "mediapipe", "settings": {}, "fingerprint": "f", "width": 64,
+    meta = {"version": 2, "backend": "mediapipe", "settings": {}, "fingerprint": "f", "width": 64,
             "height": 48, "track_ids": [3, 5], "extra": {}}
-    np.savez_compressed(tmp_path / "old.pose.npz", times=np.arange(30) / 30.0, keypoints=kp,
-                        scores=np.ones((2, 30, 44), np.float32), sources=np.ones((2, 30, 44), np.uint8),
+    np.savez_compressed(tmp_path / "old.pose.npz", times=np.arange(30) / 30.0, keypoints_0=kp[0], keypoints_1=kp[1],
+                        scores_0=np.ones((30, 44), np.float32), scores_1=np.ones((30, 44), np.float32),
+                        sources_0=np.ones((30, 44), np.uint8), sources_1=np.ones((30, 44), np.uint8),
                         meta=np.array(json.dumps(meta)))
-    res = load_pose(tmp_path / "old.pose.npz")
-    assert [t.id for t in res.tracks] == [3, 5]
-    np.testing.assert_array_equal(res.track(5).keypoints, kp[1])
+    with pytest.raises(ValueError, match="old.pose.npz: pose cache version 2"):
+        load_pose(tmp_path / "old.pose.npz")
+    assert cached_pose(tmp_path / "old.pose.npz", "f", "mediapipe", {}) is None
     (tmp_path / "bad.pose.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="bad.pose.npz: not a pose cache"):
         load_pose(tmp_path / "bad.pose.npz")

@@ -1,0 +1,285 @@
+"""Stable keypoints from a pose model's per-frame detections, for offline analysis of a whole track.
+
+Per-frame pose models are noisy in two ways that a micro-action recognizer has never seen in its
+training data (AlphaPose keypoints):
+
+* **Source switches.** A joint's value comes from different models over time (``pose.types``): e.g.
+  a fingertip from MediaPipe's hand model while it finds the hand, from the body model's index
+  landmark when it does not. Each switch is a jump of tens of pixels.
+* **Jitter.** On a perfectly still person (one frame repeated), MediaPipe's face and hand points
+  wander by several pixels a frame, and the face model on a masked face alternates between two fits.
+
+What is done, in this order (each a pure function of the raw track):
+
+1. **Continuity across source switches.** At each switch (two frames of different sources less than
+   ``MAX_SWITCH_GAP_S`` apart) the step between the two sources is measured by a least-squares fit of
+   one straight line plus a step over ``FIT_FRAMES`` frames of each side (so the joint's own motion
+   is not taken for the step). The stretch from the less trusted source (fallback < derived <
+   detected) is shifted by that step: fully at the switch, for ``HOLD_S`` seconds, then fading out
+   over ``FADE_S`` seconds (raised cosine); a short stretch between two switches gets the step
+   interpolated between its two ends. The shifted joints' confidences are multiplied by
+   ``SHIFTED_SCORE`` (their position is partly inferred).
+2. **Adaptive non-causal smoothing** (the One-Euro filter's idea, without its lag: the whole track is
+   available): every joint is smoothed twice with a Gaussian over time, strongly (``SIGMA_SLOW_S``) and
+   lightly (``SIGMA_FAST_S``), and the two are blended per frame by the joint's speed measured on the
+   strong version: below ``SPEED_SLOW`` torso lengths per second the strong one (a still person reads
+   as still), above ``SPEED_FAST`` the light one (a nod keeps its amplitude), linear in between.
+   Missing frames are not filled: smoothing only averages frames where the joint was seen
+   (normalised convolution).
+
+Every step looks at most ``context_frames()`` frames to either side, so the track can be worked a
+chunk at a time (long videos need bounded memory), and a window computed while pose estimation is
+still going on (``pipeline.overlap``) gets exactly the values of the whole-track computation.
+Left/right hand swaps are repaired where the pose backend still has both models' outputs (see
+``pose.mediapipe_backend``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from common.diskarray import disk_array
+
+from .layout import ma52_layout
+from .types import DERIVED, DETECTED, FALLBACK, MISSING, PersonTrack
+
+# trust of each source: a switch shifts the stretch of the less trusted one
+TRUST = {DETECTED: 3, DERIVED: 2, FALLBACK: 1, MISSING: 0}
+TRUNCATE = 3.0  # Gaussian kernels end at 3 sigma
+
+
+@dataclass(frozen=True)
+class StabilizerSettings:
+    continuity: bool = True
+    smoothing: bool = True
+    fit_frames: int = 4
+    max_switch_gap_s: float = 0.25
+    hold_s: float = 1.0
+    fade_s: float = 1.0
+    shifted_score: float = 0.8
+    sigma_slow_s: float = 0.067
+    sigma_fast_s: float = 0.033
+    speed_slow: float = 0.025  # torso lengths per second
+    speed_fast: float = 0.09
+    scale_sigma_s: float = 1.0  # the local body scale (torso length) is averaged over this
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+MEDIAPIPE = StabilizerSettings()
+# AlphaPose keypoints are what MMN was trained on: no switches to repair, and no smoothing by default
+# (its jitter is part of what the model saw).
+ALPHAPOSE = StabilizerSettings(smoothing=False)
+NONE = StabilizerSettings(continuity=False, smoothing=False)
+
+
+def stabilizer_for(backend: str, fps: float, raw: bool = False) -> "Stabilizer":
+    """The usual stabiliser for a pose backend's keypoints (``raw``: none at all)."""
+    if raw:
+        return Stabilizer(NONE, fps)
+    return Stabilizer(MEDIAPIPE if backend == "mediapipe" else ALPHAPOSE, fps)
+
+
+class Stabilizer:
+    """Stabilises tracks sampled at ``fps`` (the video's nominal rate sets the kernels' sizes)."""
+
+    def __init__(self, settings: StabilizerSettings, fps: float):
+        self.settings = settings
+        self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else 30.0
+        s = settings
+        self._sigma_slow = s.sigma_slow_s * self.fps
+        self._sigma_fast = s.sigma_fast_s * self.fps
+        self._sigma_scale = s.scale_sigma_s * self.fps
+        self._reach = int(math.ceil((s.hold_s + s.fade_s + s.max_switch_gap_s) * self.fps)) + 2 * s.fit_frames + 2
+
+    @property
+    def active(self) -> bool:
+        return self.settings.continuity or self.settings.smoothing
+
+    def describe(self) -> dict:
+        return dict(self.settings.to_dict(), fps=round(self.fps, 4))
+
+    def context_frames(self) -> int:
+        """Frames on each side that an output frame depends on (at most)."""
+        k = lambda sigma: int(TRUNCATE * sigma + 0.5) + 1  # noqa: E731
+        smooth = 2 * k(self._sigma_slow) + k(self._sigma_fast) + k(self._sigma_scale) + 2
+        return self._reach + smooth
+
+    def __call__(self, keypoints: np.ndarray, scores: np.ndarray, sources: np.ndarray,
+                 times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stabilised (keypoints [T, V, 2] float32, scores [T, V] float32) of a stretch of frames."""
+        kp = np.asarray(keypoints, np.float64).copy()
+        sc = np.asarray(scores, np.float32).copy()
+        src = np.asarray(sources)
+        times = np.asarray(times, np.float64)
+        if self.settings.continuity:
+            shifted = self._continuity(kp, src, times)
+            sc[shifted] *= self.settings.shifted_score
+        if self.settings.smoothing and len(kp) >= 2:
+            kp = self._smooth(kp)
+        return kp.astype(np.float32), sc
+
+    # -- 1. continuity ---------------------------------------------------------------------------
+    def _continuity(self, kp: np.ndarray, src: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Shift stretches of less trusted sources in place; the [T, V] mask of shifted joints."""
+        valid = np.isfinite(kp).all(-1)
+        shifted = np.zeros(valid.shape, bool)
+        for j in range(kp.shape[1]):
+            frames = np.flatnonzero(valid[:, j])
+            if len(frames) < 2:
+                continue
+            s = src[frames, j]
+            if (s == s[0]).all():
+                continue
+            corr = self._joint_correction(kp[frames, j], s, times[frames])
+            moved = np.abs(corr).sum(-1) > 0
+            kp[frames[moved], j] += corr[moved]
+            shifted[frames[moved], j] = True
+        return shifted
+
+    def _joint_correction(self, x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Offsets [n, 2] for one joint's valid frames (positions x [n, 2], sources s, times t)."""
+        st = self.settings
+        n = len(x)
+        # runs of one source among the valid frames, broken where frames are too far apart in time
+        brk = np.flatnonzero((s[1:] != s[:-1]) | (np.diff(t) > st.max_switch_gap_s)) + 1
+        starts = np.concatenate(([0], brk))
+        ends = np.concatenate((brk, [n]))
+        # steps at switches between consecutive runs: key = index of the first frame of the right run
+        steps: dict[int, np.ndarray] = {}
+        for r in range(1, len(starts)):
+            b = starts[r]
+            if s[b] == s[b - 1] or t[b] - t[b - 1] > st.max_switch_gap_s:
+                continue
+            lo, hi = max(starts[r - 1], b - st.fit_frames), min(ends[r], b + st.fit_frames)
+            steps[b] = _step(x[lo:hi], t[lo:hi], b - lo)  # right minus left
+        corr = np.zeros_like(x)
+        for r in range(len(starts)):
+            a, b = starts[r], ends[r]
+            trust = TRUST.get(int(s[a]), 0)
+            left = a in steps and TRUST.get(int(s[a - 1]), 0) > trust
+            right = b in steps and TRUST.get(int(s[b]), 0) > trust
+            if not (left or right):
+                continue
+            tt = t[a:b]
+            reach = st.hold_s + st.fade_s
+            d0 = np.minimum(tt - t[a - 1], reach) if left else np.full(len(tt), reach)
+            d1 = np.minimum(t[b] - tt, reach) if right else np.full(len(tt), reach)
+            w0 = self._envelope(d0) if left else np.zeros(len(tt))
+            w1 = self._envelope(d1) if right else np.zeros(len(tt))
+            # the stretch must move onto the trusted side: minus the step on its left, plus on its right
+            off0 = -steps[a] if left else np.zeros(2)
+            off1 = steps[b] if right else np.zeros(2)
+            # distances measured from the trusted frames, so the stretch's first frame is not already
+            # part-way: d0 >= one frame; normalised so both ends are met exactly
+            num = (w0 * d1)[:, None] * off0 + (w1 * d0)[:, None] * off1
+            corr[a:b] = num / (d0 + d1)[:, None]
+        return corr
+
+    def _envelope(self, d: np.ndarray) -> np.ndarray:
+        """1 up to ``hold_s`` from the switch, then a raised-cosine fade to 0 over ``fade_s``."""
+        st = self.settings
+        u = np.clip((d - st.hold_s) / max(st.fade_s, 1e-9), 0.0, 1.0)
+        return 0.5 * (1.0 + np.cos(np.pi * u))
+
+    # -- 2. smoothing ----------------------------------------------------------------------------
+    def _smooth(self, kp: np.ndarray) -> np.ndarray:
+        valid = np.isfinite(kp).all(-1)
+        slow = _gaussian(kp, valid, self._sigma_slow)
+        fast = _gaussian(kp, valid, self._sigma_fast)
+        scale = self._local_scale(kp)  # [T]
+        with np.errstate(invalid="ignore"):
+            speed = np.linalg.norm(np.gradient(slow, axis=0), axis=-1) * self.fps / scale[:, None]  # [T, V]
+        speed_ok = np.isfinite(speed)
+        speed = _gaussian(np.where(speed_ok, speed, 0.0)[..., None], speed_ok, self._sigma_slow)[..., 0]
+        st = self.settings
+        w = np.clip((speed - st.speed_slow) / max(st.speed_fast - st.speed_slow, 1e-9), 0.0, 1.0)
+        w = np.where(np.isfinite(w), w, 0.0)[..., None]
+        out = w * fast + (1.0 - w) * slow
+        return np.where(valid[..., None], out, np.nan)
+
+    def _local_scale(self, kp: np.ndarray) -> np.ndarray:
+        """Torso length [pixels] per frame (neck to hip centre; 1.5 shoulder widths where that is not
+        known), averaged over ``scale_sigma_s``: the unit of the speeds above."""
+        L = ma52_layout()
+        torso = np.linalg.norm(kp[:, L.index("neck")] - kp[:, L.index("hip_center")], axis=-1)
+        shoulders = 1.5 * np.linalg.norm(kp[:, L.index("left_shoulder")] - kp[:, L.index("right_shoulder")], axis=-1)
+        length = np.where(np.isfinite(torso) & (torso > 1), torso, shoulders)
+        ok = np.isfinite(length) & (length > 1)
+        out = _gaussian(np.where(ok, length, 0.0)[:, None, None], ok[:, None], self._sigma_scale)[:, 0, 0]
+        return np.where(np.isfinite(out) & (out > 1), out, np.nan)
+
+
+def _step(x: np.ndarray, t: np.ndarray, split: int) -> np.ndarray:
+    """Least-squares step [2] at index ``split`` of positions x [m, 2] over times t: the model is one
+    straight line plus a step (so steady motion is not counted); with too few frames for a slope,
+    the difference of the two sides' means."""
+    side = (np.arange(len(x)) >= split).astype(np.float64)
+    if len(x) >= 4:
+        tc = t - t[split]
+        A = np.stack([np.ones(len(x)), tc, side], axis=1)
+        coef, *_ = np.linalg.lstsq(A, x, rcond=None)
+        return coef[2]
+    return x[side > 0].mean(0) - x[side == 0].mean(0)
+
+
+def _gaussian(x: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing over axis 0 of x [T, V, C] using only the frames where ``valid`` [T, V]
+    (normalised convolution); NaN where no valid frame is in reach."""
+    if sigma <= 0:
+        return np.where(valid[..., None], x, np.nan)
+    w = valid.astype(np.float64)[..., None]
+    num = gaussian_filter1d(np.where(valid[..., None], x, 0.0), sigma, axis=0, mode="constant", truncate=TRUNCATE)
+    den = gaussian_filter1d(w, sigma, axis=0, mode="constant", truncate=TRUNCATE)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 1e-6, num / den, np.nan)
+
+
+def stabilize_track(track: PersonTrack, times: np.ndarray, stabilizer: Stabilizer, scratch_dir=None,
+                    chunk: int = 4096) -> PersonTrack:
+    """The track with stabilised keypoints and scores (raw ones kept in ``raw_keypoints`` /
+    ``raw_scores``), computed ``chunk`` frames at a time with ``context_frames()`` of context on each
+    side (the same values as one pass over the whole track; bounded memory)."""
+    if not stabilizer.active:
+        return track
+    n = len(track.keypoints)
+    kp = disk_array(track.keypoints.shape, np.float32, fill=np.nan, scratch_dir=scratch_dir)
+    sc = disk_array(track.scores.shape, np.float32, scratch_dir=scratch_dir)
+    ctx = stabilizer.context_frames()
+    for start in range(0, n, chunk):
+        lo, hi = max(0, start - ctx), min(n, start + chunk + ctx)
+        k, s = stabilizer(track.keypoints[lo:hi], track.scores[lo:hi], track.sources[lo:hi], times[lo:hi])
+        stop = min(n, start + chunk)
+        kp[start:stop], sc[start:stop] = k[start - lo:stop - lo], s[start - lo:stop - lo]
+    return PersonTrack(track.id, kp, sc, track.sources, track.present,
+                       raw_keypoints=track.keypoints, raw_scores=track.scores)
+
+
+def ensure_stabilized(result, stabilizer: Stabilizer, scratch_dir=None) -> bool:
+    """Stabilise a pose result's tracks (``pose.result.PoseResult``, e.g. read back from a cache) from
+    their raw values when they were stabilised with other settings; True when they were."""
+    if result.stabilizer == stabilizer.describe():
+        return False
+    tracks = []
+    for t in result.tracks:
+        raw_kp = t.keypoints if t.raw_keypoints is None else t.raw_keypoints
+        raw_sc = t.scores if t.raw_scores is None else t.raw_scores
+        tracks.append(stabilize_track(PersonTrack(t.id, raw_kp, raw_sc, t.sources, t.present), result.times,
+                                      stabilizer, scratch_dir))
+    result.tracks, result.stabilizer = tracks, stabilizer.describe()
+    return True
+
+
+def stabilize_window(keypoints: np.ndarray, scores: np.ndarray, sources: np.ndarray, times: np.ndarray,
+                     a: int, b: int, stabilizer: Stabilizer) -> np.ndarray:
+    """Stabilised keypoints of frames [a, b) of arrays that hold frames [0, len) of a track, computed
+    from frames ``context_frames()`` around it only: what ``stabilize_track`` gives for these frames
+    once frames up to ``b + context_frames()`` (or the track's end) are in the arrays."""
+    ctx = stabilizer.context_frames()
+    lo, hi = max(0, a - ctx), min(len(times), b + ctx)
+    kp, _ = stabilizer(keypoints[lo:hi], scores[lo:hi], sources[lo:hi], times[lo:hi])
+    return kp[a - lo:b - lo]
