@@ -31,23 +31,10 @@ import numpy as np  # noqa: E402
 
 from pipeline import motion  # noqa: E402
 from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
-from pipeline.video import ffmpeg_tools  # noqa: E402
+from pipeline.sample import frozen_video  # noqa: E402
 from pose.quality import detection_rates, hand_side_errors, switch_excess  # noqa: E402
 from pose.result import load_pose  # noqa: E402
 from pose.tracking import select_people  # noqa: E402
-
-
-def frozen_copy(video: Path, out: Path, seconds: float) -> Path:
-    """``video``'s first frame repeated for ``seconds`` at 30 fps."""
-    import subprocess
-
-    ff = ffmpeg_tools()[0]
-    still = out.with_suffix(".png")
-    subprocess.run([ff, "-nostdin", "-loglevel", "error", "-y", "-i", str(video), "-frames:v", "1", str(still)],
-                   check=True)
-    subprocess.run([ff, "-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "30", "-t",
-                    str(seconds), "-i", str(still), "-pix_fmt", "yuv420p", "-c:v", "libx264", str(out)], check=True)
-    return out
 
 
 def run(video: Path, out: Path, mode: str, raw: bool) -> tuple[dict, object, dict]:
@@ -101,7 +88,7 @@ def main() -> None:
         rows = []
         for v in videos:
             rows.append((v.stem[:24], "clip", measure(v, out / "clips", "clip")))
-            frozen = frozen_copy(v, out / f"{v.stem}_frozen.mp4", args.seconds)
+            frozen = frozen_video(v, out / f"{v.stem}_frozen.mp4", args.seconds)
             rows.append((v.stem[:24] + " frozen", "long", measure(frozen, out / "frozen", "long")))
     print(f"{'video':32} {'face':>5} {'lhand':>5} {'rhand':>5} {'switch':>6} "
           f"{'jump raw max/med':>17} {'jump stable':>12} {'swaps raw/stab/fixed':>21} "

@@ -2,15 +2,16 @@
 
 * Body scale: the person's median torso length (neck to hip centre; shoulder width where the hips
   are not seen), in pixels. All distances and speeds below are in torso lengths.
-* Motion energy of a stretch of frames: each joint's trajectory is first smoothed over
-  ``SMOOTH_S`` seconds (a moving average over the frames where it is reliably seen, confidence >=
-  ``MIN_SCORE``), which removes the pose model's frame-to-frame jitter (on frozen frames MediaPipe's
-  face points jitter by about 0.1 torso lengths per second unsmoothed, 0.025 smoothed) but keeps
-  micro-actions (a nod measured 0.08). Then, for each body region (head, torso, arms/hands, legs),
+* Motion energy of a stretch of frames, from the stabilised keypoints (``pose.stabilize``): each
+  joint's trajectory is first averaged over ``SMOOTH_S`` seconds (over the frames where it is
+  reliably seen, confidence >= ``MIN_SCORE``), which removes what is left of the pose model's
+  frame-to-frame jitter (also for AlphaPose keypoints, which are not smoothed) but keeps
+  micro-actions. Then, for each body region (head, torso, arms/hands, legs),
   the median over its joints of each joint's mean speed in torso lengths per second over
   consecutive reliable frames (inside the picture, confidence >= ``MIN_SCORE``); the stretch's
-  energy is the largest region's. Measured on MA-52 demo clips with MediaPipe: nodding 0.08,
-  turning head 0.20, shaking body 0.25; frozen frames 0.018. A window whose energy is below ``STILL_THRESHOLD`` is "still": MMN has no class for
+  energy is the largest region's. Measured on MA-52 demo clips with MediaPipe: nodding 0.073,
+  shaking body 0.24; frozen frames 0.017-0.031 (docs/POSE_QUALITY.md). A window whose energy is
+  below ``STILL_THRESHOLD`` is "still": MMN has no class for
   "nothing happening", so such windows are not forced into an action.
 * Hand contacts: a hand (wrist and fingertips) within ``CONTACT_DISTANCE`` torso lengths of the
   face/head, the torso or the legs, for at least ``MIN_CONTACT_S`` seconds.

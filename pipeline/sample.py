@@ -46,3 +46,22 @@ def make_sample_video(path: str | Path, seconds: float = 10.0, fps: float = 30.0
     if not path.exists():
         write_video(path, sample_frames(seconds, fps, size), fps, (size, size))
     return path
+
+
+def frozen_video(video: str | Path, out: str | Path, seconds: float = 4.0, fps: float = 30.0) -> Path:
+    """``video``'s first frame repeated for ``seconds`` at ``fps``: a person who does not move at all
+    (what keypoint jitter looks like; ``benchmarks/bench_pose_quality.py``)."""
+    import subprocess
+    import tempfile
+
+    from .video import ffmpeg_tools
+
+    ff, out = ffmpeg_tools()[0], Path(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        still = Path(tmp) / "frame.png"
+        subprocess.run([ff, "-nostdin", "-loglevel", "error", "-y", "-i", str(video), "-frames:v", "1", str(still)],
+                       check=True)
+        subprocess.run([ff, "-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-framerate", str(fps), "-t",
+                        str(seconds), "-i", str(still), "-pix_fmt", "yuv420p", "-c:v", "libx264", str(out)],
+                       check=True)
+    return out

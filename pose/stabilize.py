@@ -11,21 +11,24 @@ training data (AlphaPose keypoints):
 
 What is done, in this order (each a pure function of the raw track):
 
+(Names in brackets are ``StabilizerSettings`` fields.)
+
 1. **Continuity across source switches.** At each switch (two frames of different sources less than
-   ``MAX_SWITCH_GAP_S`` apart) the step between the two sources is measured by a least-squares fit of
-   one straight line plus a step over ``FIT_FRAMES`` frames of each side (so the joint's own motion
+   ``max_switch_gap_s`` apart) the step between the two sources is measured by a least-squares fit of
+   one straight line plus a step over ``fit_frames`` frames of each side (so the joint's own motion
    is not taken for the step). The stretch from the less trusted source (fallback < derived <
-   detected) is shifted by that step: fully at the switch, for ``HOLD_S`` seconds, then fading out
-   over ``FADE_S`` seconds (raised cosine); a short stretch between two switches gets the step
+   detected) is shifted by that step: fully at the switch, for ``hold_s`` seconds, then fading out
+   over ``fade_s`` seconds (raised cosine); a short stretch between two switches gets the step
    interpolated between its two ends. The shifted joints' confidences are multiplied by
-   ``SHIFTED_SCORE`` (their position is partly inferred).
+   ``shifted_score`` (their position is partly inferred).
 2. **Adaptive non-causal smoothing** (the One-Euro filter's idea, without its lag: the whole track is
-   available): every joint is smoothed twice with a Gaussian over time, strongly (``SIGMA_SLOW_S``) and
-   lightly (``SIGMA_FAST_S``), and the two are blended per frame by the joint's speed measured on the
-   strong version: below ``SPEED_SLOW`` torso lengths per second the strong one (a still person reads
-   as still), above ``SPEED_FAST`` the light one (a nod keeps its amplitude), linear in between.
+   available): every joint is smoothed twice with a Gaussian over time, strongly (``sigma_slow_s``) and
+   lightly (``sigma_fast_s``), and the two are blended per frame by the joint's speed measured on the
+   strong version (averaged over ``speed_sigma_s``, in torso lengths per second, the torso length
+   averaged over ``scale_sigma_s``): below ``speed_slow`` the strong one (a still person reads as
+   still), above ``speed_fast`` the light one (a nod keeps its amplitude), linear in between.
    Missing frames are not filled: smoothing only averages frames where the joint was seen
-   (normalised convolution).
+   (normalised convolution). Measured effects: docs/POSE_QUALITY.md.
 
 Every step looks at most ``context_frames()`` frames to either side, so the track can be worked a
 chunk at a time (long videos need bounded memory), and a window computed while pose estimation is
@@ -64,6 +67,7 @@ class StabilizerSettings:
     sigma_fast_s: float = 0.033
     speed_slow: float = 0.025  # torso lengths per second
     speed_fast: float = 0.09
+    speed_sigma_s: float = 0.133  # the speed that chooses between them is averaged over this
     scale_sigma_s: float = 1.0  # the local body scale (torso length) is averaged over this
 
     def to_dict(self) -> dict:
@@ -94,6 +98,7 @@ class Stabilizer:
         self._sigma_slow = s.sigma_slow_s * self.fps
         self._sigma_fast = s.sigma_fast_s * self.fps
         self._sigma_scale = s.scale_sigma_s * self.fps
+        self._sigma_speed = s.speed_sigma_s * self.fps
         self._reach = int(math.ceil((s.hold_s + s.fade_s + s.max_switch_gap_s) * self.fps)) + 2 * s.fit_frames + 2
 
     @property
@@ -106,7 +111,7 @@ class Stabilizer:
     def context_frames(self) -> int:
         """Frames on each side that an output frame depends on (at most)."""
         k = lambda sigma: int(TRUNCATE * sigma + 0.5) + 1  # noqa: E731
-        smooth = 2 * k(self._sigma_slow) + k(self._sigma_fast) + k(self._sigma_scale) + 2
+        smooth = k(self._sigma_slow) + k(self._sigma_speed) + k(self._sigma_fast) + k(self._sigma_scale) + 2
         return self._reach + smooth
 
     def __call__(self, keypoints: np.ndarray, scores: np.ndarray, sources: np.ndarray,
@@ -174,10 +179,11 @@ class Stabilizer:
             # the stretch must move onto the trusted side: minus the step on its left, plus on its right
             off0 = -steps[a] if left else np.zeros(2)
             off1 = steps[b] if right else np.zeros(2)
-            # distances measured from the trusted frames, so the stretch's first frame is not already
-            # part-way: d0 >= one frame; normalised so both ends are met exactly
-            num = (w0 * d1)[:, None] * off0 + (w1 * d0)[:, None] * off1
-            corr[a:b] = num / (d0 + d1)[:, None]
+            # between two ends in reach: interpolated (each end met exactly); with one end in reach:
+            # that end's step, held, then faded (alpha depends on the far end only while it is in reach)
+            num, den = w1 * d0, w1 * d0 + w0 * d1
+            alpha = np.divide(num, den, out=np.zeros(len(tt)), where=den > 0)
+            corr[a:b] = ((1 - alpha) * w0)[:, None] * off0 + (alpha * w1)[:, None] * off1
         return corr
 
     def _envelope(self, d: np.ndarray) -> np.ndarray:
@@ -195,7 +201,7 @@ class Stabilizer:
         with np.errstate(invalid="ignore"):
             speed = np.linalg.norm(np.gradient(slow, axis=0), axis=-1) * self.fps / scale[:, None]  # [T, V]
         speed_ok = np.isfinite(speed)
-        speed = _gaussian(np.where(speed_ok, speed, 0.0)[..., None], speed_ok, self._sigma_slow)[..., 0]
+        speed = _gaussian(np.where(speed_ok, speed, 0.0)[..., None], speed_ok, self._sigma_speed)[..., 0]
         st = self.settings
         w = np.clip((speed - st.speed_slow) / max(st.speed_fast - st.speed_slow, 1e-9), 0.0, 1.0)
         w = np.where(np.isfinite(w), w, 0.0)[..., None]
