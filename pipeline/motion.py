@@ -10,7 +10,7 @@
   the median over its joints of each joint's mean speed in torso lengths per second over
   consecutive reliable frames (inside the picture, confidence >= ``MIN_SCORE``); the stretch's
   energy is the largest region's. Measured on MA-52 demo clips with MediaPipe: nodding 0.073,
-  shaking body 0.24; frozen frames 0.017-0.031 (docs/POSE_QUALITY.md). A window whose energy is
+  shaking body 0.24; frozen frames 0.017-0.024 (docs/POSE_QUALITY.md). A window whose energy is
   below ``STILL_THRESHOLD`` is "still": MMN has no class for
   "nothing happening", so such windows are not forced into an action.
 * Hand contacts: a hand (wrist and fingertips) within ``CONTACT_DISTANCE`` torso lengths of the

@@ -9,10 +9,17 @@ training data (AlphaPose keypoints):
 * **Jitter.** On a perfectly still person (one frame repeated), MediaPipe's face and hand points
   wander by several pixels a frame, and the face model on a masked face alternates between two fits.
 
-What is done, in this order (each a pure function of the raw track):
+What is done, in this order (each a pure function of the raw track; names in ``quotes`` are
+``StabilizerSettings`` fields):
 
-(Names in brackets are ``StabilizerSettings`` fields.)
-
+0. **Part models checked against the body model.** Face and hand models sometimes produce fits that
+   the body model contradicts: on a masked face MediaPipe's face mesh flips every frame between two
+   fits 27 px apart while the body model's nose stays put. For each part (face; each hand) the offset
+   between the part model's points and the body model's points for the same place (nose and eyes;
+   the wrist) is followed over time; where it departs from its running mean (over
+   ``agree_window_s`` on each side) by more than ``agree_tol`` torso lengths, the part's joints are
+   kept but their confidences are multiplied by ``uncertain_score`` (below the 0.5 that motion
+   measures need: they do not count as movement).
 1. **Continuity across source switches.** At each switch (two frames of different sources less than
    ``max_switch_gap_s`` apart) the step between the two sources is measured by a least-squares fit of
    one straight line plus a step over ``fit_frames`` frames of each side (so the joint's own motion
@@ -54,8 +61,23 @@ TRUST = {DETECTED: 3, DERIVED: 2, FALLBACK: 1, MISSING: 0}
 TRUNCATE = 3.0  # Gaussian kernels end at 3 sigma
 
 
+# Part models checked against the body model: (the part's joints, the body model's joints for the same place)
+PART_CHECKS = {
+    "face": (("nose_bridge", "nose_bottom", "right_eye_outer_corner", "left_eye_outer_corner", "upper_lip_top",
+              "lower_lip_bottom"), ("nose", "left_eye", "right_eye")),
+    "left hand": (tuple(f"left_hand_{p}" for p in ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip",
+                                                  "pinky_tip")), ("left_wrist",)),
+    "right hand": (tuple(f"right_hand_{p}" for p in ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip",
+                                                    "pinky_tip")), ("right_wrist",)),
+}
+
+
 @dataclass(frozen=True)
 class StabilizerSettings:
+    agreement: bool = True
+    agree_tol: float = 0.045  # torso lengths
+    agree_window_s: float = 0.25  # half-width of the running mean of the part-to-body offset
+    uncertain_score: float = 0.45
     continuity: bool = True
     smoothing: bool = True
     fit_frames: int = 4
@@ -77,8 +99,8 @@ class StabilizerSettings:
 MEDIAPIPE = StabilizerSettings()
 # AlphaPose keypoints are what MMN was trained on: no switches to repair, and no smoothing by default
 # (its jitter is part of what the model saw).
-ALPHAPOSE = StabilizerSettings(smoothing=False)
-NONE = StabilizerSettings(continuity=False, smoothing=False)
+ALPHAPOSE = StabilizerSettings(agreement=False, smoothing=False)
+NONE = StabilizerSettings(agreement=False, continuity=False, smoothing=False)
 
 
 def stabilizer_for(backend: str, fps: float, raw: bool = False) -> "Stabilizer":
@@ -99,11 +121,12 @@ class Stabilizer:
         self._sigma_fast = s.sigma_fast_s * self.fps
         self._sigma_scale = s.scale_sigma_s * self.fps
         self._sigma_speed = s.speed_sigma_s * self.fps
+        self._agree_half = max(1, int(round(s.agree_window_s * self.fps)))
         self._reach = int(math.ceil((s.hold_s + s.fade_s + s.max_switch_gap_s) * self.fps)) + 2 * s.fit_frames + 2
 
     @property
     def active(self) -> bool:
-        return self.settings.continuity or self.settings.smoothing
+        return self.settings.agreement or self.settings.continuity or self.settings.smoothing
 
     def describe(self) -> dict:
         return dict(self.settings.to_dict(), fps=round(self.fps, 4))
@@ -112,7 +135,7 @@ class Stabilizer:
         """Frames on each side that an output frame depends on (at most)."""
         k = lambda sigma: int(TRUNCATE * sigma + 0.5) + 1  # noqa: E731
         smooth = k(self._sigma_slow) + k(self._sigma_speed) + k(self._sigma_fast) + k(self._sigma_scale) + 2
-        return self._reach + smooth
+        return self._reach + smooth + self._agree_half + k(self._sigma_scale)
 
     def __call__(self, keypoints: np.ndarray, scores: np.ndarray, sources: np.ndarray,
                  times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,12 +144,42 @@ class Stabilizer:
         sc = np.asarray(scores, np.float32).copy()
         src = np.asarray(sources)
         times = np.asarray(times, np.float64)
+        if self.settings.agreement:
+            sc *= np.where(self._disagreeing(kp, src), self.settings.uncertain_score, 1.0).astype(np.float32)
         if self.settings.continuity:
             shifted = self._continuity(kp, src, times)
             sc[shifted] *= self.settings.shifted_score
         if self.settings.smoothing and len(kp) >= 2:
             kp = self._smooth(kp)
         return kp.astype(np.float32), sc
+
+    # -- 0. agreement of part models with the body model -----------------------------------------
+    def _disagreeing(self, kp: np.ndarray, src: np.ndarray) -> np.ndarray:
+        """[T, V] joints of a part model (face, hand) in frames where the part's offset from the body
+        model's own points for the same place (BlazePose nose and eyes; wrist) departs by more than
+        ``agree_tol`` torso lengths from its running mean: the part model is unsure there (a face
+        mesh on a masked face flips between two fits every frame while the body model's nose stays)."""
+        import warnings
+
+        L = ma52_layout()
+        out = np.zeros(src.shape, bool)
+        scale = self._local_scale(kp)
+        h = self._agree_half
+        for joints, reference in PART_CHECKS.values():
+            part, ref = L.indices(*joints), L.indices(*reference)
+            found = (src[:, part] == DETECTED).all(1)
+            if found.sum() < 3:
+                continue
+            offset = kp[:, part].mean(1) - kp[:, ref].mean(1)  # [T, 2]
+            offset[~found] = np.nan
+            padded = np.pad(offset, ((h, h), (0, 0)), constant_values=np.nan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stretches
+                mean = np.nanmean(np.lib.stride_tricks.sliding_window_view(padded, 2 * h + 1, axis=0), axis=-1)
+            with np.errstate(invalid="ignore"):
+                off = np.linalg.norm(offset - mean, axis=-1) / scale > self.settings.agree_tol
+            out[np.ix_(off & found, part)] = True
+        return out
 
     # -- 1. continuity ---------------------------------------------------------------------------
     def _continuity(self, kp: np.ndarray, src: np.ndarray, times: np.ndarray) -> np.ndarray:
