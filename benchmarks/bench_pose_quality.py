@@ -66,7 +66,7 @@ def measure(video: Path, out: Path, mode: str) -> dict:
         row[f"{key}_energy"] = max(wins) if wins else 0.0
         row[f"{key}_status"] = sorted({w["status"] for w in doc["windows"]})
         seg = doc["segments"][0]["movement"] if doc["segments"] else {}
-        row[f"{key}_moved"] = seg.get("most_moved")
+        row[f"{key}_moved"] = seg.get("body_part")
         ok = motion.reliable(kp, track.scores, pose.width, pose.height)
         row[f"{key}_regions"] = motion.region_energy(kp, ok, pose.times, scale)
     return row

@@ -16,10 +16,11 @@ import numpy as np
 
 from common.fileio import atomic_path, write_text_atomic
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "assets" / "result.schema.json"
 CSV_COLUMNS = ["video", "person", "start_s", "end_s", "duration_s", "action_id", "action_code", "action_name",
-               "body_id", "body_name", "probability", "top5", "most_moved", "motion_energy", "hand_contacts"]
+               "body_id", "body_name", "probability", "top5", "body_part", "body_part_score", "motion_energy",
+               "touch_events", "resting_contacts"]
 NO_CHECKPOINT_NOTE = (
     "No MMN checkpoint configured: segments carry the movement description only. To name the "
     "micro-actions, download the MMN authors' MA-52 checkpoints (joint and bone .pt files, research licence) "
@@ -61,22 +62,28 @@ def _fmt_top5(top5: list[dict]) -> str:
     return ";".join(f"{t['code']}:{t['probability']:.4f}" for t in top5)
 
 
+def _fmt_contacts(items: list[dict]) -> str:
+    """``left-face/head@1.20-2.05`` (touch events) / ``left-legs@...:leave``; ``;``-separated."""
+    return ";".join(f"{c['hand']}-{c['target']}@{c['start_s']:.2f}-{c['end_s']:.2f}"
+                    + (f":{c['kind']}" if c.get("kind", "touch") != "touch" else "") for c in items)
+
+
 def csv_text(doc: dict) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
     video = doc["video"]["file"]
     for s in doc["segments"]:
-        a, b = s["action"] or {}, s["body"] or {}
-        contacts = ";".join(f"{c['hand']}-{c['target']}@{c['start_s']:.2f}-{c['end_s']:.2f}"
-                            for c in s["movement"]["hand_contacts"])
+        a, b, mv = s["action"] or {}, s["body"] or {}, s["movement"]
         w.writerow({"video": video, "person": s["person"], "start_s": f"{s['start_s']:.3f}",
                     "end_s": f"{s['end_s']:.3f}", "duration_s": f"{s['duration_s']:.3f}",
                     "action_id": a.get("id", ""), "action_code": a.get("code", ""), "action_name": a.get("name", ""),
                     "body_id": b.get("id", ""), "body_name": b.get("name", ""),
                     "probability": f"{a['probability']:.4f}" if a else "", "top5": _fmt_top5(s["top5"]),
-                    "most_moved": s["movement"]["most_moved"] or "",
-                    "motion_energy": s["movement"]["motion_energy"], "hand_contacts": contacts})
+                    "body_part": mv["body_part"] or "",
+                    "body_part_score": f"{mv['body_part_scores'][mv['body_part']]:.4f}" if mv["body_part"] else "",
+                    "motion_energy": mv["motion_energy"], "touch_events": _fmt_contacts(mv["touch_events"]),
+                    "resting_contacts": _fmt_contacts(mv["resting_contacts"])})
     return buf.getvalue()
 
 
@@ -87,12 +94,38 @@ def write_csv(path: Path, doc: dict) -> None:
 def _eaf_value(s: dict) -> str:
     if s["action"]:
         return f"{s['action']['code']} {s['action']['name']} ({s['action']['probability']:.2f})"
+    return f"movement: {_body_part_value(s)}"
+
+
+def _body_part_value(s: dict) -> str:
     mv = s["movement"]
-    return f"movement: {mv['most_moved'] or 'none'} (energy {mv['motion_energy']:.2f})"
+    if not mv["body_part"]:
+        return f"none (energy {mv['motion_energy']:.2f})"
+    return f"{mv['body_part']} ({mv['body_part_scores'][mv['body_part']]:.2f}; energy {mv['motion_energy']:.2f})"
+
+
+def _contact_annotations(doc: dict, pid: int) -> dict[str, list[tuple[float, float, str]]]:
+    """Per hand: touch/leave events and resting contacts of one person (each once: segments may
+    share them)."""
+    seen, out = set(), {"left": [], "right": []}
+    for s in doc["segments"]:
+        if s["person"] != pid:
+            continue
+        for c in s["movement"]["touch_events"] + s["movement"]["resting_contacts"]:
+            kind = c.get("kind", "resting")
+            key = (c["hand"], c["target"], c["start_s"], kind)
+            if key not in seen:
+                seen.add(key)
+                verb = {"touch": "touches", "leave": "leaves", "resting": "rests on"}[kind]
+                out[c["hand"]].append((c["start_s"], c["end_s"], f"{verb} {c['target']}"))
+    return {hand: sorted(items) for hand, items in out.items()}
 
 
 def write_eaf(path: Path, doc: dict, video_path: Path) -> None:
-    """ELAN annotation file: one tier per person, linked to the video (relative and absolute URL)."""
+    """ELAN annotation file linked to the video (relative and absolute URL). Per person: ``person_<id>``
+    (the segments: action, or movement body part), ``person_<id> body part`` (the weight-free MA-52 body
+    part of every segment) and ``person_<id> left hand`` / ``right hand`` (touch and leave events,
+    resting contacts)."""
     import pympi
 
     eaf = pympi.Elan.Eaf(author="micro-action finder")
@@ -104,12 +137,26 @@ def write_eaf(path: Path, doc: dict, video_path: Path) -> None:
     persons = sorted({s["person"] for s in doc["segments"]} | {p["id"] for p in doc["pose"]["persons"]
                                                                  if p.get("analysed")})
     for pid in persons:
-        tier = f"person_{pid}"
-        eaf.add_tier(tier)
+        tier, parts = f"person_{pid}", f"person_{pid} body part"
+        for t in (tier, parts):
+            eaf.add_tier(t)
         for s in doc["segments"]:
             start, end = int(round(s["start_s"] * 1000)), int(round(s["end_s"] * 1000))
             if s["person"] == pid and end > start:
                 eaf.add_annotation(tier, start, end, _eaf_value(s))
+                eaf.add_annotation(parts, start, end, _body_part_value(s))
+        for hand, items in _contact_annotations(doc, pid).items():
+            last_end: dict[str, int] = {}
+            for a, b, text in items:  # an ELAN tier holds no overlapping annotations: overflow tiers
+                start, end = int(round(a * 1000)), int(round(b * 1000))
+                name, k = f"person_{pid} {hand} hand", 2
+                while last_end.get(name, -1) > start:
+                    name, k = f"person_{pid} {hand} hand {k}", k + 1
+                if name not in eaf.tiers:
+                    eaf.add_tier(name)
+                if end > start:
+                    eaf.add_annotation(name, start, end, text)
+                    last_end[name] = end
     with atomic_path(path) as tmp:
         tmp.unlink()  # pympi renames an existing file to .bak before writing
         eaf.to_file(str(tmp))

@@ -13,8 +13,9 @@
   shaking body 0.24; frozen frames 0.017-0.024 (docs/POSE_QUALITY.md). A window whose energy is
   below ``STILL_THRESHOLD`` is "still": MMN has no class for
   "nothing happening", so such windows are not forced into an action.
-* Hand contacts: a hand (wrist and fingertips) within ``CONTACT_DISTANCE`` torso lengths of the
-  face/head, the torso or the legs, for at least ``MIN_CONTACT_S`` seconds.
+* Hand contacts (``pipeline.description``): a hand (wrist and fingertips) within
+  ``CONTACT_DISTANCE`` torso lengths of the face/head, the torso or the legs (``TARGETS``, surfaces
+  from ``surface_points``), for at least ``MIN_CONTACT_S`` seconds.
 """
 from __future__ import annotations
 
@@ -37,18 +38,19 @@ REGION_JOINTS = {r: np.array(_L.indices(*names)) for r, names in REGIONS.items()
 _HAND = {s: np.array(_L.indices(*[f"{s}_hand_{p}" for p in
                                   ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip", "pinky_tip")]))
          for s in ("left", "right")}
-_TARGETS = {
+TARGETS = {
     "face/head": _L.indices("nose", "left_eye", "right_eye", "left_ear", "right_ear", "head_top", "nose_bridge",
                             "nose_bottom", "upper_lip_top", "lower_lip_bottom"),
-    "torso": _L.indices("neck", "left_shoulder", "right_shoulder", "hip_center", "left_hip", "right_hip"),
+    "torso": _L.indices("neck", "left_shoulder", "right_shoulder"),
     "legs": _L.indices("left_knee", "right_knee", "left_ankle", "right_ankle"),
 }
-# Segments sampled along these bones stand for the surfaces a hand can touch.
+# Segments sampled along these bones (from the first joint, this fraction of the way) stand for the
+# surfaces a hand can touch. The torso stops above the hips: a seated person's lap is the legs'.
 _SURFACES = {
-    "torso": [("neck", "hip_center"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
-              ("left_shoulder", "right_shoulder")],
-    "legs": [("left_hip", "left_knee"), ("right_hip", "right_knee"), ("left_knee", "left_ankle"),
-             ("right_knee", "right_ankle")],
+    "torso": [("neck", "hip_center", 0.75), ("left_shoulder", "left_hip", 0.75),
+              ("right_shoulder", "right_hip", 0.75), ("left_shoulder", "right_shoulder", 1.0)],
+    "legs": [("left_hip", "left_knee", 1.0), ("right_hip", "right_knee", 1.0), ("left_knee", "left_ankle", 1.0),
+             ("right_knee", "right_ankle", 1.0)],
 }
 
 
@@ -123,7 +125,7 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
     return out
 
 
-def _smoothing_frames(times: np.ndarray) -> int:
+def smoothing_frames(times: np.ndarray) -> int:
     """``SMOOTH_S`` in frames (odd, >= 1) at the stretch's median frame interval."""
     dt = np.diff(times)
     step = float(np.median(dt[dt > 0])) if (dt > 0).any() else 1 / 30
@@ -135,7 +137,7 @@ def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: flo
     dt = np.diff(times)
     dt = np.where(dt > 0, dt, np.nan)
     both = ok[1:] & ok[:-1]
-    smooth = smooth_tracks(keypoints, ok, _smoothing_frames(times))
+    smooth = smooth_tracks(keypoints, ok, smoothing_frames(times))
     with np.errstate(invalid="ignore"):
         speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale
     both = both & np.isfinite(speed)
@@ -171,7 +173,7 @@ def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         if has.any():
             med[has] = np.nanmedian(vals[has], axis=1)
         per_region.append(med)
-    e = uniform_filter1d(np.max(per_region, axis=0), size=_smoothing_frames(times), mode="nearest")
+    e = uniform_filter1d(np.max(per_region, axis=0), size=smoothing_frames(times), mode="nearest")
     return np.concatenate(([e[0]], e))
 
 
@@ -191,56 +193,17 @@ def motion_energy(energies: dict[str, float]) -> float:
     return max(energies.values()) if energies else 0.0
 
 
-def _surface_points(kp: np.ndarray, target: str) -> np.ndarray:
+def surface_points(kp: np.ndarray, target: str) -> np.ndarray:
     """[T, P, 2] points standing for a target surface."""
-    pts = [kp[:, _TARGETS[target]]]
-    for a, b in _SURFACES.get(target, []):
+    pts = [kp[:, TARGETS[target]]]
+    for a, b, extent in _SURFACES.get(target, []):
         pa, pb = kp[:, _L.index(a)], kp[:, _L.index(b)]
-        fr = np.linspace(0, 1, 6)[None, :, None]
+        fr = np.linspace(0, extent, 6)[None, :, None]
         pts.append(pa[:, None] * (1 - fr) + pb[:, None] * fr)
     return np.concatenate(pts, axis=1)
 
 
-def hand_contacts(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
-                  chunk: int = 4096) -> list[dict]:
-    """Events {hand, target, start_s, end_s} where a hand stays near a body part (frames are
-    examined ``chunk`` at a time, so long stretches need no more memory)."""
-    events = []
-    if len(times) == 0:
-        return events
-    frame_dt = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
-    near = {(hand, target): np.zeros(len(times), bool) for hand in _HAND for target in _TARGETS}
-    for a in range(0, len(times), chunk):
-        kp = np.where(ok[a:a + chunk][..., None], keypoints[a:a + chunk], np.nan)  # unreliable joints: NaN
-        surfaces = {target: _surface_points(kp, target) for target in _TARGETS}  # [t, P, 2] each
-        for hand, joints in _HAND.items():
-            hp = kp[:, joints]  # [t, 6, 2]
-            for target, surf in surfaces.items():
-                d = np.linalg.norm(hp[:, :, None] - surf[:, None], axis=-1)  # [t, 6, P]
-                with np.errstate(invalid="ignore"):
-                    near[hand, target][a:a + chunk] = \
-                        np.min(np.where(np.isfinite(d), d, np.inf), axis=(1, 2)) / scale <= CONTACT_DISTANCE
-    for (hand, target), mask in near.items():
-        for a, b in _runs(mask):
-            start, end = float(times[a]), float(times[b - 1]) + frame_dt
-            if end - start >= MIN_CONTACT_S:
-                events.append({"hand": hand, "target": target, "start_s": round(start, 3), "end_s": round(end, 3)})
-    return sorted(events, key=lambda e: (e["start_s"], e["hand"], e["target"]))
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     m = np.concatenate(([False], np.asarray(mask, bool), [False]))
     edges = np.flatnonzero(m[1:] != m[:-1])
     return list(zip(edges[::2], edges[1::2]))
-
-
-def describe(keypoints: np.ndarray, ok: np.ndarray, contact_ok: np.ndarray, times: np.ndarray,
-             scale: float) -> dict:
-    """The weight-free movement description of a stretch of frames."""
-    energies = region_energy(keypoints, ok, times, scale)
-    return {
-        "most_moved": max(energies, key=energies.get) if any(energies.values()) else None,
-        "motion_energy": round(motion_energy(energies), 4),
-        "region_energy": {k: round(v, 4) for k, v in energies.items()},
-        "hand_contacts": hand_contacts(keypoints, contact_ok, times, scale),
-    }

@@ -327,7 +327,8 @@ class Pipeline:
             segments, windows = [], []
             for track in people:
                 segs, wins = analyse_track(track, pose.times, (pose.width, pose.height), mode, self.recognizer,
-                                           opts.window_s, opts.stride_s, opts.threshold, logits_cache=streamed)
+                                           opts.window_s, opts.stride_s, opts.threshold, logits_cache=streamed,
+                                           scratch_dir=outs["pose"].parent)
                 segments += [export.segment_record(s, self.recognizer) for s in segs]
                 windows += [dict(export.window_record(w), person=track.id) for w in wins]
             segments.sort(key=lambda s: (s["start_s"], s["person"]))

@@ -14,6 +14,10 @@ Modes:
   reaches the threshold, so a segment starts and ends where the movement does.
 * ``auto``: ``clip`` for videos up to ``AUTO_CLIP_MAX_S`` seconds, else ``long``.
 
+Without an MMN checkpoint, long-mode segments are the movement episodes of ``pipeline.description``
+(the windows still say which stretches are still or absent). Every segment carries the weight-free
+movement description (``pipeline.description.describe``).
+
 Defaults: MA-52 clips last about 1.5-2.5 s, so a 2 s window holds one micro-action at the time scale
 the model was trained on. A 1 s stride (windows overlap by half) gives every micro-action a window
 that holds most of it, and costs half the MMN work of a 0.5 s stride, which keeps MMN hidden behind
@@ -28,7 +32,7 @@ import numpy as np
 
 from pose.types import PersonTrack
 
-from . import motion
+from . import description, motion
 
 DEFAULT_WINDOW_S = 2.0
 DEFAULT_STRIDE_S = 1.0
@@ -95,34 +99,20 @@ def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float)
     return wins
 
 
-def _snap_to_motion(seg: Segment, track: PersonTrack, ok: motion.ReliableMask, times: np.ndarray, scale: float,
-                    threshold: float) -> None:
-    """Move a segment's edges inwards to the first and last frame whose motion energy reaches the
-    threshold (windows are coarse: a window that holds a little motion spans still frames too).
-    The per-frame energy is computed over the segment with ``motion.ENERGY_CONTEXT`` frames of context
-    on each side, which gives the values a computation over the whole video would give."""
+def _snap_to_motion(seg: Segment, energy: np.ndarray, times: np.ndarray, threshold: float) -> None:
+    """Move a segment's edges inwards to the first and last frame whose motion energy (per frame,
+    ``motion.frame_energy``) reaches the threshold (windows are coarse: a window that holds a little
+    motion spans still frames too)."""
     a = int(np.searchsorted(times, seg.start_s - 1e-9))
     b = int(np.searchsorted(times, seg.end_s - 1e-9))
-    lo, hi = max(0, a - motion.ENERGY_CONTEXT), min(len(times), b + motion.ENERGY_CONTEXT)
-    energy = motion.frame_energy(track.keypoints[lo:hi], ok.view(lo, hi), times[lo:hi], scale)[a - lo:b - lo]
-    moving = np.flatnonzero(energy >= threshold)
+    moving = np.flatnonzero(np.asarray(energy[a:b]) >= threshold)
     if moving.size == 0:
         return
-    end = video_end(times) if a + moving[-1] + 1 >= len(times) else float(times[a + moving[-1] + 1])
-    seg.start_s, seg.end_s = float(times[a + moving[0]]), end
+    seg.start_s, seg.end_s = float(times[a + moving[0]]), description.motion_end(times, a + moving[-1] + 1)
 
 
-def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], mode: str, recognizer=None,
-                  window_s: float = DEFAULT_WINDOW_S, stride_s: float = DEFAULT_STRIDE_S,
-                  threshold: float = motion.STILL_THRESHOLD,
-                  logits_cache: dict | None = None) -> tuple[list[Segment], list[Window]]:
-    """Windows -> (optional) MMN -> merged segments with movement descriptions, for one person.
-    ``size`` is the frame's (width, height); ``logits_cache`` maps (track id, first frame, end frame)
-    to logits already computed (``pipeline.overlap.StreamingWindows``)."""
-    scale = motion.body_scale(track.keypoints)
-    ok = motion.ReliableMask(track.keypoints, track.scores, *size)
-    contact_ok = motion.ReliableMask(track.keypoints, track.scores, *size, min_score=motion.CONTACT_MIN_SCORE)
-    windows = make_windows(times, mode, window_s, stride_s)
+def _window_status(track: PersonTrack, times: np.ndarray, windows: list[Window], ok, scale: float, mode: str,
+                   threshold: float) -> None:
     for w in windows:
         seen = track.present[w.a:w.b]
         if w.b - w.a < 1 or seen.mean() < MIN_PRESENT or seen.sum() < min(MIN_WINDOW_FRAMES, w.b - w.a):
@@ -132,18 +122,22 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
         w.energy = motion.motion_energy(energies)
         if mode == "long" and w.energy < threshold:
             w.status = "still"
-    active = [w for w in windows if w.status == "active"]
-    if recognizer is not None and active:
-        from recognizer.inference import softmax
 
-        cache = logits_cache or {}
-        todo = [w for w in active if (track.id, w.a, w.b) not in cache]
-        for w, p in zip(todo, recognizer.predict([track.keypoints[w.a:w.b] for w in todo])):
-            w.prediction = p
-        for w in active:
-            if w.prediction is None:
-                w.prediction = recognizer.describe(softmax(cache[(track.id, w.a, w.b)][None])[0])
 
+def _recognize(track: PersonTrack, active: list[Window], recognizer, logits_cache: dict | None) -> None:
+    from recognizer.inference import softmax
+
+    cache = logits_cache or {}
+    todo = [w for w in active if (track.id, w.a, w.b) not in cache]
+    for w, p in zip(todo, recognizer.predict([track.keypoints[w.a:w.b] for w in todo])):
+        w.prediction = p
+    for w in active:
+        if w.prediction is None:
+            w.prediction = recognizer.describe(softmax(cache[(track.id, w.a, w.b)][None])[0])
+
+
+def _merge_windows(track: PersonTrack, windows: list[Window]) -> list[Segment]:
+    """Consecutive active windows with the same top-1 action (or all active ones, without a model)."""
     segments: list[Segment] = []
     prev: Window | None = None
     for w in windows:
@@ -158,13 +152,39 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
         else:
             segments.append(Segment(track.id, w.own[0], w.own[1], [w]))
         prev = w
-    if mode == "long":
-        for seg in segments:
-            _snap_to_motion(seg, track, ok, times, scale, threshold)
+    return segments
+
+
+def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], mode: str, recognizer=None,
+                  window_s: float = DEFAULT_WINDOW_S, stride_s: float = DEFAULT_STRIDE_S,
+                  threshold: float = motion.STILL_THRESHOLD,
+                  logits_cache: dict | None = None, scratch_dir=None) -> tuple[list[Segment], list[Window]]:
+    """Windows -> (optional) MMN -> segments with movement descriptions, for one person.
+    ``size`` is the frame's (width, height); ``logits_cache`` maps (track id, first frame, end frame)
+    to logits already computed (``pipeline.overlap.StreamingWindows``)."""
+    scale = motion.body_scale(track.keypoints)
+    ok = motion.ReliableMask(track.keypoints, track.scores, *size)
+    desc = description.describe_track(track.keypoints, track.scores, times, size, scale, scratch_dir)
+    windows = make_windows(times, mode, window_s, stride_s)
+    _window_status(track, times, windows, ok, scale, mode, threshold)
+    active = [w for w in windows if w.status == "active"]
+    if recognizer is not None and active:
+        _recognize(track, active, recognizer, logits_cache)
+
+    if mode == "long" and recognizer is None:
+        segments = []
+        for a, b in description.episodes(desc, threshold, track.present):
+            start, end = float(times[a]), description.motion_end(times, b)
+            segments.append(Segment(track.id, start, end, [w for w in windows if w.start_s < end and w.end_s > start]))
+    else:
+        segments = _merge_windows(track, windows)
+        if mode == "long":
+            for seg in segments:
+                _snap_to_motion(seg, desc.energy, times, threshold)
     for seg in segments:
         if recognizer is not None:
             seg.probabilities = np.mean([w.prediction.probabilities for w in seg.windows], axis=0)
         a = int(np.searchsorted(times, seg.start_s - 1e-9))
         b = max(a + 1, int(np.searchsorted(times, seg.end_s - 1e-9)))
-        seg.movement = motion.describe(track.keypoints[a:b], ok.view(a, b), contact_ok.view(a, b), times[a:b], scale)
+        seg.movement = description.describe(desc, track.keypoints, ok, a, b, scale)
     return segments, windows

@@ -64,9 +64,16 @@ def test_elan_and_submission(demo_run, demo_clips):
     out, _ = demo_run
     for clip in demo_clips:
         eaf = pympi.Elan.Eaf(str(out / f"{clip.stem}.eaf"))
-        assert list(eaf.get_tier_names()) == ["person_0"]
+        assert list(eaf.get_tier_names())[:2] == ["person_0", "person_0 body part"]
         (start, end, value), = eaf.get_annotation_data_for_tier("person_0")
         assert 0 <= start < end and value
+        (_, _, part), = eaf.get_annotation_data_for_tier("person_0 body part")
+        doc = json.loads((out / f"{clip.stem}.json").read_text())
+        assert part.startswith(doc["segments"][0]["movement"]["body_part"])
+        # hands resting on the lap in every demo clip: a resting contact, never a touch event
+        for hand in ("left", "right"):
+            values = [v for *_, v in eaf.get_annotation_data_for_tier(f"person_0 {hand} hand")]
+            assert values and all(v == "rests on legs" for v in values), values
         media = eaf.get_linked_files()[0]
         assert media["MEDIA_URL"].endswith(clip.name) and media["RELATIVE_MEDIA_URL"].endswith(clip.name)
     rows = list(csv.reader((out / "prediction.csv").open()))
@@ -228,7 +235,7 @@ def test_readme_demo_command(tmp_path, capsys):
     doc = json.loads((out / "astronaut_demo.json").read_text())
     validate(doc)
     assert doc["analysis"]["mode"] == "long" and doc["segments"]
-    assert all(s["action"] is None and s["movement"]["most_moved"] for s in doc["segments"])
+    assert all(s["action"] is None and s["movement"]["body_part"] for s in doc["segments"])
     moving = [(s["start_s"], s["end_s"]) for s in doc["segments"]]
     # the sample nods over 2-4 s and sways over 6-8 s: both are found
     assert any(s < 4 and e > 2 for s, e in moving) and any(s < 8 and e > 6 for s, e in moving)

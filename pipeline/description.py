@@ -1,0 +1,416 @@
+"""The weight-free movement description: MA-52 body part, touch events and resting contacts, and
+movement episodes, from one person's (stabilised) keypoints alone.
+
+* **Own motion of each body part**, per frame, in torso lengths per second. A part moves by itself
+  when its joints move both in the picture and relative to their parent in the kinematic tree: the
+  head relative to the neck (mid-shoulders), each arm's joints relative to their shoulder, each leg's
+  relative to its hip, in the frame of the shoulder line (a leaning torso does not move its head).
+  Taking the smaller of the two speeds means that a head carried by a swaying
+  torso (moves in the picture, not relative to the neck) or a hand resting on the lap while the torso
+  sways (moves relative to the shoulder, not in the picture) do not count. The torso's own motion is
+  its shoulders' motion in the picture (hips are often hidden by a desk or the thighs and guessed). Per frame, a part's value is the median over its
+  reliably seen joints, averaged over ``PART_SMOOTH_S``.
+* **Contacts**: the distance from each hand (wrist and fingertips) to the face/head, the torso and
+  the legs (surfaces sampled along the bones), in torso lengths. A contact starts at
+  ``motion.CONTACT_DISTANCE`` and ends beyond ``RELEASE_DISTANCE`` (hysteresis: no flicker at the
+  threshold) and lasts at least ``motion.MIN_CONTACT_S``. A contact the hand *arrived at* (it was at
+  least ``APPROACH_DISTANCE`` away within ``APPROACH_S`` before) is a **touch event**; one already
+  in place (hands resting on the lap or clasped on the table) is a **resting contact**, a posture,
+  and its end is a **leave** event when the hand moves away; a hand coming back where it rested
+  (within ``RETURN_S``) resumes that posture rather than touching anew.
+* **Body part** (one of MA-52's 7): a touch event in a stretch names the touched part's hand category
+  (face/head -> head-hand, torso -> body-hand, legs -> leg-hand); otherwise the part with the largest
+  own motion (body, head, upper limb, lower limb), where the torso counts 1 / ``BODY_SHARE`` times:
+  it carries the others, and in 2D a swaying or twisting torso's head and arms lead or lag it (an
+  in-depth turn cannot be taken out), so a torso that moves at least ``BODY_SHARE`` as much as the
+  most moving part names the movement. ``body_part_scores`` are the evidence shares behind it (they
+  sum to 1): with touch events, the touch categories share ``TOUCH_WEIGHT`` by touch time and the
+  motion categories the rest by (weighted) own motion; without, the motion categories share all.
+* **Movement episodes** (the segments when no MMN checkpoint is given): the frames whose motion
+  energy reaches the still threshold (not counting the first ``SETTLE_S`` after the person appears,
+  while the pose model's landmarks settle: on a frozen frame they drift for about 0.4 s), gaps under ``MERGE_GAP_S`` closed, runs under
+  ``MIN_EPISODE_S`` or never reaching ``PEAK_FACTOR`` times the threshold dropped (pose jitter hovers
+  around the threshold, movements rise well above it), and runs joined across a still stretch during which a hand stays at a
+  body part it touched (reaching for the face, holding, taking the hand away: one movement). A run is
+  split where the moving body part changes, at deep minima of the energy averaged over
+  ``SPLIT_SMOOTH_S`` (two movements back to back), and, while longer than ``MAX_EPISODE_S`` (MA-52
+  actions last about 1.5-2.5 s), at its lowest minimum.
+
+Everything works on chunks of the track, so long videos need bounded memory. This is a heuristic
+next to MMN, not a replacement: see the README for how well it does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from common.diskarray import disk_array
+from pose.layout import ma52_layout
+
+from . import motion
+
+BODY_PARTS = ("body", "head", "upper limb", "lower limb", "body-hand", "head-hand", "leg-hand")  # MA-52 order
+MOTION_PARTS = ("body", "head", "upper limb", "lower limb")
+TOUCH_PART = {"torso": "body-hand", "face/head": "head-hand", "legs": "leg-hand"}
+PART_SMOOTH_S = 0.3
+RELEASE_DISTANCE = 0.3  # torso lengths
+APPROACH_DISTANCE = 0.4
+APPROACH_S = 1.0
+TOUCH_WEIGHT = 0.6
+BODY_SHARE = 0.6  # the torso names the movement when it moves at least this share of the most moving part
+PART_WEIGHTS = np.array([1 / BODY_SHARE, 1.0, 1.0, 1.0])  # of MOTION_PARTS
+MERGE_GAP_S = 0.25
+MIN_EPISODE_S = 0.3
+MAX_EPISODE_S = 3.0
+DIP_RATIO = 0.5  # a minimum below this fraction of the lower neighbouring peak splits an episode
+MIN_PIECE_S = 0.5
+SPLIT_SMOOTH_S = 0.5  # minima are looked for in the energy averaged over this (not each turn of a nod)
+RETURN_S = 30.0
+DWELL_S = 0.5
+SETTLE_S = 0.5  # after a person appears, the pose model's landmarks settle for this long
+PEAK_FACTOR = 1.5  # an episode's energy peaks at least this many times the still threshold  # a hand arriving where it rested less than this long ago resumes its posture
+CHUNK = 4096
+CONTEXT = 64  # frames of context on each side of a chunk
+
+_L = ma52_layout()
+_HANDS = {s: _L.indices(*[f"{s}_hand_{p}" for p in ("wrist", "thumb_tip", "index_tip", "middle_tip",
+                                                   "ring_tip", "pinky_tip")]) for s in ("left", "right")}
+
+
+def _part_joints() -> dict[str, list[tuple[tuple[int, ...], tuple[int, ...] | None]]]:
+    """Per motion part: (joints whose mean is one point, parent joints whose mean is its origin, or
+    None: the picture). A hand counts as one point (the mean of its wrist and fingertips: finger
+    jitter averages out)."""
+    neck = tuple(_L.indices("left_shoulder", "right_shoulder"))
+    head = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "nose_bridge", "nose_bottom",
+            "right_eye_outer_corner", "left_eye_outer_corner", "upper_lip_top", "lower_lip_bottom")
+    out = {"body": [((j,), None) for j in _L.indices("left_shoulder", "right_shoulder")],
+           "head": [((j,), neck) for j in _L.indices(*head)], "upper limb": [], "lower limb": []}
+    for s in ("left", "right"):
+        shoulder = (_L.index(f"{s}_shoulder"),)
+        out["upper limb"] += [((_L.index(f"{s}_elbow"),), shoulder), ((_L.index(f"{s}_wrist"),), shoulder),
+                              (tuple(_HANDS[s]), shoulder)]
+        hip = (_L.index(f"{s}_hip"),)
+        leg = _L.indices(f"{s}_knee", f"{s}_ankle", f"{s}_big_toe", f"{s}_small_toe", f"{s}_heel")
+        out["lower limb"] += [((j,), hip) for j in leg]
+    return out
+
+
+PART_JOINTS = _part_joints()
+_SHOULDERS = _L.indices("left_shoulder", "right_shoulder")
+
+
+@dataclass
+class TrackDescription:
+    """Whole-track measures of one person (per-frame arrays on disk, see ``common.diskarray``)."""
+
+    times: np.ndarray
+    energy: np.ndarray  # [T] motion energy per frame (``motion.frame_energy``)
+    parts: np.ndarray  # [T, 4] own motion of MOTION_PARTS per frame
+    touches: list[dict]  # touch and leave events
+    resting: list[dict]  # resting contacts (postures)
+
+
+def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: tuple[int, int],
+                   scale: float, scratch_dir=None) -> TrackDescription:
+    """Per-frame energy and part motion, and the contact events of a whole track, a chunk at a time."""
+    n = len(times)
+    ok = motion.ReliableMask(keypoints, scores, *size)
+    contact_ok = motion.ReliableMask(keypoints, scores, *size, min_score=motion.CONTACT_MIN_SCORE)
+    energy = motion.frame_energy(keypoints, ok, times, scale)
+    parts = disk_array((n, len(MOTION_PARTS)), np.float32, scratch_dir=scratch_dir)
+    dist = disk_array((n, 2, len(motion.TARGETS)), np.float32, fill=np.nan, scratch_dir=scratch_dir)
+    for start in range(0, n, CHUNK):
+        lo, hi = max(0, start - CONTEXT), min(n, start + CHUNK + CONTEXT)
+        stop = min(n, start + CHUNK)
+        p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+        parts[start:stop] = p[start - lo:stop - lo]
+        dist[start:stop] = hand_distances(keypoints[start:stop], contact_ok[start:stop], scale)
+    touches, resting = contact_events(dist, times)
+    return TrackDescription(times, energy, parts, touches, resting)
+
+
+# -- own motion of body parts ------------------------------------------------------------------------
+def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:
+    """[T, 4] own motion of MOTION_PARTS per frame (torso lengths per second; see the module's text).
+    Positions relative to a parent are taken in the shoulders' frame (origin at the parent, axes
+    along and across the shoulder line), so a torso that sways or leans carries its head and arms
+    without moving them relative to it."""
+    n = len(times)
+    out = np.zeros((n, len(MOTION_PARTS)), np.float32)
+    if n < 2:
+        return out
+    k = motion.smoothing_frames(times)
+    dt = np.diff(times)
+    dt = np.where(dt > 0, dt, np.nan)
+    kp = np.asarray(keypoints, np.float64)
+    across = kp[:, _SHOULDERS[0]] - kp[:, _SHOULDERS[1]]
+    across /= np.linalg.norm(across, axis=-1, keepdims=True)
+    frame_ok = ok[:, _SHOULDERS].all(1) & np.isfinite(across).all(-1)
+    along = np.stack([-across[:, 1], across[:, 0]], -1)
+
+    def speed(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        sm = motion.smooth_tracks(x[:, None], valid[:, None], k)[:, 0]
+        return np.linalg.norm(np.diff(sm, axis=0), axis=-1) / dt / scale
+
+    for p, part in enumerate(MOTION_PARTS):
+        speeds = []
+        for joints, parent in PART_JOINTS[part]:
+            pts, pts_ok = kp[:, list(joints)].mean(1), ok[:, list(joints)].all(1)
+            sp, valid = speed(pts, pts_ok), pts_ok[1:] & pts_ok[:-1]
+            if parent is not None:
+                rel = pts - kp[:, list(parent)].mean(1)
+                rel = np.stack([(rel * across).sum(-1), (rel * along).sum(-1)], -1)
+                rel_ok = pts_ok & ok[:, list(parent)].all(1) & frame_ok
+                sp = np.minimum(sp, speed(rel, rel_ok))
+                valid &= rel_ok[1:] & rel_ok[:-1]
+            speeds.append(np.where(valid & np.isfinite(sp), sp, np.nan))
+        sp = np.stack(speeds, 1)  # [T-1, points]
+        has = np.isfinite(sp).any(1)
+        val = np.full(n - 1, np.nan)
+        val[has] = np.nanmedian(sp[has], axis=1)
+        val = np.nan_to_num(val)
+        out[1:, p], out[0, p] = val, val[0]
+    step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
+    return uniform_filter1d(out, size=max(1, int(round(PART_SMOOTH_S / step))), axis=0, mode="nearest")
+
+
+# -- contacts -----------------------------------------------------------------------------------------
+def hand_distances(keypoints: np.ndarray, ok: np.ndarray, scale: float) -> np.ndarray:
+    """[T, 2 hands (left, right), targets] distance in torso lengths from each hand to each target
+    surface (``motion.TARGETS``); NaN where the hand or the target is not reliably seen."""
+    kp = np.where(ok[..., None], keypoints, np.nan)
+    out = np.full((len(kp), 2, len(motion.TARGETS)), np.nan, np.float32)
+    for i, joints in enumerate(_HANDS.values()):
+        hp = kp[:, joints]  # [t, 6, 2]
+        for k, target in enumerate(motion.TARGETS):
+            surf = motion.surface_points(kp, target)
+            d = np.linalg.norm(hp[:, :, None] - surf[:, None], axis=-1)  # [t, 6, P]
+            with np.errstate(invalid="ignore"):
+                m = np.min(np.where(np.isfinite(d), d, np.inf), axis=(1, 2))
+            out[:, i, k] = np.where(np.isfinite(m), m / scale, np.nan)
+    return out
+
+
+def contact_events(dist: np.ndarray, times: np.ndarray) -> tuple[list[dict], list[dict]]:
+    """(touch and leave events, resting contacts) from hand-target distances [T, 2, targets]. A hand
+    touches one place at a time (the nearest target), and a contact shorter than ``DWELL_S`` right
+    before or after another one of the same hand is the hand passing by on its way, not a contact."""
+    events, resting = [], []
+    if len(times) == 0:
+        return events, resting
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    approach, gap = max(1, int(round(APPROACH_S / step))), max(1, int(round(MERGE_GAP_S / step)))
+    targets = list(motion.TARGETS)
+    for i, hand in enumerate(("left", "right")):
+        d_all = np.asarray(dist[:, i], np.float64)  # [T, targets]
+        with np.errstate(invalid="ignore"):
+            nearest = np.nanmin(np.where(np.isfinite(d_all), d_all, np.inf), axis=1, keepdims=True)
+        only = np.where(np.isfinite(d_all) & (d_all > nearest), np.inf, d_all)
+        runs = sorted((a, b, k) for k in range(len(targets)) for a, b in _contact_runs(only[:, k], step))
+        dwell = max(1, int(round(DWELL_S / step)))
+        kept = [r for n, r in enumerate(runs) if r[1] - r[0] >= dwell or not (
+            (n > 0 and r[0] - runs[n - 1][1] <= gap) or (n + 1 < len(runs) and runs[n + 1][0] - r[1] <= gap))]
+        rested_until: dict[int, float] = {}
+        for a, b, k in kept:
+            d = d_all[:, k]
+            start, end = float(times[a]), float(times[b - 1]) + step
+            before = d[max(0, a - approach):a]
+            rec = {"hand": hand, "target": targets[k], "start_s": round(start, 3), "end_s": round(end, 3)}
+            arrived = np.isfinite(before).any() and np.nanmax(before) >= APPROACH_DISTANCE
+            back = k in rested_until and start - rested_until[k] <= RETURN_S
+            if arrived and not back:
+                events.append(dict(rec, kind="touch"))
+                continue
+            resting.append(rec)
+            rested_until[k] = end
+            after = d[b:b + approach]
+            if b < len(d) and np.isfinite(after).any() and np.nanmax(after) >= APPROACH_DISTANCE:
+                leave = int(np.argmax(np.nan_to_num(after, nan=-1) >= APPROACH_DISTANCE))
+                events.append(dict(rec, start_s=round(end, 3), end_s=round(float(times[b + leave]) + step, 3),
+                                   kind="leave"))
+    key = lambda e: (e["start_s"], e["hand"], e["target"])  # noqa: E731
+    return sorted(events, key=key), sorted(resting, key=key)
+
+
+def _contact_runs(d: np.ndarray, step: float) -> list[tuple[int, int]]:
+    """Frame runs [a, b) in contact: entered at CONTACT_DISTANCE, left beyond RELEASE_DISTANCE (or
+    when the hand is lost for longer than MERGE_GAP_S), lasting at least MIN_CONTACT_S."""
+    runs, start, lost = [], None, 0
+    max_lost = max(1, int(round(MERGE_GAP_S / step)))
+    for t, v in enumerate(d):
+        if start is None:
+            if v <= motion.CONTACT_DISTANCE:
+                start, lost = t, 0
+            continue
+        if not np.isfinite(v):
+            lost += 1
+            if lost > max_lost:
+                runs.append((start, t - lost + 1))
+                start = None
+            continue
+        lost = 0
+        if v > RELEASE_DISTANCE:
+            runs.append((start, t))
+            start = None
+    if start is not None:
+        runs.append((start, len(d) - lost))
+    return [(a, b) for a, b in runs if (b - a) * step >= motion.MIN_CONTACT_S]
+
+
+def _overlapping(items: list[dict], start: float, end: float) -> list[dict]:
+    return [e for e in items if e["start_s"] < end and e["end_s"] > start]
+
+
+# -- body part ----------------------------------------------------------------------------------------
+def body_part(part_energy: dict[str, float], touches: list[dict], start: float, end: float) -> tuple[str | None, dict]:
+    """(MA-52 body part, evidence shares) of a stretch from its parts' own motion and the touch events
+    that begin in it."""
+    arrivals = [e for e in touches if e["kind"] == "touch" and start <= e["start_s"] < end]
+    scores = dict.fromkeys(BODY_PARTS, 0.0)
+    touch_time: dict[str, float] = {}
+    for e in arrivals:
+        name = TOUCH_PART[e["target"]]
+        touch_time[name] = touch_time.get(name, 0.0) + min(e["end_s"], end) - e["start_s"]
+    motion_weight = 1.0 - TOUCH_WEIGHT if touch_time else 1.0
+    weighted = {name: part_energy.get(name, 0.0) * w for name, w in zip(MOTION_PARTS, PART_WEIGHTS)}
+    total = sum(weighted.values())
+    if total > 0:
+        for name, e in weighted.items():
+            scores[name] = motion_weight * e / total
+    if touch_time:
+        tt = sum(touch_time.values()) or 1.0
+        for name, t in touch_time.items():
+            scores[name] = TOUCH_WEIGHT * max(t, 1e-9) / tt
+    if not touch_time and not any(scores.values()):
+        return None, {k: 0.0 for k in scores}
+    best = max(scores, key=scores.get)
+    return best, {k: round(v, 4) for k, v in scores.items()}
+
+
+def describe(desc: TrackDescription, keypoints: np.ndarray, ok, a: int, b: int, scale: float) -> dict:
+    """The movement description of frames [a, b) of a track described by ``desc``."""
+    times = desc.times
+    start = float(times[a]) if a < len(times) else 0.0
+    end = motion_end(times, b)
+    energies = motion.region_energy(keypoints[a:b], ok[a:b], times[a:b], scale)
+    parts = np.asarray(desc.parts[a:b], np.float64)
+    part_energy = {name: float(parts[:, i].mean()) if len(parts) else 0.0 for i, name in enumerate(MOTION_PARTS)}
+    part, scores = body_part(part_energy, desc.touches, start, end)
+    return {
+        "body_part": part,
+        "body_part_scores": scores,
+        "part_energy": {k: round(v, 4) for k, v in part_energy.items()},
+        "motion_energy": round(motion.motion_energy(energies), 4),
+        "region_energy": {k: round(v, 4) for k, v in energies.items()},
+        "touch_events": _overlapping(desc.touches, start, end),
+        "resting_contacts": _overlapping(desc.resting, start, end),
+    }
+
+
+def motion_end(times: np.ndarray, b: int) -> float:
+    """The end time of frames [.., b): the next frame's time, or the video's end."""
+    if b < len(times):
+        return float(times[b])
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    return float(times[-1]) + step if len(times) else 0.0
+
+
+# -- movement episodes --------------------------------------------------------------------------------
+def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Frame ranges [a, b) of movement episodes (see the module's text)."""
+    times = desc.times
+    n = len(times)
+    if n < 2:
+        return []
+    step = float(np.median(np.diff(times)))
+    frames = lambda s: max(1, int(round(s / step)))  # noqa: E731
+    active = np.asarray(desc.energy) >= threshold
+    seen = np.ones(n, bool) if present is None else np.asarray(present, bool)
+    active &= seen
+    for a, _ in motion.runs(seen):  # the first moments after the person appears: the model settles
+        active[a:a + frames(SETTLE_S)] = False
+    runs = motion.runs(active)
+    holds = [(e["start_s"], e["end_s"]) for e in desc.touches if e["kind"] == "touch"]
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and (a - merged[-1][1] <= frames(MERGE_GAP_S) or _held(holds, times, merged[-1][1], a)):
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    energy = np.asarray(desc.energy)
+    for a, b in merged:
+        if b - a < frames(MIN_EPISODE_S) or energy[a:b].max() < PEAK_FACTOR * threshold:
+            continue
+        for c, d in _split_by_part(desc, a, b, frames(MIN_PIECE_S)):
+            lo, hi = max(0, c - frames(SPLIT_SMOOTH_S)), min(n, d + frames(SPLIT_SMOOTH_S))
+            e = uniform_filter1d(np.asarray(desc.energy[lo:hi], np.float64), frames(SPLIT_SMOOTH_S), mode="nearest")
+            e = e[c - lo:d - lo]
+            cut = e.copy()  # where a split may go: not while a hand is held at what it touched
+            for hs, he in holds:
+                cut[(times[c:d] >= hs) & (times[c:d] <= he)] = np.inf
+            out += _split_by_energy(e, cut, c, frames(MIN_PIECE_S), frames(MAX_EPISODE_S))
+    return out
+
+
+def _held(holds: list[tuple[float, float]], times: np.ndarray, gap_start: int, gap_end: int) -> bool:
+    """Whether a touch lasts through the still frames [gap_start, gap_end) (a hand held at the face
+    between reaching it and taking it away: one movement)."""
+    a, b = float(times[gap_start - 1]), float(times[min(gap_end, len(times) - 1)])
+    return any(s <= a and e >= b - MERGE_GAP_S for s, e in holds)
+
+
+def _dominant(desc: TrackDescription, a: int, b: int) -> np.ndarray:
+    """Per frame of [a, b): index in BODY_PARTS of the moving part (touches count from their start)."""
+    parts = np.asarray(desc.parts[a:b], np.float64) * PART_WEIGHTS
+    dom = np.argmax(parts, axis=1)  # MOTION_PARTS are BODY_PARTS[:4]
+    times = desc.times[a:b]
+    for e in desc.touches:
+        if e["kind"] == "touch":
+            inside = (times >= e["start_s"] - APPROACH_S / 2) & (times < e["end_s"])
+            dom[inside] = BODY_PARTS.index(TOUCH_PART[e["target"]])
+    return dom
+
+
+def _split_by_part(desc: TrackDescription, a: int, b: int, min_piece: int) -> list[tuple[int, int]]:
+    dom = _dominant(desc, a, b)
+    # runs of one part shorter than min_piece join their left neighbour (or the right one at the start)
+    edges = [0] + [i for i in range(1, len(dom)) if dom[i] != dom[i - 1]] + [len(dom)]
+    pieces = [[edges[i], edges[i + 1], int(dom[edges[i]])] for i in range(len(edges) - 1)]
+    changed = True
+    while changed and len(pieces) > 1:
+        changed = False
+        for i, (s, e, part) in enumerate(pieces):
+            if e - s < min_piece:
+                j = i - 1 if i > 0 else i + 1
+                lo, hi = min(s, pieces[j][0]), max(e, pieces[j][1])
+                pieces[min(i, j)] = [lo, hi, pieces[j][2]]
+                del pieces[max(i, j)]
+                changed = True
+                break
+    out = []
+    for s, e, part in pieces:  # neighbours that ended up with the same part join again
+        if out and out[-1][2] == part:
+            out[-1][1] = e
+        else:
+            out.append([s, e, part])
+    return [(a + s, a + e) for s, e, _ in out]
+
+
+def _split_by_energy(e: np.ndarray, cut: np.ndarray, offset: int, min_piece: int, max_len: int) -> list[tuple[int, int]]:
+    """Split at the deepest energy minimum (kept >= min_piece frames from both ends; only where ``cut``
+    is finite) while it is deep (below DIP_RATIO of the lower peak on either side) or the piece is
+    longer than max_len."""
+    n = len(e)
+    if n >= 2 * min_piece + 1:
+        inner = np.arange(min_piece, n - min_piece)
+        m = int(inner[np.argmin(cut[inner])])
+        if np.isfinite(cut[m]):
+            deep = e[m] < DIP_RATIO * min(e[:m].max(), e[m + 1:].max())
+            if deep or n > max_len:
+                return (_split_by_energy(e[:m], cut[:m], offset, min_piece, max_len)
+                        + _split_by_energy(e[m:], cut[m:], offset + m, min_piece, max_len))
+    return [(offset, offset + n)]
