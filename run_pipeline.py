@@ -55,6 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--alphapose-checkpoint", type=Path, help="AlphaPose pose checkpoint (live AlphaPose)")
     ap.add_argument("--max-side", type=int, default=960, help="downscale frames to this longest side for pose "
                     "estimation (keypoints stay in original pixels; 0 = full size)")
+    ap.add_argument("--max-persons", type=int, default=2,
+                    help="people tracked at once by the MediaPipe backend (default 2; each costs one more pose "
+                         "graph per frame; 1 = only the most prominent person)")
     ap.add_argument("--raw-keypoints", action="store_true",
                     help="analyse the pose model's own keypoints instead of stabilised ones (no continuity across "
                          "model switches, no smoothing; see README 'Keypoint stabilisation')")
@@ -72,6 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         ap.error("give at least one input (or --demo)")
     if args.window <= 0 or args.stride <= 0:
         ap.error("--window and --stride must be positive")
+    if args.max_persons < 1:
+        ap.error("--max-persons must be at least 1")
     return args
 
 
@@ -93,7 +98,7 @@ def main(argv=None) -> int:
                    threshold=args.still_threshold, person=args.person, pose=args.pose,
                    alphapose_json=args.alphapose_json, alphapose_config=args.alphapose_config,
                    alphapose_checkpoint=args.alphapose_checkpoint, max_side=args.max_side or None,
-                   raw_keypoints=args.raw_keypoints, checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,
+                   max_persons=args.max_persons, raw_keypoints=args.raw_keypoints, checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,
                    overlay=args.overlay, submission=args.submission, resume=args.resume)
     try:
         check_output_dir(opts.out)

@@ -201,7 +201,8 @@ def write_submission(out_dir: Path, docs: list[dict]) -> Path:
 
 
 def write_overlay(path: Path, video_path: Path, info, pose, tracks, segments: list[dict]) -> None:
-    """Overlay video at the source frame rate: skeletons and the current segment's label."""
+    """Overlay video at the source frame rate: skeletons (a colour per person) and the current segments'
+    labels (with the person's id when there are several)."""
     import cv2
 
     from pose.layout import ma52_layout
@@ -224,7 +225,8 @@ def write_overlay(path: Path, video_path: Path, info, pose, tracks, segments: li
                         cv2.line(img, tuple(int(v) for v in kp[a]), tuple(int(v) for v in kp[b]), col, 2)
                 for p in kp[np.isfinite(kp).all(-1)]:
                     cv2.circle(img, (int(p[0]), int(p[1])), 3, col, -1)
-            label = [_eaf_value(s) for s in segments if s["start_s"] <= fr.time < s["end_s"]]
+            label = [(f"#{s['person']} " if len(tracks) > 1 else "") + _eaf_value(s)
+                     for s in segments if s["start_s"] <= fr.time < s["end_s"]]
             text = f"{fr.time:6.2f}s  " + (" | ".join(label) if label else "-")
             scale = max(0.5, info.width / 1400)
             cv2.putText(img, text, (10, int(30 * scale + 10)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 4)

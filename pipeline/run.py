@@ -53,6 +53,7 @@ class Options:
     alphapose_config: Path | None = None
     alphapose_checkpoint: Path | None = None
     max_side: int | None = 960
+    max_persons: int = 2  # people tracked at once by the MediaPipe backend
     raw_keypoints: bool = False  # analyse the pose model's own keypoints, not stabilised ones
     checkpoint: Path | None = None
     bone_checkpoint: Path | None = None
@@ -238,7 +239,8 @@ class Pipeline:
         if self._backend is None and self.opts.pose != "alphapose-json":
             self._backend = make_backend(self.opts.pose, alphapose_config=self.opts.alphapose_config,
                                          alphapose_checkpoint=self.opts.alphapose_checkpoint,
-                                         device=self.opts.device, max_side=self.opts.max_side)
+                                         device=self.opts.device, max_side=self.opts.max_side,
+                                         max_persons=self.opts.max_persons)
         return self._backend
 
     def close(self) -> None:
@@ -343,6 +345,10 @@ class Pipeline:
                 notes.append(export.NO_CHECKPOINT_NOTE)
             if not people:
                 notes.append("No person was found in this video: no segments.")
+            seen = [tr for tr in pose.tracks if tr.num_frames_seen]
+            if len(seen) > 1 and len(people) < len(seen):
+                notes.append(f"{len(seen)} persons were seen (ids {', '.join(str(t.id) for t in seen)}); analysed: "
+                             f"{', '.join(str(t.id) for t in people) or 'none'}. --person all analyses everyone.")
             if opts.pose == "mediapipe" and self.recognizer is not None:
                 notes.append("Pose from MediaPipe: the released MMN weights were trained on AlphaPose keypoints; "
                              "expect lower accuracy than the paper's.")
@@ -358,6 +364,7 @@ class Pipeline:
                          "cache": outs["pose"].name
                          if opts.pose != "alphapose-json" else None,
                          "persons": [{"id": tr.id, "frames_seen": tr.num_frames_seen,
+                                      "presence": round(tr.num_frames_seen / max(pose.num_frames, 1), 4),
                                       "mean_area_px": round(tr.mean_area(), 1), "subject": tr.id == subject,
                                       "analysed": tr.id in analysed} for tr in pose.tracks if tr.num_frames_seen]},
                 "model": None if self.recognizer is None else {

@@ -19,12 +19,12 @@ BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
 
 
 def make_backend(name: str, *, alphapose_config=None, alphapose_checkpoint=None, device: str = "auto",
-                 max_side: int | None = 960):
+                 max_side: int | None = 960, max_persons: int = 2):
     """A live pose backend by name (the JSON route needs no backend object)."""
     if name == "mediapipe":
         from .mediapipe_backend import MediaPipeBackend
 
-        return MediaPipeBackend(max_side=max_side)
+        return MediaPipeBackend(max_side=max_side, max_persons=max_persons)
     if name == "alphapose":
         if not alphapose_config or not alphapose_checkpoint:
             raise AlphaPoseError("--pose alphapose needs --alphapose-config and --alphapose-checkpoint "
@@ -43,7 +43,8 @@ def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
     default: the backend's usual settings), return the result (no images kept; keypoints on disk in
     ``scratch_dir``, see ``common.diskarray``).
     ``on_update(tracker, index, time)`` sees the raw tracks as they grow (used to start MMN early)."""
-    backend.reset()
+    start = getattr(backend, "start", None)
+    start(fps) if start else backend.reset()
     tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
     times = array("d")  # 8 bytes a frame
     for frame in frames:

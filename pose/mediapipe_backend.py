@@ -21,6 +21,15 @@ Runs offline: the pose, hand and face models ship inside the mediapipe wheel. On
   to its arm. A reassigned hand's confidences are multiplied by ``SWAPPED_SCORE``.
 
 A frame with no person gives no detection (NaN coordinates, zero confidence downstream).
+
+Several people (``max_persons``): Holistic tracks one person, so each person gets a Holistic graph of
+their own, which sees the frame with everyone else greyed out (so it stays on its person). New people
+are looked for every ``DISCOVER_S`` seconds (and on every frame while nobody is tracked) by MediaPipe's
+single-image pose model on the frame with everyone already tracked greyed out. A person whose graph
+finds nobody for ``LOST_S`` seconds is dropped; one found again within ``REID_S`` seconds near where a
+dropped person was (centre within half their size, size within a factor of 2) takes that person's
+id back. With one person in the picture this is exactly the single-graph path (no grey-out), plus
+the look for others every second.
 """
 from __future__ import annotations
 
@@ -40,6 +49,18 @@ HAND_ATTACH = 0.6  # shoulder widths between the hand model's wrist and BlazePos
 HAND_SWAP_MARGIN = 0.25  # shoulder widths by which the other side must be nearer to swap a hand
 SWAPPED_SCORE = 0.8
 POSE_WRIST = {"left": 15, "right": 16}
+DISCOVER_S = 1.0
+LOST_S = 1.0
+REID_S = 10.0
+GREY_MARGIN = 0.15  # of the box size, on each side
+MIN_VISIBILITY = 0.5
+
+
+class _Person:
+    """One tracked person: their Holistic graph and where they were last seen (processed-image px)."""
+
+    def __init__(self, pid: int, graph, box: np.ndarray, time: float):
+        self.id, self.graph, self.box, self.seen = pid, graph, box, time
 
 
 class MediaPipeBackend:
@@ -48,7 +69,9 @@ class MediaPipeBackend:
     name = "mediapipe"
 
     def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
-                 max_side: int | None = 960):
+                 max_side: int | None = 960, max_persons: int = 2):
+        if max_persons < 1:
+            raise ValueError(f"max_persons must be at least 1; got {max_persons}")
         self.settings = {
             "solution": "holistic", "mediapipe": _version(), "model_complexity": 1,
             "refine_face_landmarks": True, "smooth_landmarks": True, "static_image_mode": False,
@@ -57,32 +80,58 @@ class MediaPipeBackend:
             "head_top_factor": HEAD_TOP_FACTOR,
         }
         self.max_side = max_side
-        self._holistic = None
+        self.max_persons = max_persons
         self.layout = ma52_layout()
         self._idx = {n: i for i, n in enumerate(self.layout.names)}
-        self.settings["hand_attach"] = HAND_ATTACH
+        self.settings.update(hand_attach=HAND_ATTACH, max_persons=max_persons, discover_s=DISCOVER_S,
+                             lost_s=LOST_S, reid_s=REID_S)
         self.counts = {"hands_swapped": 0, "hands_detached": 0}  # repairs so far (for benchmarks)
+        self._people: list[_Person] = []
+        self._gone: list[tuple[int, np.ndarray, float]] = []  # (id, box, when lost)
+        self._detector = None
+        self._next_id = 0
+        self._time = 0.0
+        self._dt = 1 / 30
+        self._last_look = -np.inf
 
-    def _model(self):
-        if self._holistic is None:
+    def _graph(self):
+        import mediapipe as mp
+
+        return mp.solutions.holistic.Holistic(
+            static_image_mode=False, model_complexity=1, smooth_landmarks=True, refine_face_landmarks=True,
+            min_detection_confidence=self.settings["min_detection_confidence"],
+            min_tracking_confidence=self.settings["min_tracking_confidence"],
+        )
+
+    def _finder(self):
+        if self._detector is None:
             import mediapipe as mp
 
-            self._holistic = mp.solutions.holistic.Holistic(
-                static_image_mode=False, model_complexity=1, smooth_landmarks=True,
-                refine_face_landmarks=True,
-                min_detection_confidence=self.settings["min_detection_confidence"],
-                min_tracking_confidence=self.settings["min_tracking_confidence"],
-            )
-        return self._holistic
+            self._detector = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                                    min_detection_confidence=self.settings["min_detection_confidence"])
+        return self._detector
+
+    def start(self, fps: float) -> None:
+        """Forget the tracking state and set the frame rate (call at the start of every video)."""
+        self.reset()
+        self._dt = 1.0 / fps if fps and fps > 0 else 1 / 30
 
     def reset(self) -> None:
         """Forget the tracking state (call between videos)."""
-        self.close()
+        for p in self._people:
+            p.graph.close()
+        self._people, self._gone, self._next_id, self._time, self._last_look = [], [], 0, 0.0, -np.inf
 
     def close(self) -> None:
-        if self._holistic is not None:
-            self._holistic.close()
-            self._holistic = None
+        self.reset()
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
+
+    @property
+    def persons_seen(self) -> int:
+        """How many different people (ids) were found since the last reset."""
+        return self._next_id
 
     def __enter__(self):
         return self
@@ -91,11 +140,70 @@ class MediaPipeBackend:
         self.close()
 
     def process(self, image: np.ndarray, width: int, height: int) -> list[Detection]:
-        """RGB frame (any size) -> detections in pixels of a ``width`` x ``height`` frame."""
-        res = self._model().process(np.ascontiguousarray(image))
+        """RGB frame (any size) -> detections in pixels of a ``width`` x ``height`` frame, each with the
+        person's id as ``track_id``. Frames are taken to come ``1 / fps`` apart (``start``)."""
+        image = np.ascontiguousarray(image)
+        now, self._time = self._time, self._time + self._dt
+        dets = []
+        for person in list(self._people):
+            det = self._follow(person, image, width, height, now)
+            if det is not None:
+                dets.append(det)
+        if len(self._people) < self.max_persons and (not self._people or now - self._last_look >= DISCOVER_S - 1e-9):
+            self._last_look = now
+            for person in self._look_for_people(image, now):
+                det = self._follow(person, image, width, height, now)
+                if det is not None:
+                    dets.append(det)
+        return dets
+
+    def _follow(self, person: _Person, image: np.ndarray, width: int, height: int, now: float) -> Detection | None:
+        others = [p.box for p in self._people if p is not person]
+        res = person.graph.process(_grey_out(image, others) if others else image)
         if res.pose_landmarks is None:
-            return []
-        return [self.convert(res, width, height)]
+            if now - person.seen >= LOST_S - 1e-9:
+                person.graph.close()
+                self._people.remove(person)
+                self._gone.append((person.id, person.box, now))
+            return None
+        person.box, person.seen = _box(res.pose_landmarks, image.shape), now
+        det = self.convert(res, width, height)
+        det.track_id = person.id
+        return det
+
+    def _look_for_people(self, image: np.ndarray, now: float) -> list[_Person]:
+        """New people in the frame (everyone tracked greyed out), up to ``max_persons`` in all."""
+        found = []
+        view = image
+        while len(self._people) < self.max_persons:
+            boxes = [p.box for p in self._people]
+            view = _grey_out(image, boxes) if boxes else image
+            res = self._finder().process(view)
+            if res.pose_landmarks is None:
+                break
+            box = _box(res.pose_landmarks, image.shape)
+            if box is None or any(_iou(box, b) > 0.3 for b in boxes):
+                break
+            person = _Person(self._reidentify(box, now), self._graph(), box, now)
+            self._people.append(person)
+            found.append(person)
+        return found
+
+    def _reidentify(self, box: np.ndarray, now: float) -> int:
+        """The id of a person lost lately near ``box`` (of a similar size), else a new id."""
+        self._gone = [g for g in self._gone if now - g[2] <= REID_S]
+        size = max(box[2] - box[0], box[3] - box[1])
+        centre = (box[:2] + box[2:]) / 2
+        best, best_d = None, np.inf
+        for i, (pid, old, _) in enumerate(self._gone):
+            old_size = max(old[2] - old[0], old[3] - old[1])
+            d = float(np.linalg.norm((old[:2] + old[2:]) / 2 - centre))
+            if d < 0.5 * max(size, old_size) and 0.5 <= size / max(old_size, 1e-6) <= 2 and d < best_d:
+                best, best_d = i, d
+        if best is not None:
+            return self._gone.pop(best)[0]
+        self._next_id += 1
+        return self._next_id - 1
 
     def convert(self, res, width: int, height: int) -> Detection:
         scale = np.array([width, height], np.float64)
@@ -183,6 +291,40 @@ class MediaPipeBackend:
                 swapped = True
                 self.counts["hands_swapped"] += 1
         return out, swapped
+
+
+def _box(landmarks, shape) -> np.ndarray | None:
+    """[x0, y0, x1, y1] in pixels of an image of ``shape`` around the landmarks seen with visibility
+    >= MIN_VISIBILITY (None when too few)."""
+    h, w = shape[:2]
+    pts = np.array([(lm.x * w, lm.y * h) for lm in landmarks.landmark if lm.visibility >= MIN_VISIBILITY])
+    if len(pts) < 4:
+        return None
+    lo, hi = pts.min(0), pts.max(0)
+    return np.concatenate([lo, hi])
+
+
+def _iou(a: np.ndarray, b: np.ndarray | None) -> float:
+    if b is None:
+        return 0.0
+    lo, hi = np.maximum(a[:2], b[:2]), np.minimum(a[2:], b[2:])
+    inter = float(np.prod(np.clip(hi - lo, 0, None)))
+    union = float(np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter)
+    return inter / union if union > 0 else 0.0
+
+
+def _grey_out(image: np.ndarray, boxes: list) -> np.ndarray:
+    """A copy of ``image`` with each box (grown by GREY_MARGIN on each side) filled with mid-grey."""
+    out = image.copy()
+    h, w = image.shape[:2]
+    for b in boxes:
+        if b is None:
+            continue
+        m = GREY_MARGIN * (b[2:] - b[:2])
+        x0, y0 = np.floor(np.maximum(b[:2] - m, 0)).astype(int)
+        x1, y1 = np.ceil(np.minimum(b[2:] + m, (w, h))).astype(int)
+        out[y0:y1, x0:x1] = 128
+    return out
 
 
 def _points(landmarks, scale: np.ndarray) -> np.ndarray:

@@ -1,0 +1,102 @@
+"""Several people per video with the MediaPipe backend: everyone found, stable ids, subject choice."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import run_pipeline
+from pipeline.sample import sample_frames
+from pipeline.video import iter_frames, probe, write_video
+from pose.estimate import estimate, make_backend
+from pose.mediapipe_backend import _grey_out, _iou
+from tests.helpers import ffmpeg
+
+
+@pytest.fixture(scope="module")
+def side_by_side(tmp_path_factory, demo_dir):
+    """Two real MA-52 clips side by side (shaking body | nodding), analysed for everyone."""
+    tmp = tmp_path_factory.mktemp("sbs")
+    video = tmp / "two_people.mp4"
+    ffmpeg("-i", str(demo_dir / "A1_shaking_body__0030_01_0002.mp4"), "-i", str(demo_dir / "B1_nodding__0019_02_0078.mp4"),
+           "-filter_complex", "[0:v][1:v]hstack=inputs=2:shortest=1", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(video))
+    code = run_pipeline.main([str(video), "--out", str(tmp / "all"), "--person", "all", "--mode", "clip"])
+    assert code == 0
+    code = run_pipeline.main([str(video), "--out", str(tmp / "subject"), "--mode", "clip"])
+    assert code == 0
+    return tmp, json.loads((tmp / "all" / "two_people.json").read_text())
+
+
+def test_both_people_found_with_stable_ids(side_by_side):
+    _, doc = side_by_side
+    persons = doc["pose"]["persons"]
+    assert len(persons) == 2  # no third id: nobody was lost and found again as someone new
+    n = doc["video"]["num_frames"]
+    assert all(p["frames_seen"] == n and p["presence"] == 1.0 and p["analysed"] for p in persons)
+    assert sum(p["subject"] for p in persons) == 1
+
+
+def test_each_persons_description_matches_their_clip(side_by_side):
+    tmp, doc = side_by_side
+    from pose.result import load_pose
+
+    pose = load_pose(tmp / "all" / "two_people.pose.npz")
+    x = {t.id: float(np.nanmedian(t.keypoints[:, :17, 0])) for t in pose.tracks}
+    left, right = sorted(x, key=x.get)
+    assert x[left] < doc["video"]["width"] / 2 < x[right]
+    parts = {s["person"]: s["movement"]["body_part"] for s in doc["segments"]}
+    assert parts == {left: "body", right: "head"}  # shaking body on the left, nodding on the right
+    rows = list(csv.DictReader((tmp / "all" / "two_people.csv").open()))
+    assert sorted(int(r["person"]) for r in rows) == sorted([left, right])
+    import pympi
+
+    tiers = pympi.Elan.Eaf(str(tmp / "all" / "two_people.eaf")).get_tier_names()
+    assert {f"person_{left}", f"person_{right}"} <= set(tiers)
+
+
+def test_subject_only_by_default_and_the_others_are_named(side_by_side):
+    tmp, _ = side_by_side
+    doc = json.loads((tmp / "subject" / "two_people.json").read_text())
+    assert len(doc["pose"]["persons"]) == 2 and len(doc["segments"]) == 1
+    assert any("2 persons were seen" in n and "--person all" in n for n in doc["notes"])
+
+
+def test_person_leaving_and_coming_back_keeps_its_id(tmp_path):
+    fps, size = 15, 256
+    frames = list(sample_frames(6.0, fps, size))
+    empty = np.full_like(frames[0], 200)
+    frames[2 * fps:4 * fps] = [empty] * (2 * fps)  # out of the picture from 2 s to 4 s
+    path = tmp_path / "away.mp4"
+    write_video(path, frames, fps, (size, size))
+    info = probe(path)
+    with make_backend("mediapipe", max_side=None) as backend:
+        res = estimate(iter_frames(path, info), info.width, info.height, info.fps, backend)
+    assert len(res.tracks) == 1
+    present = res.tracks[0].present
+    assert present[:2 * fps - 1].mean() > 0.9 and present[4 * fps + 5:].mean() > 0.9
+    assert not present[2 * fps + 2:4 * fps - 1].any()
+
+
+def test_single_person_unchanged_by_looking_for_others(demo_dir):
+    clip = demo_dir / "B1_nodding__0019_02_0078.mp4"
+    info = probe(clip)
+    out = {}
+    for n in (1, 2):
+        with make_backend("mediapipe", max_persons=n) as backend:
+            res = estimate(iter_frames(clip, info, max_side=960), info.width, info.height, info.fps, backend)
+        assert len(res.tracks) == 1
+        out[n] = np.asarray(res.tracks[0].raw_keypoints)
+    np.testing.assert_array_equal(out[1], out[2])
+
+
+def test_grey_out_and_overlap():
+    img = np.zeros((100, 200, 3), np.uint8)
+    box = np.array([50.0, 20.0, 90.0, 80.0])
+    out = _grey_out(img, [box])
+    assert (out[20:80, 50:90] == 128).all() and (out[:, :40] == 0).all() and (img == 0).all()
+    assert _iou(box, box) == pytest.approx(1.0) and _iou(box, np.array([100.0, 20, 140, 80])) == 0.0
+    with pytest.raises(ValueError, match="max_persons"):
+        make_backend("mediapipe", max_persons=0)
