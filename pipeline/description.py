@@ -47,6 +47,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from common.diskarray import disk_array
+from common.shots import shot_ranges
 from pose.layout import ma52_layout
 
 from . import motion
@@ -111,25 +112,32 @@ class TrackDescription:
     parts: np.ndarray  # [T, 4] own motion of MOTION_PARTS per frame
     touches: list[dict]  # touch and leave events
     resting: list[dict]  # resting contacts (postures)
+    cuts: tuple = ()  # first frames of the shots after the first
 
 
 def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: tuple[int, int],
-                   scale: float, scratch_dir=None) -> TrackDescription:
-    """Per-frame energy and part motion, and the contact events of a whole track, a chunk at a time."""
+                   scale: float, scratch_dir=None, cuts=()) -> TrackDescription:
+    """Per-frame energy and part motion, and the contact events of a whole track, a chunk at a time
+    and each shot on its own (nothing is measured across a camera cut)."""
     n = len(times)
     ok = motion.ReliableMask(keypoints, scores, *size)
     contact_ok = motion.ReliableMask(keypoints, scores, *size, min_score=motion.CONTACT_MIN_SCORE)
-    energy = motion.frame_energy(keypoints, ok, times, scale)
+    energy = np.zeros(n)
     parts = disk_array((n, len(MOTION_PARTS)), np.float32, scratch_dir=scratch_dir)
     dist = disk_array((n, 2, len(motion.TARGETS)), np.float32, fill=np.nan, scratch_dir=scratch_dir)
-    for start in range(0, n, CHUNK):
-        lo, hi = max(0, start - CONTEXT), min(n, start + CHUNK + CONTEXT)
-        stop = min(n, start + CHUNK)
-        p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
-        parts[start:stop] = p[start - lo:stop - lo]
-        dist[start:stop] = hand_distances(keypoints[start:stop], contact_ok[start:stop], scale)
-    touches, resting = contact_events(dist, times)
-    return TrackDescription(times, energy, parts, touches, resting)
+    touches, resting = [], []
+    for first, last in shot_ranges(cuts, n):
+        energy[first:last] = motion.frame_energy(keypoints[first:last], ok.view(first, last), times[first:last], scale)
+        for start in range(first, last, CHUNK):
+            lo, hi = max(first, start - CONTEXT), min(last, start + CHUNK + CONTEXT)
+            stop = min(last, start + CHUNK)
+            p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+            parts[start:stop] = p[start - lo:stop - lo]
+            dist[start:stop] = hand_distances(keypoints[start:stop], contact_ok[start:stop], scale)
+        t, r = contact_events(dist[first:last], times[first:last], end=motion_end(times, last))
+        touches += t
+        resting += r
+    return TrackDescription(times, energy, parts, touches, resting, tuple(cuts))
 
 
 # -- own motion of body parts ------------------------------------------------------------------------
@@ -194,10 +202,11 @@ def hand_distances(keypoints: np.ndarray, ok: np.ndarray, scale: float) -> np.nd
     return out
 
 
-def contact_events(dist: np.ndarray, times: np.ndarray) -> tuple[list[dict], list[dict]]:
+def contact_events(dist: np.ndarray, times: np.ndarray, end: float | None = None) -> tuple[list[dict], list[dict]]:
     """(touch and leave events, resting contacts) from hand-target distances [T, 2, targets]. A hand
     touches one place at a time (the nearest target), and a contact shorter than ``DWELL_S`` right
-    before or after another one of the same hand is the hand passing by on its way, not a contact."""
+    before or after another one of the same hand is the hand passing by on its way, not a contact.
+    ``end`` is when the last frame ends (default: one frame interval after it)."""
     events, resting = [], []
     if len(times) == 0:
         return events, resting
@@ -216,20 +225,21 @@ def contact_events(dist: np.ndarray, times: np.ndarray) -> tuple[list[dict], lis
         rested_until: dict[int, float] = {}
         for a, b, k in kept:
             d = d_all[:, k]
-            start, end = float(times[a]), float(times[b - 1]) + step
+            start = float(times[a])
+            stop = float(times[b]) if b < len(times) else (end if end is not None else float(times[-1]) + step)
             before = d[max(0, a - approach):a]
-            rec = {"hand": hand, "target": targets[k], "start_s": round(start, 3), "end_s": round(end, 3)}
+            rec = {"hand": hand, "target": targets[k], "start_s": round(start, 3), "end_s": round(stop, 3)}
             arrived = np.isfinite(before).any() and np.nanmax(before) >= APPROACH_DISTANCE
             back = k in rested_until and start - rested_until[k] <= RETURN_S
             if arrived and not back:
                 events.append(dict(rec, kind="touch"))
                 continue
             resting.append(rec)
-            rested_until[k] = end
+            rested_until[k] = stop
             after = d[b:b + approach]
             if b < len(d) and np.isfinite(after).any() and np.nanmax(after) >= APPROACH_DISTANCE:
                 leave = int(np.argmax(np.nan_to_num(after, nan=-1) >= APPROACH_DISTANCE))
-                events.append(dict(rec, start_s=round(end, 3), end_s=round(float(times[b + leave]) + step, 3),
+                events.append(dict(rec, start_s=round(stop, 3), end_s=round(float(times[b + leave]) + step, 3),
                                    kind="leave"))
     key = lambda e: (e["start_s"], e["hand"], e["target"])  # noqa: E731
     return sorted(events, key=key), sorted(resting, key=key)
@@ -332,27 +342,29 @@ def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | Non
     active &= seen
     for a, _ in motion.runs(seen):  # the first moments after the person appears: the model settles
         active[a:a + frames(SETTLE_S)] = False
-    runs = motion.runs(active)
     holds = [(e["start_s"], e["end_s"]) for e in desc.touches if e["kind"] == "touch"]
-    merged: list[list[int]] = []
-    for a, b in runs:
-        if merged and (a - merged[-1][1] <= frames(MERGE_GAP_S) or _held(holds, times, merged[-1][1], a)):
-            merged[-1][1] = b
-        else:
-            merged.append([a, b])
-    out = []
     energy = np.asarray(desc.energy)
-    for a, b in merged:
-        if b - a < frames(MIN_EPISODE_S) or energy[a:b].max() < PEAK_FACTOR * threshold:
-            continue
-        for c, d in _split_by_part(desc, a, b, frames(MIN_PIECE_S)):
-            lo, hi = max(0, c - frames(SPLIT_SMOOTH_S)), min(n, d + frames(SPLIT_SMOOTH_S))
-            e = uniform_filter1d(np.asarray(desc.energy[lo:hi], np.float64), frames(SPLIT_SMOOTH_S), mode="nearest")
-            e = e[c - lo:d - lo]
-            cut = e.copy()  # where a split may go: not while a hand is held at what it touched
-            for hs, he in holds:
-                cut[(times[c:d] >= hs) & (times[c:d] <= he)] = np.inf
-            out += _split_by_energy(e, cut, c, frames(MIN_PIECE_S), frames(MAX_EPISODE_S))
+    out = []
+    for first, last in shot_ranges(desc.cuts, n):
+        active[first:first + frames(SETTLE_S)] = False  # after a cut too
+        merged: list[list[int]] = []
+        for a, b in motion.runs(active[first:last]):
+            a, b = a + first, b + first
+            if merged and (a - merged[-1][1] <= frames(MERGE_GAP_S) or _held(holds, times, merged[-1][1], a)):
+                merged[-1][1] = b
+            else:
+                merged.append([a, b])
+        for a, b in merged:
+            if b - a < frames(MIN_EPISODE_S) or energy[a:b].max() < PEAK_FACTOR * threshold:
+                continue
+            for c, d in _split_by_part(desc, a, b, frames(MIN_PIECE_S)):
+                lo, hi = max(first, c - frames(SPLIT_SMOOTH_S)), min(last, d + frames(SPLIT_SMOOTH_S))
+                e = uniform_filter1d(energy[lo:hi].astype(np.float64), frames(SPLIT_SMOOTH_S), mode="nearest")
+                e = e[c - lo:d - lo]
+                cut = e.copy()  # where a split may go: not while a hand is held at what it touched
+                for hs, he in holds:
+                    cut[(times[c:d] >= hs) & (times[c:d] <= he)] = np.inf
+                out += _split_by_energy(e, cut, c, frames(MIN_PIECE_S), frames(MAX_EPISODE_S))
     return out
 
 

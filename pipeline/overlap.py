@@ -20,6 +20,7 @@ import numpy as np
 from pose.stabilize import Stabilizer, stabilize_window
 
 from .segments import MIN_PRESENT
+from .shots import LAG
 
 _DONE = object()
 
@@ -71,11 +72,13 @@ def prefetch(items: Iterable, depth: int = 4) -> Iterator:
 class StreamingWindows:
     """MMN logits for long-mode windows, computed while frames are still arriving."""
 
-    def __init__(self, recognizer, window_s: float, stride_s: float, stabilizer: Stabilizer, batch: int = 16):
+    def __init__(self, recognizer, window_s: float, stride_s: float, stabilizer: Stabilizer, batch: int = 16,
+                 cuts: list[int] | None = None):
         import torch
 
         self.rec, self.window_s, self.stride_s, self.batch = recognizer, window_s, stride_s, batch
         self.stabilizer, self.context = stabilizer, stabilizer.context_frames()
+        self.cuts = cuts if cuts is not None else []  # camera cuts found so far (filled by the decoder's detector)
         self.times = array("d")  # 8 bytes a frame
         self.lo = 0  # no window to come starts before this frame
         self.next_k = 0
@@ -118,19 +121,24 @@ class StreamingWindows:
                 self.waiting.append((a, b))
             self.next_k += 1
         n = len(self.times)
-        while self.waiting and self.waiting[0][1] + self.context <= n:  # ... and their context too
+        while self.waiting and self.waiting[0][1] + self.context + LAG <= n:  # ... their context, and cuts
             self._cut(tracker, *self.waiting.pop(0))
         if len(self.pending) >= self.batch:
             self._flush()
 
     def _cut(self, tracker, a: int, b: int) -> None:
-        lo, hi = max(0, a - self.context), b + self.context
+        before = [c for c in self.cuts if c <= a]
+        if any(a < c < b for c in self.cuts):
+            return  # spans a camera cut: not a window of the analysis
+        first = max(before, default=0)
+        last = min((c for c in self.cuts if c >= b), default=b + self.context)
+        lo, hi = max(first, a - self.context), min(last, b + self.context)
         times = np.array(self.times[lo:hi])
         for tid in tracker.track_ids():
             kp, sc, src = tracker.window(tid, lo, hi)
             present = float(np.isfinite(kp[a - lo:b - lo]).all(-1).any(-1).mean())
             if present >= MIN_PRESENT:
-                clip = stabilize_window(kp, sc, src, times, a - lo, b - lo, self.stabilizer)
+                clip = stabilize_window(kp, sc, src, times, a - lo, b - lo, self.stabilizer, shot=(0, hi - lo))
                 self.pending.append(((tid, a, b), clip))
 
     def _flush(self) -> None:

@@ -29,6 +29,7 @@ from recognizer.checkpoints import CheckpointError
 from . import export, motion
 from .overlap import StreamingWindows, prefetch
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
+from .shots import CutDetector, detect_cuts, shot_records
 from .video import VIDEO_EXTENSIONS, VideoError, frame_times, iter_frames, probe
 
 TOOL = {"name": "microaction-finder", "version": "0.1.0"}
@@ -265,19 +266,24 @@ class Pipeline:
         """How this run stabilises keypoints (``pose.stabilize``), for a video probed as ``info``."""
         return stabilizer_for(self.opts.pose, info.fps, raw=self.opts.raw_keypoints)
 
-    def pose(self, job: VideoJob, info, fingerprint: str, progress=None, on_update=None):
+    def pose(self, job: VideoJob, info, fingerprint: str, progress=None, on_update=None, cuts: CutDetector | None = None):
+        """The video's pose result (from the cache when it is valid) and whether it was cached; ``cuts``
+        finds the camera cuts in the decoded frames."""
         outs = job.outputs(self.opts.out)
         stabilizer = self.stabilizer(info)
         if self.opts.pose == "alphapose-json":
             jpath = self._alphapose_json_for(job)
             res = from_alphapose_json(jpath, frame_times(job.path, info), info.width, info.height, info.fps,
-                                      scratch_dir=outs["pose"].parent, stabilizer=stabilizer)
+                                      scratch_dir=outs["pose"].parent, stabilizer=stabilizer,
+                                      cuts=detect_cuts(job.path, info))
             res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
+            res.settings["shots"] = CutDetector.settings()
             res.fingerprint = fingerprint
             return res, False
         backend = self.backend
+        settings = dict(backend.settings, shots=CutDetector.settings())
         # per-frame keypoints live in unnamed temporary files in the output folder (common.diskarray)
-        cached = cached_pose(outs["pose"], fingerprint, backend.name, backend.settings, outs["pose"].parent)
+        cached = cached_pose(outs["pose"], fingerprint, backend.name, settings, outs["pose"].parent)
         if cached is not None:
             if ensure_stabilized(cached, stabilizer, outs["pose"].parent):
                 save_pose(outs["pose"], cached)  # the cache holds the keypoints the analysis used
@@ -289,8 +295,8 @@ class Pipeline:
 
         frames = prefetch(iter_frames(job.path, info, max_side=backend.max_side))
         res = estimate(frames, info.width, info.height, info.fps, backend, on_frame=on_frame, on_update=on_update,
-                       scratch_dir=outs["pose"].parent, stabilizer=stabilizer)
-        res.fingerprint = fingerprint
+                       scratch_dir=outs["pose"].parent, stabilizer=stabilizer, cuts=cuts or CutDetector(info.fps))
+        res.settings, res.fingerprint = settings, fingerprint
         save_pose(outs["pose"], res)
         return res, False
 
@@ -311,11 +317,12 @@ class Pipeline:
             spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
             t = time.perf_counter()
             stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
-            stream = None
+            stream, cuts = None, CutDetector(info.fps)
             if self.recognizer is not None and resolve_mode(opts.mode, info.duration) == "long" and opts.stream_mmn:
-                stream = StreamingWindows(self.recognizer, opts.window_s, opts.stride_s, self.stabilizer(info))
+                stream = StreamingWindows(self.recognizer, opts.window_s, opts.stride_s, self.stabilizer(info),
+                                          cuts=cuts.cuts)
             try:
-                pose, cached = self.pose(job, info, fingerprint, progress, stream.on_frame if stream else None)
+                pose, cached = self.pose(job, info, fingerprint, progress, stream.on_frame if stream else None, cuts)
             finally:
                 streamed = stream.close() if stream else {}
             timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached
@@ -330,7 +337,7 @@ class Pipeline:
             for track in people:
                 segs, wins = analyse_track(track, pose.times, (pose.width, pose.height), mode, self.recognizer,
                                            opts.window_s, opts.stride_s, opts.threshold, logits_cache=streamed,
-                                           scratch_dir=outs["pose"].parent)
+                                           scratch_dir=outs["pose"].parent, cuts=pose.cuts)
                 segments += [export.segment_record(s, self.recognizer) for s in segs]
                 windows += [dict(export.window_record(w), person=track.id) for w in wins]
             segments.sort(key=lambda s: (s["start_s"], s["person"]))
@@ -374,6 +381,7 @@ class Pipeline:
                 "analysis": {"mode": mode, "requested_mode": opts.mode, "window_s": opts.window_s,
                              "stride_s": opts.stride_s, "still_threshold": opts.threshold,
                              "smooth_s": motion.SMOOTH_S, "person": opts.person},
+                "shots": shot_records(pose.cuts, pose.times, max(info.duration, duration)),
                 "segments": segments,
                 "windows": windows,
                 "notes": notes,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.shots import shot_ranges
 from pose.types import PersonTrack
 
 from . import description, motion
@@ -51,6 +52,7 @@ class Window:
     energy: float = 0.0
     prediction: object | None = None  # recognizer.inference.Prediction
     own: tuple[float, float] = (0.0, 0.0)
+    shot: int = 0  # windows of different shots (camera cuts) never merge
 
 
 @dataclass
@@ -78,8 +80,19 @@ def video_end(times: np.ndarray) -> float:
     return float(times[-1]) + step
 
 
-def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float) -> list[Window]:
-    t0, t1 = (float(times[0]), video_end(times)) if len(times) else (0.0, 0.0)
+def shot_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float, cuts=()) -> list[Window]:
+    """``make_windows`` of every shot (frame numbers of the whole video): no window spans a cut."""
+    out = []
+    for k, (a, b) in enumerate(shot_ranges(cuts, len(times))):
+        for w in make_windows(times[a:b], mode, window_s, stride_s, end=description.motion_end(times, b)):
+            w.a, w.b, w.shot = w.a + a, w.b + a, k
+            out.append(w)
+    return out
+
+
+def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float,
+                 end: float | None = None) -> list[Window]:
+    t0, t1 = (float(times[0]), video_end(times) if end is None else end) if len(times) else (0.0, 0.0)
     if mode == "clip" or t1 - t0 <= window_s:
         spans = [(t0, t1)]
     else:
@@ -145,7 +158,8 @@ def _merge_windows(track: PersonTrack, windows: list[Window]) -> list[Segment]:
             prev = None
             continue
         label = w.prediction.top5[0]["id"] if w.prediction is not None else None
-        same = prev is not None and (prev.prediction.top5[0]["id"] if prev.prediction is not None else None) == label
+        same = prev is not None and prev.shot == w.shot and \
+            (prev.prediction.top5[0]["id"] if prev.prediction is not None else None) == label
         if same:
             segments[-1].windows.append(w)
             segments[-1].end_s = w.own[1]
@@ -158,14 +172,15 @@ def _merge_windows(track: PersonTrack, windows: list[Window]) -> list[Segment]:
 def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], mode: str, recognizer=None,
                   window_s: float = DEFAULT_WINDOW_S, stride_s: float = DEFAULT_STRIDE_S,
                   threshold: float = motion.STILL_THRESHOLD,
-                  logits_cache: dict | None = None, scratch_dir=None) -> tuple[list[Segment], list[Window]]:
+                  logits_cache: dict | None = None, scratch_dir=None, cuts=()) -> tuple[list[Segment], list[Window]]:
     """Windows -> (optional) MMN -> segments with movement descriptions, for one person.
     ``size`` is the frame's (width, height); ``logits_cache`` maps (track id, first frame, end frame)
-    to logits already computed (``pipeline.overlap.StreamingWindows``)."""
+    to logits already computed (``pipeline.overlap.StreamingWindows``); ``cuts`` are the first frames
+    of the shots after the first (no window or segment spans a cut)."""
     scale = motion.body_scale(track.keypoints)
     ok = motion.ReliableMask(track.keypoints, track.scores, *size)
-    desc = description.describe_track(track.keypoints, track.scores, times, size, scale, scratch_dir)
-    windows = make_windows(times, mode, window_s, stride_s)
+    desc = description.describe_track(track.keypoints, track.scores, times, size, scale, scratch_dir, cuts)
+    windows = shot_windows(times, mode, window_s, stride_s, cuts)
     _window_status(track, times, windows, ok, scale, mode, threshold)
     active = [w for w in windows if w.status == "active"]
     if recognizer is not None and active:

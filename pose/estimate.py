@@ -38,16 +38,23 @@ def make_backend(name: str, *, alphapose_config=None, alphapose_checkpoint=None,
 def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
              on_frame: Callable[[int, float], None] | None = None, max_gap_s: float = 1.0,
              on_update: Callable[[Tracker, int, float], None] | None = None,
-             scratch_dir=None, stabilizer: Stabilizer | None = None) -> PoseResult:
+             scratch_dir=None, stabilizer: Stabilizer | None = None, cuts=None) -> PoseResult:
     """Run ``backend`` on every frame, track people, stabilise their keypoints (``pose.stabilize``;
     default: the backend's usual settings), return the result (no images kept; keypoints on disk in
     ``scratch_dir``, see ``common.diskarray``).
-    ``on_update(tracker, index, time)`` sees the raw tracks as they grow (used to start MMN early)."""
+    ``on_update(tracker, index, time)`` sees the raw tracks as they grow (used to start MMN early).
+    ``cuts`` (``pipeline.shots.CutDetector`` or alike: ``cut_at(index, image)``, ``finish()``) finds
+    camera cuts in the frames: tracking starts again at each (the backend re-identifies people)."""
     start = getattr(backend, "start", None)
     start(fps) if start else backend.reset()
     tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
     times = array("d")  # 8 bytes a frame
     for frame in frames:
+        if cuts is not None and cuts.cut_at(frame.index, frame.image) is not None:
+            tracker.cut()
+            cut = getattr(backend, "cut", None)
+            if cut:
+                cut()
         tracker.update(frame.index, backend.process(frame.image, width, height))
         times.append(frame.time)
         if on_update:
@@ -56,9 +63,9 @@ def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
             on_frame(frame.index, frame.time)
     backend.reset()
     times = np.array(times, np.float64)
-    return _stabilized(PoseResult(times, width, height, backend.name, dict(backend.settings),
-                                  tracker.tracks(len(times))),
-                       stabilizer or stabilizer_for(backend.name, fps), scratch_dir)
+    result = PoseResult(times, width, height, backend.name, dict(backend.settings), tracker.tracks(len(times)),
+                        cuts=cuts.finish() if cuts is not None else [])
+    return _stabilized(result, stabilizer or stabilizer_for(backend.name, fps), scratch_dir)
 
 
 def _stabilized(result: PoseResult, stabilizer: Stabilizer, scratch_dir) -> PoseResult:
@@ -67,17 +74,23 @@ def _stabilized(result: PoseResult, stabilizer: Stabilizer, scratch_dir) -> Pose
 
 
 def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, fps: float,
-                        max_gap_s: float = 1.0, scratch_dir=None, stabilizer: Stabilizer | None = None) -> PoseResult:
-    """AlphaPose results for a video whose frame times are ``times`` -> tracked result."""
+                        max_gap_s: float = 1.0, scratch_dir=None, stabilizer: Stabilizer | None = None,
+                        cuts=()) -> PoseResult:
+    """AlphaPose results for a video whose frame times are ``times`` -> tracked result (tracking starts
+    again at each camera cut: ``cuts``, first frames of new shots)."""
     frames = read_alphapose_json(json_path)
     if frames and max(frames) >= len(times):
         raise AlphaPoseError(
             f"{json_path}: refers to frame {max(frames)} but the video has {len(times)} frames "
             "(results of another video?)")
     tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
+    starts = sorted(cuts)
     for k in sorted(frames):
+        while starts and starts[0] <= k:
+            starts.pop(0)
+            tracker.cut()
         tracker.update(k, frames[k])
     settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours"}
     return _stabilized(PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
-                                  tracker.tracks(len(times))),
+                                  tracker.tracks(len(times)), cuts=sorted(cuts)),
                        stabilizer or stabilizer_for("alphapose-json", fps), scratch_dir)

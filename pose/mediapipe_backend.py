@@ -128,6 +128,14 @@ class MediaPipeBackend:
             self._detector.close()
             self._detector = None
 
+    def cut(self) -> None:
+        """A camera cut: every graph starts again; people found after it are re-identified by place and
+        size (``REID_S``)."""
+        for p in self._people:
+            p.graph.close()
+            self._gone.append((p.id, p.box, self._time))
+        self._people = []
+
     @property
     def persons_seen(self) -> int:
         """How many different people (ids) were found since the last reset."""

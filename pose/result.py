@@ -46,6 +46,7 @@ class PoseResult:
     fingerprint: str = ""
     extra: dict = field(default_factory=dict)
     stabilizer: dict = field(default_factory=dict)  # ``Stabilizer.describe()`` of the tracks' keypoints
+    cuts: list[int] = field(default_factory=list)  # first frame of every shot after the first (camera cuts)
 
     @property
     def num_frames(self) -> int:
@@ -70,7 +71,8 @@ def video_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
 def _meta(result: PoseResult) -> dict:
     return {"version": CACHE_VERSION, "backend": result.backend, "settings": result.settings,
             "fingerprint": result.fingerprint, "width": result.width, "height": result.height,
-            "track_ids": [t.id for t in result.tracks], "extra": result.extra, "stabilizer": result.stabilizer}
+            "track_ids": [t.id for t in result.tracks], "extra": result.extra, "stabilizer": result.stabilizer,
+            "cuts": [int(c) for c in result.cuts]}
 
 
 def save_pose(path: str | Path, result: PoseResult) -> None:
@@ -110,7 +112,8 @@ def load_pose(path: str | Path, scratch_dir: str | Path | None = None) -> PoseRe
     except (zipfile.BadZipFile, KeyError) as e:
         raise ValueError(f"{path}: not a pose cache ({e})") from None
     return PoseResult(times, meta["width"], meta["height"], meta["backend"], meta["settings"],
-                      tracks, meta["fingerprint"], meta.get("extra", {}), meta.get("stabilizer", {}))
+                      tracks, meta["fingerprint"], meta.get("extra", {}), meta.get("stabilizer", {}),
+                      [int(c) for c in meta.get("cuts", [])])
 
 
 def _read_entry(z: zipfile.ZipFile, name: str, scratch_dir=None) -> np.ndarray:

@@ -52,6 +52,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from common.diskarray import disk_array
+from common.shots import shot_ranges
 
 from .layout import ma52_layout
 from .types import DERIVED, DETECTED, FALLBACK, MISSING, PersonTrack
@@ -299,21 +300,23 @@ def _gaussian(x: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def stabilize_track(track: PersonTrack, times: np.ndarray, stabilizer: Stabilizer, scratch_dir=None,
-                    chunk: int = 4096) -> PersonTrack:
+                    chunk: int = 4096, cuts=()) -> PersonTrack:
     """The track with stabilised keypoints and scores (raw ones kept in ``raw_keypoints`` /
-    ``raw_scores``), computed ``chunk`` frames at a time with ``context_frames()`` of context on each
-    side (the same values as one pass over the whole track; bounded memory)."""
+    ``raw_scores``), each shot on its own (nothing is smoothed across a camera cut, ``cuts``), computed
+    ``chunk`` frames at a time with ``context_frames()`` of context on each side (the same values as
+    one pass over the whole shot; bounded memory)."""
     if not stabilizer.active:
         return track
     n = len(track.keypoints)
     kp = disk_array(track.keypoints.shape, np.float32, fill=np.nan, scratch_dir=scratch_dir)
     sc = disk_array(track.scores.shape, np.float32, scratch_dir=scratch_dir)
     ctx = stabilizer.context_frames()
-    for start in range(0, n, chunk):
-        lo, hi = max(0, start - ctx), min(n, start + chunk + ctx)
-        k, s = stabilizer(track.keypoints[lo:hi], track.scores[lo:hi], track.sources[lo:hi], times[lo:hi])
-        stop = min(n, start + chunk)
-        kp[start:stop], sc[start:stop] = k[start - lo:stop - lo], s[start - lo:stop - lo]
+    for first, last in shot_ranges(cuts, n):
+        for start in range(first, last, chunk):
+            lo, hi = max(first, start - ctx), min(last, start + chunk + ctx)
+            k, s = stabilizer(track.keypoints[lo:hi], track.scores[lo:hi], track.sources[lo:hi], times[lo:hi])
+            stop = min(last, start + chunk)
+            kp[start:stop], sc[start:stop] = k[start - lo:stop - lo], s[start - lo:stop - lo]
     return PersonTrack(track.id, kp, sc, track.sources, track.present,
                        raw_keypoints=track.keypoints, raw_scores=track.scores)
 
@@ -328,17 +331,19 @@ def ensure_stabilized(result, stabilizer: Stabilizer, scratch_dir=None) -> bool:
         raw_kp = t.keypoints if t.raw_keypoints is None else t.raw_keypoints
         raw_sc = t.scores if t.raw_scores is None else t.raw_scores
         tracks.append(stabilize_track(PersonTrack(t.id, raw_kp, raw_sc, t.sources, t.present), result.times,
-                                      stabilizer, scratch_dir))
+                                      stabilizer, scratch_dir, cuts=result.cuts))
     result.tracks, result.stabilizer = tracks, stabilizer.describe()
     return True
 
 
 def stabilize_window(keypoints: np.ndarray, scores: np.ndarray, sources: np.ndarray, times: np.ndarray,
-                     a: int, b: int, stabilizer: Stabilizer) -> np.ndarray:
+                     a: int, b: int, stabilizer: Stabilizer, shot: tuple[int, int] | None = None) -> np.ndarray:
     """Stabilised keypoints of frames [a, b) of arrays that hold frames [0, len) of a track, computed
-    from frames ``context_frames()`` around it only: what ``stabilize_track`` gives for these frames
-    once frames up to ``b + context_frames()`` (or the track's end) are in the arrays."""
+    from frames ``context_frames()`` around it only (within ``shot``, a frame range of these arrays):
+    what ``stabilize_track`` gives for these frames once frames up to ``b + context_frames()`` (or the
+    track's or shot's end) are in the arrays."""
     ctx = stabilizer.context_frames()
-    lo, hi = max(0, a - ctx), min(len(times), b + ctx)
+    first, last = shot or (0, len(times))
+    lo, hi = max(first, a - ctx), min(last, b + ctx)
     kp, _ = stabilizer(keypoints[lo:hi], scores[lo:hi], sources[lo:hi], times[lo:hi])
     return kp[a - lo:b - lo]

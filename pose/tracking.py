@@ -48,6 +48,12 @@ class Tracker:
             return
         self._match(frame, detections)
 
+    def cut(self) -> None:
+        """A camera cut: no detection after it is matched to a track from before it (a backend's own
+        ids, which re-identify people across cuts, are kept)."""
+        for tr in self._tracks.values():
+            tr.seen = -(10 ** 9)
+
     def track_ids(self) -> list[int]:
         return list(self._tracks)
 
