@@ -99,3 +99,23 @@ def test_streamed_mmn_equals_sequential_across_a_cut(tmp_path, ref_checkpoint):
     assert [s["first_frame"] for s in docs[True]["shots"]] == [0, 120]
     assert docs[True]["windows"] == docs[False]["windows"]
     assert docs[True]["segments"] == docs[False]["segments"]
+
+
+def test_alphapose_results_route_finds_cuts_too(tmp_path):
+    """--pose alphapose-json decodes the video for its cuts alone; tracks start again at each."""
+    from tests.test_pose import _record, _write
+
+    fps, n = 15, 60
+    frames = [np.full((120, 160, 3), (40, 90, 160) if i < 30 else (200, 180, 60), np.uint8) for i in range(n)]
+    for i, f in enumerate(frames):  # a little texture so both shots are not flat colour
+        f[10:30, 10 + i % 5:40 + i % 5] = 255
+    video = tmp_path / "two_shots.mp4"
+    write_video(video, frames, fps, (160, 120))
+    recs = [_record(f, (20 + f % 3, 20)) for f in range(n)]  # one untracked person, no idx
+    _write(tmp_path / "two_shots.json", recs)
+    out = tmp_path / "out"
+    assert run_pipeline.main([str(video), "--out", str(out), "--pose", "alphapose-json",
+                              "--alphapose-json", str(tmp_path / "two_shots.json"), "--mode", "long"]) == 0
+    doc = json.loads((out / "two_shots.json").read_text())
+    assert [s["first_frame"] for s in doc["shots"]] == [0, 30]
+    assert len(doc["pose"]["persons"]) == 2  # our own tracking does not match across the cut
