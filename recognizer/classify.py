@@ -2,9 +2,12 @@
 
     python -m recognizer.classify clip.npy --checkpoint joint.pt [--bone-checkpoint bone.pt]
     python -m recognizer.classify test_data.pkl --checkpoint joint.pt --clip test0001
+    python -m recognizer.classify interview.pose.npz --checkpoint joint.pt --start 12.5 --end 14.5
 
-Input: an ``.npy`` / ``.npz`` with keypoints [L, 44, 2] in pixels (44-joint MA-52 layout), or an
-official MA-52 / pyskl pickle (``--clip`` picks a clip by id or index; default: the first).
+Input: an ``.npy`` / ``.npz`` with keypoints [L, 44, 2] in pixels (44-joint MA-52 layout), an
+official MA-52 / pyskl pickle (``--clip`` picks a clip by id or index; default: the first), or a
+pipeline pose cache ``NAME.pose.npz`` (``--person``: subject by default, or an id; ``--start`` /
+``--end`` in seconds: default the whole video; the stabilised keypoints the pipeline uses).
 Prints the top-5 actions with their body part as a table.
 """
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from pose.skeleton_io import SkeletonFileError, read_skeleton_file
+from pose.skeleton_io import SkeletonClip, SkeletonFileError, read_skeleton_file
 
 from .checkpoints import CheckpointError
 from .inference import Recognizer
@@ -32,18 +35,52 @@ def _pick(clips, which: str | None):
     raise SkeletonFileError(f"no clip {which!r} in the file ({len(clips)} clips, e.g. {clips[0].clip_id!r})")
 
 
+def from_pose_cache(path, person: str = "subject", start: float | None = None, end: float | None = None) -> SkeletonClip:
+    """One person's keypoints over [start, end) seconds of a pipeline pose cache."""
+    import numpy as np
+
+    from pose.result import load_pose
+    from pose.tracking import select_people
+
+    try:
+        pose = load_pose(path)
+    except (OSError, ValueError) as e:
+        raise SkeletonFileError(f"{path}: cannot read the pose cache ({' '.join(str(e).split())})") from None
+    people = select_people(pose.tracks, person if person in ("subject", "all") else int(person))
+    if not people:
+        raise SkeletonFileError(f"{path}: nobody was found in this video")
+    t = pose.times
+    a = 0 if start is None else int(np.searchsorted(t, start - 1e-9))
+    b = len(t) if end is None else int(np.searchsorted(t, end - 1e-9))
+    if b - a < 2:
+        raise SkeletonFileError(f"{path}: {start}-{end} s holds fewer than 2 frames (video: {t[0]:.2f}-{t[-1]:.2f} s)")
+    track = people[0]
+    return SkeletonClip(f"{path.name.replace('.pose.npz', '')} person {track.id} {t[a]:.2f}-{t[b - 1]:.2f} s",
+                        np.asarray(track.keypoints[a:b]), np.asarray(track.scores[a:b]))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m recognizer.classify", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("skeleton", help=".npy/.npz [L, 44, 2] or an MA-52/pyskl .pkl")
+    ap.add_argument("skeleton", help=".npy/.npz [L, 44, 2], an MA-52/pyskl .pkl, or a pipeline NAME.pose.npz")
     ap.add_argument("--checkpoint", required=True, help="joint-stream MMN checkpoint")
     ap.add_argument("--bone-checkpoint", help="bone-stream checkpoint (two-stream fusion)")
     ap.add_argument("--clip", help="clip id or index inside a pickle (default: the first)")
+    ap.add_argument("--person", default="subject", help="pose cache: subject (default) or a person id")
+    ap.add_argument("--start", type=float, help="pose cache: from this second (default: the start)")
+    ap.add_argument("--end", type=float, help="pose cache: to this second (default: the end)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
     args = ap.parse_args(argv)
     console = Console()
+    if args.person not in ("subject",) and not args.person.isdigit():
+        ap.error(f"--person must be subject or a person id; got {args.person!r}")
     try:
-        clip = _pick(read_skeleton_file(args.skeleton), args.clip)
+        if args.skeleton.endswith(".pose.npz"):
+            from pathlib import Path
+
+            clip = from_pose_cache(Path(args.skeleton), args.person, args.start, args.end)
+        else:
+            clip = _pick(read_skeleton_file(args.skeleton), args.clip)
         rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device)
         pred = rec.predict([clip.keypoints])[0]
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError) as e:

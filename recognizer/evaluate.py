@@ -24,7 +24,7 @@ from pose.skeleton_io import SkeletonFileError, read_skeleton_file
 from .checkpoints import CheckpointError
 from .data import SkeletonDataset
 from .inference import Recognizer
-from .labels import LabelSet
+from .labels import load_labels
 from .metrics import benchmark_metrics, confusion_matrix, per_class_report, save_confusion_png
 
 
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         clips = read_skeleton_file(args.data, split=args.split)
         rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, optimized=False)
         if args.labels:
-            rec.labels = LabelSet.from_tsv(args.labels, name=Path(args.labels).stem)
+            rec.labels = load_labels(args.labels)
         logits = stream_logits(rec, clips)
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
         console.print(f"[red]error:[/red] {' '.join(str(e).split())}", highlight=False, soft_wrap=True)

@@ -21,6 +21,10 @@ class Action:
         return asdict(self)
 
 
+class LabelFileError(ValueError):
+    """A label set file that cannot be used (one line naming the file, line and column)."""
+
+
 class LabelSet:
     """Ordered actions (index = class id of the model) with their body parts."""
 
@@ -57,15 +61,73 @@ class LabelSet:
         return cls([Action(int(d["id"]), str(d["code"]), str(d["name"]), int(d["body_id"]), str(d["body_name"]))
                     for d in items], name)
 
+    COLUMNS = ("action_id", "code", "action_name", "body_id", "body_name")
+
     @classmethod
     def from_tsv(cls, path: str | Path, name: str = "custom") -> "LabelSet":
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-        acts = [Action(int(r["action_id"]), r["code"], r["action_name"], int(r["body_id"]), r["body_name"])
-                for r in rows]
-        return cls(sorted(acts, key=lambda a: a.id), name)
+        """A label set TSV with the columns ``COLUMNS`` (tab-separated, a header line; leading ``#`` lines
+        are comments, ``# label set: NAME`` names the set); every problem is a ``LabelFileError`` naming
+        the file, line and column."""
+        path = Path(path)
+        try:
+            with open(path, newline="", encoding="utf-8") as f:
+                text = f.read().splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise LabelFileError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+        comments = 0
+        while comments < len(text) and text[comments].startswith("#"):
+            head = text[comments][1:].strip()
+            if head.startswith("label set:"):  # written by to_tsv: the set's own name
+                name = head.split(":", 1)[1].strip() or name
+            comments += 1
+        reader = csv.DictReader(text[comments:], delimiter="\t")
+        missing = [c for c in cls.COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise LabelFileError(f"{path}:{comments + 1}: missing column(s) {', '.join(missing)} (a label TSV has "
+                                 f"the tab-separated columns {', '.join(cls.COLUMNS)})")
+        acts = [cls._action(path, n, row) for n, row in enumerate(reader, start=comments + 2)]
+        if not acts:
+            raise LabelFileError(f"{path}: no labels (only a header line?)")
+        acts.sort(key=lambda a: a.id)
+        if [a.id for a in acts] != list(range(len(acts))):
+            raise LabelFileError(f"{path}: action_id must be 0..{len(acts) - 1}, each once; "
+                                 f"got {sorted(a.id for a in acts)[:10]}")
+        return cls(acts, name)
+
+    @staticmethod
+    def _action(path: Path, line: int, row: dict) -> Action:
+        values = {}
+        for col in LabelSet.COLUMNS:
+            v = row.get(col)
+            if v is None or not v.strip():
+                raise LabelFileError(f"{path}:{line}: column {col} is empty")
+            values[col] = v.strip()
+        for col in ("action_id", "body_id"):
+            if not values[col].isdigit():
+                raise LabelFileError(f"{path}:{line}: column {col} must be a whole number >= 0; got {values[col]!r}")
+        return Action(int(values["action_id"]), values["code"], values["action_name"], int(values["body_id"]),
+                      values["body_name"])
+
+    def to_tsv(self) -> str:
+        lines = [f"# label set: {self.name}", "\t".join(self.COLUMNS)]
+        lines += [f"{a.id}\t{a.code}\t{a.name}\t{a.body_id}\t{a.body_name}" for a in self.actions]
+        return "\n".join(lines) + "\n"
+
+    def same_as(self, other: "LabelSet") -> bool:
+        return self.to_list() == other.to_list()
 
 
 @lru_cache(maxsize=None)
 def ma52_labels() -> LabelSet:
     return LabelSet.from_tsv(ASSETS / "ma52_labels.tsv", name="MA-52")
+
+
+LABELS_FILE = "labels.tsv"  # written beside exported training data (pose.export_skeletons)
+
+
+def load_labels(spec: str | Path | None) -> LabelSet:
+    """``ma52`` (or nothing) -> MA-52's 52 actions; else a label TSV (named after its file)."""
+    if spec is None or str(spec).lower() in ("ma52", "ma-52"):
+        return ma52_labels()
+    path = Path(spec)
+    return LabelSet.from_tsv(path, name=path.stem)

@@ -54,6 +54,9 @@ def confusion_matrix(labels: np.ndarray, pred: np.ndarray, num_classes: int) -> 
 
 
 def save_confusion_png(path: str | Path, cm: np.ndarray, names: list[str], title: str = "") -> None:
+    """The confusion matrix as a picture: each row (true class) normalised to 100 %, the colour bar in
+    percent, the cells' percentages and counts written in them (up to 20 classes; with more, only the
+    diagonal's percentages, the cells being too small), class names on both axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,16 +65,27 @@ def save_confusion_png(path: str | Path, cm: np.ndarray, names: list[str], title
     from common.fileio import atomic_path
 
     n = len(names)
-    size = max(6.0, 0.22 * n + 2)
-    fig, ax = plt.subplots(figsize=(size, size), dpi=100)
+    size = max(6.0, 0.3 * n + 3)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size), dpi=110)
     rows = cm.sum(axis=1, keepdims=True)
-    norm = np.divide(cm, rows, out=np.zeros(cm.shape, float), where=rows > 0)
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(n), names, rotation=90, fontsize=7)
-    ax.set_yticks(range(n), names, fontsize=7)
+    pct = 100 * np.divide(cm, rows, out=np.zeros(cm.shape, float), where=rows > 0)
+    im = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
+    bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label("% of the true class's clips")
+    font = 10 if n <= 10 else (8 if n <= 20 else 6)
+    ax.set_xticks(range(n), names, rotation=90, fontsize=font)
+    ax.set_yticks(range(n), names, fontsize=font)
+    for i in range(n):
+        for j in range(n):
+            if (n <= 20 and cm[i, j]) or (n > 20 and i == j and rows[i, 0]):
+                text = f"{pct[i, j]:.0f}%" + (f"\n({int(cm[i, j])})" if n <= 20 else "")
+                ax.text(j, i, text, ha="center", va="center", fontsize=font - 1,
+                        color="white" if pct[i, j] > 55 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title or "confusion matrix (rows normalised)")
+    total = int(cm.sum())
+    ax.set_title((title + "\n" if title else "") + f"confusion matrix: rows normalised to 100 %, "
+                 f"cells % (count); {total} clips")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

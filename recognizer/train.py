@@ -13,8 +13,11 @@ columns of ``assets/ma52_labels.tsv``). ``--init CKPT`` fine-tunes from a checkp
 is re-initialised when the number of classes differs).
 
 Writes into ``--out``: ``best.pt`` (project format, loadable by the pipeline), ``last.pt`` (the
-training state; ``--resume`` continues from it, exactly), ``log.csv`` (loss, learning rate and
-metrics per epoch). Every file is written atomically.
+training state; ``--resume`` continues from it, exactly), ``log.csv`` (per epoch: ``epoch``, ``lr``
+= the learning rate of the epoch's last step, ``train_loss``, ``train_top1``, and on validation
+``val_loss`` and the benchmark metrics of ``recognizer.metrics``, then ``seconds``). Every file is
+written atomically. Labels: ``--labels`` (a TSV or ``ma52``), else the ``labels.tsv`` that the export
+wrote beside the data, else MA-52 when the data holds at least half of its classes.
 """
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ from pose.skeleton_io import SkeletonFileError, read_skeleton_file
 from .checkpoints import CheckpointError, load_mmn, save_project_checkpoint
 from .data import Augment, SkeletonDataset
 from .inference import resolve_device
-from .labels import LabelSet, ma52_labels
+from .labels import LABELS_FILE, LabelSet, load_labels, ma52_labels
 from .metrics import benchmark_metrics
 from .mmn import MMN, MMNConfig
 
@@ -106,6 +109,26 @@ def _check_labels(clips, labels: LabelSet, path: str) -> None:
                                 f"(e.g. {bad[0]!r}); check the label file / --labels")
 
 
+def training_labels(cfg: TrainConfig, clips, console) -> LabelSet:
+    """The label set to train: ``--labels`` (a TSV, or ``ma52``), else the ``labels.tsv`` that
+    ``pose.export_skeletons`` wrote beside the data, else MA-52 -- but never MA-52 silently for data
+    that is plainly not MA-52 (fewer than half of its classes present)."""
+    if cfg.labels:
+        return load_labels(cfg.labels)
+    beside = Path(cfg.train).parent / LABELS_FILE
+    if beside.exists():
+        labels = load_labels(beside)
+        console.print(f"labels: {beside} ({len(labels)} actions)")
+        return labels
+    present = {c.label for c in clips if c.label is not None}
+    ma52 = ma52_labels()
+    if len(present) < len(ma52) // 2:
+        raise SkeletonFileError(
+            f"{cfg.train}: the data holds {len(present)} classes and no label set was given: pass --labels "
+            f"YOUR_LABELS.tsv (or --labels ma52 to train MA-52's {len(ma52)} actions anyway)")
+    return ma52
+
+
 def _save_state(path: Path, model: MMN, opt, scaler, epoch: int, step: int, best: dict, cfg: TrainConfig,
                 labels: LabelSet) -> None:
     state = {"format": STATE_FORMAT, "model": model.state_dict(), "optimizer": opt.state_dict(),
@@ -151,8 +174,8 @@ def train(cfg: TrainConfig, console=None) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
-    labels = LabelSet.from_tsv(cfg.labels, name=Path(cfg.labels).stem) if cfg.labels else ma52_labels()
     train_clips = _load_clips(cfg.train, cfg.train_split, "training")
+    labels = training_labels(cfg, train_clips, console)
     _check_labels(train_clips, labels, cfg.train)
     val_clips = None
     if cfg.val:
@@ -208,8 +231,9 @@ def train(cfg: TrainConfig, console=None) -> dict:
         console.print(f"resuming {out} at epoch {start_epoch + 1}/{cfg.epochs}")
 
     stop = cfg.epochs if cfg.stop_after is None else min(cfg.epochs, start_epoch + cfg.stop_after)
+    # a progress bar on a terminal; plain lines, one per epoch, when the output goes to a file (batch jobs)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        TextColumn("{task.fields[info]}"), console=console)
+                        TextColumn("{task.fields[info]}"), console=console, disable=not console.is_terminal)
     with progress:
         task = progress.add_task("epochs", total=cfg.epochs, completed=start_epoch, info="")
         for epoch in range(start_epoch, stop):
@@ -261,8 +285,12 @@ def train(cfg: TrainConfig, console=None) -> dict:
             rows.append(row)
             _log(log_path, rows)
             _save_state(state_path, model, opt, scaler, epoch, step, best, cfg, labels)
-            progress.update(task, advance=1, info=f"loss {row['train_loss']:.3f}"
-                            + (f" val top1 {row['top1']:.3f}" if "top1" in row else ""))
+            info = f"loss {row['train_loss']:.3f}" + (f" val top1 {row['top1']:.3f}" if "top1" in row else "")
+            progress.update(task, advance=1, info=info)
+            if not console.is_terminal:
+                console.print(f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.4f}, train top-1 "
+                              f"{row['train_top1']:.4f}" + (f", val top-1 {row['top1']:.4f}" if "top1" in row else "")
+                              + f", lr {row['lr']}, {row['seconds']:.1f} s", highlight=False)
     return {"best": best, "best_checkpoint": str(best_path), "state": str(state_path), "log": str(log_path),
             "epochs_done": stop}
 
@@ -275,7 +303,8 @@ def parse_args(argv=None) -> TrainConfig:
     ap.add_argument("--val", help="validation pickle (best epoch chosen on its top-1)")
     ap.add_argument("--train-split", help="pyskl split name for training")
     ap.add_argument("--val-split", help="pyskl split name for validation")
-    ap.add_argument("--labels", help="label set TSV (default: MA-52's 52 actions)")
+    ap.add_argument("--labels", help="label set TSV, or ma52 (default: labels.tsv beside --train, written by "
+                    "the export; else MA-52's 52 actions, when the data holds at least half of them)")
     ap.add_argument("--stream", choices=["joint", "bone"], default=d.stream)
     ap.add_argument("--out", required=True, help="run folder")
     ap.add_argument("--epochs", type=int, default=d.epochs)
@@ -310,6 +339,19 @@ def parse_args(argv=None) -> TrainConfig:
                        workers=a.workers, eval_every=a.eval_every, stop_after=a.stop_after, resume=a.resume)
 
 
+def interrupted_message(out: Path) -> str:
+    """What an interruption left behind, honestly."""
+    state = out / "last.pt"
+    try:
+        epoch = int(torch.load(state, map_location="cpu", weights_only=True)["epoch"]) + 1 if state.exists() else 0
+    except Exception:
+        epoch = 0
+    if epoch == 0:
+        return (f"interrupted before the first epoch finished: nothing was saved in {out}; "
+                "run the same command again (without --resume)")
+    return f"interrupted: epoch {epoch} is the last one saved in {out}; continue with the same command and --resume"
+
+
 def main(argv=None) -> int:
     from rich.console import Console
 
@@ -321,7 +363,7 @@ def main(argv=None) -> int:
         console.print(f"[red]error:[/red] {' '.join(str(e).split())}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        console.print("interrupted: the last finished epoch is saved; continue with --resume")
+        console.print(interrupted_message(Path(cfg.out)))
         return 130
     b = result["best"]
     console.print(f"best epoch {b['epoch']}: top-1 {b.get('top1', float('nan')):.4f}; "
