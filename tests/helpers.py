@@ -61,3 +61,17 @@ def write_label_tsv(path, classes=MOTIONS):
         lines.append(f"{i}\tX{i + 1}\t{name.replace('_', ' ')}\t{b[0]}\t{b[1]}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def streamed_and_sequential(video: Path, out: Path, checkpoint: Path) -> dict[bool, dict]:
+    """The long-mode result documents of ``video`` with MMN streamed during pose estimation (True) and
+    run afterwards (False)."""
+    from pipeline.run import Options, Pipeline, VideoJob
+
+    docs = {}
+    for stream in (True, False):
+        opts = Options(out=out / str(stream), mode="long", checkpoint=checkpoint, device="cpu", stream_mmn=stream)
+        pipe = Pipeline.from_options(opts)
+        docs[stream] = pipe.process(VideoJob(video, Path(video.stem))).doc
+        pipe.close()
+    return docs

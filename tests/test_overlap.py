@@ -1,13 +1,11 @@
 """Overlapped stages give the results of sequential ones."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pipeline.overlap import prefetch
-from pipeline.run import Options, Pipeline, VideoJob
 from pipeline.sample import make_sample_video
+from tests.helpers import streamed_and_sequential
 
 
 def test_prefetch_order_errors_and_early_stop():
@@ -38,12 +36,6 @@ def test_prefetch_order_errors_and_early_stop():
 
 def test_streamed_mmn_equals_sequential(tmp_path, ref_checkpoint):
     video = make_sample_video(tmp_path / "talk.mp4", seconds=8, fps=10, size=192)
-    docs = {}
-    for stream in (True, False):
-        opts = Options(out=tmp_path / str(stream), mode="long", checkpoint=ref_checkpoint, device="cpu",
-                       stream_mmn=stream)
-        pipe = Pipeline.from_options(opts)
-        docs[stream] = pipe.process(VideoJob(video, Path("talk"))).doc
-        pipe.close()
+    docs = streamed_and_sequential(video, tmp_path, ref_checkpoint)
     assert docs[True]["segments"] and docs[True]["segments"] == docs[False]["segments"]
     assert docs[True]["windows"] == docs[False]["windows"]

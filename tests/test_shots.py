@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from importlib import metadata
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from pipeline.video import write_video
 from pose.stabilize import MEDIAPIPE, Stabilizer, stabilize_track
 from pose.tracking import Tracker
 from pose.types import DETECTED, Detection, PersonTrack
-from tests.helpers import ffmpeg
+from tests.helpers import ffmpeg, streamed_and_sequential
 
 
 @pytest.fixture(scope="module")
@@ -83,19 +82,11 @@ def test_stabilisation_does_not_cross_a_cut():
 
 
 def test_streamed_mmn_equals_sequential_across_a_cut(tmp_path, ref_checkpoint):
-    from pipeline.run import Options, Pipeline, VideoJob
-
     a = list(sample_frames(4.0, 30, 192))
     b = [np.roll(f[:, ::-1], 40, axis=1) for f in sample_frames(4.0, 30, 192)]  # mirrored and moved: another shot
     video = tmp_path / "cut.mp4"
     write_video(video, a + b, 30, (192, 192))
-    docs = {}
-    for stream in (True, False):
-        opts = Options(out=tmp_path / str(stream), mode="long", checkpoint=ref_checkpoint, device="cpu",
-                       stream_mmn=stream)
-        pipe = Pipeline.from_options(opts)
-        docs[stream] = pipe.process(VideoJob(video, Path("cut"))).doc
-        pipe.close()
+    docs = streamed_and_sequential(video, tmp_path, ref_checkpoint)
     assert [s["first_frame"] for s in docs[True]["shots"]] == [0, 120]
     assert docs[True]["windows"] == docs[False]["windows"]
     assert docs[True]["segments"] == docs[False]["segments"]

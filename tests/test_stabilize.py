@@ -2,7 +2,6 @@
 tracks with known truth, and on the real demo clips."""
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
