@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline.segments import analyse_track  # noqa: E402
 from pose.layout import ma52_layout  # noqa: E402
 from pose.result import PoseResult, load_pose, save_pose  # noqa: E402
+from pose.stabilize import ensure_stabilized, stabilizer_for  # noqa: E402
 from pose.tracking import Tracker  # noqa: E402
 from pose.types import Detection  # noqa: E402
 
@@ -44,7 +45,8 @@ def simulated_detections(frames: int, people: int = 1):
 
 
 def peak_for(frames: int, scratch_dir: Path) -> int:
-    """Peak traced bytes of tracking, pose cache write + read, and analysis of a ``frames`` video."""
+    """Peak traced bytes of tracking, keypoint stabilisation, pose cache write + read, and analysis (with
+    the movement description) of a ``frames`` video."""
     times = np.arange(frames) / 30.0
     tracemalloc.start()
     try:
@@ -53,6 +55,7 @@ def peak_for(frames: int, scratch_dir: Path) -> int:
             tracker.update(i, dets)
         res = PoseResult(times, 640, 480, "mediapipe", {}, tracker.tracks(frames))
         del tracker
+        ensure_stabilized(res, stabilizer_for("mediapipe", 30.0), scratch_dir)
         save_pose(scratch_dir / f"{frames}.pose.npz", res)
         back = load_pose(scratch_dir / f"{frames}.pose.npz", scratch_dir=scratch_dir)
         analyse_track(back.tracks[0], back.times, (640, 480), "long")
