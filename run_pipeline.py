@@ -73,17 +73,33 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if not args.inputs and not args.demo:
         ap.error("give at least one input (or --demo)")
-    if args.window <= 0 or args.stride <= 0:
-        ap.error("--window and --stride must be positive")
-    if args.max_persons < 1:
-        ap.error("--max-persons must be at least 1")
+    _check_options(ap, args)
     return args
+
+
+def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every option checked before any work (exit 2 with one line naming the option)."""
+    import math
+
+    for name in ("window", "stride"):
+        v = getattr(args, name)
+        if not (math.isfinite(v) and v > 0):
+            ap.error(f"--{name} must be a positive number of seconds; got {v}")
+    if not (math.isfinite(args.still_threshold) and args.still_threshold >= 0):
+        ap.error(f"--still-threshold must be a number >= 0; got {args.still_threshold}")
+    if args.max_side < 0 or 0 < args.max_side < 64:
+        ap.error(f"--max-side must be 0 (full size) or at least 64 pixels; got {args.max_side}")
+    if args.max_persons < 1:
+        ap.error(f"--max-persons must be at least 1; got {args.max_persons}")
+    if args.person not in ("subject", "all") and not args.person.isdigit():
+        ap.error(f"--person must be subject, all or a person id (a whole number); got {args.person!r}")
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from rich.console import Console
 
+    from common.cli import print_error
     from pipeline.progress import RichReporter, print_summary
     from pipeline.run import EXIT_USAGE, USER_ERRORS, InputError, Options, Pipeline, check_output_dir, \
         collect_inputs, run_batch
@@ -91,7 +107,7 @@ def main(argv=None) -> int:
     console = Console(stderr=True)
 
     def fail(msg: str) -> int:
-        console.print(f"[red]error:[/red] {msg}", highlight=False, soft_wrap=True)
+        print_error(console, msg)
         return EXIT_USAGE
 
     opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,

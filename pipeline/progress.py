@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 from rich.table import Table
@@ -25,7 +26,7 @@ class RichReporter:
         return self.progress.__exit__(*exc)
 
     def start_video(self, job) -> None:
-        self.name = job.path.name
+        self.name = escape(job.path.name)  # file names are shown as they are, never as markup
         if self.current is None:
             self.current = self.progress.add_task(self.name, total=None)
         self.progress.reset(self.current, total=None, description=f"{self.name}: starting")
@@ -39,23 +40,23 @@ class RichReporter:
     def end_video(self, outcome) -> None:
         self.progress.advance(self.overall)
         if outcome.status == "failed":
-            self.console.print(f"[red]failed:[/red] {outcome.message}", highlight=False, soft_wrap=True)
+            self.console.print(f"[red]failed:[/red] {escape(outcome.message)}", highlight=False, soft_wrap=True)
 
 
 def print_summary(console: Console, summary, out) -> None:
-    table = Table(title=f"Summary ({out})")
+    table = Table(title=f"Summary ({escape(str(out))})")
     for col in ("video", "status", "segments", "seconds", "message"):
         table.add_column(col, overflow="fold")
     for o in summary.outcomes:
         colour = {"done": "green", "skipped": "cyan", "failed": "red"}[o.status]
-        table.add_row(str(o.job.rel.parent / o.job.path.name), f"[{colour}]{o.status}[/{colour}]",
+        table.add_row(escape(str(o.job.rel.parent / o.job.path.name)), f"[{colour}]{o.status}[/{colour}]",
                       str(o.segments) if o.status == "done" else "", f"{o.seconds:.1f}" if o.seconds else "",
-                      o.message if o.status != "failed" else "see below")
+                      escape(o.message) if o.status != "failed" else "see below")
     console.print(table)
     done = sum(o.status == "done" for o in summary.outcomes)
     skipped = sum(o.status == "skipped" for o in summary.outcomes)
     if summary.interrupted:
         console.print("[yellow]Interrupted.[/yellow] Finished videos are complete; rerun with --resume to go on.")
     for o in summary.failed:
-        console.print(f"[red]failed:[/red] {o.message}", highlight=False, soft_wrap=True)
+        console.print(f"[red]failed:[/red] {escape(o.message)}", highlight=False, soft_wrap=True)
     console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed")

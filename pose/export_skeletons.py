@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.cli import print_error
 from common.fileio import write_text_atomic
 from recognizer.labels import LABELS_FILE, LabelSet, load_labels
 
@@ -197,8 +198,7 @@ def main(argv=None) -> int:
         else:
             paths = (write_pyskl(clips, args.out / f"{args.split}.pkl", args.split),)
     except (SkeletonFileError, ValueError, OSError) as e:
-        console.print(f"[red]error:[/red] {' '.join(str(e).split())}", highlight=False, soft_wrap=True,
-                      markup=True)
+        print_error(console, e)
         return 2
     console.print(f"{len(clips)} clips ({len(labels)} classes, labels in {args.out / LABELS_FILE}) -> "
                   f"{', '.join(str(p) for p in paths)}", highlight=False, markup=False)

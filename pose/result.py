@@ -2,10 +2,10 @@
 
 The cache (``<output>/<video>.pose.npz``) holds the per-frame times, every person's 44 joints,
 confidences and joint sources, the frame size, the backend and its settings, the stabiliser's
-settings (``pose.stabilize``), and a fingerprint of the video (size + SHA-256 of its first, middle
-and last MiB). A rerun with the same video and the same pose settings reuses it (with other stabiliser
-settings, the raw keypoints are stabilised again); a changed video or pose setting recomputes.
-Written atomically.
+settings (``pose.stabilize``), the camera cuts, and a fingerprint of the video (size + SHA-256 of
+the whole file). A rerun with the same video and the same pose settings reuses it (with other
+stabiliser settings, the raw keypoints are stabilised again); a changed video or pose setting, or a
+cache that is unreadable or not of 44 joints, recomputes. Written atomically.
 
 Each person's arrays are separate entries, in the order of ``meta.track_ids``: ``keypoints_<i>`` and
 ``scores_<i>`` (stabilised: what the analysis uses), ``sources_<i>``, and ``raw_keypoints_<i>`` /
@@ -57,14 +57,14 @@ class PoseResult:
 
 
 def video_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Quick content fingerprint: size and SHA-256 of the first, middle and last MiB."""
+    """Content fingerprint: the size and SHA-256 of the whole file (read 1 MiB at a time; about 1 s per
+    GB), so any change anywhere in the video is noticed."""
     path = Path(path)
     size = path.stat().st_size
     h = hashlib.sha256(str(size).encode())
     with open(path, "rb") as f:
-        for pos in sorted({0, max(0, size // 2 - chunk // 2), max(0, size - chunk)}):
-            f.seek(pos)
-            h.update(f.read(chunk))
+        while block := f.read(chunk):
+            h.update(block)
     return f"{size}:{h.hexdigest()[:32]}"
 
 
@@ -153,6 +153,7 @@ def cached_pose(path: str | Path, fingerprint: str, backend: str, settings: dict
     except Exception:
         return None  # unreadable or old cache: recompute
     same_settings = json.dumps(res.settings, sort_keys=True) == json.dumps(settings, sort_keys=True)
-    if res.fingerprint == fingerprint and res.backend == backend and same_settings:
+    joints_ok = all(t.keypoints.ndim == 3 and t.keypoints.shape[1:] == (44, 2) for t in res.tracks)
+    if res.fingerprint == fingerprint and res.backend == backend and same_settings and joints_ok:
         return res
     return None

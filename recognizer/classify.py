@@ -18,6 +18,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from common.cli import print_error
 from pose.skeleton_io import SkeletonClip, SkeletonFileError, read_skeleton_file
 
 from .checkpoints import CheckpointError
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device)
         pred = rec.predict([clip.keypoints])[0]
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError) as e:
-        console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        print_error(console, e)
         return 2
     table = Table(title=f"{clip.clip_id}  ({clip.keypoints.shape[0]} frames, body part: {pred.body_name})")
     for col in ("rank", "id", "code", "action", "body part", "probability"):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import DataLoader
 
+from common.cli import print_error
 from common.fileio import write_json_atomic, write_text_atomic
 from pose.skeleton_io import SkeletonFileError, read_skeleton_file
 
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
             rec.labels = load_labels(args.labels)
         logits = stream_logits(rec, clips)
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
-        console.print(f"[red]error:[/red] {' '.join(str(e).split())}", highlight=False, soft_wrap=True)
+        print_error(console, e)
         return 2
     body_of = np.array([a.body_id for a in rec.labels.actions])
     args.out.mkdir(parents=True, exist_ok=True)

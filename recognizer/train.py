@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from common.cli import print_error
 from common.fileio import atomic_path, write_text_atomic
 from pose.skeleton_io import SkeletonFileError, read_skeleton_file
 
@@ -360,7 +361,7 @@ def main(argv=None) -> int:
     try:
         result = train(cfg, console)
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
-        console.print(f"[red]error:[/red] {' '.join(str(e).split())}", highlight=False, soft_wrap=True)
+        print_error(console, e)
         return 2
     except KeyboardInterrupt:
         console.print(interrupted_message(Path(cfg.out)))
