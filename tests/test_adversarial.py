@@ -1,0 +1,172 @@
+"""Bad inputs and faults, second pass (issue 17, in part): each case asserts the exit code, a message
+naming the file or option, no traceback on the terminal, and no stale or half-written output."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import run_pipeline
+from pipeline import run as run_module
+from pipeline.run import Options
+from tests.test_robustness import _person_video, _run
+
+
+def _no_traceback(err: str) -> None:
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("option, value, says", [
+    ("--window", "nan", "--window must be a positive number"),
+    ("--window", "-2", "--window must be a positive number"),
+    ("--stride", "inf", "--stride must be a positive number"),
+    ("--still-threshold", "nan", "--still-threshold must be a number >= 0"),
+    ("--max-side", "-5", "--max-side must be 0 (full size) or at least 64"),
+    ("--max-side", "10", "--max-side must be 0 (full size) or at least 64"),
+    ("--person", "foo", "--person must be subject, all or a person id"),
+    ("--max-persons", "0", "--max-persons must be at least 1"),
+])
+def test_options_that_cannot_work_are_refused_before_any_work(tmp_path, capsys, option, value, says):
+    video = _person_video(tmp_path / "v.mp4")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        run_pipeline.main([str(video), "--out", str(out), option, value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err
+    _no_traceback(err)
+    assert not out.exists()  # nothing created
+
+
+@pytest.mark.parametrize("name", ["interview [draft].mp4", "odd [/x] name.mp4", "[bold]loud[/bold].mp4"])
+def test_file_names_are_shown_as_they_are(tmp_path, capsys, monkeypatch, name):
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: the summary table keeps names on one line
+    video = _person_video(tmp_path / name)
+    code, err = _run([video, "--out", tmp_path / "out", "--mode", "long"], capsys)
+    assert code == 0, err
+    shown = name.split("/")[-1]  # "odd [/x] name.mp4" is the file "x] name.mp4" in the folder "odd ["
+    assert shown in err
+    assert (tmp_path / "out" / shown.replace(".mp4", ".json")).exists()
+    # a broken video with such a name fails in one line that names it
+    bad = (tmp_path / name).parent / f"broken {shown}"  # its path holds "[/broken ...]" for the first case
+    bad.write_bytes(b"not a video at all")
+    code, err = _run([bad, "--out", tmp_path / "out2"], capsys)
+    assert code == 1 and f"broken {shown}" in " ".join(err.split())
+    _no_traceback(err)
+
+
+def test_paths_starting_with_a_dash_are_files_not_options(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    _person_video(folder / "-report.mp4")
+    (folder / "list.txt").write_text("-report.mp4\n")
+    monkeypatch.chdir(folder)
+    code, err = _run([folder / "list.txt", "--out", tmp_path / "out", "--mode", "long"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "out" / "-report.json").exists()
+    assert not list(folder.glob("ffprobe-*.log")) and not list(folder.glob("ffmpeg-*.log"))  # -report was not run
+
+
+def _first_doc(out, name="v"):
+    return json.loads((out / f"{name}.json").read_text())
+
+
+def test_resume_recomputes_when_the_video_changed_anywhere(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0)
+    out = tmp_path / "out"
+    assert _run([video, "--out", out, "--mode", "long"], capsys)[0] == 0
+    data = bytearray(video.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte in the middle of the encoded video
+
+    video.write_bytes(bytes(data))
+    code, err = _run([video, "--out", out, "--mode", "long", "--resume"], capsys)
+    assert "0 skipped" in err  # not passed off as complete
+
+
+def test_fingerprint_reads_the_whole_file(tmp_path):
+    from pose.result import video_fingerprint
+
+    path = tmp_path / "big.bin"
+    data = bytearray(os.urandom(5 << 20))  # 5 MiB: one byte between the old first/middle/last MiB samples
+    path.write_bytes(bytes(data))
+    before = video_fingerprint(path)
+    data[(1 << 20) + 100] ^= 1
+    path.write_bytes(bytes(data))
+    assert video_fingerprint(path) != before
+
+
+def test_resume_recomputes_when_the_alphapose_results_changed(tmp_path, capsys):
+    from tests.test_pose import _record, _write
+
+    video = _person_video(tmp_path / "v.mp4", seconds=1.0)
+    results = tmp_path / "v.json"
+    _write(results, [_record(f, (40, 40)) for f in range(10)])
+    args = [video, "--out", tmp_path / "out", "--pose", "alphapose-json", "--alphapose-json", results, "--mode", "long"]
+    assert _run(args, capsys)[0] == 0
+    assert "1 skipped" in _run(args + ["--resume"], capsys)[1]  # unchanged: complete
+    _write(results, [_record(f, (60, 40)) for f in range(10)])
+    code, err = _run(args + ["--resume"], capsys)
+    assert code == 0 and "0 skipped" in err and "1 done" in err
+
+
+def test_tool_version_and_method_constants_are_part_of_the_settings_key(monkeypatch):
+    opts = Options(out=None)
+    key = opts.settings_key([])
+    monkeypatch.setitem(run_module.TOOL, "version", "9.9.9")
+    assert opts.settings_key([]) != key
+    monkeypatch.setitem(run_module.TOOL, "version", "0.1.0")
+    from pipeline import description
+
+    monkeypatch.setattr(description, "MAX_EPISODE_S", 4.0)
+    assert opts.settings_key([]) != key
+    assert Options(out=None, raw_keypoints=True).settings_key([]) != key
+
+
+def test_pose_cache_of_another_joint_count_is_recomputed(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4", seconds=1.0)
+    out = tmp_path / "out"
+    assert _run([video, "--out", out, "--mode", "long"], capsys)[0] == 0
+    cache = out / "v.pose.npz"
+    with np.load(cache) as z:
+        arrays = {k: z[k] for k in z.files}
+    for k in list(arrays):
+        if k.startswith(("keypoints_", "raw_keypoints_")):
+            arrays[k] = arrays[k][:, :17]
+    np.savez(cache, **arrays)
+    code, err = _run([video, "--out", out, "--mode", "long"], capsys)
+    assert code == 0, err
+    _no_traceback(err)
+    from pose.result import load_pose
+
+    assert load_pose(cache).tracks[0].keypoints.shape[1:] == (44, 2)
+
+
+class _BuggyBackend:
+    """A backend with a bug of ours (not a user error)."""
+
+    name, max_side, settings = "mediapipe", None, {}
+
+    def reset(self):
+        pass
+
+    def close(self):
+        pass
+
+    def process(self, image, w, h):
+        return 1 / 0
+
+
+def test_a_bug_of_ours_keeps_its_traceback_and_says_where(tmp_path):
+    from pipeline.run import Pipeline, collect_inputs, run_batch
+
+    video = _person_video(tmp_path / "v.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    summary = run_batch(collect_inputs([video]), Pipeline(Options(out=out, mode="long"), backend=_BuggyBackend()))
+    (o,) = summary.outcomes
+    assert o.status == "failed" and "ZeroDivisionError" in o.message and "errors.log" in o.message
+    log = (out / "errors.log").read_text()
+    assert "Traceback" in log and "1 / 0" in log and str(video) in log
+    assert summary.exit_code == 1
