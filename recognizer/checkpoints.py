@@ -223,6 +223,61 @@ def _official_state(path: Path, raw: dict) -> tuple[dict[str, torch.Tensor], dic
     return sd, names
 
 
+# bounds of a project checkpoint's config (the released model: width 96, 4 scales of 3 blocks)
+CONFIG_BOUNDS = {"in_channels": (1, 8), "width": (4, 1024), "num_scales": (1, 8), "blocks_per_scale": (1, 16),
+                 "groups": (1, 64), "mlp_ratio": (1, 16)}
+
+
+def _checked_config(path: Path, config: object, inferred: MMNConfig) -> MMNConfig:
+    """The metadata's config, its types and bounds checked before any model is built (a huge config
+    would take gigabytes and minutes)."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: bad config in checkpoint (a {type(config).__name__}, not a mapping)")
+    known = set(MMNConfig().to_dict())
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise CheckpointError(f"{path}: bad config in checkpoint (unknown field {unknown[0]!r})")
+    for name, (lo, hi) in CONFIG_BOUNDS.items():
+        v = config.get(name, getattr(MMNConfig(), name))
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise CheckpointError(f"{path}: bad config in checkpoint ({name} must be a whole number in {lo}..{hi}; "
+                                  f"got {v!r})")
+    for name in ("head_dropout", "drop_path"):
+        v = config.get(name, getattr(MMNConfig(), name))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+            raise CheckpointError(f"{path}: bad config in checkpoint ({name} must be in [0, 1); got {v!r})")
+    return MMNConfig(**{**config, "num_joints": inferred.num_joints, "num_classes": inferred.num_classes})
+
+
+def _checked_labels(path: Path, labels: object) -> list[dict] | None:
+    """The metadata's label list, each entry's fields and types checked."""
+    if labels is None:
+        return None
+    if not isinstance(labels, list):
+        raise CheckpointError(f"{path}: bad labels in checkpoint (a {type(labels).__name__}, not a list)")
+    for i, item in enumerate(labels):
+        ok = isinstance(item, dict) and all(
+            isinstance(item.get(k), t) and not isinstance(item.get(k), bool)
+            for k, t in (("id", int), ("code", str), ("name", str), ("body_id", int), ("body_name", str)))
+        if not ok or item["id"] != i:
+            raise CheckpointError(f"{path}: bad labels in checkpoint (entry {i} must be {{id: {i}, code, name, "
+                                  f"body_id, body_name}}; got {str(item)[:80]})")
+    return labels
+
+
+def _check_tensors(path: Path, sd: dict) -> None:
+    """Every weight a finite floating-point tensor (NaN or integer weights give NaN probabilities)."""
+    for k, t in sd.items():
+        if not isinstance(t, torch.Tensor):
+            raise CheckpointError(f"{path}: {k} is a {type(t).__name__}, not a tensor")
+        if k.endswith("num_batches_tracked"):
+            continue
+        if not t.is_floating_point():
+            raise CheckpointError(f"{path}: {k} holds {t.dtype} values; weights must be floating point")
+        if not torch.isfinite(t).all():
+            raise CheckpointError(f"{path}: {k} holds NaN or infinite values")
+
+
 def load_mmn(
     path: str | Path,
     device: str | torch.device = "cpu",
@@ -258,12 +313,10 @@ def load_mmn(
         sd, names = _official_state(path, raw)
         fmt = "official"
 
+    _check_tensors(path, sd)
     cfg = _infer_config(path, sd)
     if meta.get("config"):
-        try:
-            cfg = MMNConfig(**{**meta["config"], "num_joints": cfg.num_joints, "num_classes": cfg.num_classes})
-        except TypeError as e:
-            raise CheckpointError(f"{path}: bad config in checkpoint ({e})") from None
+        cfg = _checked_config(path, meta["config"], cfg)
     if num_joints is not None and cfg.num_joints != num_joints:
         raise CheckpointError(
             f"{path}: checkpoint is for {cfg.num_joints} joints, this needs {num_joints} (MA-52: 44, iMiGUE: 22)"
@@ -273,7 +326,7 @@ def load_mmn(
 
     model = MMN(cfg)
     _strict_load(path, model, sd, names)
-    labels = meta.get("labels")
+    labels = _checked_labels(path, meta.get("labels"))
     if labels is not None and len(labels) != cfg.num_classes:
         raise CheckpointError(f"{path}: {len(labels)} labels in the metadata but {cfg.num_classes} classes")
     model.checkpoint = CheckpointInfo(

@@ -329,6 +329,21 @@ def parse_args(argv=None) -> TrainConfig:
     ap.add_argument("--stop-after", type=int, help="stop after this many epochs in this run (resume later)")
     ap.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
     a = ap.parse_args(argv)
+    import math as _m
+
+    for name in ("epochs", "batch_size", "eval_every", "width", "blocks_per_scale"):
+        if getattr(a, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1; got {getattr(a, name)}")
+    if a.warmup_epochs < 0 or (a.stop_after is not None and a.stop_after < 1):
+        ap.error("--warmup-epochs must be >= 0 and --stop-after >= 1")
+    if a.blocks_per_scale > 16 or a.width > 1024:
+        ap.error(f"--width at most 1024 and --blocks-per-scale at most 16; got {a.width}, {a.blocks_per_scale}")
+    for name in ("lr", "weight_decay", "min_lr", "label_smoothing", "aug_p"):
+        v = getattr(a, name)
+        if not (_m.isfinite(v) and v >= 0) or (name in ("label_smoothing", "aug_p") and v > 1):
+            ap.error(f"--{name.replace('_', '-')} must be a finite number >= 0{' and <= 1' if name in ('label_smoothing', 'aug_p') else ''}; got {v}")
+    if a.workers is not None and a.workers < 0:
+        ap.error(f"--workers must be >= 0; got {a.workers}")
     aug = Augment(p=a.aug_p)
     if a.no_affine_aug:
         aug = Augment(p=a.aug_p, rotate_deg=0.0, scale=(1.0, 1.0), translate=0.0, jitter_frames=0)

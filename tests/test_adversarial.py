@@ -170,3 +170,64 @@ def test_a_bug_of_ours_keeps_its_traceback_and_says_where(tmp_path):
     log = (out / "errors.log").read_text()
     assert "Traceback" in log and "1 / 0" in log and str(video) in log
     assert summary.exit_code == 1
+
+
+# -- checkpoints: metadata checked before it is trusted -------------------------------------------------
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory):
+    import torch
+
+    from recognizer.checkpoints import save_project_checkpoint
+    from recognizer.mmn import MMN, MMNConfig
+
+    path = tmp_path_factory.mktemp("ckpt") / "small.pt"
+    save_project_checkpoint(path, MMN(MMNConfig(num_classes=3, width=16, blocks_per_scale=1)), stream="joint",
+                            labels=[{"id": i, "code": f"X{i}", "name": f"a{i}", "body_id": 0, "body_name": "body"}
+                                    for i in range(3)])
+    return path, torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda p: p["config"].update(blocks_per_scale=200000), "blocks_per_scale must be a whole number in 1..16"),
+    (lambda p: p["config"].update(width="wide"), "width must be a whole number"),
+    (lambda p: p.update(config=[1, 2]), "not a mapping"),
+    (lambda p: p.update(labels="MA-52"), "bad labels in checkpoint"),
+    (lambda p: p["labels"][1].update(name=7), "entry 1 must be"),
+    (lambda p: p["state_dict"].update({k: v * float("nan") for k, v in list(p["state_dict"].items())[:1]}),
+     "NaN or infinite"),
+    (lambda p: p["state_dict"].update({k: v.long() for k, v in list(p["state_dict"].items())[:1]}),
+     "must be floating point"),
+])
+def test_bad_checkpoint_metadata_is_a_one_line_error(tmp_path, capsys, small_checkpoint, change, says):
+    import copy
+    import time
+
+    import torch
+
+    _, payload = small_checkpoint
+    bad = copy.deepcopy(payload)
+    change(bad)
+    path = tmp_path / "bad.pt"
+    torch.save(bad, path)
+    video = _person_video(tmp_path / "v.mp4")
+    t = time.perf_counter()
+    code, err = _run([video, "--out", tmp_path / "out", "--checkpoint", path], capsys)
+    assert time.perf_counter() - t < 30  # refused before building anything huge
+    assert code == 2 and says in " ".join(err.split()) and "bad.pt" in err
+    _no_traceback(err)
+    assert not (tmp_path / "out" / "v.json").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--epochs", "-1"], "--epochs must be at least 1"),
+    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--lr", "nan"], "--lr must be a finite number"),
+    (["--blocks-per-scale", "200000"], "--blocks-per-scale at most 16"),
+])
+def test_training_options_that_cannot_work(tmp_path, capsys, args, says):
+    from recognizer.train import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--train", str(tmp_path / "x.pkl"), "--out", str(tmp_path / "run"), *args])
+    assert exc.value.code == 2 and says in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
