@@ -106,8 +106,12 @@ def main(argv=None) -> int:
 
     console = Console(stderr=True)
 
+    created = not args.out.exists()
+
     def fail(msg: str) -> int:
         print_error(console, msg)
+        if created and args.out.is_dir() and not any(args.out.iterdir()):
+            args.out.rmdir()  # nothing processed: no empty output folder left behind
         return EXIT_USAGE
 
     opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,
@@ -124,7 +128,7 @@ def main(argv=None) -> int:
 
             console.print("Making the sample video (animated public-domain portrait)...")
             inputs.append(make_sample_video(opts.out / "sample" / "astronaut_demo.mp4"))
-        jobs = collect_inputs(inputs)
+        jobs = collect_inputs(inputs, exclude=opts.out)
         pipeline = Pipeline.from_options(opts)
     except (InputError, *USER_ERRORS) as e:
         return fail(" ".join(str(e).split()))

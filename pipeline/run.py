@@ -141,25 +141,39 @@ def _is_video(p: Path) -> bool:
     return p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".")
 
 
-def collect_inputs(inputs: list[str | Path]) -> list[VideoJob]:
-    """Files, folders (recursive) and list files (.txt/.lst, one path per line) -> jobs whose output
-    paths mirror the input tree below the inputs' common folder (so equal names never collide)."""
+def _ours(video: Path, folder: Path, out: Path | None) -> bool:
+    """A video the tool wrote (in the output folder ``out``, which may lie inside an input folder)."""
+    if out is None or not video.resolve().is_relative_to(out):
+        return False
+    return video.name.endswith(".overlay.mp4") or out != folder.resolve()
+
+
+def collect_inputs(inputs: list[str | Path], exclude: Path | None = None) -> list[VideoJob]:
+    """Files, folders (recursive) and list files (.txt/.lst, one path per line, relative to the list)
+    -> jobs whose output paths mirror the input tree below the existing inputs' common folder (so equal
+    names never collide; a listed file that is missing fails later as that video). Videos the tool
+    wrote inside ``exclude`` (the output folder) are not inputs."""
     found: list[Path] = []
+    skip = exclude.resolve() if exclude is not None else None
     for item in inputs:
         p = Path(item).expanduser()
         if not p.exists():
             raise InputError(f"{p}: no such file or folder")
         if p.is_dir():
-            vids = sorted(q for q in p.rglob("*") if q.is_file() and _is_video(q))
+            vids = sorted(q for q in p.rglob("*") if q.is_file() and _is_video(q) and not _ours(q, p, skip))
             if not vids:
                 raise InputError(f"{p}: folder holds no video ({', '.join(sorted(VIDEO_EXTENSIONS))})")
             found.extend(vids)
         elif p.suffix.lower() in (".txt", ".lst"):
-            lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
-            for ln in lines:
+            try:
+                lines = p.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as e:
+                raise InputError(f"{p}: cannot read the list ({getattr(e, 'strerror', None) or e})") from None
+            for n, ln in enumerate(lines, start=1):
+                ln = ln.strip()
                 if ln and not ln.startswith("#"):
                     q = Path(ln).expanduser()
-                    found.append(q if q.is_absolute() else (p.parent / q))
+                    found.append(q if q.is_absolute() else (p.parent / q))  # a missing one fails as that video
         else:
             found.append(p)
     seen, unique = set(), []
@@ -170,11 +184,13 @@ def collect_inputs(inputs: list[str | Path]) -> list[VideoJob]:
             unique.append(f)
     if not unique:
         raise InputError("no video to process")
-    parents = [f.resolve().parent for f in unique]
+    # the output tree mirrors the existing inputs below their common folder (a missing listed file
+    # must not pull it up to the file system's root)
+    parents = [f.resolve().parent for f in unique if f.exists()] or [unique[0].resolve().parent]
     base = Path(os.path.commonpath(parents)) if len(parents) > 1 else parents[0]
     jobs, taken = [], set()
     for f in unique:
-        rel = f.resolve().relative_to(base)
+        rel = f.resolve().relative_to(base) if f.resolve().is_relative_to(base) else Path(f.name)
         stem = rel.with_suffix("")
         if str(stem) in taken:  # clip.mp4 and clip.mov in one folder
             stem = rel.with_name(rel.stem + "_" + rel.suffix.lstrip(".").lower())
@@ -383,6 +399,9 @@ class Pipeline:
                 notes.append(export.NO_CHECKPOINT_NOTE)
             if not people:
                 notes.append("No person was found in this video: no segments.")
+            short = decoded_short(pose.num_frames, info.num_frames)
+            if short:
+                notes.append(short)
             seen = [tr for tr in pose.tracks if tr.num_frames_seen]
             if len(seen) > 1 and len(people) < len(seen):
                 notes.append(f"{len(seen)} persons were seen (ids {', '.join(str(t.id) for t in seen)}); analysed: "
@@ -426,7 +445,17 @@ class Pipeline:
             timing["total_s"] = time.perf_counter() - t_start
             doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
             write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
-        return Outcome(job, "done", segments=len(segments), seconds=timing["total_s"], doc=doc)
+        return Outcome(job, "done", f"warning: {short}" if short else "", segments=len(segments),
+                       seconds=timing["total_s"], doc=doc)
+
+
+def decoded_short(decoded: int, declared: int | None) -> str:
+    """A warning when far fewer frames could be decoded than the container declares (a file cut off
+    while it was copied or recorded), else ''."""
+    if declared and decoded < 0.9 * declared:
+        return (f"only {decoded} of the {declared} frames the file declares could be decoded "
+                "(cut off or damaged?): the results cover those frames only")
+    return ""
 
 
 def one_line(e: BaseException) -> str:

@@ -42,6 +42,8 @@ def halpe_to_detection(points: np.ndarray, scores: np.ndarray, box=None, track_i
 
 def _frame_index(image_id, path: Path) -> int:
     if isinstance(image_id, (int, np.integer)) and not isinstance(image_id, bool):
+        if image_id < 0:
+            raise AlphaPoseError(f"{path}: image_id {int(image_id)} is negative: not a frame number")
         return int(image_id)
     m = _FRAME_ID.search(str(image_id))
     if not m:
@@ -69,6 +71,10 @@ def read_alphapose_json(path: str | Path) -> dict[int, list[Detection]]:
         raise AlphaPoseError(f"{path}: file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise AlphaPoseError(f"{path}: not valid JSON ({str(e)[:100]})") from None
+    if isinstance(records, dict) and any(isinstance(v, dict) and "people" in v for v in list(records.values())[:5]) \
+            or isinstance(records, dict) and "people" in records:
+        raise AlphaPoseError(f"{path}: this is AlphaPose's --format cmu / open output; run AlphaPose without "
+                             "--format (its default results file, a JSON list of records with image_id and keypoints)")
     if not isinstance(records, list):
         raise AlphaPoseError(f"{path}: expected a JSON list of AlphaPose records")
     frames: dict[int, list[Detection]] = {}

@@ -79,6 +79,10 @@ def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, f
     """AlphaPose results for a video whose frame times are ``times`` -> tracked result (tracking starts
     again at each camera cut: ``cuts``, first frames of new shots)."""
     frames = read_alphapose_json(json_path)
+    numbered_from = 0
+    if frames and 0 not in frames and max(frames) == len(times):
+        # image folders extracted with %06d start at 1: frame k of the results is frame k-1 of the video
+        frames, numbered_from = {k - 1: v for k, v in frames.items()}, 1
     if frames and max(frames) >= len(times):
         raise AlphaPoseError(
             f"{json_path}: refers to frame {max(frames)} but the video has {len(times)} frames "
@@ -90,7 +94,8 @@ def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, f
             starts.pop(0)
             tracker.cut()
         tracker.update(k, frames[k])
-    settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours"}
+    settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours",
+                "frames_numbered_from": numbered_from}
     return _stabilized(PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
                                   tracker.tracks(len(times)), cuts=sorted(cuts)),
                        stabilizer or stabilizer_for("alphapose-json", fps), scratch_dir)

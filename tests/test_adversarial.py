@@ -231,3 +231,68 @@ def test_training_options_that_cannot_work(tmp_path, capsys, args, says):
         main(["--train", str(tmp_path / "x.pkl"), "--out", str(tmp_path / "run"), *args])
     assert exc.value.code == 2 and says in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+# -- inputs and outputs ------------------------------------------------------------------------------
+def test_list_file_with_a_missing_path(tmp_path, capsys):
+    (tmp_path / "videos").mkdir()
+    video = _person_video(tmp_path / "videos" / "v.mp4")
+    (tmp_path / "list.txt").write_text(f"videos/{video.name}\n# a comment\n/nowhere/at/all/missing.mp4\n")
+    out = tmp_path / "out"
+    code, err = _run([tmp_path / "list.txt", "--out", out, "--mode", "long"], capsys)
+    assert code == 1 and "missing.mp4" in err and "1 done" in err  # that video fails, the others are done
+    _no_traceback(err)
+    assert (out / "v.json").exists()  # mirrored below the existing inputs' folder, not from the root
+    assert not (out / "nowhere").exists()
+
+
+def test_output_folder_inside_the_input_folder(tmp_path, capsys):
+    src = tmp_path / "videos"
+    src.mkdir()
+    _person_video(src / "v.mp4")
+    out = src / "results"
+    assert _run([src, "--out", out, "--mode", "long", "--overlay"], capsys)[0] == 0
+    assert (out / "v.overlay.mp4").exists()
+    code, err = _run([src, "--out", out, "--mode", "long", "--overlay", "--resume"], capsys)
+    assert code == 0 and "1 skipped" in err and "0 done" in err  # its own overlay is not an input
+    assert not (out / "results").exists()
+    # outputs beside the inputs (--out is the input folder): only the overlays are ours
+    assert _run([src, "--out", src, "--mode", "long", "--overlay"], capsys)[0] == 0
+    code, err = _run([src, "--out", src, "--mode", "long", "--overlay", "--resume"], capsys)
+    assert code == 0 and "1 skipped" in err
+
+
+def test_bad_checkpoint_leaves_no_empty_output_folder(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    code, err = _run([video, "--out", tmp_path / "new_out", "--checkpoint", tmp_path / "junk.pt"], capsys)
+    assert code == 2 and "junk.pt" in err
+    assert not (tmp_path / "new_out").exists()
+
+
+# -- AlphaPose results -----------------------------------------------------------------------------
+def test_alphapose_results_numbered_from_one_negative_ids_and_other_formats(tmp_path, capsys):
+    from tests.test_pose import _record, _write
+
+    video = _person_video(tmp_path / "v.mp4", seconds=1.0)  # 10 frames
+    base = [video, "--out", tmp_path / "out", "--pose", "alphapose-json", "--mode", "long", "--alphapose-json"]
+    ones = _write(tmp_path / "from_one.json", [_record(f, (40, 40)) for f in range(1, 11)])  # 1..10 (%06d)
+    code, err = _run(base + [ones], capsys)
+    assert code == 0, err
+    doc = json.loads((tmp_path / "out" / "v.json").read_text())
+    assert doc["pose"]["settings"]["frames_numbered_from"] == 1 and doc["pose"]["persons"][0]["frames_seen"] == 10
+    neg = _write(tmp_path / "neg.json", [_record(0, (40, 40)) | {"image_id": -3}])
+    code, err = _run(base + [neg, "--resume"], capsys)
+    assert code == 1 and "neg.json: image_id -3 is negative" in " ".join(err.split())
+    cmu = tmp_path / "cmu.json"
+    cmu.write_text(json.dumps({"0.jpg": {"version": 1.3, "people": [{"pose_keypoints_2d": [0, 0, 1]}]}}))
+    code, err = _run(base + [cmu, "--resume"], capsys)
+    assert code == 1 and "--format cmu / open output" in " ".join(err.split())
+    _no_traceback(err)
+
+
+def test_cut_off_video_is_done_with_a_warning(tmp_path):
+    from pipeline.run import decoded_short
+
+    assert decoded_short(21, 50).startswith("only 21 of the 50 frames")
+    assert decoded_short(49, 50) == "" and decoded_short(10, None) == ""
