@@ -26,6 +26,8 @@ from .inference import Recognizer
 
 
 def _pick(clips, which: str | None):
+    if not clips:
+        raise SkeletonFileError("the file holds no clips")
     if which is None:
         return clips[0]
     for c in clips:
@@ -81,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 
             clip = from_pose_cache(Path(args.skeleton), args.person, args.start, args.end)
         else:
-            clip = _pick(read_skeleton_file(args.skeleton), args.clip)
+            clips = read_skeleton_file(args.skeleton)
+            if not clips:
+                raise SkeletonFileError(f"{args.skeleton}: holds no clips")
+            clip = _pick(clips, args.clip)
         rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device)
         pred = rec.predict([clip.keypoints])[0]
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError) as e:

@@ -55,6 +55,17 @@ def submission_csv(ids: list[str], logits: np.ndarray, body_of: np.ndarray) -> s
     return buf.getvalue()
 
 
+def check_writable(out: Path) -> None:
+    """Make ``out`` and check that files can be written there (one-line error otherwise)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise OSError(f"{out}: output folder cannot be written ({e.strerror or e})") from None
+
+
 def main(argv=None) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -72,15 +83,21 @@ def main(argv=None) -> int:
     console = Console()
     try:
         clips = read_skeleton_file(args.data, split=args.split)
+        if not clips:
+            raise SkeletonFileError(f"{args.data}: holds no clips")
         rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, optimized=False)
         if args.labels:
             rec.labels = load_labels(args.labels)
+        bad = [c.clip_id for c in clips if c.label is not None and not 0 <= c.label < len(rec.labels)]
+        if bad:
+            raise SkeletonFileError(f"{args.data}: {len(bad)} clips have labels outside the checkpoint's "
+                                    f"0..{len(rec.labels) - 1} (e.g. {bad[0]!r}); another label set? (--labels)")
+        check_writable(args.out)  # before all the inference, not after
         logits = stream_logits(rec, clips)
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
         print_error(console, e)
         return 2
     body_of = np.array([a.body_id for a in rec.labels.actions])
-    args.out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.out / "prediction.csv", submission_csv([c.clip_id for c in clips], logits, body_of))
     labels = np.array([-1 if c.label is None else c.label for c in clips])
     if (labels < 0).any():

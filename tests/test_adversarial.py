@@ -296,3 +296,30 @@ def test_cut_off_video_is_done_with_a_warning(tmp_path):
 
     assert decoded_short(21, 50).startswith("only 21 of the 50 frames")
     assert decoded_short(49, 50) == "" and decoded_short(10, None) == ""
+
+
+# -- other entry points ----------------------------------------------------------------------------
+def test_classify_and_evaluate_on_an_empty_pickle(tmp_path, capsys, ref_checkpoint):
+    from pose.skeleton_io import write_ma52_pickles
+    from recognizer.classify import main as classify
+    from recognizer.evaluate import main as evaluate
+
+    data, _ = write_ma52_pickles([], tmp_path, "empty")
+    assert classify([str(data), "--checkpoint", str(ref_checkpoint)]) == 2
+    assert evaluate([str(data), "--checkpoint", str(ref_checkpoint), "--out", str(tmp_path / "ev")]) == 2
+    out = capsys.readouterr()
+    assert "holds no clips" in out.out + out.err and "Traceback" not in out.out + out.err
+
+
+def test_evaluate_refuses_out_of_range_labels_and_unwritable_out_before_inference(tmp_path, capsys, ref_checkpoint):
+    from pose.skeleton_io import SkeletonClip, write_ma52_pickles
+    from recognizer.evaluate import main as evaluate
+
+    kp = np.random.default_rng(0).random((30, 44, 2)).astype(np.float32) * 300
+    data, _ = write_ma52_pickles([SkeletonClip("c0", kp, label=77)], tmp_path, "val")
+    assert evaluate([str(data), "--checkpoint", str(ref_checkpoint), "--out", str(tmp_path / "ev")]) == 2
+    assert "outside the checkpoint's 0..51" in " ".join(capsys.readouterr().out.split())
+    data, _ = write_ma52_pickles([SkeletonClip("c0", kp, label=3)], tmp_path, "val2")
+    (tmp_path / "file").write_text("")
+    assert evaluate([str(data), "--checkpoint", str(ref_checkpoint), "--out", str(tmp_path / "file" / "ev")]) == 2
+    assert "cannot be written" in " ".join(capsys.readouterr().out.split())
