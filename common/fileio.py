@@ -41,3 +41,16 @@ def write_text_atomic(target: str | Path, text: str) -> None:
 
 def write_json_atomic(target: str | Path, obj: object) -> None:
     write_text_atomic(target, json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def ensure_writable_dir(folder: str | Path) -> None:
+    """Make ``folder`` and check that a file can be written in it; ``OSError`` with one line naming
+    it otherwise (commands check this before any long work)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write_test_{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise OSError(f"{folder}: output folder cannot be written ({e.strerror or e})") from None

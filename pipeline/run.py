@@ -17,7 +17,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from common.fileio import write_json_atomic
+from common.fileio import ensure_writable_dir, write_json_atomic
 from pose.alphapose import AlphaPoseError
 from pose.estimate import estimate, from_alphapose_json, make_backend
 from pose.result import cached_pose, save_pose, video_fingerprint
@@ -201,12 +201,9 @@ def collect_inputs(inputs: list[str | Path], exclude: Path | None = None) -> lis
 
 def check_output_dir(out: Path) -> None:
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe_file = out / f".write_test_{os.getpid()}"
-        probe_file.write_text("")
-        probe_file.unlink()
+        ensure_writable_dir(out)
     except OSError as e:
-        raise InputError(f"{out}: output folder cannot be written ({e.strerror or e})") from None
+        raise InputError(str(e)) from None
 
 
 @contextlib.contextmanager

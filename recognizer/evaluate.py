@@ -19,7 +19,7 @@ import numpy as np
 from torch.utils.data import DataLoader
 
 from common.cli import print_error
-from common.fileio import write_json_atomic, write_text_atomic
+from common.fileio import ensure_writable_dir, write_json_atomic, write_text_atomic
 from pose.skeleton_io import SkeletonFileError, read_skeleton_file
 
 from .checkpoints import CheckpointError
@@ -55,17 +55,6 @@ def submission_csv(ids: list[str], logits: np.ndarray, body_of: np.ndarray) -> s
     return buf.getvalue()
 
 
-def check_writable(out: Path) -> None:
-    """Make ``out`` and check that files can be written there (one-line error otherwise)."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write_test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise OSError(f"{out}: output folder cannot be written ({e.strerror or e})") from None
-
-
 def main(argv=None) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -92,7 +81,7 @@ def main(argv=None) -> int:
         if bad:
             raise SkeletonFileError(f"{args.data}: {len(bad)} clips have labels outside the checkpoint's "
                                     f"0..{len(rec.labels) - 1} (e.g. {bad[0]!r}); another label set? (--labels)")
-        check_writable(args.out)  # before all the inference, not after
+        ensure_writable_dir(args.out)  # before all the inference, not after
         logits = stream_logits(rec, clips)
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
         print_error(console, e)
