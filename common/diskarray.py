@@ -7,10 +7,13 @@ writes it as an ordinary numpy array, and the operating system keeps in memory o
 use. It grows along its first axis by doubling.
 
 The files go in ``scratch_dir`` when given (the pipeline uses the output folder, so they land on the
-disk the user chose) else in the system's temporary folder.
+disk the user chose) else in the system's temporary folder. Their disk space is reserved when they
+grow (``posix_fallocate``), so a full disk is an ``OSError`` naming the folder, never a crash.
 """
 from __future__ import annotations
 
+import errno
+import os
 import tempfile
 from pathlib import Path
 
@@ -24,6 +27,7 @@ class DiskArray:
                  scratch_dir: str | Path | None = None):
         self.row_shape, self.dtype, self.fill = tuple(row_shape), np.dtype(dtype), fill
         self.row_bytes = max(1, int(np.prod(self.row_shape, dtype=np.int64)) * self.dtype.itemsize)
+        self._dir = scratch_dir or tempfile.gettempdir()
         self._file = tempfile.TemporaryFile(dir=scratch_dir)
         self._array = np.empty((0,) + self.row_shape, self.dtype)
         self.ensure(max(1, capacity))
@@ -43,12 +47,27 @@ class DiskArray:
         if rows <= old:
             return self._array
         new = max(rows, 2 * old)
-        self._file.truncate(new * self.row_bytes)  # sparse: untouched pages take no disk
+        self._file.truncate(new * self.row_bytes)
+        self._reserve(old * self.row_bytes, (new - old) * self.row_bytes)
         mapped = np.memmap(self._file, dtype=self.dtype, mode="r+", shape=(new,) + self.row_shape)
         self._array = np.asarray(mapped)  # keeps the mapping alive through .base
         if self.fill != 0:
             fill_rows(self._array, old, new, self.fill)
         return self._array
+
+    def _reserve(self, offset: int, length: int) -> None:
+        """Take the disk space now: writing into a mapped page that the disk has no room for kills the
+        process (SIGBUS, no message); reserved space turns a full disk into an ``OSError`` here."""
+        try:
+            os.posix_fallocate(self._file.fileno(), offset, length)
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise OSError(errno.ENOSPC, f"{self._dir}: no space left on the disk for the keypoint data "
+                                            f"({length / 2**20:.1f} MiB more needed)") from None
+            if e.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+        except AttributeError:  # no posix_fallocate on this system: the file stays sparse
+            pass
 
     def close(self) -> None:
         """Close the file; the mapping (and views of it) stay valid, the array can no longer grow."""

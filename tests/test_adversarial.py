@@ -323,3 +323,43 @@ def test_evaluate_refuses_out_of_range_labels_and_unwritable_out_before_inferenc
     (tmp_path / "file").write_text("")
     assert evaluate([str(data), "--checkpoint", str(ref_checkpoint), "--out", str(tmp_path / "file" / "ev")]) == 2
     assert "cannot be written" in " ".join(capsys.readouterr().out.split())
+
+
+# -- a full disk ----------------------------------------------------------------------------------------
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 400 KiB tmpfs (root only, where mounting is allowed; skipped elsewhere)."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], capture_output=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({res.stderr.decode(errors='replace').strip()[:80]})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_full_disk_is_a_clean_error_for_that_video(tmp_path, capsys, small_disk):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        _person_video(src / name, seconds=2.0)
+    code, err = _run([src, "--out", small_disk / "out", "--mode", "long"], capsys)
+    flat = " ".join(err.split())
+    assert code == 1 and "2 failed" in flat  # each video failed in one line, the batch went on to the end
+    assert flat.count("no space left") >= 2
+    _no_traceback(err)
+    leftovers = [p.name for p in (small_disk / "out").rglob("*") if p.is_file() and p.name != "errors.log"]
+    assert leftovers == []  # nothing half-written
+
+
+def test_disk_array_reserves_its_space(small_disk):
+    from common.diskarray import DiskArray
+
+    arr = DiskArray((44, 2), np.float32, fill=np.nan, scratch_dir=small_disk)
+    with pytest.raises(OSError, match="no space left on the disk for the keypoint data"):
+        for n in range(1, 12):
+            arr.ensure(1024 * 2 ** n)
