@@ -51,11 +51,35 @@ class VideoWorker:
         return process_one(self.pipeline, job)
 
 
+REACH_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str, timeout: float = REACH_TIMEOUT_S) -> None:
+    """A cluster address (``host:port`` or ``ray://host:port``) must answer within ``timeout`` seconds
+    (Ray itself retries an unreachable address for minutes); ``auto`` is left to Ray."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(f"--ray-address {address!r}: expected host:port, ray://host:port or auto")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise RayUnavailable(f"--ray-address {address}: cannot reach the Ray cluster "
+                             f"({e.strerror or type(e).__name__}; tried for {timeout:g} s)") from None
+
+
 def _init_ray(address: str | None, num_cpus: int | None):
     try:
         import ray
     except ImportError:
         raise RayUnavailable("--engine ray needs Ray: pip install -r requirements-ray.txt") from None
+    if address:
+        check_reachable(address)
     started = not ray.is_initialized()
     if started:
         kwargs = dict(logging_level=logging.ERROR, log_to_driver=False, include_dashboard=False,

@@ -363,3 +363,21 @@ def test_disk_array_reserves_its_space(small_disk):
     with pytest.raises(OSError, match="no space left on the disk for the keypoint data"):
         for n in range(1, 12):
             arr.ensure(1024 * 2 ** n)
+
+
+def test_unreachable_ray_address_is_a_quick_one_line_error(tmp_path, capsys):
+    import socket
+    import time
+
+    from pipeline.distributed import RayUnavailable, check_reachable
+
+    with socket.socket() as s:  # a port on this machine that nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = time.perf_counter()
+    with pytest.raises(RayUnavailable, match=f"127.0.0.1:{port}: cannot reach the Ray cluster"):
+        check_reachable(f"127.0.0.1:{port}", timeout=2)
+    assert time.perf_counter() - t < 5
+    with pytest.raises(RayUnavailable, match="expected host:port"):
+        check_reachable("nonsense")
+    check_reachable("auto")  # left to Ray
