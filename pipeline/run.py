@@ -87,8 +87,6 @@ def method_constants(opts: "Options") -> dict:
     """What the results depend on besides the options: the tool's version and the constants of its
     methods (stabiliser, motion and description, cut detection), so an upgrade never passes old
     results off as current (``--resume``)."""
-    from pose.stabilize import stabilizer_for
-
     from . import description
 
     consts = {k: v for k, v in vars(description).items() if k.isupper() and isinstance(v, (int, float, str, tuple))}
@@ -310,11 +308,12 @@ class Pipeline:
         """How this run stabilises keypoints (``pose.stabilize``), for a video probed as ``info``."""
         return stabilizer_for(self.opts.pose, info.fps, raw=self.opts.raw_keypoints)
 
-    def pose(self, job: VideoJob, info, fingerprint: str, progress=None, on_update=None, cuts: CutDetector | None = None):
+    def pose(self, job: VideoJob, info, fingerprint: str, progress=None, on_update=None, cuts: CutDetector | None = None,
+             stabilizer=None):
         """The video's pose result (from the cache when it is valid) and whether it was cached; ``cuts``
         finds the camera cuts in the decoded frames."""
         outs = job.outputs(self.opts.out)
-        stabilizer = self.stabilizer(info)
+        stabilizer = stabilizer or self.stabilizer(info)
         if self.opts.pose == "alphapose-json":
             jpath = alphapose_json_for(self.opts, job)
             res = from_alphapose_json(jpath, frame_times(job.path, info), info.width, info.height, info.fps,
@@ -361,12 +360,13 @@ class Pipeline:
             spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
             t = time.perf_counter()
             stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
-            stream, cuts = None, CutDetector(info.fps)
+            stream, cuts, stabilizer = None, CutDetector(info.fps), self.stabilizer(info)
             if self.recognizer is not None and resolve_mode(opts.mode, info.duration) == "long" and opts.stream_mmn:
-                stream = StreamingWindows(self.recognizer, opts.window_s, opts.stride_s, self.stabilizer(info),
+                stream = StreamingWindows(self.recognizer, opts.window_s, opts.stride_s, stabilizer,
                                           cuts=cuts.cuts)
             try:
-                pose, cached = self.pose(job, info, fingerprint, progress, stream.on_frame if stream else None, cuts)
+                pose, cached = self.pose(job, info, fingerprint, progress, stream.on_frame if stream else None, cuts,
+                                         stabilizer)
             finally:
                 streamed = stream.close() if stream else {}
             timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached

@@ -73,13 +73,6 @@ def resolve_mode(mode: str, duration: float) -> str:
     return mode
 
 
-def video_end(times: np.ndarray) -> float:
-    if len(times) == 0:
-        return 0.0
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
-    return float(times[-1]) + step
-
-
 def shot_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float, cuts=()) -> list[Window]:
     """``make_windows`` of every shot (frame numbers of the whole video): no window spans a cut."""
     out = []
@@ -92,7 +85,7 @@ def shot_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float,
 
 def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float,
                  end: float | None = None) -> list[Window]:
-    t0, t1 = (float(times[0]), video_end(times) if end is None else end) if len(times) else (0.0, 0.0)
+    t0, t1 = (float(times[0]), description.motion_end(times, len(times)) if end is None else end) if len(times) else (0.0, 0.0)
     if mode == "clip" or t1 - t0 <= window_s:
         spans = [(t0, t1)]
     else:

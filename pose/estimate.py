@@ -65,11 +65,7 @@ def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
     times = np.array(times, np.float64)
     result = PoseResult(times, width, height, backend.name, dict(backend.settings), tracker.tracks(len(times)),
                         cuts=cuts.finish() if cuts is not None else [])
-    return _stabilized(result, stabilizer or stabilizer_for(backend.name, fps), scratch_dir)
-
-
-def _stabilized(result: PoseResult, stabilizer: Stabilizer, scratch_dir) -> PoseResult:
-    ensure_stabilized(result, stabilizer, scratch_dir)
+    ensure_stabilized(result, stabilizer or stabilizer_for(backend.name, fps), scratch_dir)
     return result
 
 
@@ -96,6 +92,7 @@ def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, f
         tracker.update(k, frames[k])
     settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours",
                 "frames_numbered_from": numbered_from}
-    return _stabilized(PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
-                                  tracker.tracks(len(times)), cuts=sorted(cuts)),
-                       stabilizer or stabilizer_for("alphapose-json", fps), scratch_dir)
+    result = PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
+                        tracker.tracks(len(times)), cuts=sorted(cuts))
+    ensure_stabilized(result, stabilizer or stabilizer_for("alphapose-json", fps), scratch_dir)
+    return result
