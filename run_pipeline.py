@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 def parse_args(argv=None) -> argparse.Namespace:
     from pipeline.segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S
     from pipeline.motion import STILL_THRESHOLD
+    from pipeline.posework import DEFAULT_POSE_FPS
 
     ap = argparse.ArgumentParser(prog="run_pipeline.py", description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,12 +62,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--raw-keypoints", action="store_true",
                     help="analyse the pose model's own keypoints instead of stabilised ones (no continuity across "
                          "model switches, no smoothing; see README 'Keypoint stabilisation')")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="pose worker processes: several videos and several chunks of a long one at once "
+                         "(default: the cores this process may use; 1 = pose in this process)")
+    ap.add_argument("--pose-fps", default=str(DEFAULT_POSE_FPS or "all"),
+                    help=f"run pose on this many frames a second and interpolate the others; 'all' = every "
+                         f"frame (default {DEFAULT_POSE_FPS or 'all'}; README 'Speed' says what it costs)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda (MMN; auto picks CUDA when available)")
     ap.add_argument("--overlay", action="store_true", help="also write <video>.overlay.mp4 with skeleton and labels")
     ap.add_argument("--submission", action="store_true", help="write OUT/prediction.csv for the MA-52 test server")
     ap.add_argument("--resume", action="store_true", help="skip videos whose outputs are complete")
     ap.add_argument("--engine", choices=["local", "ray"], default="local",
-                    help="local (default) or ray: one task per video on a Ray cluster (pip install -r "
+                    help="local (default) or ray: pose chunk tasks on a Ray cluster (pip install -r "
                          "requirements-ray.txt)")
     ap.add_argument("--ray-address", help="Ray cluster to join ('auto': the running one; default: start a "
                     "local instance)")
@@ -91,6 +98,17 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         ap.error(f"--max-side must be 0 (full size) or at least 64 pixels; got {args.max_side}")
     if args.max_persons < 1:
         ap.error(f"--max-persons must be at least 1; got {args.max_persons}")
+    if args.workers is not None and args.workers < 1:
+        ap.error(f"--workers must be at least 1; got {args.workers}")
+    if str(args.pose_fps).lower() in ("all", "0", "none"):
+        args.pose_fps = None
+    else:
+        try:
+            args.pose_fps = float(args.pose_fps)
+        except ValueError:
+            args.pose_fps = math.nan
+        if not (math.isfinite(args.pose_fps) and args.pose_fps >= 1):
+            ap.error(f"--pose-fps must be 'all' or a number of frames a second >= 1; got {args.pose_fps!r}")
     if args.person not in ("subject", "all") and not args.person.isdigit():
         ap.error(f"--person must be subject, all or a person id (a whole number); got {args.person!r}")
 
@@ -119,7 +137,8 @@ def main(argv=None) -> int:
                    alphapose_json=args.alphapose_json, alphapose_config=args.alphapose_config,
                    alphapose_checkpoint=args.alphapose_checkpoint, max_side=args.max_side or None,
                    max_persons=args.max_persons, raw_keypoints=args.raw_keypoints, checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,
-                   overlay=args.overlay, submission=args.submission, resume=args.resume)
+                   overlay=args.overlay, submission=args.submission, resume=args.resume,
+                   workers=args.workers, pose_fps=args.pose_fps)
     try:
         check_output_dir(opts.out)
         inputs = list(args.inputs)
@@ -129,7 +148,15 @@ def main(argv=None) -> int:
             console.print("Making the sample video (animated public-domain portrait)...")
             inputs.append(make_sample_video(opts.out / "sample" / "astronaut_demo.mp4"))
         jobs = collect_inputs(inputs, exclude=opts.out)
-        pipeline = Pipeline.from_options(opts)
+        workers = None
+        if args.engine == "ray":
+            from pipeline.distributed import RayUnavailable, RayWorkers
+
+            try:
+                workers = RayWorkers(args.ray_address)
+            except RayUnavailable as e:
+                return fail(str(e))
+        pipeline = Pipeline.from_options(opts, workers=workers)
     except (InputError, *USER_ERRORS) as e:
         return fail(" ".join(str(e).split()))
     except RuntimeError as e:
@@ -140,15 +167,7 @@ def main(argv=None) -> int:
         console.print(f"[yellow]note:[/yellow] {NO_CHECKPOINT_NOTE}", highlight=False, soft_wrap=True)
     try:
         with RichReporter(console, len(jobs)) as reporter:
-            if args.engine == "ray":
-                from pipeline.distributed import RayUnavailable, run_batch_ray
-
-                try:
-                    summary = run_batch_ray(jobs, opts, pipeline.settings_key, args.ray_address, reporter)
-                except RayUnavailable as e:
-                    return fail(str(e))
-            else:
-                summary = run_batch(jobs, pipeline, reporter)
+            summary = run_batch(jobs, pipeline, reporter)
     finally:
         pipeline.close()
     print_summary(console, summary, opts.out)

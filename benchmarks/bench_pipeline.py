@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""The pipeline's per-stage time and real-time factor, its cost over pose estimation alone, and peak
-memory for a short versus a long video.
+"""Whole-pipeline speed against naive pose, scaling with pose workers, and peak memory.
 
-    python benchmarks/bench_pipeline.py [--demo-dir DIR] [--minutes 1 10] [--checkpoint CKPT] [--skip-memory]
+    python benchmarks/bench_pipeline.py [--demo-dir DIR] [--seconds 20] [--workers 1 2 ...]
+                                        [--memory-minutes 1 10] [--json FILE]
 
-For each video: decoding alone; pose alone (decode + MediaPipe, the unavoidable cost); then the
-whole pipeline (decode, pose, preprocessing + MMN, exports) from scratch, with its stages' seconds,
-the real-time factor (processing time / video duration; < 1 is faster than real time) and the ratio
-whole pipeline / pose alone (target <= 1.15). Long videos are generated here (the animated sample).
-Stage columns: preprocessing and MMN seconds wherever they ran (in long mode mostly in a background
-thread while pose estimation goes on) and what was left after pose (MMN + segments), exports.
-Peak memory (max RSS, and the sampled peak of anonymous RSS, which leaves out the pages of the
-memory-mapped keypoint files) is measured in a fresh process per generated video.
+1. **Against naive pose** (issue 15's target: at most 0.5x): a ``--seconds`` long video of real footage
+   (the demo clips concatenated, repeated), 1080x1296 at 30 fps. *Naive*: every frame decoded at 960 px
+   and given to one MediaPipe Holistic graph in this one process. *Pipeline*: ``run_pipeline.py`` at its
+   defaults (pose workers = cores, pose at 15 fps) with two MMN streams (the fixture checkpoint as joint
+   and bone), from scratch, timed in the same run. Also the pipeline with one worker and every frame.
+2. **Workers**: the three demo clips as one batch with 1, 2, ... workers (up to the cores this process
+   may use): seconds and throughput relative to one worker.
+3. **Memory** (``--memory-minutes``): peak memory of the whole pipeline on generated videos of those
+   lengths, each in a fresh process (max RSS, and the sampled peak of anonymous RSS, which leaves out the
+   pages of the memory-mapped keypoint files) of the main process; each pose worker holds one chunk at a
+   time, whatever the video's length.
 """
 from __future__ import annotations
 
@@ -27,33 +30,48 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def stage_times(video: Path, checkpoint: str | None, out: Path) -> dict:
-    from pipeline.run import Options, Pipeline, VideoJob
+def real_footage(demo_dir: Path, seconds: float, out: Path) -> Path:
+    """The demo clips concatenated (repeated) to ``seconds``, re-encoded once (H.264, 30 fps)."""
+    from pipeline.video import ffmpeg_tools
+
+    clips = sorted(demo_dir.glob("*.mp4"))
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{c}'\n" for c in clips * 20))
+    subprocess.run([ffmpeg_tools()[0], "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
+                    str(listing), "-t", str(seconds), "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", "30",
+                    str(out)], check=True)
+    return out
+
+
+def naive_pose(video: Path) -> tuple[float, int]:
+    """Seconds for every frame through one MediaPipe Holistic graph at 960 px, decoding included."""
+    import mediapipe as mp
+
     from pipeline.video import iter_frames, probe
-    from pose.estimate import estimate
-    from pose.mediapipe_backend import MediaPipeBackend
 
     info = probe(video)
-    t = time.perf_counter()
-    n = sum(1 for _ in iter_frames(video, info, max_side=960))
-    decode = time.perf_counter() - t
-    with MediaPipeBackend() as backend:
+    n = 0
+    with mp.solutions.holistic.Holistic(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
+                                        refine_face_landmarks=True) as graph:
         t = time.perf_counter()
-        estimate(iter_frames(video, info, max_side=backend.max_side), info.width, info.height, info.fps, backend)
-        pose_alone = time.perf_counter() - t
-    opts = Options(out=out, checkpoint=Path(checkpoint) if checkpoint else None,
-                   bone_checkpoint=Path(checkpoint) if checkpoint else None, device="cpu")
-    pipe = Pipeline.from_options(opts)
+        for frame in iter_frames(video, info, max_side=960):
+            graph.process(frame.image)
+            n += 1
+        return time.perf_counter() - t, n
+
+
+def pipeline_seconds(inputs: list[Path], out: Path, ckpt: str | None, *extra: str) -> tuple[float, list[dict]]:
+    import run_pipeline
+
+    args = [*map(str, inputs), "--out", str(out), "--device", "cpu", "--mode", "long", *extra]
+    if ckpt:
+        args += ["--checkpoint", ckpt, "--bone-checkpoint", ckpt]
     t = time.perf_counter()
-    outcome = pipe.process(VideoJob(video, Path(video.stem)))
-    total = time.perf_counter() - t
-    pipe.close()
-    tm = outcome.doc["timing"]
-    return {"video": video.name, "frames": n, "duration_s": info.duration, "decode_s": decode,
-            "pose_alone_s": pose_alone, "pipeline_s": total, "pose_in_pipeline_s": tm["pose_s"],
-            "preprocess_s": tm.get("preprocess_s", 0.0), "mmn_s": tm.get("mmn_s", 0.0),
-            "mmn_and_segments_s": tm["analysis_s"], "export_s": tm["export_s"],
-            "windows": len(outcome.doc["windows"]), "rtf": total / info.duration, "ratio": total / pose_alone}
+    code = run_pipeline.main(args)
+    took = time.perf_counter() - t
+    if code != 0:
+        raise RuntimeError(f"pipeline exit code {code}")
+    return took, [json.loads(p.read_text()) for p in sorted(out.rglob("*.json"))]
 
 
 _MEASURE = """
@@ -92,53 +110,57 @@ def peak_memory(video: Path, checkpoint: str | None) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--demo-dir", default=str(ROOT.parent / "shared" / "fixtures" / "ma52_demo"))
-    ap.add_argument("--minutes", type=float, nargs="*", default=[1, 10])
-    ap.add_argument("--checkpoint", help="MMN checkpoint used for both streams (default: the shared fixture)")
-    ap.add_argument("--skip-memory", action="store_true")
-    ap.add_argument("--memory-only", action="store_true", help="only the peak memory of the generated videos")
+    ap.add_argument("--demo-dir", type=Path, default=ROOT.parent / "shared" / "fixtures" / "ma52_demo")
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--workers", type=int, nargs="*", help="worker counts to compare (default 1 .. cores)")
+    ap.add_argument("--checkpoint", help="MMN checkpoint used for both streams (default: the repo's fixture)")
+    ap.add_argument("--memory-minutes", type=float, nargs="*", default=[])
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
-    ckpt = args.checkpoint or str(ROOT.parent / "shared" / "fixtures" / "mmn_reference" / "mmn_ma52_random.pt")
-    if not Path(ckpt).exists():
-        ckpt = None
-    from pipeline.sample import make_sample_video
+    from pipeline.posework import default_workers
 
+    ckpt = args.checkpoint or str(ROOT / "tests" / "fixtures" / "mmn_reference" / "mmn_ma52_random.pt")
     work = Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
-    videos = sorted(Path(args.demo_dir).glob("*.mp4"))
-    for m in args.minutes:
-        videos.append(make_sample_video(work / f"generated_{m:g}min.mp4", seconds=60 * m))
-    if args.memory_only:
-        for v in videos[-len(args.minutes):] if args.minutes else []:
-            t = time.perf_counter()
-            rss, anon = peak_memory(v, ckpt)
-            print(f"{v.name}: peak RSS {rss:.0f} MiB, peak anonymous RSS {anon:.0f} MiB "
-                  f"(whole pipeline, fresh process, {time.perf_counter() - t:.0f} s)", flush=True)
-        return
-    rows = []
-    for v in videos:
-        row = stage_times(v, ckpt, work / "out")
-        if not args.skip_memory and v.name.startswith("generated"):
-            row["peak_rss_mib"], row["peak_anon_rss_mib"] = peak_memory(v, ckpt)
-        rows.append(row)
-        print(json.dumps({k: round(x, 3) if isinstance(x, float) else x for k, x in row.items()}), flush=True)
-    print()
-    print(f"{'video':38} {'frames':>6} {'dur s':>6} {'decode':>7} {'pose':>7} {'pipeline':>8} {'prep':>6} "
-          f"{'MMN':>6} {'after':>6} "
-          f"{'export':>7} {'RTF':>5} {'ratio':>6} {'RSS MiB':>8} {'anon MiB':>8}")
-    for r in rows:
-        print(f"{r['video'][:38]:38} {r['frames']:6d} {r['duration_s']:6.1f} {r['decode_s']:7.2f} "
-              f"{r['pose_alone_s']:7.2f} {r['pipeline_s']:8.2f} {r['preprocess_s']:6.2f} {r['mmn_s']:6.2f} "
-              f"{r['mmn_and_segments_s']:6.2f} {r['export_s']:7.2f} "
-              f"{r['rtf']:5.2f} {r['ratio']:6.3f} {r.get('peak_rss_mib', float('nan')):8.0f} "
-              f"{r.get('peak_anon_rss_mib', float('nan')):8.0f}")
-    print(f"\nMMN: {'two streams (the fixture checkpoint twice)' if ckpt else 'none'}; "
-          f"ratio = whole pipeline / (decode + pose alone); RTF = processing time / video duration;\n"
-          f"prep, MMN = preprocessing and MMN time wherever it ran (in long mode mostly in a background thread "
-          f"during pose); after = MMN + segments after pose; RSS includes the on-disk keypoints' pages in memory, "
-          f"anon does not")
+    cores = default_workers()
+    figures: dict = {"cores": cores}
+
+    video = real_footage(args.demo_dir, args.seconds, work / "real_footage.mp4")
+    naive, frames = naive_pose(video)
+    best, docs = pipeline_seconds([video], work / "default", ckpt)
+    one, _ = pipeline_seconds([video], work / "one", ckpt, "--workers", "1", "--pose-fps", "all")
+    dur = docs[0]["video"]["duration_s"]
+    figures["against_naive"] = {"video_s": dur, "frames": frames, "naive_s": naive, "pipeline_default_s": best,
+                                "pipeline_1_worker_every_frame_s": one, "ratio_default": best / naive,
+                                "ratio_1_worker_every_frame": one / naive, "timing": docs[0]["timing"]}
+    print(f"{video.name}: {dur:.1f} s, {frames} frames, {cores} cores")
+    print(f"  naive pose (every frame, one Holistic graph, 960 px): {naive:6.1f} s  RTF {naive / dur:.2f}")
+    print(f"  pipeline, defaults (workers {cores}, pose 15 fps, 2 MMN streams): {best:6.1f} s  RTF {best / dur:.2f}"
+          f"  = {best / naive:.2f}x naive (target <= 0.5)")
+    print(f"  pipeline, 1 worker, every frame:                 {one:6.1f} s  RTF {one / dur:.2f}  = {one / naive:.2f}x naive")
+    print(f"  stages (defaults): {docs[0]['timing']}")
+
+    clips = sorted(args.demo_dir.glob("*.mp4"))
+    counts = args.workers or list(range(1, cores + 1))
+    base = None
+    figures["batch"] = []
+    print(f"\nbatch of {len(clips)} demo clips:")
+    for n in counts:
+        took, _ = pipeline_seconds(clips, work / f"batch{n}", ckpt, "--workers", str(n))
+        base = base or took
+        figures["batch"].append({"workers": n, "seconds": took, "throughput_vs_1": base / took})
+        print(f"  workers {n}: {took:6.1f} s  throughput {base / took:.2f}x one worker")
+
+    for m in args.memory_minutes:
+        from pipeline.sample import make_sample_video
+
+        v = make_sample_video(work / f"generated_{m:g}min.mp4", seconds=60 * m)
+        t = time.perf_counter()
+        rss, anon = peak_memory(v, ckpt)
+        figures.setdefault("memory", []).append({"minutes": m, "peak_rss_mib": rss, "peak_anon_rss_mib": anon})
+        print(f"{v.name}: peak RSS {rss:.0f} MiB, peak anonymous RSS {anon:.0f} MiB "
+              f"(whole pipeline, fresh process, {time.perf_counter() - t:.0f} s)", flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
 
 
 if __name__ == "__main__":

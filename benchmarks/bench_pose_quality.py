@@ -38,7 +38,7 @@ from pose.tracking import select_people  # noqa: E402
 
 
 def run(video: Path, out: Path, mode: str, raw: bool) -> tuple[dict, object, dict]:
-    pipe = Pipeline.from_options(Options(out=out, mode=mode, raw_keypoints=raw))
+    pipe = Pipeline.from_options(Options(out=out, mode=mode, raw_keypoints=raw, workers=1, pose_fps=None))
     try:
         doc = pipe.process(VideoJob(video, Path(video.stem))).doc
         counts = dict(pipe.backend.counts)

@@ -14,12 +14,14 @@ import json
 import os
 import time
 import traceback
+from collections import deque
+from concurrent.futures import wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from common.fileio import ensure_writable_dir, write_json_atomic
 from pose.alphapose import AlphaPoseError
-from pose.estimate import estimate, from_alphapose_json, make_backend
+from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.result import cached_pose, save_pose, video_fingerprint
 from pose.skeleton_io import SkeletonFileError
 from pose.stabilize import ensure_stabilized, stabilizer_for
@@ -27,10 +29,11 @@ from pose.tracking import select_people, subject_score
 from recognizer.checkpoints import CheckpointError
 
 from . import export, motion
-from .overlap import StreamingWindows, prefetch
+from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
+                       default_workers, done_part, every_s_for, pose_settings, stored)
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
 from .shots import CutDetector, detect_cuts, shot_records
-from .video import VIDEO_EXTENSIONS, VideoError, frame_times, iter_frames, probe
+from .video import VIDEO_EXTENSIONS, VideoError, frame_times, probe
 
 TOOL = {"name": "microaction-finder", "version": "0.1.0"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -68,7 +71,8 @@ class Options:
     overlay: bool = False
     submission: bool = False
     resume: bool = False
-    stream_mmn: bool = True  # run MMN on finished windows while pose estimation goes on
+    workers: int | None = None  # pose worker processes (None: the cores this process may use)
+    pose_fps: float | None = DEFAULT_POSE_FPS  # pose on this many frames a second (None: every frame)
 
     PATH_FIELDS = ("out", "checkpoint", "bone_checkpoint", "alphapose_json", "alphapose_config",
                    "alphapose_checkpoint")
@@ -77,7 +81,7 @@ class Options:
         """What the outputs depend on besides the video: a changed key means recompute. Checkpoints
         count by content (SHA-256), not by path, so moving files or another engine changes nothing."""
         relevant = {k: str(v) for k, v in asdict(self).items()
-                    if k not in self.PATH_FIELDS + ("resume", "overlay", "submission", "device", "stream_mmn")}
+                    if k not in self.PATH_FIELDS + ("resume", "overlay", "submission", "device", "workers")}
         relevant["checkpoints"] = sorted(c["sha256"] for c in checkpoints)
         relevant["method"] = method_constants(self)
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -106,6 +110,7 @@ class VideoJob:
                  (("json", ".json"), ("csv", ".csv"), ("eaf", ".eaf"), ("pose", ".pose.npz"),
                   ("overlay", ".overlay.mp4"))}
         paths["lock"] = base.with_name(f".{base.name}.lock")
+        paths["parts"] = base.with_name(f".{base.name}.pose-parts")  # finished pose chunks (pipeline.posework)
         return paths
 
 
@@ -271,27 +276,52 @@ def alphapose_json_for(opts: Options, job: VideoJob) -> Path:
                          f"(looked for {job.path.stem}.json and {job.path.stem}/alphapose-results.json)")
 
 
-class Pipeline:
-    """Holds the loaded models for a run and processes videos one by one."""
+@dataclass
+class VideoRun:
+    """A video between ``Pipeline.start`` (locked, probed, its pose chunks submitted) and ``finish``."""
 
-    def __init__(self, opts: Options, recognizer=None, backend=None):
+    job: VideoJob
+    outs: dict[str, Path]
+    stack: contextlib.ExitStack  # holds the video's lock
+    t_start: float
+    info: object = None
+    fingerprint: str = ""
+    settings: dict = field(default_factory=dict)
+    cached: object = None  # PoseResult from the cache
+    tasks: list = field(default_factory=list)
+    parts: list = field(default_factory=list)  # futures of the chunks' Detections, in order
+    store: PartStore | None = None
+    reused: int = 0  # chunks taken from an earlier, interrupted run
+    timing: dict = field(default_factory=dict)
+
+
+class Pipeline:
+    """Holds the loaded models and the pose workers for a run; processes videos in two steps: ``start``
+    (lock, probe, pose chunks submitted to the workers) and ``finish`` (pose assembled, analysis,
+    exports), so the workers estimate pose of the next videos while this process finishes one."""
+
+    def __init__(self, opts: Options, recognizer=None, backend=None, workers=None):
         self.opts = opts
         self.recognizer = recognizer
         self._backend = backend
+        self._workers = workers
         ckpts = recognizer.checkpoints if recognizer is not None else []
         self.settings_key = opts.settings_key(ckpts)
+        self._latest: dict[str, float] = {}  # chunk task key -> time it reached (worker progress)
 
     @classmethod
-    def from_options(cls, opts: Options) -> "Pipeline":
+    def from_options(cls, opts: Options, workers=None) -> "Pipeline":
         recognizer = None
         if opts.checkpoint or opts.bone_checkpoint:
             from recognizer.inference import Recognizer
 
             recognizer = Recognizer(opts.checkpoint, opts.bone_checkpoint, device=opts.device)
-        return cls(opts, recognizer)
+        return cls(opts, recognizer, workers=workers)
 
     @property
     def backend(self):
+        """The pose backend in this process (its settings and frame size; it runs pose itself only with
+        one worker)."""
         if self._backend is None and self.opts.pose != "alphapose-json":
             self._backend = make_backend(self.opts.pose, alphapose_config=self.opts.alphapose_config,
                                          alphapose_checkpoint=self.opts.alphapose_checkpoint,
@@ -299,7 +329,34 @@ class Pipeline:
                                          max_persons=self.opts.max_persons)
         return self._backend
 
+    @property
+    def workers(self):
+        if self._workers is None:
+            live_gpu_model = self.opts.pose == "alphapose"  # one model on the GPU, in this process
+            given = self._backend is not None  # a backend object handed in: pose runs here, with it
+            n = 1 if live_gpu_model or given else (self.opts.workers or default_workers())
+            self._workers = InlineWorkers(self.backend) if n <= 1 else LocalWorkers(n)
+        return self._workers
+
+    def backend_spec(self) -> BackendSpec:
+        o = self.opts
+        return BackendSpec(o.pose, o.max_side, o.max_persons, o.device,
+                           os.path.abspath(o.alphapose_config) if o.alphapose_config else None,
+                           os.path.abspath(o.alphapose_checkpoint) if o.alphapose_checkpoint else None)
+
+    def wants_more(self, started: int) -> bool:
+        """Whether to start the next video now: while the workers have less than two tasks each queued
+        (never with one worker in this process: it would run that video's pose first)."""
+        w = self.workers
+        return not isinstance(w, InlineWorkers) and w.busy() < 2 * w.workers and started < 4 * w.workers
+
+    def cancel(self) -> None:
+        if self._workers is not None:
+            self._workers.cancel()
+
     def close(self) -> None:
+        if self._workers is not None:
+            self._workers.close()
         if self._backend is not None:
             self._backend.close()
 
@@ -308,71 +365,129 @@ class Pipeline:
         """How this run stabilises keypoints (``pose.stabilize``), for a video probed as ``info``."""
         return stabilizer_for(self.opts.pose, info.fps, raw=self.opts.raw_keypoints)
 
-    def pose(self, job: VideoJob, info, fingerprint: str, progress=None, on_update=None, cuts: CutDetector | None = None,
-             stabilizer=None):
-        """The video's pose result (from the cache when it is valid) and whether it was cached; ``cuts``
-        finds the camera cuts in the decoded frames."""
-        outs = job.outputs(self.opts.out)
-        stabilizer = stabilizer or self.stabilizer(info)
-        if self.opts.pose == "alphapose-json":
-            jpath = alphapose_json_for(self.opts, job)
-            res = from_alphapose_json(jpath, frame_times(job.path, info), info.width, info.height, info.fps,
-                                      scratch_dir=outs["pose"].parent, stabilizer=stabilizer,
-                                      cuts=detect_cuts(job.path, info))
-            res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
-            res.settings["shots"] = CutDetector.settings()
-            res.fingerprint = fingerprint
-            return res, False
-        backend = self.backend
-        settings = dict(backend.settings, shots=CutDetector.settings())
-        # per-frame keypoints live in unnamed temporary files in the output folder (common.diskarray)
-        cached = cached_pose(outs["pose"], fingerprint, backend.name, settings, outs["pose"].parent)
-        if cached is not None:
-            if ensure_stabilized(cached, stabilizer, outs["pose"].parent):
-                save_pose(outs["pose"], cached)  # the cache holds the keypoints the analysis used
-            return cached, True
-
-        def on_frame(i, t):
-            if progress:
-                progress(i + 1)
-
-        frames = prefetch(iter_frames(job.path, info, max_side=backend.max_side))
-        res = estimate(frames, info.width, info.height, info.fps, backend, on_frame=on_frame, on_update=on_update,
-                       scratch_dir=outs["pose"].parent, stabilizer=stabilizer, cuts=cuts or CutDetector(info.fps))
-        res.settings, res.fingerprint = settings, fingerprint
-        save_pose(outs["pose"], res)
-        return res, False
-
     def process(self, job: VideoJob, progress=None, stage=None) -> Outcome:
-        t_start = time.perf_counter()
+        """One video from start to finish."""
+        return self.finish(self.start(job, stage), progress, stage)
+
+    def start(self, job: VideoJob, stage=None) -> VideoRun:
+        """Lock the video's outputs, probe it, and submit the pose chunks the cache and an interrupted
+        earlier run do not already hold."""
         opts = self.opts
         outs = job.outputs(opts.out)
-        timing = {}
-        stage = stage or (lambda name, total=None: None)
-        with video_lock(outs["lock"]):
+        stack = contextlib.ExitStack()
+        stack.enter_context(video_lock(outs["lock"]))
+        run = VideoRun(job, outs, stack, time.perf_counter())
+        try:
             remove_stale_parts(outs)
             t = time.perf_counter()
-            stage("probe")
-            info = probe(job.path)
-            fingerprint = video_fingerprint(job.path)
-            timing["probe_s"] = time.perf_counter() - t
+            (stage or (lambda *a: None))("probe")
+            run.info = info = probe(job.path)
+            run.fingerprint = video_fingerprint(job.path)
+            run.timing["probe_s"] = time.perf_counter() - t
+            if opts.pose == "alphapose-json":
+                return run
+            backend = self.backend
+            every = every_s_for(opts.pose_fps, info.fps)
+            run.settings = dict(pose_settings(backend.settings, every, info.duration), shots=CutDetector.settings())
+            run.cached = cached_pose(outs["pose"], run.fingerprint, backend.name, run.settings, outs["pose"].parent)
+            if run.cached is not None:
+                return run
+            run.store = PartStore(outs["parts"], PartStore.key_for(run.fingerprint, run.settings))
+            run.store.clean_others()
+            run.tasks = chunk_tasks(str(job.path), info, every, self.backend_spec())
+            for task in run.tasks:
+                part = run.store.load(task.index)
+                if part is not None:
+                    run.reused += 1
+                    run.parts.append(stored(part))
+                else:
+                    run.parts.append(done_part(run.store, task.index, self.workers.submit(task)))
+        except BaseException:
+            for fut in run.parts:
+                fut.cancel()
+            stack.close()
+            raise
+        return run
 
-            spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
-            t = time.perf_counter()
-            stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
-            stream, cuts, stabilizer = None, CutDetector(info.fps), self.stabilizer(info)
-            if self.recognizer is not None and resolve_mode(opts.mode, info.duration) == "long" and opts.stream_mmn:
-                stream = StreamingWindows(self.recognizer, opts.window_s, opts.stride_s, stabilizer,
-                                          cuts=cuts.cuts)
+    def _pose(self, run: VideoRun, progress=None):
+        """The video's pose result and whether it came from the cache."""
+        opts, info, outs = self.opts, run.info, run.outs
+        stabilizer = self.stabilizer(info)
+        if opts.pose == "alphapose-json":
+            jpath = alphapose_json_for(opts, run.job)
+            res = from_alphapose_json(jpath, frame_times(run.job.path, info), info.width, info.height, info.fps,
+                                      scratch_dir=outs["pose"].parent, stabilizer=stabilizer,
+                                      cuts=detect_cuts(run.job.path, info))
+            res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
+            res.settings["shots"] = CutDetector.settings()
+            res.fingerprint = run.fingerprint
+            return res, False
+        if run.cached is not None:
+            if ensure_stabilized(run.cached, stabilizer, outs["pose"].parent):
+                save_pose(outs["pose"], run.cached)  # the cache holds the keypoints the analysis used
+            return run.cached, True
+        backend = self.backend
+        res = assemble(self._parts_in_order(run, progress), info.width, info.height, info.fps, backend.name,
+                       run.settings, scratch_dir=outs["pose"].parent, stabilizer=stabilizer)
+        res.fingerprint = run.fingerprint
+        save_pose(outs["pose"], res)
+        run.store.remove()
+        return res, False
+
+    def _parts_in_order(self, run: VideoRun, progress=None):
+        """The chunks' Detections in order, as they finish (showing progress while waiting)."""
+        fps = run.info.fps or 30.0
+        workers = self.workers
+        spans = [(t.start_s, min(t.end_s, max(run.info.duration, t.start_s))) for t in run.tasks]
+
+        def show(extra: float = 0.0) -> None:
+            if not progress:
+                return
+            self._latest.update(workers.progress())
+            covered = extra
+            for (a, b), fut, task in zip(spans, run.parts, run.tasks):
+                if fut is None or fut.done():
+                    covered += b - a
+                elif task.key in self._latest:
+                    covered += max(0.0, min(b, self._latest[task.key]) - a)
+            progress(int(covered * fps))
+
+        if isinstance(workers, InlineWorkers):
+            workers.on_time = lambda t: show()
+        try:
+            for k, fut in enumerate(run.parts):
+                while not fut.done() and not isinstance(workers, InlineWorkers):
+                    show()
+                    wait([fut], timeout=0.25)
+                part = fut.result()  # the task's own error, if it failed
+                run.parts[k] = None  # memory: each chunk is let go once assembled
+                show()
+                yield part
+        finally:
+            if isinstance(workers, InlineWorkers):
+                workers.on_time = None
+
+    def finish(self, run: VideoRun, progress=None, stage=None) -> Outcome:
+        """Assemble the pose, analyse, export; the JSON record last. Releases the video's lock."""
+        opts, job, outs, info, timing = self.opts, run.job, run.outs, run.info, run.timing
+        stage = stage or (lambda name, total=None: None)
+        with run.stack:
             try:
-                pose, cached = self.pose(job, info, fingerprint, progress, stream.on_frame if stream else None, cuts,
-                                         stabilizer)
+                spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
+                t = time.perf_counter()
+                stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
+                pose, cached = self._pose(run, progress)
+                timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached
+                if run.tasks:
+                    timing["pose_chunks"], timing["pose_chunks_reused"] = len(run.tasks), run.reused
             finally:
-                streamed = stream.close() if stream else {}
-            timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached
+                for fut in run.parts:
+                    if fut is not None:
+                        fut.cancel()
 
             t = time.perf_counter()
             stage("recognize")
+            self._share_cores()
             duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
             mode = resolve_mode(opts.mode, max(duration, info.duration))
             people = select_people(pose.tracks, opts.person)
@@ -380,15 +495,14 @@ class Pipeline:
             segments, windows = [], []
             for track in people:
                 segs, wins = analyse_track(track, pose.times, (pose.width, pose.height), mode, self.recognizer,
-                                           opts.window_s, opts.stride_s, opts.threshold, logits_cache=streamed,
+                                           opts.window_s, opts.stride_s, opts.threshold,
                                            scratch_dir=outs["pose"].parent, cuts=pose.cuts)
                 segments += [export.segment_record(s, self.recognizer) for s in segs]
                 windows += [dict(export.window_record(w), person=track.id) for w in wins]
             segments.sort(key=lambda s: (s["start_s"], s["person"]))
             timing["analysis_s"] = time.perf_counter() - t
-            for name, before in spent.items():  # in long mode mostly spent during pose, in a background thread
+            for name, before in spent.items():
                 timing[f"{name}_s"] = self.recognizer.seconds[name] - before
-
             t = time.perf_counter()
             stage("export")
             notes = []
@@ -411,7 +525,7 @@ class Pipeline:
                 "schema_version": export.SCHEMA_VERSION,
                 "tool": TOOL,
                 "video": {"file": job.path.name, "path": job.rel.parent.joinpath(job.path.name).as_posix(),
-                          "fingerprint": fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
+                          "fingerprint": run.fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
                           "num_frames": pose.num_frames, "width": info.width, "height": info.height,
                           "rotation": info.rotation, "codec": info.codec},
                 "pose": {"backend": pose.backend, "settings": pose.settings, "stabilizer": pose.stabilizer,
@@ -439,11 +553,19 @@ class Pipeline:
             if opts.overlay:
                 export.write_overlay(outs["overlay"], job.path, info, pose, people, segments)
             timing["export_s"] = time.perf_counter() - t
-            timing["total_s"] = time.perf_counter() - t_start
+            timing["total_s"] = time.perf_counter() - run.t_start
             doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
             write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
         return Outcome(job, "done", f"warning: {short}" if short else "", segments=len(segments),
                        seconds=timing["total_s"], doc=doc)
+
+    def _share_cores(self) -> None:
+        """MMN in this process takes the cores the pose workers leave free (one at least)."""
+        if self.recognizer is None or not isinstance(self._workers, LocalWorkers):
+            return
+        import torch
+
+        torch.set_num_threads(max(1, default_workers() - min(self._workers.busy(), self._workers.workers)))
 
 
 def decoded_short(decoded: int, declared: int | None) -> str:
@@ -460,11 +582,10 @@ def one_line(e: BaseException) -> str:
     return msg if isinstance(e, USER_ERRORS) else f"{type(e).__name__}: {msg}"
 
 
-def process_one(pipeline: Pipeline, job: VideoJob, reporter=None) -> Outcome:
-    """Process one job; any failure becomes a one-line failed outcome (KeyboardInterrupt passes)."""
-    reporter = reporter or NullReporter()
+def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
+    """``step()``, with any failure turned into a one-line failed outcome (KeyboardInterrupt passes)."""
     try:
-        return pipeline.process(job, progress=reporter.frame, stage=reporter.stage)
+        return step()
     except KeyboardInterrupt:
         raise
     except BusyError as e:
@@ -472,9 +593,15 @@ def process_one(pipeline: Pipeline, job: VideoJob, reporter=None) -> Outcome:
     except Exception as e:  # one video's failure never stops the batch
         msg = one_line(e)
         if not isinstance(e, EXPECTED_ERRORS):  # perhaps a bug of ours: the traceback is kept, and said where
-            log = _log_traceback(pipeline.opts.out, job, e)
+            log = _log_traceback(opts.out, job, e)
             msg += f" (traceback in {log})" if log else ""
         return Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
+
+
+def process_one(pipeline: Pipeline, job: VideoJob, reporter=None) -> Outcome:
+    """Process one job; any failure becomes a one-line failed outcome (KeyboardInterrupt passes)."""
+    reporter = reporter or NullReporter()
+    return guarded(job, pipeline.opts, lambda: pipeline.process(job, progress=reporter.frame, stage=reporter.stage))
 
 
 def skip_if_complete(job: VideoJob, opts: Options, settings_key: str) -> Outcome | None:
@@ -495,17 +622,34 @@ def finish(summary: Summary, opts: Options) -> Summary:
 
 
 def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter=None) -> Summary:
-    """Process every job; failures are recorded and the batch goes on; Ctrl-C stops cleanly."""
+    """Process every job; failures are recorded and the batch goes on; Ctrl-C stops cleanly (finished
+    pose chunks are kept for the rerun). The next videos are started (their pose chunks queued for the
+    workers) while this process finishes the current one."""
     summary = Summary()
     reporter = reporter or NullReporter()
+    opts = pipeline.opts
+    todo, started = deque(jobs), deque()
+
+    def start(job: VideoJob):
+        return skip_if_complete(job, opts, pipeline.settings_key) or guarded(job, opts, lambda: pipeline.start(job))
+
     try:
-        for job in jobs:
+        while todo or started:
+            while todo and (not started or pipeline.wants_more(len(started))):
+                job = todo.popleft()
+                started.append((job, start(job)))
+            job, item = started.popleft()
             reporter.start_video(job)
-            outcome = skip_if_complete(job, pipeline.opts, pipeline.settings_key) or process_one(pipeline, job, reporter)
-            summary.outcomes.append(outcome)
-            reporter.end_video(outcome)
+            if isinstance(item, VideoRun):
+                item = guarded(job, opts, lambda: pipeline.finish(item, progress=reporter.frame, stage=reporter.stage))
+            summary.outcomes.append(item)
+            reporter.end_video(item)
     except KeyboardInterrupt:
         summary.interrupted = True
+        pipeline.cancel()
+        for _, item in started:
+            if isinstance(item, VideoRun):
+                item.stack.close()
     return finish(summary, pipeline.opts)
 
 

@@ -130,16 +130,9 @@ def _window_status(track: PersonTrack, times: np.ndarray, windows: list[Window],
             w.status = "still"
 
 
-def _recognize(track: PersonTrack, active: list[Window], recognizer, logits_cache: dict | None) -> None:
-    from recognizer.inference import softmax
-
-    cache = logits_cache or {}
-    todo = [w for w in active if (track.id, w.a, w.b) not in cache]
-    for w, p in zip(todo, recognizer.predict([track.keypoints[w.a:w.b] for w in todo])):
+def _recognize(track: PersonTrack, active: list[Window], recognizer) -> None:
+    for w, p in zip(active, recognizer.predict([track.keypoints[w.a:w.b] for w in active])):
         w.prediction = p
-    for w in active:
-        if w.prediction is None:
-            w.prediction = recognizer.describe(softmax(cache[(track.id, w.a, w.b)][None])[0])
 
 
 def _merge_windows(track: PersonTrack, windows: list[Window]) -> list[Segment]:
@@ -165,11 +158,10 @@ def _merge_windows(track: PersonTrack, windows: list[Window]) -> list[Segment]:
 def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], mode: str, recognizer=None,
                   window_s: float = DEFAULT_WINDOW_S, stride_s: float = DEFAULT_STRIDE_S,
                   threshold: float = motion.STILL_THRESHOLD,
-                  logits_cache: dict | None = None, scratch_dir=None, cuts=()) -> tuple[list[Segment], list[Window]]:
+                  scratch_dir=None, cuts=()) -> tuple[list[Segment], list[Window]]:
     """Windows -> (optional) MMN -> segments with movement descriptions, for one person.
-    ``size`` is the frame's (width, height); ``logits_cache`` maps (track id, first frame, end frame)
-    to logits already computed (``pipeline.overlap.StreamingWindows``); ``cuts`` are the first frames
-    of the shots after the first (no window or segment spans a cut)."""
+    ``size`` is the frame's (width, height); ``cuts`` are the first frames of the shots after the first
+    (no window or segment spans a cut)."""
     scale = motion.body_scale(track.keypoints)
     ok = motion.ReliableMask(track.keypoints, track.scores, *size)
     desc = description.describe_track(track.keypoints, track.scores, times, size, scale, scratch_dir, cuts)
@@ -177,7 +169,7 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
     _window_status(track, times, windows, ok, scale, mode, threshold)
     active = [w for w in windows if w.status == "active"]
     if recognizer is not None and active:
-        _recognize(track, active, recognizer, logits_cache)
+        _recognize(track, active, recognizer)
 
     if mode == "long" and recognizer is None:
         segments = []

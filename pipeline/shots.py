@@ -42,7 +42,8 @@ class CutDetector:
     def cut_at(self, index: int, image: np.ndarray) -> int | None:
         """Feed frame ``index`` (RGB, any size); the first frame of a new shot when a cut is confirmed."""
         h, w = image.shape[:2]
-        small = cv2.resize(image, (WIDTH, max(1, int(round(h * WIDTH / w)))), interpolation=cv2.INTER_AREA)
+        small = image if w == WIDTH else cv2.resize(image, (WIDTH, max(1, int(round(h * WIDTH / w)))),
+                                                    interpolation=cv2.INTER_AREA)
         self._last = index
         found = [int(c) for c in self._det.process_frame(index, np.ascontiguousarray(small[..., ::-1]))]
         return self._add(found)
@@ -65,8 +66,8 @@ def detect_cuts(path, info) -> list[int]:
     from .video import iter_frames
 
     det = CutDetector(info.fps)
-    for frame in iter_frames(path, info, max_side=WIDTH * 2):
-        det.cut_at(frame.index, frame.image)
+    for frame in iter_frames(path, info, max_side=64, small_width=WIDTH):  # as pose estimation sees them
+        det.cut_at(frame.index, frame.small)
     return det.finish()
 
 

@@ -1,6 +1,7 @@
 """Video probing and streaming decode with each frame's own timestamp.
 
 * ``probe(path)``: duration, fps, frame count, size (after rotation), rotation, codec, audio.
+* ``prefetch(frames)``: decoding in a thread, a few frames ahead of the pose model.
 * ``iter_frames(path)``: decoded RGB frames one at a time, each with the presentation time from
   the container (``showinfo``'s pts_time, so variable frame rates give correct times), rotation
   metadata applied. Only one frame is held at a time: memory does not grow with video length.
@@ -10,6 +11,7 @@ a pip install alone is enough on a fresh machine.
 """
 from __future__ import annotations
 
+import math
 import os
 import queue
 import re
@@ -20,7 +22,7 @@ import threading
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import ffmpeg
 import numpy as np
@@ -151,12 +153,13 @@ def probe(path: str | Path) -> VideoInfo:
 
 @dataclass
 class Frame:
-    index: int
+    index: int  # position among all decoded frames (also those ``every_s`` leaves out)
     time: float  # seconds from the start of the video
-    image: np.ndarray  # [H, W, 3] uint8 RGB
+    image: np.ndarray | None  # [H, W, 3] uint8 RGB; None for a frame ``every_s`` leaves out
+    small: np.ndarray | None = None  # [h, small_width, 3] uint8 RGB when asked for (cut detection)
 
 
-_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+)")
+_SHOWINFO = re.compile(r"\[Parsed_showinfo_(\d+)\b.*?\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+)")
 
 
 def _scaled_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
@@ -166,63 +169,176 @@ def _scaled_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
     return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
 
 
-def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int | None = None) -> Iterator[Frame]:
+def _slot(t: float, every_s: float, fps: float) -> int:
+    """Which ``every_s``-second slot a frame at ``t`` falls in (half a frame of margin at the edges);
+    the same arithmetic as the ffmpeg ``select`` expression in ``iter_frames``."""
+    return math.floor((t + 0.5 / fps) / every_s)
+
+
+def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int | None = None, *,
+                start_s: float | None = None, every_s: float | None = None, small_width: int | None = None,
+                need_frames: bool = True) -> Iterator[Frame]:
     """Decode ``path`` as a stream of RGB frames with container timestamps (seconds from start).
 
     ``max_side`` downscales in ffmpeg (keypoints stay in original pixels: the pose backends work
     in normalised coordinates and scale by ``info.width/height``).
+    ``start_s``: start at this time (ffmpeg seeks, then drops the frames before it, so the first frame is
+    the first one at or after ``start_s``; times stay those of the whole video).
+    ``small_width``: every decoded frame also comes small (``Frame.small``, e.g. for cut detection).
+    ``every_s`` (with ``small_width``): only the first frame of every ``every_s`` seconds (counted from
+    the video's start, so which frames are kept does not depend on ``start_s``) is scaled and converted
+    at full size; the others come with ``image`` None. ``need_frames=False``: no frame is not an error.
     """
     info = info or probe(path)
     ffmpeg_bin, _ = ffmpeg_tools()
+    fps = info.fps or 30.0
     w, h = _scaled_size(info.width, info.height, max_side)
-    stream = ffmpeg.input(as_arg(path)).video
+    seek = {} if not start_s or start_s <= 0 else {"ss": f"{start_s:.6f}"}  # from the first frame, as our times
+    select = bool(small_width and every_s and every_s > 1.0 / fps + 1e-9)
+    base = ffmpeg.input(as_arg(path), **seek).video
+    if small_width:
+        sw = max(2, int(small_width) // 2 * 2)
+        sh = max(2, int(round(info.height * sw / info.width / 2)) * 2)
+        branches = base.filter("showinfo").filter_multi_output("split")
+        small_stream, main = branches.stream(0).filter("scale", sw, sh), branches.stream(1)
+    else:
+        main = base
+    if select:
+        shift = 0.5 / fps - info.start_time
+        main = main.filter("select", f"isnan(prev_t)+gt(floor((t+{shift:.9f})/{every_s:.9f}),"
+                                     f"floor((prev_t+{shift:.9f})/{every_s:.9f}))")
     if (w, h) != (info.width, info.height):
-        stream = stream.filter("scale", w, h)
-    stream = stream.filter("showinfo")
-    cmd = (stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", an=None, sn=None)
-           .global_args("-nostdin", "-nostats", "-hide_banner", "-loglevel", "info")
+        main = main.filter("scale", w, h)
+    main = main.filter("showinfo")
+    raw = dict(format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", an=None, sn=None)
+    rfd = wfd = None
+    outputs = [main.output("pipe:", **raw)]
+    if small_width:
+        rfd, wfd = os.pipe()
+        outputs.append(small_stream.output(f"pipe:{wfd}", **raw))
+    cmd = (ffmpeg.merge_outputs(*outputs)
+           # -copyts: showinfo reports the container's own times (from which start_time is taken)
+           .global_args("-nostdin", "-nostats", "-hide_banner", "-loglevel", "info", "-copyts")
            .compile(cmd=ffmpeg_bin))
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
-    times: queue.Queue = queue.Queue()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+                            pass_fds=(wfd,) if wfd is not None else ())
+    if wfd is not None:
+        os.close(wfd)
+    small_pipe = os.fdopen(rfd, "rb", buffering=0) if rfd is not None else None
+    chosen: queue.Queue = queue.Queue()  # time of each frame that comes through stdout
+    every: list[float] = []  # time of every decoded frame (small_width)
+    every_cv = threading.Condition()
     log: list[str] = []
+    nominal = 1.0 / fps
 
     def read_stderr() -> None:
-        for raw in iter(proc.stderr.readline, b""):
-            line = raw.decode("utf-8", "replace")
+        last = last_all = None
+        for raw_line in iter(proc.stderr.readline, b""):
+            line = raw_line.decode("utf-8", "replace")
             m = _SHOWINFO.search(line)
-            if m:
-                times.put(float("nan") if m.group(2) == "NOPTS" else float(m.group(3)))
-            else:
+            if not m:
                 log.append(line)
                 del log[:-20]
-        times.put(None)
+                continue
+            t = float("nan") if m.group(3) == "NOPTS" else float(m.group(4)) - info.start_time
+            if small_width and m.group(1) == "0":  # every decoded frame
+                if not np.isfinite(t):  # no timestamp: continue from the previous one at the nominal rate
+                    t = 0.0 if last_all is None else last_all + nominal
+                last_all = t
+                with every_cv:
+                    every.append(t)
+                    every_cv.notify_all()
+                continue
+            if not np.isfinite(t):
+                t = 0.0 if last is None else last + nominal
+            last = t
+            chosen.put(t)
+        chosen.put(None)
+        with every_cv:
+            every.append(None)
+            every_cv.notify_all()
 
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
-    size = w * h * 3
-    index, last_t = 0, None
+    big_q: queue.Queue = queue.Queue(maxsize=4)
+    small_q: queue.Queue = queue.Queue(maxsize=32)
+    stop = threading.Event()
+
+    def pump(pipe, size, shape, q, times) -> None:
+        try:
+            while not stop.is_set():
+                buf = _read_exact(pipe, size)
+                if buf is None:
+                    break
+                t = times.get(timeout=60) if times is not None else None
+                item = (t, np.frombuffer(buf, np.uint8).reshape(shape))
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except Exception:  # noqa: BLE001 - the consumer sees the end of the stream
+            pass
+        finally:
+            q.put(None) if not stop.is_set() else None
+
+    threads = [threading.Thread(target=pump, args=(proc.stdout, w * h * 3, (h, w, 3), big_q, chosen), daemon=True)]
+    if small_width:
+        threads.append(threading.Thread(target=pump, args=(small_pipe, sw * sh * 3, (sh, sw, 3), small_q, None),
+                                        daemon=True))
+    for th in threads:
+        th.start()
+    count = 0
     try:
-        while True:
-            buf = _read_exact(proc.stdout, size)
-            if buf is None:
-                break
-            t = times.get(timeout=60)
-            if t is None:
-                break
-            t = t - info.start_time
-            if not np.isfinite(t):  # no timestamp: continue from the previous one at the nominal rate
-                t = 0.0 if last_t is None else last_t + 1.0 / (info.fps or 30.0)
-            last_t = t
-            yield Frame(index, t, np.frombuffer(buf, np.uint8).reshape(h, w, 3))
-            index += 1
+        if not small_width:
+            while (item := big_q.get()) is not None:
+                t, img = item
+                yield Frame(count, t, img)
+                count += 1
+        else:
+            pending = None  # the next full-size frame, not yet matched to a small one
+            big_done = False
+            prev_slot = None
+            while (item := small_q.get()) is not None:
+                _, small = item
+                with every_cv:
+                    every_cv.wait_for(lambda: len(every) > count, timeout=60)
+                    t = every[count] if len(every) > count else None
+                if t is None:
+                    break
+                slot = _slot(t, every_s, fps) if select else None
+                image = None
+                wanted = not select or prev_slot is None or slot > prev_slot
+                prev_slot = slot
+                # full-size frames and small ones are merged by time (the full-size stream is a subset)
+                while wanted and not big_done:
+                    if pending is None:
+                        got = big_q.get()
+                        if got is None:
+                            big_done = True
+                            break
+                        pending = got
+                    if pending[0] < t - 1e-6:
+                        pending = None  # a frame we did not expect: dropped
+                        continue
+                    if abs(pending[0] - t) <= 1e-6:
+                        image, pending = pending[1], None
+                    break
+                yield Frame(count, t, image, small)
+                count += 1
+        reader.join(timeout=60)
     finally:
+        stop.set()
         if proc.poll() is None:
             proc.kill()
         proc.wait()
         reader.join(timeout=5)
-    if proc.returncode not in (0, None) and index == 0:
+        if small_pipe is not None:
+            small_pipe.close()
+    if proc.returncode not in (0, None) and count == 0 and need_frames:
         raise VideoError(f"{path}: could not decode video ({_last_line(''.join(log))})")
-    if index == 0:
+    if count == 0 and need_frames:
         raise VideoError(f"{path}: no decodable video frame")
 
 
@@ -283,3 +399,50 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray], fps: float, size
         err = proc.stderr.read().decode("utf-8", "replace")
         if proc.wait() != 0:
             raise VideoError(f"{path}: video encoding failed ({_last_line(err)})")
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterable, depth: int = 4) -> Iterator:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead (exceptions are re-raised)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as e:  # handed to the consumer
+            q.put(e)
+        finally:
+            q.put(_DONE)
+            close = getattr(items, "close", None)
+            if stop.is_set() and close:
+                close()
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        t.join()

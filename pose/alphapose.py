@@ -158,7 +158,7 @@ class AlphaPoseLiveBackend:
     def close(self) -> None:
         pass
 
-    def process(self, image: np.ndarray, width: int, height: int) -> list[Detection]:
+    def process(self, image: np.ndarray, width: int, height: int, time: float | None = None) -> list[Detection]:
         torch = self.torch
         with torch.no_grad():
             img = self.detector.image_preprocess(image)

@@ -1,19 +1,24 @@
-"""Run a pose backend over a stream of frames, or turn AlphaPose results into tracks.
+"""Run a pose backend over runs of frames and assemble the runs into tracks, or turn AlphaPose results
+into tracks.
 
 Frames come from the pipeline's decoder (anything with ``index``, ``time`` and ``image``); this
 module never opens videos itself.
 """
 from __future__ import annotations
 
+import math
 from array import array
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from .alphapose import AlphaPoseError, read_alphapose_json
 from .result import PoseResult
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
-from .tracking import Tracker
+from .tracking import REID_S, Tracker, keypoint_box, pose_distance, same_place
+from .types import Detection, PersonTrack
 
 BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
 
@@ -35,38 +40,256 @@ def make_backend(name: str, *, alphapose_config=None, alphapose_checkpoint=None,
     raise ValueError(f"unknown pose backend {name!r}; choose from {', '.join(BACKENDS)}")
 
 
-def estimate(frames: Iterable, width: int, height: int, fps: float, backend,
-             on_frame: Callable[[int, float], None] | None = None, max_gap_s: float = 1.0,
-             on_update: Callable[[Tracker, int, float], None] | None = None,
-             scratch_dir=None, stabilizer: Stabilizer | None = None, cuts=None) -> PoseResult:
-    """Run ``backend`` on every frame, track people, stabilise their keypoints (``pose.stabilize``;
-    default: the backend's usual settings), return the result (no images kept; keypoints on disk in
-    ``scratch_dir``, see ``common.diskarray``).
-    ``on_update(tracker, index, time)`` sees the raw tracks as they grow (used to start MMN early).
-    ``cuts`` (``pipeline.shots.CutDetector`` or alike: ``cut_at(index, image)``, ``finish()``) finds
-    camera cuts in the frames: tracking starts again at each (the backend re-identifies people)."""
+@dataclass
+class Detections:
+    """What a pose backend found in a run of frames (one chunk of a video), before tracking.
+
+    Frame numbers are local: frame 0 is the first frame the run owns, negative ones are warm-up frames
+    before it (the pose model ran on them so that its tracking has settled where the run begins; they
+    belong to the previous run and serve to match its people to this run's). ``times`` holds every
+    frame's time, warm-up ones first: frame ``f``'s time is ``times[f + warmup]``.
+    """
+
+    times: np.ndarray  # [warmup + owned] float64 seconds, every decoded frame (also those pose skipped)
+    warmup: int  # frames before the run's own ones
+    pose_frames: np.ndarray  # [m] int64 local numbers of the frames the pose model saw
+    frame: np.ndarray  # [D] int64 local frame number of each detection
+    person: np.ndarray  # [D] int64 the backend's id of the person (-1: the backend gives none)
+    keypoints: np.ndarray  # [D, 44, 2] float32
+    scores: np.ndarray  # [D, 44] float32
+    sources: np.ndarray  # [D, 44] uint8
+    cuts: list[int] = field(default_factory=list)  # local first frames of new shots (owned frames only)
+
+    ARRAYS = ("times", "pose_frames", "frame", "person", "keypoints", "scores", "sources")
+
+    @property
+    def owned(self) -> int:
+        return len(self.times) - self.warmup
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        d = {k: getattr(self, k) for k in self.ARRAYS}
+        d.update(warmup=np.array(self.warmup), cuts=np.asarray(self.cuts, np.int64))
+        return d
+
+    @classmethod
+    def from_arrays(cls, d) -> "Detections":
+        return cls(**{k: np.asarray(d[k]) for k in cls.ARRAYS}, warmup=int(d["warmup"]),
+                   cuts=[int(c) for c in d["cuts"]])
+
+
+def detect(frames: Iterable, backend, width: int, height: int, fps: float, *, start_s: float = 0.0,
+           end_s: float = math.inf, from_s: float = -math.inf, cuts=None, tail: int = 3,
+           on_frame: Callable[[float], None] | None = None) -> Detections:
+    """Run ``backend`` on ``frames`` (``pipeline.video.iter_frames``: every decoded frame, ``image`` None
+    where the pose model is not to look) and keep what it finds, for the run of frames from ``start_s``
+    up to ``end_s``; frames before ``start_s`` (but not before ``from_s``) are warm-up. ``cuts``
+    (``pipeline.shots.CutDetector`` or alike: ``cut_at(index, image)``, ``finish()``) sees every frame
+    (``small`` when there is one) and finds camera cuts: the backend starts its tracking again at each; it
+    also sees ``tail`` frames past ``end_s`` so that a cut just before the end is confirmed."""
     start = getattr(backend, "start", None)
     start(fps) if start else backend.reset()
-    tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
-    times = array("d")  # 8 bytes a frame
+    times, seen, pose_pos, rows = array("d"), array("q"), array("q"), []
     for frame in frames:
-        if cuts is not None and cuts.cut_at(frame.index, frame.image) is not None:
-            tracker.cut()
+        if frame.time < from_s:
+            continue
+        picture = frame.small if getattr(frame, "small", None) is not None else frame.image
+        if frame.time >= end_s:
+            if cuts is None or tail <= 0:
+                break
+            cuts.cut_at(len(times), picture)
+            tail -= 1
+            continue
+        if cuts is not None and cuts.cut_at(len(times), picture) is not None:
             cut = getattr(backend, "cut", None)
-            if cut:
-                cut()
-        tracker.update(frame.index, backend.process(frame.image, width, height))
+            cut() if cut else backend.reset()
+        if frame.image is not None:
+            pose_pos.append(len(times))
+            for d in backend.process(frame.image, width, height, frame.time):
+                seen.append(len(times))
+                rows.append(d)
         times.append(frame.time)
-        if on_update:
-            on_update(tracker, frame.index, frame.time)
         if on_frame:
-            on_frame(frame.index, frame.time)
+            on_frame(frame.time)
     backend.reset()
+    times = np.asarray(times, np.float64)
+    first = int(np.argmax(times >= start_s)) if (times >= start_s).any() else len(times)
+    pose_pos = np.asarray(pose_pos, np.int64)
+    seen = np.asarray(seen, np.int64)
+    joints = rows[0].keypoints.shape[0] if rows else 44
+    found = cuts.finish() if cuts is not None else []
+    return Detections(
+        times=times, warmup=first, pose_frames=pose_pos - first, frame=seen - first,
+        person=np.array([-1 if d.track_id is None else int(d.track_id) for d in rows], np.int64),
+        keypoints=np.array([d.keypoints for d in rows], np.float32).reshape(-1, joints, 2),
+        scores=np.array([d.scores for d in rows], np.float32).reshape(-1, joints),
+        sources=np.array([d.sources for d in rows], np.uint8).reshape(-1, joints),
+        cuts=sorted({int(c) - first for c in found if first <= int(c) < len(times)}))
+
+
+STITCH_COST = 0.25  # mean joint distance / person size at which two runs' people are the same one
+
+
+def assemble(parts: Iterable[Detections], width: int, height: int, fps: float, backend: str, settings: dict,
+             max_gap_s: float = 1.0, scratch_dir=None, stabilizer: Stabilizer | None = None) -> PoseResult:
+    """Consecutive runs of a video's frames (``detect``) -> one tracked, stabilised result.
+
+    People keep one id across runs: the backend's ids of a run are matched to the previous run's people
+    on the warm-up frames both saw (mean joint distance below ``STITCH_COST`` person sizes); someone not
+    in the warm-up frames is re-identified by place and size (``pose.tracking.same_place``) if seen in
+    the last ``REID_S`` seconds. Frames the pose model skipped are filled in (``fill_skipped``).
+    Memory stays flat: runs are read one at a time, tracks live on disk."""
+    tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
+    times, pose_mask, all_cuts = array("d"), array("b"), []
+    stitch = _Stitcher()
+    offset = 0
+    for part in parts:
+        ids = stitch.map_ids(part, offset)
+        by_frame: dict[int, list[Detection]] = {}
+        for i in np.flatnonzero(part.frame >= 0):
+            g = ids.get(int(part.person[i]))
+            by_frame.setdefault(int(part.frame[i]), []).append(
+                Detection(part.keypoints[i], part.scores[i], part.sources[i], track_id=g))
+        cuts = set(part.cuts)
+        for f in sorted(set(by_frame) | cuts):
+            if f in cuts:
+                tracker.cut()
+            if f in by_frame:
+                tracker.update(offset + f, by_frame[f])
+        mask = np.zeros(part.owned, np.int8)
+        mask[part.pose_frames[part.pose_frames >= 0]] = 1
+        pose_mask.extend(mask.tolist())
+        times.extend(part.times[part.warmup:].tolist())
+        all_cuts += [offset + c for c in part.cuts if offset + c > 0]
+        offset += part.owned
     times = np.array(times, np.float64)
-    result = PoseResult(times, width, height, backend.name, dict(backend.settings), tracker.tracks(len(times)),
-                        cuts=cuts.finish() if cuts is not None else [])
-    ensure_stabilized(result, stabilizer or stabilizer_for(backend.name, fps), scratch_dir)
+    tracks = tracker.tracks(len(times))
+    pose_mask = np.frombuffer(pose_mask, np.int8).astype(bool) if len(pose_mask) else np.zeros(0, bool)
+    if len(pose_mask) and not pose_mask.all():
+        tracks = [fill_skipped(tr, pose_mask, all_cuts) for tr in tracks]
+    result = PoseResult(times, width, height, backend, dict(settings), tracks, cuts=sorted(set(all_cuts)))
+    ensure_stabilized(result, stabilizer or stabilizer_for(backend, fps), scratch_dir)
     return result
+
+
+class _Stitcher:
+    """The ids of consecutive runs' people (see ``assemble``)."""
+
+    def __init__(self):
+        self.next_id = 0
+        self.tail: dict[float, list[tuple[int, np.ndarray]]] = {}  # time -> (id, keypoints) of the last frames
+        self.last: dict[int, tuple[float, np.ndarray]] = {}  # id -> (time, box) last seen
+
+    def map_ids(self, part: Detections, offset: int) -> dict[int, int | None]:
+        if (part.person < 0).all():
+            return {-1: None}  # the backend gives no ids: the tracker matches people frame to frame
+        local = sorted({int(p) for p in part.person})
+        ids: dict[int, int] = {}
+        # 1. the same people on the warm-up frames both runs saw
+        pairs = {}
+        for i in np.flatnonzero(part.frame < 0):
+            t = float(part.times[part.frame[i] + part.warmup])
+            for g, kp in self.tail.get(t, ()):
+                d = pose_distance(part.keypoints[i], kp)
+                if np.isfinite(d):
+                    pairs.setdefault((int(part.person[i]), g), []).append(d)
+        if pairs:
+            known = sorted({g for _, g in pairs})
+            cost = np.full((len(local), len(known)), 1e6)
+            for (p, g), ds in pairs.items():
+                cost[local.index(p), known.index(g)] = float(np.mean(ds))
+            for i, j in zip(*linear_sum_assignment(cost)):
+                if cost[i, j] <= STITCH_COST:
+                    ids[local[i]] = known[j]
+        # 2. re-identified by place and size, or new
+        for p in local:
+            if p in ids:
+                continue
+            rows = np.flatnonzero((part.person == p) & (part.frame >= 0))
+            if len(rows):
+                t0 = float(part.times[part.frame[rows[0]] + part.warmup])
+                box = keypoint_box(part.keypoints[rows[0]], part.scores[rows[0]])
+                taken = set(ids.values())
+                cands = [(t0 - t, g) for g, (t, b) in self.last.items()
+                         if g not in taken and 0 <= t0 - t <= REID_S and same_place(box, b)]
+                if cands:
+                    ids[p] = min(cands)[1]
+                    continue
+            ids[p] = self.next_id
+            self.next_id += 1
+        self.next_id = max([self.next_id] + [g + 1 for g in ids.values()])
+        # remember the end of this run (its last second) and where everyone was last seen
+        self.tail = {}
+        own = np.flatnonzero(part.frame >= 0)
+        if len(own):
+            t_end = float(part.times[-1])
+            for i in own:
+                t = float(part.times[part.frame[i] + part.warmup])
+                g = ids[int(part.person[i])]
+                self.last[g] = (t, keypoint_box(part.keypoints[i], part.scores[i]))
+                if t >= t_end - TAIL_S:
+                    self.tail.setdefault(t, []).append((g, part.keypoints[i]))
+        return ids
+
+
+TAIL_S = 2.0  # seconds at a run's end kept for matching the next run's warm-up frames
+
+
+def fill_skipped(track: PersonTrack, pose_mask: np.ndarray, cuts: list[int], block: int = 4096) -> PersonTrack:
+    """Values for the frames the pose model skipped (``pose_mask`` False): linear between the pose frames
+    on either side when the person was found on both and no cut lies between; else the nearer pose
+    frame's values within the same shot (video or shot end); else nothing. Scores likewise; sources of
+    the nearer frame. Works through disk-backed tracks a block at a time; returns the track with its
+    presence updated."""
+    n = len(pose_mask)
+    idx = np.arange(n)
+    prev = np.maximum.accumulate(np.where(pose_mask, idx, -1))
+    nxt = np.minimum.accumulate(np.where(pose_mask, idx, n)[::-1])[::-1]
+    shot = np.zeros(n, np.int64)
+    for c in cuts:
+        if 0 < c < n:
+            shot[c] += 1
+    shot = np.cumsum(shot)
+    kp, sc, src = track.keypoints, track.scores, track.sources
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        todo = np.flatnonzero(~pose_mask[a:b]) + a
+        if not len(todo):
+            continue
+        p, q = prev[todo], nxt[todo]
+        has_p = (p >= 0) & (shot[np.maximum(p, 0)] == shot[todo])
+        has_q = (q < n) & (shot[np.minimum(q, n - 1)] == shot[todo])
+        pc, qc = np.maximum(p, 0), np.minimum(q, n - 1)
+        kp_p, kp_q = np.asarray(kp[pc]), np.asarray(kp[qc])
+        sc_p, sc_q = np.asarray(sc[pc]), np.asarray(sc[qc])
+        seen_p = has_p & np.isfinite(kp_p).all(-1).any(-1)
+        seen_q = has_q & np.isfinite(kp_q).all(-1).any(-1)
+        w = np.where(seen_p & seen_q, (todo - p) / np.maximum(q - p, 1), np.where(seen_p, 0.0, 1.0))
+        w = w.astype(np.float32)
+        use = seen_p | seen_q
+        w_kp = w[:, None, None]
+        new_kp = np.where(use[:, None, None], (1 - w_kp) * kp_p + w_kp * kp_q, np.nan)
+        # a joint missing on one side: the other side's value when that side is the nearer one alone
+        only_p = seen_p & ~seen_q
+        only_q = seen_q & ~seen_p
+        new_kp[only_p] = kp_p[only_p]
+        new_kp[only_q] = kp_q[only_q]
+        new_sc = np.where(use[:, None], (1 - w[:, None]) * sc_p + w[:, None] * sc_q, 0.0)
+        new_sc[only_p], new_sc[only_q] = sc_p[only_p], sc_q[only_q]
+        near_q = (w > 0.5)[:, None]
+        new_src = np.where(use[:, None], np.where(near_q, np.asarray(src[qc]), np.asarray(src[pc])), 0)
+        new_sc = np.where(np.isfinite(new_kp).all(-1), new_sc, 0.0)
+        kp[todo] = new_kp.astype(np.float32)
+        sc[todo] = new_sc.astype(np.float32)
+        src[todo] = new_src.astype(np.uint8)
+    return PersonTrack(track.id, kp, sc, src)
+
+
+def estimate(frames: Iterable, width: int, height: int, fps: float, backend, scratch_dir=None,
+             stabilizer: Stabilizer | None = None, cuts=None) -> PoseResult:
+    """Pose of a whole video in one run: ``detect`` + ``assemble``."""
+    part = detect(frames, backend, width, height, fps, cuts=cuts)
+    return assemble([part], width, height, fps, backend.name, dict(backend.settings), scratch_dir=scratch_dir,
+                    stabilizer=stabilizer)
 
 
 def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, fps: float,

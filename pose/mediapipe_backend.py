@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layout import ma52_layout
+from .tracking import REID_S, same_place
 from .types import DERIVED, DETECTED, FALLBACK, Detection
 
 HEAD_TOP_FACTOR = 1.8
@@ -51,7 +52,6 @@ SWAPPED_SCORE = 0.8
 POSE_WRIST = {"left": 15, "right": 16}
 DISCOVER_S = 1.0
 LOST_S = 1.0
-REID_S = 10.0
 GREY_MARGIN = 0.15  # of the box size, on each side
 MIN_VISIBILITY = 0.5
 
@@ -61,6 +61,7 @@ class _Person:
 
     def __init__(self, pid: int, graph, box: np.ndarray, time: float):
         self.id, self.graph, self.box, self.seen = pid, graph, box, time
+        self.stamp = -1  # the graph's last timestamp (microseconds)
 
 
 class MediaPipeBackend:
@@ -147,10 +148,14 @@ class MediaPipeBackend:
     def __exit__(self, *exc):
         self.close()
 
-    def process(self, image: np.ndarray, width: int, height: int) -> list[Detection]:
+    def process(self, image: np.ndarray, width: int, height: int, time: float | None = None) -> list[Detection]:
         """RGB frame (any size) -> detections in pixels of a ``width`` x ``height`` frame, each with the
-        person's id as ``track_id``. Frames are taken to come ``1 / fps`` apart (``start``)."""
+        person's id as ``track_id``. ``time``: the frame's time in seconds (else frames are taken to come
+        ``1 / fps`` apart, ``start``). MediaPipe's landmark filters see these times, so they smooth alike
+        at any frame rate and when frames are left out (its own default takes every call as 1/30 s)."""
         image = np.ascontiguousarray(image)
+        if time is not None:
+            self._time = time
         now, self._time = self._time, self._time + self._dt
         dets = []
         for person in list(self._people):
@@ -167,6 +172,9 @@ class MediaPipeBackend:
 
     def _follow(self, person: _Person, image: np.ndarray, width: int, height: int, now: float) -> Detection | None:
         others = [p.box for p in self._people if p is not person]
+        # the graph's clock: the frame's time (mediapipe adds 1/30 s to what it was before each frame)
+        stamp = max(person.stamp + 1, int(round(now * 1e6)) + 33333)
+        person.graph._simulated_timestamp, person.stamp = stamp - 33333, stamp
         res = person.graph.process(_grey_out(image, others) if others else image)
         if res.pose_landmarks is None:
             if now - person.seen >= LOST_S - 1e-9:
@@ -200,13 +208,11 @@ class MediaPipeBackend:
     def _reidentify(self, box: np.ndarray, now: float) -> int:
         """The id of a person lost lately near ``box`` (of a similar size), else a new id."""
         self._gone = [g for g in self._gone if now - g[2] <= REID_S]
-        size = max(box[2] - box[0], box[3] - box[1])
         centre = (box[:2] + box[2:]) / 2
         best, best_d = None, np.inf
         for i, (pid, old, _) in enumerate(self._gone):
-            old_size = max(old[2] - old[0], old[3] - old[1])
             d = float(np.linalg.norm((old[:2] + old[2:]) / 2 - centre))
-            if d < 0.5 * max(size, old_size) and 0.5 <= size / max(old_size, 1e-6) <= 2 and d < best_d:
+            if same_place(box, old) and d < best_d:
                 best, best_d = i, d
         if best is not None:
             return self._gone.pop(best)[0]

@@ -334,16 +334,3 @@ def ensure_stabilized(result, stabilizer: Stabilizer, scratch_dir=None) -> bool:
                                       stabilizer, scratch_dir, cuts=result.cuts))
     result.tracks, result.stabilizer = tracks, stabilizer.describe()
     return True
-
-
-def stabilize_window(keypoints: np.ndarray, scores: np.ndarray, sources: np.ndarray, times: np.ndarray,
-                     a: int, b: int, stabilizer: Stabilizer, shot: tuple[int, int] | None = None) -> np.ndarray:
-    """Stabilised keypoints of frames [a, b) of arrays that hold frames [0, len) of a track, computed
-    from frames ``context_frames()`` around it only (within ``shot``, a frame range of these arrays):
-    what ``stabilize_track`` gives for these frames once frames up to ``b + context_frames()`` (or the
-    track's or shot's end) are in the arrays."""
-    ctx = stabilizer.context_frames()
-    first, last = shot or (0, len(times))
-    lo, hi = max(first, a - ctx), min(last, b + ctx)
-    kp, _ = stabilizer(keypoints[lo:hi], scores[lo:hi], sources[lo:hi], times[lo:hi])
-    return kp[a - lo:b - lo]

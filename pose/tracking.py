@@ -129,12 +129,42 @@ class _TrackStore:
 
 
 def _pose_distance(a: Detection, b: Detection) -> float:
-    both = np.isfinite(a.keypoints).all(-1) & np.isfinite(b.keypoints).all(-1)
+    return pose_distance(a.keypoints, b.keypoints, b.bbox())
+
+
+def pose_distance(a: np.ndarray, b: np.ndarray, box_b: np.ndarray | None = None) -> float:
+    """Mean distance of the joints two poses [J, 2] both have, over the size (box diagonal) of ``b``."""
+    both = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
     if not both.any():
         return np.inf
-    box = b.bbox()
-    size = max(float(np.hypot(box[2], box[3])), 1.0)
-    return float(np.linalg.norm(a.keypoints[both] - b.keypoints[both], axis=-1).mean() / size)
+    if box_b is None:
+        pts = b[np.isfinite(b).all(-1)]
+        box_b = np.concatenate([pts.min(0), pts.max(0) - pts.min(0)])
+    size = max(float(np.hypot(box_b[2], box_b[3])), 1.0)
+    return float(np.linalg.norm(a[both] - b[both], axis=-1).mean() / size)
+
+
+REID_S = 10.0  # a person lost this long ago may be taken up again where they were (``same_place``)
+
+
+def keypoint_box(keypoints: np.ndarray, scores: np.ndarray, min_score: float = 0.5) -> np.ndarray | None:
+    """[x0, y0, x1, y1] around the joints seen with confidence >= ``min_score`` (None if fewer than 4)."""
+    ok = np.isfinite(keypoints).all(-1) & (scores >= min_score)
+    if ok.sum() < 4:
+        return None
+    pts = keypoints[ok]
+    return np.concatenate([pts.min(0), pts.max(0)])
+
+
+def same_place(box: np.ndarray | None, old: np.ndarray | None) -> bool:
+    """Two boxes [x0, y0, x1, y1] of one person, as far as place and size tell: centres closer than half
+    the larger size, sizes within a factor of 2."""
+    if box is None or old is None:
+        return False
+    size = max(box[2] - box[0], box[3] - box[1])
+    old_size = max(old[2] - old[0], old[3] - old[1])
+    d = float(np.linalg.norm((old[:2] + old[2:]) / 2 - (box[:2] + box[2:]) / 2))
+    return d < 0.5 * max(size, old_size) and 0.5 <= size / max(old_size, 1e-6) <= 2
 
 
 def subject_score(track: PersonTrack) -> float:

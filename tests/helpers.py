@@ -63,15 +63,17 @@ def write_label_tsv(path, classes=MOTIONS):
     return path
 
 
-def streamed_and_sequential(video: Path, out: Path, checkpoint: Path) -> dict[bool, dict]:
-    """The long-mode result documents of ``video`` with MMN streamed during pose estimation (True) and
-    run afterwards (False)."""
+def docs_by_workers(video: Path, out: Path, checkpoint: Path | None, workers=(1, 2), **opts) -> dict[int, dict]:
+    """The long-mode result documents of ``video`` with each number of pose workers."""
     from pipeline.run import Options, Pipeline, VideoJob
 
     docs = {}
-    for stream in (True, False):
-        opts = Options(out=out / str(stream), mode="long", checkpoint=checkpoint, device="cpu", stream_mmn=stream)
-        pipe = Pipeline.from_options(opts)
-        docs[stream] = pipe.process(VideoJob(video, Path(video.stem))).doc
-        pipe.close()
+    for n in workers:
+        pipe = Pipeline.from_options(Options(out=out / f"w{n}", mode="long", checkpoint=checkpoint, device="cpu",
+                                             workers=n, **opts))
+        try:
+            docs[n] = pipe.process(VideoJob(video, Path(video.stem))).doc
+        finally:
+            pipe.close()
+        docs[n].pop("timing")
     return docs

@@ -59,13 +59,14 @@ def test_ray_engine_matches_local(tmp_path, ray_local, ref_checkpoint, capsys):
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "ray").rglob("*.json")} == stamps
 
 
-def test_unreachable_output_is_named(tmp_path, ray_local, capsys):
-    from pipeline.distributed import VideoWorker
-    from pipeline.run import Options, VideoJob
-
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    worker = VideoWorker(Options(out=blocker / "out"))
-    outcome = worker.process(VideoJob(tmp_path / "v.mp4", tmp_path / "v"))
-    assert outcome.status == "failed"
-    assert "output folder cannot be written" in outcome.message and "every node shares" in outcome.message
+def test_a_long_video_spreads_over_the_cluster_as_chunks(tmp_path, ray_local, capsys):
+    """One video of two chunks: its chunk tasks run on the Ray workers; the result equals a local run's."""
+    video = tmp_path / "long.mp4"
+    write_video(video, sample_frames(22.0, 5, 128), 5, (128, 128))
+    common = ["--mode", "long", "--device", "cpu"]
+    assert run_pipeline.main([str(video), "--out", str(tmp_path / "local"), "--workers", "1", *common]) == 0
+    assert run_pipeline.main([str(video), "--out", str(tmp_path / "ray"), "--engine", "ray", *common]) == 0
+    local = json.loads((tmp_path / "local" / "long.json").read_text())
+    remote = json.loads((tmp_path / "ray" / "long.json").read_text())
+    assert remote["timing"]["pose_chunks"] == 2
+    assert _strip(local) == _strip(remote)

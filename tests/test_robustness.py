@@ -138,7 +138,7 @@ class _InterruptingBackend:
     def close(self):
         self.inner.close()
 
-    def process(self, image, w, h):
+    def process(self, image, w, h, time=None):
         self.frames += 1
         if self.videos == self.video and self.frames == self.at:
             raise KeyboardInterrupt

@@ -14,7 +14,7 @@ from pipeline.video import write_video
 from pose.stabilize import MEDIAPIPE, Stabilizer, stabilize_track
 from pose.tracking import Tracker
 from pose.types import DETECTED, Detection, PersonTrack
-from tests.helpers import ffmpeg, streamed_and_sequential
+from tests.helpers import docs_by_workers, ffmpeg
 
 
 @pytest.fixture(scope="module")
@@ -81,15 +81,14 @@ def test_stabilisation_does_not_cross_a_cut():
     assert np.abs(out[55:60] - 300).max() < 5 and np.abs(out[60:65] - 500).max() < 5
 
 
-def test_streamed_mmn_equals_sequential_across_a_cut(tmp_path, ref_checkpoint):
+def test_two_workers_equal_one_across_a_cut(tmp_path, ref_checkpoint):
     a = list(sample_frames(4.0, 30, 192))
     b = [np.roll(f[:, ::-1], 40, axis=1) for f in sample_frames(4.0, 30, 192)]  # mirrored and moved: another shot
     video = tmp_path / "cut.mp4"
     write_video(video, a + b, 30, (192, 192))
-    docs = streamed_and_sequential(video, tmp_path, ref_checkpoint)
-    assert [s["first_frame"] for s in docs[True]["shots"]] == [0, 120]
-    assert docs[True]["windows"] == docs[False]["windows"]
-    assert docs[True]["segments"] == docs[False]["segments"]
+    docs = docs_by_workers(video, tmp_path, ref_checkpoint)
+    assert [s["first_frame"] for s in docs[1]["shots"]] == [0, 120]
+    assert docs[1] == docs[2]
 
 
 def test_alphapose_results_route_finds_cuts_too(tmp_path):

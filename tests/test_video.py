@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.video import VideoError, frame_times, iter_frames, probe
+from pipeline.video import VideoError, frame_times, iter_frames, prefetch, probe
 from tests.helpers import blank_video, ffmpeg
 
 
@@ -82,3 +82,29 @@ def test_truncated_video(tmp_path):
     with pytest.raises(VideoError) as e:
         list(iter_frames(cut))
     assert str(cut) in str(e.value)
+
+
+def test_prefetch_order_errors_and_early_stop():
+    assert list(prefetch(iter(range(50)), depth=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise ValueError("decoder died")
+
+    with pytest.raises(ValueError, match="decoder died"):
+        list(prefetch(broken()))
+    closed = []
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.append(True)
+
+    for i in prefetch(endless(), depth=2):
+        if i == 5:
+            break
+    assert closed == [True]  # the producer (e.g. ffmpeg) is shut down when the consumer stops

@@ -1,0 +1,154 @@
+"""Pose as chunk tasks: worker counts give equal results, seams are within tolerance, interrupted runs
+resume from their finished chunks, and skipped frames are interpolated."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import run_pipeline
+from pipeline import motion
+from pipeline.posework import MIN_CHUNK_S, plan_chunks
+from pipeline.sample import make_sample_video
+from pipeline.shots import CutDetector
+from pipeline.video import iter_frames, probe
+from pose.estimate import estimate, fill_skipped, make_backend
+from pose.result import load_pose
+from pose.types import DETECTED, PersonTrack
+from tests.helpers import docs_by_workers, ffmpeg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_chunk_plan_depends_on_the_video_alone():
+    assert plan_chunks(0) == [(0.0, math.inf)] and plan_chunks(2 * MIN_CHUNK_S - 0.1) == [(0.0, math.inf)]
+    two = plan_chunks(20.0)
+    assert [a for a, _ in two] == [0.0, 10.0] and two[-1][1] == math.inf
+    hour = plan_chunks(3600.0)
+    assert len(hour) == 60 and hour[1][0] == 60.0
+    starts = [a for a, _ in plan_chunks(125.0)]
+    assert starts == sorted(starts) and all(10 <= b - a <= 60 for a, b in zip(starts, starts[1:]))
+
+
+@pytest.fixture(scope="module")
+def long_sample(tmp_path_factory):
+    """24 s of the animated portrait at 10 fps: two chunks with a seam at 12 s."""
+    return make_sample_video(tmp_path_factory.mktemp("long") / "talk.mp4", seconds=24, fps=10, size=192)
+
+
+def test_two_workers_equal_one_and_seams_stay_within_tolerance(tmp_path, long_sample, ref_checkpoint):
+    assert len(plan_chunks(probe(long_sample).duration)) == 2
+    docs = docs_by_workers(long_sample, tmp_path, ref_checkpoint)
+    assert docs[1] == docs[2]  # the chunks do not depend on the number of workers: equal results
+    subject = next(p for p in docs[1]["pose"]["persons"] if p["subject"])
+    assert subject["presence"] == 1.0  # one id across the seam
+
+    # against one continuous pass over the whole video (no seam): the seam tolerance
+    chunked = load_pose(tmp_path / "w1" / "talk.pose.npz").track(subject["id"])
+    info = probe(long_sample)
+    backend = make_backend("mediapipe", max_side=960)
+    try:
+        whole = estimate(iter_frames(long_sample, info, max_side=960, small_width=256), info.width,
+                         info.height, info.fps, backend, cuts=CutDetector(info.fps))
+        whole = max(whole.tracks, key=lambda t: t.num_frames_seen)
+    finally:
+        backend.close()
+    scale = motion.body_scale(np.asarray(whole.keypoints))
+    ok = (np.asarray(whole.scores) >= 0.5) & (np.asarray(chunked.scores) >= 0.5)
+    dev = np.linalg.norm(np.asarray(whole.keypoints) - np.asarray(chunked.keypoints), axis=-1) / scale
+    seam = 120  # 12 s at 10 fps
+    assert dev[:seam - 10][ok[:seam - 10]].max() <= 0.002  # before the seam: the same frames, the same model
+    assert np.median(dev[ok]) <= 0.01 and np.percentile(dev[ok], 99) <= 0.05
+    near = dev[seam - 5:seam + 5][ok[seam - 5:seam + 5]]  # the seam tolerance (README "Speed")
+    assert np.percentile(near, 95) <= 0.05 and near.max() <= 0.1
+
+
+def test_interrupted_run_resumes_from_finished_chunks(tmp_path):
+    video = make_sample_video(tmp_path / "interview.mp4", seconds=30, fps=10, size=192)
+    assert len(plan_chunks(probe(video).duration)) == 3
+    out = tmp_path / "out"
+    parts = out / ".interview.pose-parts"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_pipeline.py"), str(video), "--out", str(out),
+                             "--workers", "1", "--mode", "long"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (parts.is_dir() and any(parts.glob("*.npz"))):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    kept = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.npz")}
+    assert 1 <= len(kept) < 3 and not (out / "interview.json").exists()
+    assert not list(parts.glob("*.part"))  # nothing half-written
+
+    assert run_pipeline.main([str(video), "--out", str(out), "--workers", "1", "--mode", "long", "--resume"]) == 0
+    doc = json.loads((out / "interview.json").read_text())
+    assert doc["timing"]["pose_chunks"] == 3 and doc["timing"]["pose_chunks_reused"] == len(kept)
+    assert not parts.exists()  # gone once the pose cache is written
+
+    fresh = tmp_path / "fresh"
+    assert run_pipeline.main([str(video), "--out", str(fresh), "--workers", "1", "--mode", "long"]) == 0
+    again = json.loads((fresh / "interview.json").read_text())
+    assert doc["timing"]["pose_chunks_reused"] and "pose_chunks_reused" in again["timing"]
+    for d in (doc, again):
+        d.pop("timing")
+    assert doc == again
+    a, b = load_pose(out / "interview.pose.npz"), load_pose(fresh / "interview.pose.npz")
+    np.testing.assert_array_equal(a.tracks[0].keypoints, b.tracks[0].keypoints)
+
+
+def test_skipped_frames_are_interpolated_within_shots():
+    n = 9
+    kp = np.full((n, 44, 2), np.nan, np.float32)
+    sc = np.zeros((n, 44), np.float32)
+    src = np.zeros((n, 44), np.uint8)
+    pose = np.zeros(n, bool)
+    pose[[0, 2, 4, 6]] = True
+    for f, x in ((0, 0.0), (2, 20.0), (4, 40.0), (6, 100.0)):
+        kp[f], sc[f], src[f] = x, 1.0, DETECTED
+    track = fill_skipped(PersonTrack(0, kp, sc, src), pose, cuts=[6])
+    k = np.asarray(track.keypoints)[:, 0, 0]
+    assert k[1] == 10.0 and k[3] == 30.0  # linear between pose frames
+    assert k[5] == 40.0  # the cut at frame 6: the shot's last pose frame is held, never mixed across it
+    assert k[7] == 100.0 and k[8] == 100.0  # the video's end: held
+    assert track.present.all() and (np.asarray(track.sources) == DETECTED).all()
+
+
+def test_chunk_decoding_matches_whole_decoding_with_a_start_offset(tmp_path):
+    """Seeking keeps each frame's own time (containers that start at 3 s too), and the frames pose sees
+    do not depend on where decoding began."""
+    src = make_sample_video(tmp_path / "a.mp4", seconds=6, fps=25, size=96)
+    video = tmp_path / "offset.mp4"
+    ffmpeg("-i", str(src), "-c", "copy", "-output_ts_offset", "3", str(video))
+    info = probe(video)
+    whole = [(f.time, f.image is not None) for f in iter_frames(video, info, every_s=1 / 15, small_width=64)]
+    part = [(f.time, f.image is not None) for f in iter_frames(video, info, start_s=2.0, every_s=1 / 15, small_width=64)]
+    assert whole[0][0] == pytest.approx(0.0, abs=1e-6) and len(whole) == 150
+    first = next(i for i, (t, _) in enumerate(whole) if t >= 2.0 - 1e-6)
+    assert part == whole[first:]
+    assert 0.55 <= sum(s for _, s in whole) / len(whole) <= 0.65  # 15 of 25 frames a second
+
+
+@pytest.mark.parametrize("args,message", [(["--workers", "0"], "--workers must be at least 1"),
+                                          (["--pose-fps", "0.5"], "--pose-fps must be"),
+                                          (["--pose-fps", "fast"], "--pose-fps must be")])
+def test_speed_options_are_checked(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as e:
+        run_pipeline.main([str(tmp_path), "--out", str(tmp_path / "o"), *args])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_pose_fps_and_chunk_geometry_count_for_the_cache_but_workers_do_not(tmp_path):
+    from pipeline.run import Options
+
+    base = Options(out=tmp_path)
+    assert Options(out=tmp_path, workers=7).settings_key([]) == base.settings_key([])
+    assert Options(out=tmp_path, pose_fps=15).settings_key([]) != base.settings_key([])
+    assert os.cpu_count()
