@@ -271,13 +271,7 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
                 if buf is None:
                     break
                 t = times.get(timeout=60) if times is not None else None
-                item = (t, np.frombuffer(buf, np.uint8).reshape(shape))
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                _put(q, (t, np.frombuffer(buf, np.uint8).reshape(shape)), stop)
         except Exception:  # noqa: BLE001 - the consumer sees the end of the stream
             pass
         finally:
@@ -404,6 +398,17 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray], fps: float, size
 _DONE = object()
 
 
+def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put ``item`` into the bounded queue ``q`` unless ``stop`` is set first; whether it was put."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def prefetch(items: Iterable, depth: int = 4) -> Iterator:
     """Iterate ``items`` in a background thread, ``depth`` items ahead (exceptions are re-raised)."""
     q: queue.Queue = queue.Queue(maxsize=depth)
@@ -412,13 +417,7 @@ def prefetch(items: Iterable, depth: int = 4) -> Iterator:
     def work():
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not _put(q, item, stop):
                     break
         except BaseException as e:  # handed to the consumer
             q.put(e)
