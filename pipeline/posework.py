@@ -191,9 +191,8 @@ class InlineWorkers:
 
     workers = 1
 
-    def __init__(self, backend=None, spec: BackendSpec | None = None):
+    def __init__(self, backend=None):
         self._backend = backend
-        self._spec = spec
         self.on_time = None  # callback(time) while a chunk runs
 
     def backend_for(self, spec: BackendSpec):

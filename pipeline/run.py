@@ -440,11 +440,11 @@ class Pipeline:
         workers = self.workers
         spans = [(t.start_s, min(t.end_s, max(run.info.duration, t.start_s))) for t in run.tasks]
 
-        def show(extra: float = 0.0) -> None:
+        def show() -> None:
             if not progress:
                 return
             self._latest.update(workers.progress())
-            covered = extra
+            covered = 0.0
             for (a, b), fut, task in zip(spans, run.parts, run.tasks):
                 if fut is None or fut.done():
                     covered += b - a
@@ -596,12 +596,6 @@ def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
             log = _log_traceback(opts.out, job, e)
             msg += f" (traceback in {log})" if log else ""
         return Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
-
-
-def process_one(pipeline: Pipeline, job: VideoJob, reporter=None) -> Outcome:
-    """Process one job; any failure becomes a one-line failed outcome (KeyboardInterrupt passes)."""
-    reporter = reporter or NullReporter()
-    return guarded(job, pipeline.opts, lambda: pipeline.process(job, progress=reporter.frame, stage=reporter.stage))
 
 
 def skip_if_complete(job: VideoJob, opts: Options, settings_key: str) -> Outcome | None:

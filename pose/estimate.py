@@ -143,7 +143,7 @@ def assemble(parts: Iterable[Detections], width: int, height: int, fps: float, b
     stitch = _Stitcher()
     offset = 0
     for part in parts:
-        ids = stitch.map_ids(part, offset)
+        ids = stitch.map_ids(part)
         by_frame: dict[int, list[Detection]] = {}
         for i in np.flatnonzero(part.frame >= 0):
             g = ids.get(int(part.person[i]))
@@ -179,7 +179,7 @@ class _Stitcher:
         self.tail: dict[float, list[tuple[int, np.ndarray]]] = {}  # time -> (id, keypoints) of the last frames
         self.last: dict[int, tuple[float, np.ndarray]] = {}  # id -> (time, box) last seen
 
-    def map_ids(self, part: Detections, offset: int) -> dict[int, int | None]:
+    def map_ids(self, part: Detections) -> dict[int, int | None]:
         if (part.person < 0).all():
             return {-1: None}  # the backend gives no ids: the tracker matches people frame to frame
         local = sorted({int(p) for p in part.person})
@@ -263,21 +263,19 @@ def fill_skipped(track: PersonTrack, pose_mask: np.ndarray, cuts: list[int], blo
         sc_p, sc_q = np.asarray(sc[pc]), np.asarray(sc[qc])
         seen_p = has_p & np.isfinite(kp_p).all(-1).any(-1)
         seen_q = has_q & np.isfinite(kp_q).all(-1).any(-1)
-        w = np.where(seen_p & seen_q, (todo - p) / np.maximum(q - p, 1), np.where(seen_p, 0.0, 1.0))
-        w = w.astype(np.float32)
-        use = seen_p | seen_q
-        w_kp = w[:, None, None]
-        new_kp = np.where(use[:, None, None], (1 - w_kp) * kp_p + w_kp * kp_q, np.nan)
-        # a joint missing on one side: the other side's value when that side is the nearer one alone
-        only_p = seen_p & ~seen_q
-        only_q = seen_q & ~seen_p
-        new_kp[only_p] = kp_p[only_p]
-        new_kp[only_q] = kp_q[only_q]
-        new_sc = np.where(use[:, None], (1 - w[:, None]) * sc_p + w[:, None] * sc_q, 0.0)
-        new_sc[only_p], new_sc[only_q] = sc_p[only_p], sc_q[only_q]
-        near_q = (w > 0.5)[:, None]
-        new_src = np.where(use[:, None], np.where(near_q, np.asarray(src[qc]), np.asarray(src[pc])), 0)
-        new_sc = np.where(np.isfinite(new_kp).all(-1), new_sc, 0.0)
+        both = seen_p & seen_q
+        # weight of the next pose frame: linear when the person is seen on both sides, else all on the one side
+        w = np.where(both, (todo - p) / np.maximum(q - p, 1), np.where(seen_p, 0.0, 1.0)).astype(np.float32)
+
+        def blend(a: np.ndarray, b: np.ndarray, empty) -> np.ndarray:
+            m = (slice(None),) + (None,) * (a.ndim - 1)
+            lerp = (1 - w[m]) * a + w[m] * b
+            return np.where(both[m], lerp, np.where(seen_p[m], a, np.where(seen_q[m], b, empty)))
+
+        new_kp = blend(kp_p, kp_q, np.nan)
+        new_sc = np.where(np.isfinite(new_kp).all(-1), blend(sc_p, sc_q, 0.0), 0.0)
+        new_src = np.where((seen_p | seen_q)[:, None],
+                           np.where((w > 0.5)[:, None], np.asarray(src[qc]), np.asarray(src[pc])), 0)
         kp[todo] = new_kp.astype(np.float32)
         sc[todo] = new_sc.astype(np.float32)
         src[todo] = new_src.astype(np.uint8)
