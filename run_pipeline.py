@@ -70,6 +70,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                          f"frame (default {DEFAULT_POSE_FPS or 'all'}; README 'Speed' says what it costs)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda (MMN; auto picks CUDA when available)")
     ap.add_argument("--overlay", action="store_true", help="also write <video>.overlay.mp4 with skeleton and labels")
+    ap.add_argument("--no-report", action="store_true",
+                    help="no browser reports (NAME.report.html per video, index.html and summary.csv in --out; "
+                         "`python -m pipeline.report OUT` makes them later)")
     ap.add_argument("--submission", action="store_true", help="write OUT/prediction.csv for the MA-52 test server")
     ap.add_argument("--resume", action="store_true", help="skip videos whose outputs are complete")
     ap.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -137,7 +140,7 @@ def main(argv=None) -> int:
                    alphapose_json=args.alphapose_json, alphapose_config=args.alphapose_config,
                    alphapose_checkpoint=args.alphapose_checkpoint, max_side=args.max_side or None,
                    max_persons=args.max_persons, raw_keypoints=args.raw_keypoints, checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,
-                   overlay=args.overlay, submission=args.submission, resume=args.resume,
+                   overlay=args.overlay, report=not args.no_report, submission=args.submission, resume=args.resume,
                    workers=args.workers, pose_fps=args.pose_fps)
     try:
         check_output_dir(opts.out)

@@ -45,6 +45,8 @@ def segment_record(seg, recognizer) -> dict:
 def window_record(w) -> dict:
     rec = {"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "status": w.status,
            "motion_energy": round(float(w.energy), 4)}
+    if w.regions:
+        rec["region_energy"] = {k: round(float(v), 4) for k, v in w.regions.items()}
     if w.prediction is not None:
         rec["action_code"] = w.prediction.top5[0]["code"]
         rec["probability"] = round(w.prediction.top5[0]["probability"], 6)

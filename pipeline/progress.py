@@ -1,6 +1,8 @@
 """Progress display (overall and per-video stage, with ETA) and the end-of-run summary table."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
@@ -60,3 +62,7 @@ def print_summary(console: Console, summary, out) -> None:
     for o in summary.failed:
         console.print(f"[red]failed:[/red] {escape(o.message)}", highlight=False, soft_wrap=True)
     console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed")
+    index = Path(out) / "index.html"
+    if not summary.interrupted and index.is_file():
+        console.print(f"Review in a browser: {escape(str(index))} (summary table: {escape(str(index.with_name('summary.csv')))})",
+                      highlight=False, soft_wrap=True)

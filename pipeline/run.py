@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import sys
 import time
 import traceback
 from collections import deque
@@ -28,7 +29,7 @@ from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
 from recognizer.checkpoints import CheckpointError
 
-from . import export, motion
+from . import export, motion, report
 from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
                        default_workers, done_part, every_s_for, pose_settings, stored)
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
@@ -69,6 +70,7 @@ class Options:
     bone_checkpoint: Path | None = None
     device: str = "auto"
     overlay: bool = False
+    report: bool = True  # NAME.report.html per video, index.html and summary.csv per batch (pipeline.report)
     submission: bool = False
     resume: bool = False
     workers: int | None = None  # pose worker processes (None: the cores this process may use)
@@ -81,7 +83,8 @@ class Options:
         """What the outputs depend on besides the video: a changed key means recompute. Checkpoints
         count by content (SHA-256), not by path, so moving files or another engine changes nothing."""
         relevant = {k: str(v) for k, v in asdict(self).items()
-                    if k not in self.PATH_FIELDS + ("resume", "overlay", "submission", "device", "workers")}
+                    if k not in self.PATH_FIELDS + ("resume", "overlay", "report", "submission", "device",
+                                                                     "workers")}
         relevant["checkpoints"] = sorted(c["sha256"] for c in checkpoints)
         relevant["method"] = method_constants(self)
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -527,7 +530,8 @@ class Pipeline:
                 "video": {"file": job.path.name, "path": job.rel.parent.joinpath(job.path.name).as_posix(),
                           "fingerprint": run.fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
                           "num_frames": pose.num_frames, "width": info.width, "height": info.height,
-                          "rotation": info.rotation, "codec": info.codec},
+                          "rotation": info.rotation, "codec": info.codec,
+                          "source": str(job.path.resolve())},
                 "pose": {"backend": pose.backend, "settings": pose.settings, "stabilizer": pose.stabilizer,
                          "cache": outs["pose"].name
                          if opts.pose != "alphapose-json" else None,
@@ -556,8 +560,20 @@ class Pipeline:
             timing["total_s"] = time.perf_counter() - run.t_start
             doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
             write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
-        return Outcome(job, "done", f"warning: {short}" if short else "", segments=len(segments),
+            warnings = [short] if short else []
+            if opts.report:
+                stage("report")
+                warnings += self._report(outs["json"], doc, job, pose, info)
+        return Outcome(job, "done", "; ".join(f"warning: {w}" for w in warnings), segments=len(segments),
                        seconds=timing["total_s"], doc=doc)
+
+    def _report(self, json_path: Path, doc: dict, job: VideoJob, pose, info) -> list[str]:
+        """The video's browser report (after its record: a report that fails is a warning, the results stand)."""
+        try:
+            report.write_video_report(json_path, doc, video=job.path, pose=pose, info=info, out=self.opts.out)
+        except Exception as e:  # noqa: BLE001 - reported, never fatal
+            return [f"no report ({one_line(e)}); `python -m pipeline.report {self.opts.out}` retries"]
+        return []
 
     def _share_cores(self) -> None:
         """MMN in this process takes the cores the pose workers leave free (one at least)."""
@@ -612,7 +628,28 @@ def skip_if_complete(job: VideoJob, opts: Options, settings_key: str) -> Outcome
 def finish(summary: Summary, opts: Options) -> Summary:
     if opts.submission and not summary.interrupted:
         export.write_submission(opts.out, [o.doc for o in summary.outcomes if o.doc])
+    if opts.report and not summary.interrupted:
+        write_reports(summary, opts)
     return summary
+
+
+def write_reports(summary: Summary, opts: Options) -> None:
+    """The batch's ``index.html`` and ``summary.csv`` (every record in ``--out``, and this run's failures);
+    reports of videos skipped as complete (--resume) that have none yet. Failures here are printed
+    warnings: the results stand."""
+    for o in summary.outcomes:
+        if o.status == "skipped" and o.doc and report.is_result(o.doc):
+            path = o.job.outputs(opts.out)["json"]
+            if not report.report_path(path).is_file():
+                try:
+                    report.write_video_report(path, o.doc, video=o.job.path, out=opts.out)
+                except Exception as e:  # noqa: BLE001
+                    print(f"warning: {o.job.path}: no report ({one_line(e)})", file=sys.stderr)
+    try:
+        failures = [(str(o.job.rel.parent / o.job.path.name), o.message) for o in summary.failed]
+        report.write_batch(opts.out, report.batch_entries(opts.out, failures))
+    except Exception as e:  # noqa: BLE001
+        print(f"warning: {opts.out}: index.html / summary.csv not written ({one_line(e)})", file=sys.stderr)
 
 
 def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter=None) -> Summary:

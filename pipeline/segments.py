@@ -50,6 +50,7 @@ class Window:
     b: int  # one past the last frame
     status: str = "active"  # active | still | absent
     energy: float = 0.0
+    regions: dict = field(default_factory=dict)  # motion energy per body region (motion.region_energy)
     prediction: object | None = None  # recognizer.inference.Prediction
     own: tuple[float, float] = (0.0, 0.0)
     shot: int = 0  # windows of different shots (camera cuts) never merge
@@ -124,8 +125,8 @@ def _window_status(track: PersonTrack, times: np.ndarray, windows: list[Window],
         if w.b - w.a < 1 or seen.mean() < MIN_PRESENT or seen.sum() < min(MIN_WINDOW_FRAMES, w.b - w.a):
             w.status = "absent"
             continue
-        energies = motion.region_energy(track.keypoints[w.a:w.b], ok[w.a:w.b], times[w.a:w.b], scale)
-        w.energy = motion.motion_energy(energies)
+        w.regions = motion.region_energy(track.keypoints[w.a:w.b], ok[w.a:w.b], times[w.a:w.b], scale)
+        w.energy = motion.motion_energy(w.regions)
         if mode == "long" and w.energy < threshold:
             w.status = "still"
 

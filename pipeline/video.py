@@ -177,7 +177,7 @@ def _slot(t: float, every_s: float, fps: float) -> int:
 
 def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int | None = None, *,
                 start_s: float | None = None, every_s: float | None = None, small_width: int | None = None,
-                need_frames: bool = True) -> Iterator[Frame]:
+                near: list[float] | None = None, need_frames: bool = True) -> Iterator[Frame]:
     """Decode ``path`` as a stream of RGB frames with container timestamps (seconds from start).
 
     ``max_side`` downscales in ffmpeg (keypoints stay in original pixels: the pose backends work
@@ -187,7 +187,9 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     ``small_width``: every decoded frame also comes small (``Frame.small``, e.g. for cut detection).
     ``every_s`` (with ``small_width``): only the first frame of every ``every_s`` seconds (counted from
     the video's start, so which frames are kept does not depend on ``start_s``) is scaled and converted
-    at full size; the others come with ``image`` None. ``need_frames=False``: no frame is not an error.
+    at full size; the others come with ``image`` None. ``near`` (without ``small_width``): only the frames
+    within a frame interval of these times come through (the others are decoded, not scaled or
+    converted). ``need_frames=False``: no frame is not an error.
     """
     info = info or probe(path)
     ffmpeg_bin, _ = ffmpeg_tools()
@@ -207,6 +209,10 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
         shift = 0.5 / fps - info.start_time
         main = main.filter("select", f"isnan(prev_t)+gt(floor((t+{shift:.9f})/{every_s:.9f}),"
                                      f"floor((prev_t+{shift:.9f})/{every_s:.9f}))")
+    if near is not None and not small_width:
+        step = 1.0 / fps
+        main = main.filter("select", "+".join(f"between(t,{t + info.start_time - step:.6f},{t + info.start_time + step:.6f})"
+                                              for t in sorted(near)) or "0")
     if (w, h) != (info.width, info.height):
         main = main.filter("scale", w, h)
     main = main.filter("showinfo")

@@ -352,10 +352,15 @@ def test_full_disk_is_a_clean_error_for_that_video(tmp_path, capsys, small_disk)
     assert code == 1 and "2 failed" in flat  # each video failed in one line, the batch went on to the end
     assert flat.count("no space left") >= 2
     _no_traceback(err)
-    # nothing half-written: finished pose chunks stay (complete, for the rerun once there is space)
-    leftovers = [p.name for p in (small_disk / "out").rglob("*") if p.is_file() and p.name != "errors.log"
+    # nothing half-written: finished pose chunks stay (complete, for the rerun once there is space); the
+    # batch index (small, written whole) lists the two failures
+    leftovers = [p.name for p in (small_disk / "out").rglob("*") if p.is_file()
+                 and p.name not in ("errors.log", "index.html", "summary.csv")
                  and not p.parent.name.endswith(".pose-parts")]
     assert leftovers == []
+    summary = (small_disk / "out" / "summary.csv")
+    if summary.exists():
+        assert summary.read_text().count(",failed,") == 2
     for part in (small_disk / "out").rglob("*.pose-parts/*"):
         assert part.suffix == ".npz" and np.load(part)["times"].size
 

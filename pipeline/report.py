@@ -1,0 +1,710 @@
+"""Review reports that researchers open in a browser, built from the result records.
+
+* Per video, ``NAME.report.html`` beside ``NAME.json``: the video in an HTML5 player (the overlay video
+  when one was made, else the original, linked relatively); a timeline with one lane per person and
+  kind (MMN actions with probabilities, the weight-free MA-52 body part, hand touches and resting
+  contacts, still/absent stretches; camera cuts as dashed lines) where a click seeks the video; motion
+  energy over time per body region; a table of the segments that sorts and filters, with a keyframe
+  (the person and their skeleton) per segment; the settings, checkpoints and pose backend used. The
+  file holds everything but the video (plotly.js from the plotly package, gzip-compressed and unpacked
+  by the browser; figure data; keyframes as JPEG): it opens offline from the output folder.
+* Per batch, in the output folder: ``summary.csv`` (one row per video and analysed person, one column
+  per category and measure: see ``summary_columns``) and ``index.html`` (every video with its status,
+  counts, rates and times per category, and a link to its report).
+
+Everything comes from the JSON records, the pose caches (skeletons) and the videos (keyframes), so
+``python -m pipeline.report OUT`` builds the reports of older runs too.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import functools
+import gzip
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+
+from common.fileio import write_text_atomic
+
+REPORT_SUFFIX = ".report.html"
+TEMPLATES = Path(__file__).resolve().parent.parent / "assets" / "report"
+TOOL_NAME = "microaction-finder"
+BODY_PARTS = ("body", "head", "upper limb", "lower limb", "body-hand", "head-hand", "leg-hand")  # MA-52 order
+TOUCH_TARGETS = ("face/head", "torso", "legs")
+REGIONS = ("head", "torso", "arms/hands", "legs")
+KEYFRAME_HEIGHT = 120  # px (shown at 72 px: sharp on high-density screens)
+KEYFRAME_DECODE_SIDE = 480  # frames are decoded this small, then the person is cut out
+MAX_KEYFRAMES = 600  # more segments than this: the first ones get keyframes, and the report says so
+# one ffmpeg seek per keyframe costs about as much as decoding 5 s of the video in one pass that keeps
+# only the frames wanted (1080p H.264, GOP 250: 0.28 s a seek, 0.058 s per second of video; 512 px:
+# 0.05 s a seek, 0.009 s per second): with more keyframes than one per 5 s, one pass is quicker
+SEEK_COST_S = 5.0
+COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+PART_COLOURS = dict(zip(BODY_PARTS, ["#8c564b", "#1f77b4", "#2ca02c", "#9467bd", "#e377c2", "#ff7f0e",
+                                     "#17becf"]))
+TARGET_COLOURS = {"face/head": "#d62728", "torso": "#ff7f0e", "legs": "#2ca02c"}
+STATUS_COLOURS = {"still": "#c7c7c7", "absent": "#f4b6b6"}
+GAP_S = 0.25
+PERSON_COLOURS = ["#00c8ff", "#ff7800", "#00ff78", "#ff00c8"]  # as the overlay video (BGR there)
+
+
+class ReportError(ValueError):
+    pass
+
+
+# ----------------------------------------------------------------------------------------- reading
+
+def is_result(doc: object) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("tool"), dict) and doc["tool"].get("name") == TOOL_NAME \
+        and "segments" in doc and "video" in doc
+
+
+def find_results(out: Path) -> list[tuple[Path, dict]]:
+    """Every result record (``NAME.json`` written by the pipeline) under ``out``, in path order;
+    hidden folders, other JSON files (AlphaPose results, ...) and unreadable files are passed over."""
+    found = []
+    for path in sorted(out.rglob("*.json")):
+        rel = path.relative_to(out)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        try:
+            with open(path, "rb") as f:
+                if b'"schema_version"' not in f.read(64):  # records start with it; skip big foreign files unread
+                    continue
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if is_result(doc):
+            found.append((path, doc))
+    return found
+
+
+def report_path(json_path: Path) -> Path:
+    return json_path.with_name(json_path.name[:-len(".json")] + REPORT_SUFFIX)
+
+
+def find_video(doc: dict, json_path: Path, video_root: Path | None = None) -> Path | None:
+    """The video a record was made from: where it was processed (``video.source``), else under
+    ``video_root`` by its path relative to the input folder, else beside the record."""
+    candidates = []
+    if doc["video"].get("source"):
+        candidates.append(Path(doc["video"]["source"]))
+    if video_root is not None:
+        candidates.append(video_root / doc["video"]["path"])
+        candidates.append(video_root / doc["video"]["file"])
+    candidates.append(json_path.with_name(doc["video"]["file"]))
+    return next((p for p in candidates if p.is_file()), None)
+
+
+# ------------------------------------------------------------------------------------------ model
+
+def analysed_persons(doc: dict) -> list[int]:
+    ids = {p["id"] for p in doc["pose"]["persons"] if p.get("analysed")}
+    ids |= {s["person"] for s in doc["segments"]} | {w["person"] for w in doc["windows"]}
+    return sorted(ids)
+
+
+def contacts(doc: dict, pid: int) -> list[dict]:
+    """A person's touch/leave events and resting contacts, each once (segments may share them);
+    ``kind`` is touch, leave or resting."""
+    seen, out = set(), []
+    for s in doc["segments"]:
+        if s["person"] != pid:
+            continue
+        items = [(c, c.get("kind", "touch")) for c in s["movement"]["touch_events"]]
+        for c, kind in items + [(c, "resting") for c in s["movement"]["resting_contacts"]]:
+            key = (c["hand"], c["target"], c["start_s"], c["end_s"], kind)
+            if key not in seen:
+                seen.add(key)
+                out.append(dict(c, kind=kind))
+    return sorted(out, key=lambda c: (c["start_s"], c["hand"]))
+
+
+def stretches(doc: dict, pid: int) -> list[tuple[float, float, str]]:
+    """A person's windows as consecutive stretches of one status (active, still, absent): each window
+    owns the time nearer to its centre than to its neighbours' (windows overlap by half); windows less
+    than ``GAP_S`` apart meet halfway."""
+    wins = sorted((w for w in doc["windows"] if w["person"] == pid), key=lambda w: w["start_s"])
+    owned = [[w["start_s"], w["end_s"], w["status"]] for w in wins]
+    for prev, nxt, a, b in zip(owned, owned[1:], wins, wins[1:]):
+        if a["end_s"] > b["start_s"]:  # overlapping: the boundary halfway between the centres
+            mid = (a["start_s"] + a["end_s"] + b["start_s"] + b["end_s"]) / 4
+            prev[1] = nxt[0] = min(max(mid, b["start_s"]), a["end_s"])
+        elif b["start_s"] - a["end_s"] < GAP_S:  # a frame apart (windows end before their last frame)
+            prev[1] = nxt[0] = (a["end_s"] + b["start_s"]) / 2
+    merged: list[list] = []
+    for lo, hi, status in owned:
+        if hi <= lo:
+            continue
+        if merged and merged[-1][2] == status and lo - merged[-1][1] < 1e-6:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi, status])
+    return [(round(a, 3), round(b, 3), s) for a, b, s in merged]
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text.lower()).strip("_")
+
+
+@dataclass
+class Category:
+    column: str  # summary.csv column stem
+    title: str  # shown in index.html
+    group: str  # action | body part | touch
+
+
+def categories(docs: list[dict]) -> list[Category]:
+    """The summary's categories: MMN actions (every action of the label set when any record has a
+    model, in label order, plus codes seen), the seven MA-52 body parts, the three touch targets."""
+    cats: list[Category] = []
+    if any(d.get("model") for d in docs):
+        from recognizer.labels import ma52_labels
+
+        seen = {}
+        for d in docs:
+            for s in d["segments"]:
+                if s["action"]:
+                    seen.setdefault(s["action"]["code"], s["action"]["name"])
+        known = [(a.code, a.name) for a in ma52_labels().actions]
+        codes = dict(known)
+        for code, name in seen.items():
+            codes.setdefault(code, name)
+        cats += [Category(f"action_{_slug(code)}", f"{code} {name}", "action") for code, name in codes.items()]
+    cats += [Category(f"part_{_slug(p)}", p, "body part") for p in BODY_PARTS]
+    cats += [Category(f"touch_{_slug(t)}", f"touch {t}", "touch") for t in TOUCH_TARGETS]
+    return cats
+
+
+def person_counts(doc: dict, pid: int) -> dict[str, tuple[int, float]]:
+    """Per category column stem: (count, total seconds) for one person of one record."""
+    out: dict[str, list] = {}
+
+    def add(stem: str, seconds: float) -> None:
+        n, s = out.setdefault(stem, [0, 0.0])
+        out[stem] = [n + 1, s + seconds]
+
+    for s in doc["segments"]:
+        if s["person"] != pid:
+            continue
+        if s["action"]:
+            add(f"action_{_slug(s['action']['code'])}", s["duration_s"])
+        if s["movement"]["body_part"]:
+            add(f"part_{_slug(s['movement']['body_part'])}", s["duration_s"])
+    for c in contacts(doc, pid):
+        if c["kind"] == "touch":
+            add(f"touch_{_slug(c['target'])}", c["end_s"] - c["start_s"])
+    return {k: (int(n), float(s)) for k, (n, s) in out.items()}
+
+
+SUMMARY_FIXED = ["video", "path", "status", "message", "duration_s", "person", "subject", "presence", "segments",
+                 "active_s", "still_s", "absent_s"]
+
+
+def summary_columns(cats: list[Category]) -> list[str]:
+    """``summary.csv``'s columns: the fixed ones, then per category ``<stem>_n`` (count), ``<stem>_per_min``
+    (count per minute of video) and ``<stem>_s`` (total seconds)."""
+    return SUMMARY_FIXED + [f"{c.column}_{m}" for c in cats for m in ("n", "per_min", "s")]
+
+
+@dataclass
+class Entry:
+    """One video of a batch: its record (None when it failed before one was written)."""
+    video: str
+    status: str  # done | skipped | failed
+    message: str = ""
+    json_path: Path | None = None
+    doc: dict | None = None
+
+
+def summary_rows(entries: list[Entry], cats: list[Category]) -> list[dict]:
+    rows = []
+    for e in entries:
+        doc = e.doc
+        base = {"video": e.video, "status": e.status, "message": e.message}
+        if doc is None:
+            rows.append(base)
+            continue
+        minutes = doc["video"]["duration_s"] / 60.0
+        base.update(path=doc["video"]["path"], duration_s=f"{doc['video']['duration_s']:.3f}")
+        persons = {p["id"]: p for p in doc["pose"]["persons"]}
+        ids = analysed_persons(doc)
+        if not ids:
+            rows.append(dict(base, segments=0))
+            continue
+        for pid in ids:
+            p = persons.get(pid, {})
+            times = {"active": 0.0, "still": 0.0, "absent": 0.0}
+            for a, b, status in stretches(doc, pid):
+                times[status] += b - a
+            row = dict(base, person=pid, subject=int(bool(p.get("subject"))), presence=p.get("presence", ""),
+                       segments=sum(1 for s in doc["segments"] if s["person"] == pid),
+                       **{f"{k}_s": f"{v:.3f}" for k, v in times.items()})
+            counts = person_counts(doc, pid)
+            for c in cats:
+                n, secs = counts.get(c.column, (0, 0.0))
+                row[f"{c.column}_n"] = n
+                row[f"{c.column}_per_min"] = f"{n / minutes:.3f}" if minutes > 0 else ""
+                row[f"{c.column}_s"] = f"{secs:.3f}"
+            rows.append(row)
+    return rows
+
+
+def summary_csv(entries: list[Entry], cats: list[Category]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=summary_columns(cats), lineterminator="\n", restval="")
+    w.writeheader()
+    for row in summary_rows(entries, cats):
+        w.writerow(row)
+    return buf.getvalue()
+
+
+# -------------------------------------------------------------------------------------- keyframes
+
+def _decode_at(video: Path, times: list[float], info) -> dict[int, np.ndarray]:
+    """Frames (RGB, longest side ``KEYFRAME_DECODE_SIDE``) at or just after each time; by index in ``times``."""
+    from .video import iter_frames
+
+    if not times:
+        return {}
+    half = 0.5 / (info.fps or 30.0) + 1e-4  # the first frame at or after half a frame before (times are rounded)
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    got: dict[int, np.ndarray] = {}
+    if len(times) * SEEK_COST_S > max(info.duration, 1e-3):  # dense: one pass
+        k = 0
+        frames = iter_frames(video, info, max_side=KEYFRAME_DECODE_SIDE, near=times, need_frames=False)
+        try:
+            for fr in frames:
+                while k < len(order) and fr.time > times[order[k]] + 3 * half:
+                    k += 1  # no frame came for this one
+                while k < len(order) and fr.time >= times[order[k]] - half:
+                    got[order[k]] = fr.image
+                    k += 1
+                if k == len(order):
+                    break
+        finally:
+            frames.close()
+        return got
+    for i in order:
+        frames = iter_frames(video, info, max_side=KEYFRAME_DECODE_SIDE, start_s=max(0.0, times[i] - half),
+                             need_frames=False)
+        try:
+            fr = next(frames, None)
+            if fr is not None:
+                got[i] = fr.image
+        finally:
+            frames.close()
+    return got
+
+
+def _draw_keyframe(image: np.ndarray, kp: np.ndarray | None, colour: tuple, frame_size: tuple[int, int]) -> bytes:
+    """The person cut out of the frame (their keypoint box with a margin; the whole frame without
+    keypoints), the skeleton drawn, scaled to ``KEYFRAME_HEIGHT``: JPEG bytes."""
+    import cv2
+
+    from pose.layout import ma52_layout
+
+    h, w = image.shape[:2]
+    sx, sy = w / frame_size[0], h / frame_size[1]
+    img = np.array(image, dtype=np.uint8)  # a copy: decoded frames are read-only
+    box = (0, 0, w, h)
+    if kp is not None and np.isfinite(kp).all(-1).any():
+        pts = kp * [sx, sy]
+        ok = np.isfinite(pts).all(-1)
+        for a, b in ma52_layout().bones:
+            if ok[a] and ok[b]:
+                cv2.line(img, tuple(int(v) for v in pts[a]), tuple(int(v) for v in pts[b]), colour, 2, cv2.LINE_AA)
+        for p in pts[ok]:
+            cv2.circle(img, (int(p[0]), int(p[1])), 2, colour, -1, cv2.LINE_AA)
+        lo, hi = pts[ok].min(0), pts[ok].max(0)
+        size = max(hi - lo) * 1.25 + 16
+        cx, cy = (lo + hi) / 2
+        box = (int(max(0, cx - size / 2)), int(max(0, cy - size / 2)),
+               int(min(w, cx + size / 2)), int(min(h, cy + size / 2)))
+    crop = img[box[1]:box[3], box[0]:box[2]]
+    if crop.size == 0:
+        crop = img
+    scale = KEYFRAME_HEIGHT / crop.shape[0]
+    crop = cv2.resize(crop, (max(1, int(round(crop.shape[1] * scale))), KEYFRAME_HEIGHT),
+                      interpolation=cv2.INTER_AREA)
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 70])
+    return jpg.tobytes() if ok else b""
+
+
+def keyframes(doc: dict, video: Path | None, pose=None, info=None) -> list[str | None]:
+    """A ``data:`` JPEG URI per segment (None where there is none: no video, more than ``MAX_KEYFRAMES``
+    segments, or a frame that could not be decoded)."""
+    segments = doc["segments"]
+    out: list[str | None] = [None] * len(segments)
+    if video is None or not segments:
+        return out
+    from .video import probe
+
+    info = info or probe(video)
+    wanted = segments[:MAX_KEYFRAMES]
+    frames = _decode_at(video, [(s["start_s"] + s["end_s"]) / 2 for s in wanted], info)
+    tracks = {t.id: t for t in pose.tracks} if pose is not None else {}
+    order = {pid: n for n, pid in enumerate(analysed_persons(doc))}
+    for i, seg in enumerate(wanted):
+        if i not in frames:
+            continue
+        kp = None
+        track = tracks.get(seg["person"])
+        if track is not None and pose.num_frames:
+            t = (seg["start_s"] + seg["end_s"]) / 2
+            f = int(np.clip(np.searchsorted(pose.times, t), 0, pose.num_frames - 1))
+            kp = np.asarray(track.keypoints[f], dtype=float) if track.present[f] else None
+        hexcol = PERSON_COLOURS[order.get(seg["person"], 0) % len(PERSON_COLOURS)]
+        rgb = tuple(int(hexcol[k:k + 2], 16) for k in (1, 3, 5))
+        jpg = _draw_keyframe(frames[i], kp, rgb, (doc["video"]["width"], doc["video"]["height"]))
+        if jpg:
+            out[i] = "data:image/jpeg;base64," + base64.b64encode(jpg).decode("ascii")
+    return out
+
+
+# ---------------------------------------------------------------------------------------- figures
+
+def _segment_label(s: dict) -> str:
+    return f"{s['action']['code']} {s['action']['name']}" if s["action"] else (s["movement"]["body_part"] or "movement")
+
+
+def _lanes(doc: dict) -> list[str]:
+    lanes = []
+    for pid in analysed_persons(doc):
+        if doc.get("model"):
+            lanes.append(f"#{pid} action")
+        lanes += [f"#{pid} body part", f"#{pid} hands", f"#{pid} still/absent"]
+    return lanes
+
+
+def _fmt_time(t: float) -> str:
+    m, s = divmod(max(t, 0.0), 60)
+    return f"{int(m)}:{s:05.2f}"
+
+
+def timeline_figure(doc: dict) -> dict:
+    """Plotly figure (as a dict): horizontal bars, one lane per person and kind; ``customdata`` holds
+    [start, end, segment number or -1] for the click that seeks the video."""
+    import plotly.graph_objects as go
+
+    bars: dict[tuple[str, str], dict] = {}  # (legend group, name) -> trace data
+
+    def bar(lane: str, name: str, colour: str, start: float, end: float, text: str, seg: int = -1,
+            group: str = "") -> None:
+        t = bars.setdefault((group, name), {"y": [], "base": [], "x": [], "customdata": [], "text": [],
+                                            "colour": colour})
+        t["y"].append(lane)
+        t["base"].append(start)
+        t["x"].append(max(end - start, 0.04))  # a very short event stays visible
+        t["customdata"].append([round(start, 3), round(end, 3), seg])
+        t["text"].append(f"{text}<br>{_fmt_time(start)}-{_fmt_time(end)} ({end - start:.2f} s)")
+
+    action_colour: dict[str, str] = {}
+    for n, s in enumerate(doc["segments"]):
+        pid = s["person"]
+        if s["action"]:
+            code = s["action"]["code"]
+            col = action_colour.setdefault(code, COLOURS[len(action_colour) % len(COLOURS)])
+            top = "<br>".join(f"{t['code']} {t['name']}: {t['probability']:.2f}" for t in s["top5"][:3])
+            bar(f"#{pid} action", f"{code} {s['action']['name']}", col, s["start_s"], s["end_s"],
+                f"<b>{code} {s['action']['name']}</b> p={s['action']['probability']:.2f}<br>{top}", n, "action")
+        part = s["movement"]["body_part"]
+        if part:
+            score = s["movement"]["body_part_scores"][part]
+            bar(f"#{pid} body part", part, PART_COLOURS.get(part, "#7f7f7f"), s["start_s"], s["end_s"],
+                f"<b>{part}</b> ({score:.2f}), energy {s['movement']['motion_energy']:.2f}", n, "body part")
+        else:
+            bar(f"#{pid} body part", "movement", "#bbbbbb", s["start_s"], s["end_s"],
+                f"movement, energy {s['movement']['motion_energy']:.2f}", n, "body part")
+    for pid in analysed_persons(doc):
+        for c in contacts(doc, pid):
+            verb = {"touch": "touches", "leave": "leaves", "resting": "rests on"}[c["kind"]]
+            name = f"{c['kind']} {c['target']}"
+            bar(f"#{pid} hands", name, TARGET_COLOURS.get(c["target"], "#7f7f7f"), c["start_s"], c["end_s"],
+                f"{c['hand']} hand {verb} {c['target']}", -1, "hands")
+        for a, b, status in stretches(doc, pid):
+            if status != "active":
+                bar(f"#{pid} still/absent", status, STATUS_COLOURS[status], a, b, status, -1, "status")
+    fig = go.Figure()
+    for (group, name), t in bars.items():
+        resting = name.startswith("resting")
+        fig.add_trace(go.Bar(
+            orientation="h", y=t["y"], base=t["base"], x=t["x"], customdata=t["customdata"], name=name,
+            legendgroup=group, legendgrouptitle_text=group, text=None, hovertext=t["text"],
+            hovertemplate="%{hovertext}<extra></extra>",
+            marker=dict(color=t["colour"], opacity=0.45 if resting else 0.9,
+                        pattern_shape="/" if resting else "", line_width=0)))
+    lanes = _lanes(doc)
+    duration = max(doc["video"]["duration_s"], 1e-3)
+    shapes = [_marker_shape()] + [dict(type="line", xref="x", yref="paper", x0=s["start_s"], x1=s["start_s"],
+                                        y0=0, y1=1, line=dict(color="#444", dash="dash", width=1))
+                                   for s in doc["shots"][1:]]
+    fig.update_layout(
+        barmode="overlay", height=90 + 34 * max(len(lanes), 1), margin=dict(l=10, r=10, t=30, b=40),
+        xaxis=dict(title="time (s)", range=[0, duration], showgrid=True, zeroline=False),
+        yaxis=dict(categoryorder="array", categoryarray=list(reversed(lanes)), type="category",
+                   range=[-0.5, len(lanes) - 0.5], automargin=True),
+        legend=dict(orientation="h", y=-0.25, groupclick="toggleitem"), shapes=shapes, hovermode="closest",
+        title=dict(text="Timeline (click a bar to play from there)", font_size=14), template="plotly_white")
+    return fig.to_plotly_json()
+
+
+def _marker_shape() -> dict:
+    """The playback position (moved by the page's script: always the first shape)."""
+    return dict(type="line", xref="x", yref="paper", x0=0, x1=0, y0=0, y1=1, line=dict(color="#d62728", width=2))
+
+
+def energy_figure(doc: dict) -> dict:
+    """Motion energy per body region over time (window centres), per analysed person; the still
+    threshold as a dashed line."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    dashes = ["solid", "dot", "dash", "longdash"]
+    region_colours = dict(zip(REGIONS, ["#1f77b4", "#7f7f7f", "#ff7f0e", "#2ca02c"]))
+    persons = analysed_persons(doc)
+    for n, pid in enumerate(persons):
+        wins = sorted((w for w in doc["windows"] if w["person"] == pid), key=lambda w: w["start_s"])
+        x = [round((w["start_s"] + w["end_s"]) / 2, 3) for w in wins]
+        has_regions = any("region_energy" in w for w in wins)
+        series = ({r: [w["region_energy"].get(r) if w["status"] != "absent" and "region_energy" in w else None
+                       for w in wins] for r in REGIONS} if has_regions
+                  else {"largest region": [w["motion_energy"] if w["status"] != "absent" else None for w in wins]})
+        for r, y in series.items():
+            fig.add_trace(go.Scatter(
+                x=x, y=y, mode="lines+markers" if len(x) < 60 else "lines", name=(f"#{pid} " if len(persons) > 1
+                                                                              else "") + r,
+                line=dict(color=region_colours.get(r, "#333"), dash=dashes[n % len(dashes)], width=1.6),
+                marker_size=4, customdata=[[a, a, -1] for a in x], connectgaps=False,
+                hovertemplate=f"{r}: %{{y:.3f}} torso lengths/s at %{{x:.1f}} s<extra></extra>"))
+    shapes = [_marker_shape()]
+    if doc["analysis"]["mode"] == "long":
+        thr = doc["analysis"]["still_threshold"]
+        shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=thr, y1=thr,
+                           line=dict(color="#999", dash="dash", width=1)))
+    fig.update_layout(
+        height=260, margin=dict(l=10, r=10, t=30, b=40), shapes=shapes, hovermode="closest",
+        xaxis=dict(title="time (s)", range=[0, max(doc["video"]["duration_s"], 1e-3)]),
+        yaxis=dict(title="torso lengths / s", rangemode="tozero", automargin=True),
+        title=dict(text="Motion energy per body region (per window; dashed: still threshold)", font_size=14),
+        legend=dict(orientation="h", y=-0.3), template="plotly_white")
+    return fig.to_plotly_json()
+
+
+# --------------------------------------------------------------------------------------- rendering
+
+@functools.lru_cache(maxsize=1)
+def plotly_js_packed() -> str:
+    """plotly.js from the installed plotly package, gzip-compressed, base64 (about a third of its size;
+    the page unpacks it with the browser's DecompressionStream)."""
+    from plotly.offline import get_plotlyjs
+
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), 9, mtime=0)).decode("ascii")
+
+
+@functools.lru_cache(maxsize=1)
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["tojson_script"] = _json_for_script
+    env.filters["mmss"] = _fmt_time
+    return env
+
+
+def _json_for_script(obj) -> str:
+    """JSON safe inside a <script> element."""
+    from markupsafe import Markup
+
+    text = json.dumps(obj, separators=(",", ":"), default=_json_default)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def _link(target: Path, start: Path) -> str:
+    try:
+        rel = os.path.relpath(target.resolve(), start.resolve())
+    except ValueError:  # another drive (Windows)
+        return target.resolve().as_uri()
+    return quote(Path(rel).as_posix())
+
+
+def _segment_rows(doc: dict, thumbs: list[str | None]) -> list[dict]:
+    rows = []
+    for n, s in enumerate(doc["segments"]):
+        mv = s["movement"]
+        touches = [f"{c['hand']} {c['target']}" + (" (leave)" if c.get("kind") == "leave" else "")
+                   for c in mv["touch_events"]]
+        rows.append({
+            "n": n + 1, "person": s["person"], "start": s["start_s"], "end": s["end_s"], "duration": s["duration_s"],
+            "action": f"{s['action']['code']} {s['action']['name']}" if s["action"] else "",
+            "probability": s["action"]["probability"] if s["action"] else None,
+            "top5": ", ".join(f"{t['code']} {t['probability']:.2f}" for t in s["top5"]),
+            "mmn_body": s["body"]["name"] if s["body"] else "",
+            "body_part": mv["body_part"] or "", "body_part_score": mv["body_part_scores"].get(mv["body_part"])
+            if mv["body_part"] else None,
+            "energy": mv["motion_energy"], "touches": "; ".join(touches),
+            "resting": "; ".join(f"{c['hand']} {c['target']}" for c in mv["resting_contacts"]),
+            "thumb": thumbs[n] if n < len(thumbs) else None})
+    return rows
+
+
+def render_video_report(doc: dict, json_path: Path, video: Path | None, thumbs: list[str | None],
+                        overlay: Path | None = None, out: Path | None = None) -> str:
+    """The HTML text of one video's report (``out``: the batch folder, for the link to its index)."""
+    folder = json_path.parent
+    index_link = _link(out / "index.html", folder) if out is not None else None
+    player = overlay if overlay is not None and overlay.is_file() else video
+    persons = {p["id"]: p for p in doc["pose"]["persons"]}
+    shown = [dict(persons.get(pid, {"id": pid}), colour=PERSON_COLOURS[n % len(PERSON_COLOURS)])
+             for n, pid in enumerate(analysed_persons(doc))]
+    settings = {"pose backend": doc["pose"]["backend"], "pose settings": doc["pose"]["settings"],
+                "keypoint stabiliser": doc["pose"]["stabilizer"], "analysis": doc["analysis"],
+                "model": doc["model"], "tool": doc["tool"], "timing": doc.get("timing", {}),
+                "settings key": doc.get("settings_key")}
+    missing_thumbs = sum(1 for t in thumbs if t is None)
+    return _env().get_template("video.html.j2").render(
+        doc=doc, name=json_path.name[:-len(".json")], video_src=_link(player, folder) if player else None,
+        video_is_overlay=player is not None and player == overlay, video_missing=video is None,
+        timeline=timeline_figure(doc), energy=energy_figure(doc), rows=_segment_rows(doc, thumbs),
+        has_model=bool(doc.get("model")), persons=shown, settings=json.dumps(settings, indent=1, default=str),
+        checkpoints=(doc["model"] or {}).get("checkpoints", []), plotly_js=plotly_js_packed(),
+        missing_thumbs=missing_thumbs if video is not None else 0, max_keyframes=MAX_KEYFRAMES,
+        index_link=index_link)
+
+
+def write_video_report(json_path: Path, doc: dict, video: Path | None = None, pose=None, info=None,
+                       video_root: Path | None = None, with_keyframes: bool = True, out: Path | None = None) -> Path:
+    """Write ``NAME.report.html`` beside the record. ``pose`` (a ``PoseResult``) draws skeletons on
+    the keyframes; without it the pose cache named in the record is read when it is there."""
+    video = video if video is not None and Path(video).is_file() else find_video(doc, json_path, video_root)
+    thumbs: list[str | None] = [None] * len(doc["segments"])
+    if with_keyframes and video is not None and doc["segments"]:
+        if pose is None and doc["pose"].get("cache"):
+            pose = _load_cache(json_path.with_name(doc["pose"]["cache"]), doc)
+        thumbs = keyframes(doc, video, pose, info)
+    overlay = json_path.with_name(json_path.name[:-len(".json")] + ".overlay.mp4")
+    path = report_path(json_path)
+    write_text_atomic(path, render_video_report(doc, json_path, video, thumbs, overlay, out))
+    return path
+
+
+def _load_cache(path: Path, doc: dict):
+    from pose.result import load_pose
+
+    if not path.is_file():
+        return None
+    try:
+        pose = load_pose(path)
+    except (OSError, ValueError):
+        return None
+    return pose if pose.fingerprint == doc["video"]["fingerprint"] else None
+
+
+def _cell(n: int, secs: float, minutes: float) -> dict:
+    return {"n": n, "rate": n / minutes if minutes > 0 else 0.0, "secs": secs}
+
+
+def render_index(out: Path, entries: list[Entry], cats: list[Category]) -> str:
+    used = set()
+    rows = []
+    for e in entries:
+        doc = e.doc
+        link = None
+        if e.json_path is not None and report_path(e.json_path).is_file():
+            link = _link(report_path(e.json_path), out)
+        if doc is None:
+            rows.append({"video": e.video, "link": link, "status": e.status, "message": e.message, "duration": None,
+                         "person": None, "persons": None, "segments": None, "cells": {}})
+            continue
+        minutes = doc["video"]["duration_s"] / 60.0
+        ids = analysed_persons(doc) or [None]
+        for pid in ids:
+            counts = person_counts(doc, pid) if pid is not None else {}
+            used |= set(counts)
+            rows.append({"video": doc["video"]["path"], "link": link, "status": e.status, "message": e.message,
+                         "duration": doc["video"]["duration_s"], "person": pid,
+                         "persons": len(doc["pose"]["persons"]),
+                         "subject": any(p["id"] == pid and p.get("subject") for p in doc["pose"]["persons"]),
+                         "segments": sum(1 for s in doc["segments"] if s["person"] == pid),
+                         "cells": {k: _cell(n, s, minutes) for k, (n, s) in counts.items()}})
+    shown = [c for c in cats if c.group != "action" or c.column in used]
+    done = sum(1 for e in entries if e.status in ("done", "skipped"))
+    failed = sum(1 for e in entries if e.status == "failed")
+    return _env().get_template("index.html.j2").render(
+        out=out.name or str(out), rows=rows, cats=shown, done=done, failed=failed)
+
+
+def write_batch(out: Path, entries: list[Entry]) -> tuple[Path, Path]:
+    """``summary.csv`` and ``index.html`` in ``out``."""
+    docs = [e.doc for e in entries if e.doc is not None]
+    cats = categories(docs)
+    write_text_atomic(out / "summary.csv", summary_csv(entries, cats))
+    write_text_atomic(out / "index.html", render_index(out, entries, cats))
+    return out / "index.html", out / "summary.csv"
+
+
+def batch_entries(out: Path, failures: list[tuple[str, str]] = ()) -> list[Entry]:
+    """Every record under ``out`` (status done), then the videos that failed (``(video, message)``)."""
+    entries = [Entry(doc["video"]["path"], "done", "", path, doc) for path, doc in find_results(out)]
+    return entries + [Entry(video, "failed", message) for video, message in failures]
+
+
+# -------------------------------------------------------------------------------------------- CLI
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m pipeline.report",
+        description="Build the browser reports of an output folder from its JSON records: NAME.report.html per "
+                    "video, index.html and summary.csv for the folder (also for runs made before reports existed).",
+        epilog="example: python -m pipeline.report results/ --video-root interviews/")
+    ap.add_argument("out", type=Path, help="output folder of microaction-run")
+    ap.add_argument("--video-root", type=Path,
+                    help="input folder the videos were under, when they have moved since the run")
+    ap.add_argument("--no-keyframes", action="store_true", help="leave the segment keyframes out (no decoding)")
+    ap.add_argument("--index-only", action="store_true", help="only index.html and summary.csv")
+    args = ap.parse_args(argv)
+    if not args.out.is_dir():
+        print(f"error: {args.out}: not a folder", file=sys.stderr)
+        return 2
+    results = find_results(args.out)
+    if not results:
+        print(f"error: {args.out}: no result records (NAME.json from microaction-run) in this folder",
+              file=sys.stderr)
+        return 2
+    failed = 0
+    if not args.index_only:
+        for path, doc in results:
+            try:
+                write_video_report(path, doc, video_root=args.video_root, with_keyframes=not args.no_keyframes,
+                                   out=args.out)
+                print(f"{report_path(path)}")
+            except Exception as e:  # one bad record never stops the others
+                failed += 1
+                print(f"error: {path}: report not written ({type(e).__name__}: {' '.join(str(e).split())})",
+                      file=sys.stderr)
+    index, summary = write_batch(args.out, batch_entries(args.out))
+    print(index)
+    print(summary)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
