@@ -420,7 +420,7 @@ class Pipeline:
             jpath = alphapose_json_for(opts, run.job)
             res = from_alphapose_json(jpath, frame_times(run.job.path, info), info.width, info.height, info.fps,
                                       scratch_dir=outs["pose"].parent, stabilizer=stabilizer,
-                                      cuts=detect_cuts(run.job.path, info))
+                                      cuts=detect_cuts(run.job.path, info), rotation=info.rotation)
             res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
             res.settings["shots"] = CutDetector.settings()
             res.fingerprint = run.fingerprint

@@ -11,7 +11,9 @@ timestamps.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -62,23 +64,84 @@ def _track_id(idx) -> int | None:
     return None
 
 
-def read_alphapose_json(path: str | Path) -> dict[int, list[Detection]]:
-    """``alphapose-results.json`` -> {frame index: detections}. Frames without people are absent."""
-    path = Path(path)
+CHUNK_CHARS = 1 << 20
+
+
+def _records(path: Path):
+    """The records of a results file, one at a time: the file is read a MiB at a time and each record
+    decoded on its own (AlphaPose's files reach gigabytes for long videos; NaN/Infinity, which Python's
+    json writes, are read as such)."""
     try:
-        records = json.loads(path.read_text(encoding="utf-8"))
+        f = open(path, encoding="utf-8")
     except FileNotFoundError:
         raise AlphaPoseError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise AlphaPoseError(f"{path}: not valid JSON ({str(e)[:100]})") from None
-    if isinstance(records, dict) and any(isinstance(v, dict) and "people" in v for v in list(records.values())[:5]) \
-            or isinstance(records, dict) and "people" in records:
-        raise AlphaPoseError(f"{path}: this is AlphaPose's --format cmu / open output; run AlphaPose without "
-                             "--format (its default results file, a JSON list of records with image_id and keypoints)")
-    if not isinstance(records, list):
+    except OSError as e:
+        raise AlphaPoseError(f"{path}: cannot be read ({e.strerror or e})") from None
+    decoder = json.JSONDecoder()
+    with f:
+        try:
+            yield from _decode_list(path, f, decoder)
+        except UnicodeDecodeError:
+            raise AlphaPoseError(f"{path}: not valid JSON (not UTF-8 text)") from None
+
+
+def _decode_list(path: Path, f, decoder: json.JSONDecoder):
+    buf, pos, eof = f.read(CHUNK_CHARS), 0, False
+
+    def more() -> bool:
+        nonlocal buf, pos, eof
+        if eof:
+            return False
+        text = f.read(CHUNK_CHARS)
+        eof = not text
+        buf, pos = buf[pos:] + text, 0
+        return not eof
+
+    def next_char() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(buf) or not more():
+                return buf[pos] if pos < len(buf) else ""
+
+    first = next_char()
+    if first == "{":
+        if '"people"' in buf:
+            raise AlphaPoseError(
+                f"{path}: this is AlphaPose's --format cmu / open output; run AlphaPose without --format "
+                "(its default results file, a JSON list of records with image_id and keypoints)")
         raise AlphaPoseError(f"{path}: expected a JSON list of AlphaPose records")
+    if first != "[":
+        raise AlphaPoseError(f"{path}: not valid JSON (it does not start with a list)")
+    pos += 1
+    if next_char() == "]":
+        return
+    while True:
+        next_char()  # raw_decode takes no leading whitespace
+        while True:
+            try:
+                record, end = decoder.raw_decode(buf, pos)
+                break
+            except json.JSONDecodeError as e:
+                if not more():  # the record is cut off or broken
+                    raise AlphaPoseError(f"{path}: not valid JSON ({e.msg})") from None
+        pos = end
+        yield record
+        sep = next_char()
+        if sep == "]":
+            return
+        if sep != ",":
+            raise AlphaPoseError(f"{path}: not valid JSON (expected ',' or ']' between records)")
+        pos += 1
+
+
+def read_alphapose_json(path: str | Path) -> dict[int, list[Detection]]:
+    """``alphapose-results.json`` -> {frame index: detections}. Frames without people are absent.
+    The file is read record by record; only the 44 MA-52 joints of each record are kept."""
+    path = Path(path)
     frames: dict[int, list[Detection]] = {}
-    for i, rec in enumerate(records):
+    for i, rec in enumerate(_records(path)):
         if not isinstance(rec, dict) or "keypoints" not in rec or "image_id" not in rec:
             raise AlphaPoseError(f"{path}: record {i} lacks 'image_id' or 'keypoints'")
         flat = rec["keypoints"]
@@ -105,8 +168,55 @@ def read_alphapose_json(path: str | Path) -> dict[int, list[Detection]]:
     return frames
 
 
+FACE_HAND_JOINTS = 110  # Halpe-136: joints 26-135 (face and hands); 0-25 are body and feet
+
+
+@contextlib.contextmanager
+def _working_dir(folder: Path):
+    """AlphaPose's detector configs name their files relative to the AlphaPose root, and read them at
+    creation and at the first detection: work from there meanwhile."""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def decode_heatmaps(hm, crops, heatmap_to_coord, hm_shape, norm_type) -> tuple[np.ndarray, np.ndarray]:
+    """Heatmaps [N, 136, h, w] -> coordinates [N, 136, 2] and scores [N, 136, 1] in the frame, as
+    AlphaPose's demo does: a ``Combined``-loss model comes with two decoders, the heatmap one for the
+    26 body joints and the integral-regression one for the 110 face and hand joints."""
+    coords, scores = [], []
+    for i in range(hm.shape[0]):
+        box = list(crops[i])
+        if isinstance(heatmap_to_coord, (list, tuple)):
+            body, face_hand = heatmap_to_coord
+            n_body = hm.shape[1] - FACE_HAND_JOINTS
+            c1, s1 = body(hm[i][:n_body], box, hm_shape=hm_shape, norm_type=norm_type)
+            c2, s2 = face_hand(hm[i][n_body:], box, hm_shape=hm_shape, norm_type=norm_type)
+            c, sc = np.concatenate([_np(c1), _np(c2)], 0), np.concatenate([_np(s1), _np(s2)], 0)
+        else:
+            c, sc = heatmap_to_coord(hm[i], box, hm_shape=hm_shape, norm_type=norm_type)
+        coords.append(_np(c))
+        scores.append(_np(sc).reshape(-1, 1))
+    return np.stack(coords), np.stack(scores)
+
+
+def uses_heatmap_loss(cfg) -> bool:
+    """Pose NMS's thresholds depend on the model's loss: heatmap (MSELoss) models take the defaults,
+    regression and combined ones others (``DATA_PRESET.LOSS_TYPE``, default MSELoss, as AlphaPose reads it)."""
+    preset = cfg.DATA_PRESET
+    loss = preset.get("LOSS_TYPE", "MSELoss") if hasattr(preset, "get") else getattr(preset, "LOSS_TYPE", "MSELoss")
+    return loss == "MSELoss"
+
+
 class AlphaPoseLiveBackend:
-    """Run AlphaPose's detector and whole-body pose model on our decoded frames.
+    """Run AlphaPose's detector and whole-body pose model on our decoded frames, as its own
+    ``scripts/demo_inference.py`` does (``../shared/docs/alphapose-contract.md``): the detector gets BGR
+    frames, the pose model RGB; combined-loss models decode body and face/hand joints with their two
+    decoders; pose NMS gets the loss flag; the detector works from the AlphaPose root. Flip test off,
+    as in the demo.
 
     Needs an AlphaPose installation (its ``alphapose`` and ``detector`` packages importable, a CUDA
     build as AlphaPose requires), a Halpe-136 config and its checkpoint.
@@ -115,8 +225,10 @@ class AlphaPoseLiveBackend:
     name = "alphapose"
 
     def __init__(self, config: str | Path, checkpoint: str | Path, device: str = "auto", detector: str = "yolo"):
+        config, checkpoint = Path(config).resolve(), Path(checkpoint).resolve()
         try:
             import torch
+            import detector as detector_pkg
             from alphapose.models import builder
             from alphapose.utils.config import update_config
             from alphapose.utils.pPose_nms import pose_nms
@@ -124,6 +236,9 @@ class AlphaPoseLiveBackend:
             from alphapose.utils.transforms import get_func_heatmap_to_coord
             from detector.apis import get_detector
         except ImportError as e:
+            if (e.name or "").startswith("tkinter") or "tkinter" in str(e):
+                raise AlphaPoseError("AlphaPose needs tkinter (its dataset registry imports it): install your "
+                                     "system's python3-tk package") from None
             raise AlphaPoseError(
                 f"AlphaPose is not installed ({e.name or e}). Install it from its repository "
                 "(MVIG-SJTU/AlphaPose, docs/INSTALL.md: CUDA PyTorch, then `python setup.py build develop`) "
@@ -131,7 +246,11 @@ class AlphaPoseLiveBackend:
                 "`--pose alphapose-json --alphapose-json alphapose-results.json`") from None
         from types import SimpleNamespace
 
+        for what, path in (("config", config), ("checkpoint", checkpoint)):
+            if not path.is_file():
+                raise AlphaPoseError(f"{path}: AlphaPose {what} not found")
         self.torch = torch
+        self.root = Path(detector_pkg.__file__).resolve().parent.parent  # the AlphaPose checkout
         self.cfg = update_config(str(config))
         dev = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
         self.device = torch.device(dev)
@@ -139,17 +258,26 @@ class AlphaPoseLiveBackend:
         self.opt = SimpleNamespace(detector=detector, gpus=gpus, device=self.device, tracking=False,
                                    min_box_area=0, pose_track=False, pose_flow=False)
         self.model = builder.build_sppe(self.cfg.MODEL, preset_cfg=self.cfg.DATA_PRESET)
-        self.model.load_state_dict(torch.load(str(checkpoint), map_location="cpu", weights_only=True))
+        try:
+            state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
+            self.model.load_state_dict(state)
+        except Exception as e:  # noqa: BLE001 - any unreadable or mismatched file: one line naming it
+            raise AlphaPoseError(f"{checkpoint}: not an AlphaPose checkpoint for {config.name} "
+                                 f"({' '.join(str(e).split())[:160]})") from None
         self.model.to(self.device).eval()
-        self.detector = get_detector(self.opt)
+        with _working_dir(self.root):
+            self.detector = get_detector(self.opt)
         dataset = builder.retrieve_dataset(self.cfg.DATASET.TRAIN)
         self.transform = SimpleTransform(dataset, scale_factor=0, input_size=self.cfg.DATA_PRESET.IMAGE_SIZE,
                                          output_size=self.cfg.DATA_PRESET.HEATMAP_SIZE, rot=0,
                                          sigma=self.cfg.DATA_PRESET.SIGMA, train=False, add_dpg=False,
                                          gpu_device=self.device)
         self.heatmap_to_coord = get_func_heatmap_to_coord(self.cfg)
+        self.heatmap_loss = uses_heatmap_loss(self.cfg)
         self.pose_nms = pose_nms
-        self.settings = {"config": Path(config).name, "checkpoint": Path(checkpoint).name, "detector": detector}
+        self.settings = {"config": config.name, "checkpoint": checkpoint.name, "detector": detector,
+                         "flip_test": False, "combined_decoders": isinstance(self.heatmap_to_coord, (list, tuple)),
+                         "heatmap_loss_nms": self.heatmap_loss}
         self.max_side = None
 
     def reset(self) -> None:
@@ -159,13 +287,16 @@ class AlphaPoseLiveBackend:
         pass
 
     def process(self, image: np.ndarray, width: int, height: int, time: float | None = None) -> list[Detection]:
+        """``image``: an RGB frame (our decoder's), possibly downscaled from ``width`` x ``height``."""
         torch = self.torch
         with torch.no_grad():
-            img = self.detector.image_preprocess(image)
-            img = torch.from_numpy(img) if isinstance(img, np.ndarray) else img
-            img = img.unsqueeze(0) if img.dim() == 3 else img
-            dims = torch.FloatTensor([image.shape[1], image.shape[0]]).repeat(1, 2)
-            dets = self.detector.images_detection(img, dims)
+            bgr = np.ascontiguousarray(image[:, :, ::-1])  # the detector flips BGR to RGB itself
+            with _working_dir(self.root):  # the first detection loads the detector's weights
+                img = self.detector.image_preprocess(bgr)
+                img = torch.from_numpy(img) if isinstance(img, np.ndarray) else img
+                img = img.unsqueeze(0) if img.dim() == 3 else img
+                dims = torch.FloatTensor([image.shape[1], image.shape[0]]).repeat(1, 2)
+                dets = self.detector.images_detection(img, dims)
             if isinstance(dets, int) or dets.shape[0] == 0:
                 return []
             dets = (torch.from_numpy(dets) if isinstance(dets, np.ndarray) else dets).cpu()
@@ -174,17 +305,14 @@ class AlphaPoseLiveBackend:
             inps = torch.zeros(boxes.size(0), 3, *self.cfg.DATA_PRESET.IMAGE_SIZE)
             crops = torch.zeros(boxes.size(0), 4)
             for i, box in enumerate(boxes):
-                inps[i], crop = self.transform.test_transform(image, box)
+                inps[i], crop = self.transform.test_transform(image, box)  # the pose model takes RGB
                 crops[i] = torch.FloatTensor(crop)
             hm = self.model(inps.to(self.device)).cpu()
-            coords, confs = [], []
-            for i in range(hm.shape[0]):
-                c, s = self.heatmap_to_coord(hm[i], crops[i].tolist(), hm_shape=self.cfg.DATA_PRESET.HEATMAP_SIZE,
-                                             norm_type=self.cfg.LOSS.get("NORM_TYPE", None))
-                coords.append(torch.from_numpy(c).unsqueeze(0))
-                confs.append(torch.from_numpy(s).unsqueeze(0))
-            boxes, scores, ids, coords, confs, _ = self.pose_nms(boxes, scores, ids, torch.cat(coords),
-                                                                  torch.cat(confs), 0)
+            coords, confs = decode_heatmaps(hm, crops.tolist(), self.heatmap_to_coord,
+                                            self.cfg.DATA_PRESET.HEATMAP_SIZE, self.cfg.LOSS.get("NORM_TYPE", None))
+            boxes, scores, ids, coords, confs, _ = self.pose_nms(
+                boxes, scores, ids, torch.from_numpy(coords), torch.from_numpy(confs), self.opt.min_box_area,
+                use_heatmap_loss=self.heatmap_loss)
             results = [{"keypoints": coords[k], "kp_score": confs[k], "idx": ids[k],
                         "bbox": [boxes[k][0], boxes[k][1], boxes[k][2] - boxes[k][0], boxes[k][3] - boxes[k][1]]}
                        for k in range(len(scores))]

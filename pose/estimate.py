@@ -15,6 +15,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .alphapose import AlphaPoseError, read_alphapose_json
+from .layout import ma52_layout
 from .result import PoseResult
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
 from .tracking import REID_S, Tracker, keypoint_box, pose_distance, same_place
@@ -290,12 +291,37 @@ def estimate(frames: Iterable, width: int, height: int, fps: float, backend, scr
                     stabilizer=stabilizer)
 
 
+def _check_inside(json_path, frames: dict, width: int, height: int, rotation: int) -> None:
+    """Refuse results whose people are mostly outside the displayed frame: another video's, or a
+    rotated video that AlphaPose (OpenCV) read unrotated."""
+    dets = [d for found in frames.values() for d in found if np.isfinite(d.keypoints).any()]
+    if not dets:
+        return
+    rotated = (f"the video is shown rotated by {rotation} degrees, and AlphaPose (OpenCV) may have read it "
+               "unrotated: write a rotated copy (`ffmpeg -i in.mp4 out.mp4` applies the rotation) and run AlphaPose "
+               "and this tool on that")
+    c = np.asarray([np.nanmedian(d.keypoints, axis=0) for d in dets])
+    outside = ((c[:, 0] < 0) | (c[:, 0] > width) | (c[:, 1] < 0) | (c[:, 1] > height)).mean()
+    if outside > 0.5:
+        why = rotated if rotation % 360 else "results of another video, or of a resized copy?"
+        raise AlphaPoseError(f"{json_path}: {outside:.0%} of the people lie outside the {width}x{height} frame ({why})")
+    if rotation % 360:  # people lying on their side or upside down in a rotated video: read unrotated
+        L = ma52_layout()
+        shoulders, hips = L.indices("left_shoulder", "right_shoulder"), L.indices("left_hip", "right_hip")
+        up = np.asarray([np.nanmean(d.keypoints[shoulders], 0) - np.nanmean(d.keypoints[hips], 0) for d in dets])
+        ok = np.isfinite(up).all(1)
+        if ok.sum() >= 5 and (up[ok, 1] > -np.abs(up[ok, 0])).mean() > 0.5:  # not mostly upright
+            raise AlphaPoseError(f"{json_path}: most people are not upright in the displayed frame ({rotated})")
+
+
 def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, fps: float,
                         max_gap_s: float = 1.0, scratch_dir=None, stabilizer: Stabilizer | None = None,
-                        cuts=()) -> PoseResult:
+                        cuts=(), rotation: int = 0) -> PoseResult:
     """AlphaPose results for a video whose frame times are ``times`` -> tracked result (tracking starts
-    again at each camera cut: ``cuts``, first frames of new shots)."""
+    again at each camera cut: ``cuts``, first frames of new shots). ``rotation``: the video's display
+    rotation (only to explain keypoints that lie outside the displayed frame)."""
     frames = read_alphapose_json(json_path)
+    _check_inside(json_path, frames, width, height, rotation)
     numbered_from = 0
     if frames and 0 not in frames and max(frames) == len(times):
         # image folders extracted with %06d start at 1: frame k of the results is frame k-1 of the video

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from common.cli import print_error
-from common.fileio import atomic_path, write_text_atomic
+from common.fileio import atomic_path, ensure_writable_dir, write_text_atomic
 from pose.skeleton_io import SkeletonFileError, read_skeleton_file
 
 from .checkpoints import CheckpointError, load_mmn, save_project_checkpoint
@@ -173,7 +173,7 @@ def train(cfg: TrainConfig, console=None) -> dict:
 
     console = console or Console(stderr=True)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(out)  # before loading anything: a bad --out fails at once, in one line
     device = resolve_device(cfg.device)
     train_clips = _load_clips(cfg.train, cfg.train_split, "training")
     labels = training_labels(cfg, train_clips, console)

@@ -325,6 +325,58 @@ def test_evaluate_refuses_out_of_range_labels_and_unwritable_out_before_inferenc
     assert "cannot be written" in " ".join(capsys.readouterr().out.split())
 
 
+@pytest.mark.parametrize("command", ["train", "export"])
+def test_train_and_export_refuse_an_unwritable_out_before_any_work(tmp_path, capsys, command):
+    from pose.export_skeletons import main as export
+    from recognizer.train import main as train
+
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "run"
+    if command == "train":  # the training pickle is not even read
+        code = train(["--train", str(tmp_path / "missing.pkl"), "--out", str(out)])
+    else:
+        code = export([str(tmp_path / "missing.csv"), "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and f"{out}: output folder cannot be written" in err
+    _no_traceback(err)
+
+
+@pytest.mark.parametrize("labels, split, says", [
+    ("id\tcode\nx\ty\n", "train", "labels.tsv"),
+    (None, "../escape", "--split must be a plain name"),
+    (None, "a/b", "--split must be a plain name"),
+])
+def test_export_malformed_labels_or_escaping_split(tmp_path, capsys, labels, split, says):
+    from pose.export_skeletons import main as export
+
+    args = [str(tmp_path / "ann.csv"), "--out", str(tmp_path / "out"), "--split", split]
+    (tmp_path / "ann.csv").write_text("pose,start_s,end_s,label\n")
+    if labels is not None:
+        (tmp_path / "labels.tsv").write_text(labels)
+        args += ["--labels", str(tmp_path / "labels.tsv")]
+    try:
+        code = export(args)
+    except SystemExit as e:
+        code = e.code
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and says in err, err
+    _no_traceback(err)
+    assert not (tmp_path / "escape").exists() and not list(tmp_path.glob("out/*.pkl"))
+
+
+def test_cut_off_alphapose_results_fail_that_video_in_one_line(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4")
+    results = tmp_path / "v.json"
+    record = {"image_id": "0.jpg", "keypoints": [1.0, 2.0, 0.9] * 136}
+    results.write_text(json.dumps([record] * 3)[:-700])  # AlphaPose killed while writing
+    code, err = _run([video, "--out", tmp_path / "out", "--pose", "alphapose-json", "--alphapose-json", results],
+                     capsys)
+    flat = " ".join(err.split())
+    assert code == 1 and f"{results}: not valid JSON" in flat
+    _no_traceback(err)
+    assert not (tmp_path / "out" / "v.json").exists()
+
+
 # -- a full disk ----------------------------------------------------------------------------------------
 @pytest.fixture
 def small_disk(tmp_path):

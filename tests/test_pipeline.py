@@ -234,6 +234,8 @@ def test_readme_demo_command(tmp_path, capsys):
     assert run_pipeline.main(["--demo", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "No MMN checkpoint configured" in err and "1 done" in err
+    for name in ("astronaut_demo.report.html", "index.html", "summary.csv"):  # the browser reports
+        assert (out / name).is_file(), name
     doc = json.loads((out / "astronaut_demo.json").read_text())
     validate(doc)
     assert doc["analysis"]["mode"] == "long" and doc["segments"]

@@ -160,6 +160,68 @@ def test_alphapose_json_malformed(tmp_path, text, problem):
     assert str(path) in str(e.value)
 
 
+def test_alphapose_json_is_read_record_by_record(tmp_path, monkeypatch):
+    """Records cut across read chunks, any spacing, NaN: the same as reading the whole file; memory
+    stays well below the file's size; a cut-off file or junk between records is one line."""
+    import tracemalloc
+
+    import pose.alphapose as ap
+
+    recs = [_record(f, (100 + f, 50)) for f in range(40)]
+    recs[3]["keypoints"][5] = float("nan")
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(recs, indent=2).replace("[\n", "[ \r\n\t"))
+    whole = read_alphapose_json(path)
+    monkeypatch.setattr(ap, "CHUNK_CHARS", 97)  # records straddle every chunk border
+    small = read_alphapose_json(path)
+    assert sorted(small) == sorted(whole) == list(range(40))
+    for f in whole:
+        assert np.array_equal(small[f][0].keypoints, whole[f][0].keypoints, equal_nan=True)
+    monkeypatch.setattr(ap, "CHUNK_CHARS", 1 << 16)
+    big = _write(tmp_path / "big.json", [_record(f % 500, (100, 50)) for f in range(3000)])
+    tracemalloc.start()
+    frames = read_alphapose_json(big)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert sum(len(v) for v in frames.values()) == 3000
+    # the 44-joint detections kept (~1.3 KB each), not the text or its parsed lists (json.load: ~7x the file)
+    assert peak < 0.8 * big.stat().st_size, (peak, big.stat().st_size)
+    text = path.read_text()
+    for bad, why in ((text[: len(text) // 2], "not valid JSON"), (text.replace("},", "} x,", 1), "not valid JSON"),
+                     ("", "not valid JSON"), ('{"0.jpg": {"people": []}}', "--format cmu / open")):
+        path.write_text(bad)
+        with pytest.raises(AlphaPoseError, match=why) as e:
+            read_alphapose_json(path)
+        assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+def _body_record(frame, shoulders, hips):
+    """A Halpe-136 record: every joint at the shoulders' midpoint, but shoulders and hips where given."""
+    pts = np.tile([*np.mean(shoulders, 0), 0.9], (136, 1))
+    for k, xy in zip((5, 6, 11, 12), (*shoulders, *hips)):
+        pts[k, :2] = xy
+    return {"image_id": f"{frame}.jpg", "keypoints": pts.reshape(-1).tolist()}
+
+
+def test_alphapose_json_outside_or_sideways(tmp_path):
+    """Results whose people are outside the displayed frame, or lie on their side in a video shown
+    rotated (AlphaPose's OpenCV read it unrotated), are refused in one line that says why."""
+    times = np.arange(10) / 30
+    upright = [_body_record(f, [(300, 100), (340, 100)], [(305, 200), (335, 200)]) for f in range(10)]
+    sideways = [_body_record(f, [(300, 100), (300, 140)], [(200, 105), (200, 135)]) for f in range(10)]
+    path = _write(tmp_path / "up.json", upright)
+    assert from_alphapose_json(path, times, 640, 480, 30, rotation=90).tracks  # upright in a rotated video: fine
+    path = _write(tmp_path / "side.json", sideways)
+    assert from_alphapose_json(path, times, 640, 480, 30).tracks  # no rotation: lying people are possible
+    with pytest.raises(AlphaPoseError, match="not upright.*rotated by 90 degrees.*ffmpeg") as e:
+        from_alphapose_json(path, times, 640, 480, 30, rotation=90)
+    assert str(path) in str(e.value)
+    with pytest.raises(AlphaPoseError, match="outside the 200x150 frame.*another video"):
+        from_alphapose_json(_write(tmp_path / "up2.json", upright), times, 200, 150, 30)
+    with pytest.raises(AlphaPoseError, match="outside the 200x150 frame.*rotated by 270"):
+        from_alphapose_json(_write(tmp_path / "up3.json", upright), times, 200, 150, 30, rotation=270)
+
+
 def test_alphapose_json_frames_beyond_video(tmp_path):
     path = _write(tmp_path / "other.json", [_record(50, (10, 10))])
     with pytest.raises(AlphaPoseError, match="refers to frame 50 but the video has 10 frames"):

@@ -351,3 +351,26 @@ def test_ten_minute_report_in_browser(ten_minutes, tmp_path):
         assert browser.console_errors(d) == []
         bars = d.execute_script("return document.querySelectorAll('#timeline .barlayer .point').length")
         assert bars >= 2 * len(doc["segments"])
+
+
+def test_demo_report_in_browser(tmp_path):
+    """The README's demo run: its report, screenshotted in headless Chromium, shows the timeline with
+    the segments and the energy plot."""
+    import cv2
+    import run_pipeline
+
+    out = tmp_path / "demo_out"
+    assert run_pipeline.main(["--demo", "--out", str(out), "--workers", "1"]) == 0
+    doc = json.loads((out / "astronaut_demo.json").read_text())
+    with browser.chromium(tmp_path) as d:
+        browser.open_page(d, out / "astronaut_demo.report.html")
+        assert browser.console_errors(d) == []
+        for plot in ("timeline", "energy"):
+            png = d.find_element("id", plot).screenshot_as_png
+            (tmp_path / f"{plot}.png").write_bytes(png)
+            img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+            coloured = (img.max(-1).astype(int) - img.min(-1)) > 60
+            assert coloured.mean() > 0.003, f"{plot}: nothing drawn"
+        bars = d.execute_script("return document.querySelectorAll('#timeline .barlayer .point').length")
+        assert bars >= len(doc["segments"])
+        assert d.execute_script("return document.querySelectorAll('#energy .scatterlayer .trace').length") == 4
