@@ -54,3 +54,19 @@ def ensure_writable_dir(folder: str | Path) -> None:
         probe.unlink()
     except OSError as e:
         raise OSError(f"{folder}: output folder cannot be written ({e.strerror or e})") from None
+
+
+def check_writable_dir(folder: str | Path) -> None:
+    """Whether ``folder`` could be made and written, without making it (so a command that then finds
+    its inputs bad leaves nothing behind): its nearest existing ancestor must be a folder we may write
+    in. ``OSError`` with one line naming it otherwise."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        why = "Not a directory" if existing != folder or folder.exists() else "not found"
+        raise OSError(f"{folder}: output folder cannot be written ({why}: {existing})")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OSError(f"{folder}: output folder cannot be written (Permission denied: {existing})")
+

@@ -516,6 +516,8 @@ class Pipeline:
             short = decoded_short(pose.num_frames, info.num_frames)
             if short:
                 notes.append(short)
+            if pose.backend == "alphapose-json":
+                notes += alphapose_coverage(pose)
             seen = [tr for tr in pose.tracks if tr.num_frames_seen]
             if len(seen) > 1 and len(people) < len(seen):
                 notes.append(f"{len(seen)} persons were seen (ids {', '.join(str(t.id) for t in seen)}); analysed: "
@@ -591,6 +593,21 @@ def decoded_short(decoded: int, declared: int | None) -> str:
         return (f"only {decoded} of the {declared} frames the file declares could be decoded "
                 "(cut off or damaged?): the results cover those frames only")
     return ""
+
+
+def alphapose_coverage(pose) -> list[str]:
+    """Notes when AlphaPose's results are empty or end well before the video: AlphaPose reads at most
+    OpenCV's frame count and stops at the first frame it cannot read (a cut tail looks like nobody)."""
+    if "alphapose_last_frame" not in pose.extra:
+        return []
+    last, n = pose.extra["alphapose_last_frame"], pose.num_frames
+    if last is None:
+        return ["The AlphaPose results hold no detection at all (did AlphaPose read this video?)."]
+    fps = n / max(float(pose.times[-1] - pose.times[0]), 1e-6) if n > 1 else 30.0
+    if n - 1 - last > max(0.1 * n, 2 * fps):
+        return [f"The AlphaPose results end at frame {last} of {n} ({(n - 1 - last) / fps:.1f} s before the end): "
+                "AlphaPose may have stopped reading early (it trusts OpenCV's frame count); the rest shows nobody."]
+    return []
 
 
 def one_line(e: BaseException) -> str:

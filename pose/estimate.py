@@ -340,6 +340,7 @@ def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, f
     settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours",
                 "frames_numbered_from": numbered_from}
     result = PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
-                        tracker.tracks(len(times)), cuts=sorted(cuts))
+                        tracker.tracks(len(times)), cuts=sorted(cuts),
+                        extra={"alphapose_last_frame": max(frames) if frames else None})
     ensure_stabilized(result, stabilizer or stabilizer_for("alphapose-json", fps), scratch_dir)
     return result

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import print_error
-from common.fileio import ensure_writable_dir, write_text_atomic
+from common.fileio import check_writable_dir, write_text_atomic
 from recognizer.labels import LABELS_FILE, LabelSet, load_labels
 
 from .result import load_pose
@@ -190,7 +190,7 @@ def main(argv=None) -> int:
     if not eafs and len(paths_in) != 1:
         ap.error("give one annotations CSV (or ELAN .eaf files)")
     try:
-        ensure_writable_dir(args.out)
+        check_writable_dir(args.out)  # not made yet: bad inputs below leave nothing behind
         labels = load_labels(args.labels)
         clips = clips_from_eaf(eafs, args.tier, labels, args.poses) if eafs else clips_from_annotations(paths_in[0], labels)
         write_labels(args.out, labels)

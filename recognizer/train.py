@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from common.cli import print_error
-from common.fileio import atomic_path, ensure_writable_dir, write_text_atomic
+from common.fileio import atomic_path, check_writable_dir, ensure_writable_dir, write_text_atomic
 from pose.skeleton_io import SkeletonFileError, read_skeleton_file
 
 from .checkpoints import CheckpointError, load_mmn, save_project_checkpoint
@@ -173,7 +173,7 @@ def train(cfg: TrainConfig, console=None) -> dict:
 
     console = console or Console(stderr=True)
     out = Path(cfg.out)
-    ensure_writable_dir(out)  # before loading anything: a bad --out fails at once, in one line
+    check_writable_dir(out)  # before loading anything: a bad --out fails at once, in one line
     device = resolve_device(cfg.device)
     train_clips = _load_clips(cfg.train, cfg.train_split, "training")
     labels = training_labels(cfg, train_clips, console)
@@ -183,6 +183,7 @@ def train(cfg: TrainConfig, console=None) -> dict:
         val_clips = _load_clips(cfg.val, cfg.val_split, "validation")
         _check_labels(val_clips, labels, cfg.val)
     joints = train_clips[0].keypoints.shape[1]
+    ensure_writable_dir(out)  # the inputs are good: the run folder is made now
 
     torch.manual_seed(cfg.seed)
     model_cfg = MMNConfig(num_joints=joints, num_classes=len(labels), width=cfg.width,

@@ -291,6 +291,23 @@ def test_alphapose_results_numbered_from_one_negative_ids_and_other_formats(tmp_
     _no_traceback(err)
 
 
+def test_alphapose_results_that_end_early_or_are_empty_are_noted(tmp_path, capsys):
+    """AlphaPose stops at OpenCV's frame count or the first unreadable frame: a cut tail looks like
+    nobody, so the record says so."""
+    from tests.test_pose import _record, _write
+
+    video = _person_video(tmp_path / "v.mp4", seconds=4.0)  # 40 frames at 10 fps
+    base = [video, "--pose", "alphapose-json", "--mode", "long", "--alphapose-json"]
+    for name, recs, says in (("tail.json", [_record(f, (40, 40)) for f in range(15)], "end at frame 14 of 40"),
+                             ("empty.json", [], "hold no detection at all"),
+                             ("full.json", [_record(f, (40, 40)) for f in range(39)], None)):
+        out = tmp_path / f"out_{name[:-5]}"
+        code, err = _run(base + [_write(tmp_path / name, recs), "--out", out], capsys)
+        assert code == 0, err
+        notes = " ".join(json.loads((out / "v.json").read_text())["notes"])
+        assert (says in notes) if says else "AlphaPose results" not in notes
+
+
 def test_cut_off_video_is_done_with_a_warning(tmp_path):
     from pipeline.run import decoded_short
 
