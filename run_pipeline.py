@@ -69,6 +69,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help=f"run pose on this many frames a second and interpolate the others; 'all' = every "
                          f"frame (default {DEFAULT_POSE_FPS or 'all'}; README 'Speed' says what it costs)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda (MMN; auto picks CUDA when available)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                    help="MMN arithmetic (default fp32: the same labels on every device; bf16/fp16 on request, "
+                         "faster on GPUs, probabilities may differ slightly)")
     ap.add_argument("--overlay", action="store_true", help="also write <video>.overlay.mp4 with skeleton and labels")
     ap.add_argument("--no-report", action="store_true",
                     help="no browser reports (NAME.report.html per video, index.html and summary.csv in --out; "
@@ -140,6 +143,7 @@ def main(argv=None) -> int:
                    alphapose_json=args.alphapose_json, alphapose_config=args.alphapose_config,
                    alphapose_checkpoint=args.alphapose_checkpoint, max_side=args.max_side or None,
                    max_persons=args.max_persons, raw_keypoints=args.raw_keypoints, checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,
+                   precision=args.precision,
                    overlay=args.overlay, report=not args.no_report, submission=args.submission, resume=args.resume,
                    workers=args.workers, pose_fps=args.pose_fps)
     try:

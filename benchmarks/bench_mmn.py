@@ -1,13 +1,11 @@
 #!/usr/bin/env python3
-"""MMN speed: parameters, FLOPs, latency at batch 1, throughput at batch 64 (CPU; CUDA when present),
-for the plain model and the optimised inference path.
+"""MMN speed: parameters, FLOPs, latency at batch 1, throughput at batch 64 (CPU; CUDA when present):
+the model on a whole batch, and as the tool runs it (``recognizer.inference``: micro-batches of 8
+clips on the CPU; fp32, and bf16/fp16 autocast rows on CUDA).
 
-    python benchmarks/bench_mmn.py [--checkpoint PATH] [--repeats 20] [--threads N] [--micro-batches 4 8]
+    python benchmarks/bench_mmn.py [--checkpoint PATH] [--repeats 20] [--threads N] [--micro-batches 4 16]
 
-On the CPU the optimised path runs a batch as micro-batches of 8 clips (activations stay in the
-caches). ``--micro-batches`` adds rows for the plain model run the same way, and for the optimised
-path with other micro-batch sizes, to show how much of the gain is micro-batching and how much the
-rewritten layers.
+``--micro-batches`` adds rows for other micro-batch sizes.
 """
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recognizer.fast import optimize_for_inference  # noqa: E402
+from recognizer.inference import MICRO_BATCH  # noqa: E402
 from recognizer.mmn import MMN, MMNConfig  # noqa: E402
 
 
@@ -46,7 +44,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--micro-batches", type=int, nargs="*", default=[],
-                    help="also time the plain model in micro-batches of these sizes, and the optimised path with them")
+                    help="also time micro-batches of these sizes")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -69,14 +67,13 @@ def main() -> None:
     for dev in devices:
         sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
         plain = model.to(dev)
-        fast = optimize_for_inference(plain)
-        variants = [("plain fp32", plain, None), ("optimised fp32", fast, None)]
+        variants = [("whole batch fp32", plain, None)]
         if dev == "cpu":
-            for mb in args.micro_batches:
-                variants.append((f"plain fp32, micro-batch {mb}", _in_micro_batches(plain, mb), None))
-                variants.append((f"optimised fp32, micro-batch {mb}", optimize_for_inference(plain, mb), None))
-        if dev == "cuda":
-            variants += [("optimised bf16 autocast", fast, torch.bfloat16), ("optimised fp16 autocast", fast, torch.float16)]
+            variants.append((f"as run: micro-batch {MICRO_BATCH} fp32", _in_micro_batches(plain, MICRO_BATCH), None))
+            variants += [(f"micro-batch {mb} fp32", _in_micro_batches(plain, mb), None) for mb in args.micro_batches]
+        else:
+            variants += [("bf16 autocast (--precision bf16)", plain, torch.bfloat16),
+                         ("fp16 autocast (--precision fp16)", plain, torch.float16)]
         for name, net, amp in variants:
             for batch in (1, 64):
                 x = torch.randn(batch, 2, 64, 44, 1, device=dev)
@@ -92,10 +89,9 @@ def main() -> None:
     print(f"{'device':7} {'variant':34} {'batch':>5} {'ms/batch':>10} {'clips/s':>10}")
     for dev, name, batch, ms, cps in rows:
         print(f"{dev:7} {name:34} {batch:5d} {ms:10.2f} {cps:10.1f}")
-    for dev in devices:
-        p = next(r for r in rows if r[0] == dev and r[1] == "plain fp32" and r[2] == 64)
-        f = next(r for r in rows if r[0] == dev and r[1] == "optimised fp32" and r[2] == 64)
-        print(f"{dev}: optimised / plain throughput at batch 64 = {f[4] / p[4]:.2f}x")
+    cpu = {r[1]: r for r in rows if r[0] == "cpu" and r[2] == 64}
+    run_as = cpu[f"as run: micro-batch {MICRO_BATCH} fp32"]
+    print(f"cpu: as run / whole batch throughput at batch 64 = {run_as[4] / cpu['whole batch fp32'][4]:.2f}x")
 
 
 def _in_micro_batches(model, size: int):

@@ -69,6 +69,7 @@ class Options:
     checkpoint: Path | None = None
     bone_checkpoint: Path | None = None
     device: str = "auto"
+    precision: str = "fp32"  # MMN arithmetic: fp32 unless reduced precision is asked for
     overlay: bool = False
     report: bool = True  # NAME.report.html per video, index.html and summary.csv per batch (pipeline.report)
     submission: bool = False
@@ -318,7 +319,8 @@ class Pipeline:
         if opts.checkpoint or opts.bone_checkpoint:
             from recognizer.inference import Recognizer
 
-            recognizer = Recognizer(opts.checkpoint, opts.bone_checkpoint, device=opts.device)
+            recognizer = Recognizer(opts.checkpoint, opts.bone_checkpoint, device=opts.device,
+                                    precision=opts.precision)
         return cls(opts, recognizer, workers=workers)
 
     @property
@@ -544,7 +546,8 @@ class Pipeline:
                 "model": None if self.recognizer is None else {
                     "checkpoints": self.recognizer.checkpoints,
                     "fusion": "mean of joint and bone logits" if len(self.recognizer.streams) == 2 else "single stream",
-                    "labels": self.recognizer.labels.name, "device": str(self.recognizer.device)},
+                    "labels": self.recognizer.labels.name, "device": str(self.recognizer.device),
+                    "precision": self.recognizer.precision},
                 "analysis": {"mode": mode, "requested_mode": opts.mode, "window_s": opts.window_s,
                              "stride_s": opts.stride_s, "still_threshold": opts.threshold,
                              "smooth_s": motion.SMOOTH_S, "person": opts.person},

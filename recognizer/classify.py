@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=float, help="pose cache: from this second (default: the start)")
     ap.add_argument("--end", type=float, help="pose cache: to this second (default: the end)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                    help="MMN arithmetic (default fp32; bf16/fp16 on request)")
     args = ap.parse_args(argv)
     console = Console()
     if args.person not in ("subject",) and not args.person.isdigit():
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             if not clips:
                 raise SkeletonFileError(f"{args.skeleton}: holds no clips")
             clip = _pick(clips, args.clip)
-        rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device)
+        rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, precision=args.precision)
         pred = rec.predict([clip.keypoints])[0]
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError) as e:
         print_error(console, e)

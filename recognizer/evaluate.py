@@ -68,13 +68,15 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", help="label set TSV when the checkpoints do not carry one (default MA-52)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                    help="MMN arithmetic (default fp32; bf16/fp16 on request)")
     args = ap.parse_args(argv)
     console = Console()
     try:
         clips = read_skeleton_file(args.data, split=args.split)
         if not clips:
             raise SkeletonFileError(f"{args.data}: holds no clips")
-        rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, optimized=False)
+        rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, precision=args.precision)
         if args.labels:
             rec.labels = load_labels(args.labels)
         bad = [c.clip_id for c in clips if c.label is not None and not 0 <= c.label < len(rec.labels)]

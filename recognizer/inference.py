@@ -1,8 +1,12 @@
 """Inference API used by the pipeline: clips of keypoints -> probabilities, top-5 actions, body part.
 
 One or two MMN streams: with a joint and a bone checkpoint the logits are averaged 0.5 / 0.5 (the
-official two-stream fusion). ``device="auto"`` picks CUDA when available; on CUDA the model runs
-under autocast (bf16 where supported, else fp16); always under ``torch.inference_mode``.
+official two-stream fusion). ``device="auto"`` picks CUDA when available. The model runs in fp32
+unless reduced precision is asked for (``precision="bf16"`` or ``"fp16"``, under autocast): the
+labels do not depend on the device. On the CPU a batch runs as micro-batches of ``MICRO_BATCH``
+clips (the activations stay in the CPU caches: about 2x the throughput at batch 64, the same outputs;
+docs/PERFORMANCE.md). The pipeline, ``microaction-classify`` and ``microaction-evaluate`` all run
+this one path.
 """
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from .checkpoints import CheckpointError, load_mmn
 from .labels import LabelSet, ma52_labels
 from .mmn import MMN
 from .preprocess import prepare_streams
+
+MICRO_BATCH = 8  # clips per forward pass on the CPU
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -53,10 +60,13 @@ class Recognizer:
         device: str = "auto",
         batch_size: int = 64,
         num_joints: int = 44,
-        optimized: bool = True,
+        precision: str = "fp32",
     ):
         if joint_checkpoint is None and bone_checkpoint is None:
             raise ValueError("a joint or a bone checkpoint is needed")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+        self.precision = precision
         self.device = resolve_device(device)
         self.batch_size = batch_size
         self.streams: dict[str, MMN] = {}
@@ -80,7 +90,7 @@ class Recognizer:
                 f"{models[0].checkpoint.path}: {models[0].cfg.num_classes} classes but the "
                 f"{self.labels.name} label set has {len(self.labels)}; use a checkpoint that carries its labels"
             )
-        self.runners = {s: _runner(m, self.device, optimized) for s, m in self.streams.items()}
+        self.runners = {s: _runner(m, self.device, precision) for s, m in self.streams.items()}
         self.seconds = {"preprocess": 0.0, "mmn": 0.0}  # time spent so far, for the pipeline's timing
         self._timing_lock = threading.Lock()
 
@@ -123,20 +133,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _runner(model: MMN, device: torch.device, optimized: bool):
+def _runner(model: MMN, device: torch.device, precision: str = "fp32"):
     """A function x, index_t (numpy) -> logits (numpy float32) for one stream."""
-    net = model
-    if optimized:
-        from .fast import optimize_for_inference
-
-        net = optimize_for_inference(model)
-    use_amp = device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    amp = PRECISIONS[precision]
+    step = MICRO_BATCH if device.type == "cpu" else None
 
     def run(x: np.ndarray, index_t: np.ndarray) -> np.ndarray:
-        with torch.inference_mode(), torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+        with torch.inference_mode(), torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
             xt = torch.from_numpy(x).to(device, non_blocking=True)
             it = torch.from_numpy(index_t).to(device, non_blocking=True)
-            return net(xt, it).float().cpu().numpy()
+            if step is None or len(xt) <= step:
+                return model(xt, it).float().cpu().numpy()
+            return torch.cat([model(xt[i:i + step], it[i:i + step]).float()
+                              for i in range(0, len(xt), step)]).cpu().numpy()
 
     return run

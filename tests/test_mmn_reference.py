@@ -39,6 +39,27 @@ def test_reference_features_and_logits(ref_model, ref_io):
     assert np.abs(logits - ref_io["logits"]).max() <= 2e-5
 
 
+def test_inference_path_is_the_model_in_micro_batches(ref_checkpoint, ref_io):
+    """What the pipeline, classify and evaluate run (recognizer.inference): the same model, fp32, in
+    micro-batches on the CPU; the reference logits to the same tolerance, any batch size alike."""
+    from recognizer.inference import MICRO_BATCH, Recognizer
+
+    rec = Recognizer(ref_checkpoint, device="cpu")
+    run = rec.runners["joint"]
+    assert rec.precision == "fp32" and len(ref_io["x"]) <= MICRO_BATCH
+    assert np.abs(run(ref_io["x"], ref_io["index_t"]) - ref_io["logits"]).max() <= 2e-5
+    x = np.concatenate([ref_io["x"]] * 5)  # more clips than a micro-batch, not a multiple of it
+    it = np.concatenate([ref_io["index_t"]] * 5)
+    assert len(x) > MICRO_BATCH and len(x) % MICRO_BATCH
+    with torch.inference_mode():
+        whole = rec.streams["joint"](torch.from_numpy(x), torch.from_numpy(it)).numpy()
+    assert np.abs(run(x, it) - whole).max() <= 1e-5
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, fp16"):
+        Recognizer(ref_checkpoint, device="cpu", precision="int8")
+    bf16 = Recognizer(ref_checkpoint, device="cpu", precision="bf16").runners["joint"](x, it)  # on request only
+    assert np.isfinite(bf16).all() and np.abs(bf16 - whole).max() > 0
+
+
 def test_checkpoint_info(ref_model, ref_checkpoint):
     info = ref_model.checkpoint
     assert info.format == "official"
