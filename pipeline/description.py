@@ -48,7 +48,7 @@ from scipy.ndimage import uniform_filter1d
 
 from common.diskarray import disk_array
 from common.shots import shot_ranges
-from pose.layout import ma52_layout
+from definitions.layout import ma52_layout
 
 from . import motion
 

@@ -207,7 +207,7 @@ def write_overlay(path: Path, video_path: Path, info, pose, tracks, segments: li
     labels (with the person's id when there are several)."""
     import cv2
 
-    from pose.layout import ma52_layout
+    from definitions.layout import ma52_layout
 
     from .video import iter_frames, write_video
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from pose.layout import REGIONS, ma52_layout
+from definitions.layout import REGIONS, ma52_layout
 
 MIN_SCORE = 0.5
 MIN_COVERAGE = 0.5

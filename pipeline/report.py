@@ -168,7 +168,7 @@ def categories(docs: list[dict]) -> list[Category]:
     model, in label order, plus codes seen), the seven MA-52 body parts, the three touch targets."""
     cats: list[Category] = []
     if any(d.get("model") for d in docs):
-        from recognizer.labels import ma52_labels
+        from definitions.labels import ma52_labels
 
         seen = {}
         for d in docs:
@@ -311,7 +311,7 @@ def _draw_keyframe(image: np.ndarray, kp: np.ndarray | None, colour: tuple, fram
     keypoints), the skeleton drawn, scaled to ``KEYFRAME_HEIGHT``: JPEG bytes."""
     import cv2
 
-    from pose.layout import ma52_layout
+    from definitions.layout import ma52_layout
 
     h, w = image.shape[:2]
     sx, sy = w / frame_size[0], h / frame_size[1]

@@ -24,7 +24,7 @@ from common.fileio import ensure_writable_dir, write_json_atomic
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.result import cached_pose, save_pose, video_fingerprint
-from pose.skeleton_io import SkeletonFileError
+from definitions.skeleton_io import SkeletonFileError
 from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
 from recognizer.checkpoints import CheckpointError

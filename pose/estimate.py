@@ -15,7 +15,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .alphapose import AlphaPoseError, read_alphapose_json
-from .layout import ma52_layout
+from definitions.layout import ma52_layout
 from .result import PoseResult
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
 from .tracking import REID_S, Tracker, keypoint_box, pose_distance, same_place

@@ -32,10 +32,10 @@ import numpy as np
 
 from common.cli import print_error
 from common.fileio import check_writable_dir, write_text_atomic
-from recognizer.labels import LABELS_FILE, LabelSet, load_labels
+from definitions.labels import LABELS_FILE, LabelSet, load_labels
 
 from .result import load_pose
-from .skeleton_io import SkeletonClip, SkeletonFileError, write_ma52_pickles, write_pyskl
+from definitions.skeleton_io import SkeletonClip, SkeletonFileError, write_ma52_pickles, write_pyskl
 from .tracking import select_people
 
 

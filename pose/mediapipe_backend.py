@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layout import ma52_layout
+from definitions.layout import ma52_layout
 from .tracking import REID_S, same_place
 from .types import DERIVED, DETECTED, FALLBACK, Detection
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layout import ma52_layout
+from definitions.layout import ma52_layout
 from .types import DETECTED, MISSING
 
 _L = ma52_layout()

@@ -54,7 +54,7 @@ from scipy.ndimage import gaussian_filter1d
 from common.diskarray import disk_array
 from common.shots import shot_ranges
 
-from .layout import ma52_layout
+from definitions.layout import ma52_layout
 from .types import DERIVED, DETECTED, FALLBACK, MISSING, PersonTrack
 
 # trust of each source: a switch shifts the stretch of the less trusted one

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pose.layout import Layout, ma52_layout
-from pose.skeleton_io import SkeletonClip
+from definitions.layout import Layout, ma52_layout
+from definitions.skeleton_io import SkeletonClip
 
 from .preprocess import (NUM_FRAMES, check_keypoints, fill_missing, index_code, normalise, prepare_clip,
                          to_model_input, train_indices)

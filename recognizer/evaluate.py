@@ -20,12 +20,12 @@ from torch.utils.data import DataLoader
 
 from common.cli import print_error
 from common.fileio import ensure_writable_dir, write_json_atomic, write_text_atomic
-from pose.skeleton_io import SkeletonFileError, read_skeleton_file
+from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 
 from .checkpoints import CheckpointError
 from .data import SkeletonDataset
 from .inference import Recognizer
-from .labels import load_labels
+from definitions.labels import load_labels
 from .metrics import benchmark_metrics, confusion_matrix, per_class_report, save_confusion_png
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .checkpoints import CheckpointError, load_mmn
-from .labels import LabelSet, ma52_labels
+from definitions.labels import LabelSet, ma52_labels
 from .mmn import MMN
 from .preprocess import prepare_streams
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose.layout import Layout, ma52_layout
+from definitions.layout import Layout, ma52_layout
 
 NUM_FRAMES = 64
 STREAMS = ("joint", "bone")

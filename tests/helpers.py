@@ -26,8 +26,8 @@ def synthetic_clips(n_per_class: int, seed: int, classes=MOTIONS):
     """Class-dependent motions on the 44-joint skeleton: a fixed body with per-clip placement, size
     and noise; class k moves one region in one direction (head up-down, head sideways, right arm up-down,
     left leg sideways)."""
-    from pose.layout import REGIONS, ma52_layout
-    from pose.skeleton_io import SkeletonClip
+    from definitions.layout import REGIONS, ma52_layout
+    from definitions.skeleton_io import SkeletonClip
 
     layout = ma52_layout()
     template = np.random.default_rng(0).random((44, 2)) * [300, 700] + [200, 100]

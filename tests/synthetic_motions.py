@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pose.layout import ma52_layout
+from definitions.layout import ma52_layout
 
 L = ma52_layout()
 FPS = 30.0

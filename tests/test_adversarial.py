@@ -317,8 +317,8 @@ def test_cut_off_video_is_done_with_a_warning(tmp_path):
 
 # -- other entry points ----------------------------------------------------------------------------
 def test_classify_and_evaluate_on_an_empty_pickle(tmp_path, capsys, ref_checkpoint):
-    from pose.skeleton_io import write_ma52_pickles
-    from recognizer.classify import main as classify
+    from definitions.skeleton_io import write_ma52_pickles
+    from pipeline.classify import main as classify
     from recognizer.evaluate import main as evaluate
 
     data, _ = write_ma52_pickles([], tmp_path, "empty")
@@ -329,7 +329,7 @@ def test_classify_and_evaluate_on_an_empty_pickle(tmp_path, capsys, ref_checkpoi
 
 
 def test_evaluate_refuses_out_of_range_labels_and_unwritable_out_before_inference(tmp_path, capsys, ref_checkpoint):
-    from pose.skeleton_io import SkeletonClip, write_ma52_pickles
+    from definitions.skeleton_io import SkeletonClip, write_ma52_pickles
     from recognizer.evaluate import main as evaluate
 
     kp = np.random.default_rng(0).random((30, 44, 2)).astype(np.float32) * 300

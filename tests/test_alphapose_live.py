@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pose.alphapose import AlphaPoseError, AlphaPoseLiveBackend
-from pose.layout import ma52_layout
+from definitions.layout import ma52_layout
 from tests import fake_alphapose
 
 

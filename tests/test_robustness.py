@@ -19,7 +19,7 @@ from pipeline.run import Options, Pipeline, collect_inputs, run_batch, video_loc
 from pipeline.sample import sample_frames
 from pipeline.video import VideoError, iter_frames, probe, write_video
 from pose.alphapose import AlphaPoseError, read_alphapose_json
-from pose.skeleton_io import SkeletonFileError, read_skeleton_file
+from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 from pose.types import PersonTrack
 from recognizer.preprocess import prepare_clip
 from tests.helpers import blank_video, ffmpeg

@@ -6,9 +6,9 @@ import pickle
 import numpy as np
 import pytest
 
-from pose.skeleton_io import (SkeletonClip, SkeletonFileError, read_ma52_pickle, read_skeleton_file,
+from definitions.skeleton_io import (SkeletonClip, SkeletonFileError, read_ma52_pickle, read_skeleton_file,
                               write_ma52_pickles, write_pyskl)
-from recognizer import classify
+from pipeline import classify
 
 rng = np.random.default_rng(3)
 

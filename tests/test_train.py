@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from pose.skeleton_io import write_ma52_pickles, write_pyskl
+from definitions.skeleton_io import write_ma52_pickles, write_pyskl
 from recognizer import evaluate
 from recognizer.checkpoints import load_mmn
 from recognizer.data import Augment

@@ -188,7 +188,7 @@ def test_interrupted_training_says_what_was_saved(tmp_path):
 
 
 def test_classify_a_pose_cache(study, ref_checkpoint):
-    from recognizer.classify import main
+    from pipeline.classify import main
 
     assert main([str(study / "results" / "B1_nodding__0019_02_0078.pose.npz"), "--checkpoint", str(ref_checkpoint),
                  "--end", "1.0"]) == 0

@@ -1,8 +1,8 @@
 """Classify skeletons you already have (no video, no pose estimation).
 
-    python -m recognizer.classify clip.npy --checkpoint joint.pt [--bone-checkpoint bone.pt]
-    python -m recognizer.classify test_data.pkl --checkpoint joint.pt --clip test0001
-    python -m recognizer.classify interview.pose.npz --checkpoint joint.pt --start 12.5 --end 14.5
+    python -m pipeline.classify clip.npy --checkpoint joint.pt [--bone-checkpoint bone.pt]
+    python -m pipeline.classify test_data.pkl --checkpoint joint.pt --clip test0001
+    python -m pipeline.classify interview.pose.npz --checkpoint joint.pt --start 12.5 --end 14.5
 
 Input: an ``.npy`` / ``.npz`` with keypoints [L, 44, 2] in pixels (44-joint MA-52 layout), an
 official MA-52 / pyskl pickle (``--clip`` picks a clip by id or index; default: the first), or a
@@ -19,10 +19,10 @@ from rich.console import Console
 from rich.table import Table
 
 from common.cli import print_error
-from pose.skeleton_io import SkeletonClip, SkeletonFileError, read_skeleton_file
+from definitions.skeleton_io import SkeletonClip, SkeletonFileError, read_skeleton_file
 
-from .checkpoints import CheckpointError
-from .inference import Recognizer
+from recognizer.checkpoints import CheckpointError
+from recognizer.inference import Recognizer
 
 
 def _pick(clips, which: str | None):
@@ -63,7 +63,7 @@ def from_pose_cache(path, person: str = "subject", start: float | None = None, e
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m recognizer.classify", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m pipeline.classify", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("skeleton", help=".npy/.npz [L, 44, 2], an MA-52/pyskl .pkl, or a pipeline NAME.pose.npz")
     ap.add_argument("--checkpoint", required=True, help="joint-stream MMN checkpoint")

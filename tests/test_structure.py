@@ -1,0 +1,40 @@
+"""Imports point one way: pipeline -> pose, recognizer -> definitions -> common (the stages never
+import each other, nothing imports a layer above it)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYERS = ["pipeline", "pose", "recognizer", "definitions", "common"]
+ALLOWED = {
+    "pipeline": {"pipeline", "pose", "recognizer", "definitions", "common", "assets"},
+    "pose": {"pose", "definitions", "common", "assets"},
+    "recognizer": {"recognizer", "definitions", "common", "assets"},
+    "definitions": {"definitions", "common", "assets"},
+    "common": {"common"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_imports_point_one_way(layer):
+    ours = set(LAYERS) | {"assets", "run_pipeline", "tests"}
+    wrong = {}
+    for path in sorted((ROOT / layer).rglob("*.py")):
+        bad = (_imports(path) & ours) - ALLOWED[layer]
+        if bad:
+            wrong[str(path.relative_to(ROOT))] = sorted(bad)
+    assert wrong == {}
