@@ -29,9 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from pipeline.segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S
     from pipeline.motion import STILL_THRESHOLD
     from pipeline.posework import DEFAULT_POSE_FPS
+    from pipeline.segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S
+    from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 
     ap = argparse.ArgumentParser(prog="run_pipeline.py", description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,10 +55,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--alphapose-json", type=Path, help="AlphaPose results file, or a folder of <video>.json")
     ap.add_argument("--alphapose-config", type=Path, help="AlphaPose Halpe-136 config (live AlphaPose)")
     ap.add_argument("--alphapose-checkpoint", type=Path, help="AlphaPose pose checkpoint (live AlphaPose)")
-    ap.add_argument("--max-side", type=int, default=960, help="downscale frames to this longest side for pose "
+    ap.add_argument("--max-side", type=int, default=MAX_SIDE, help="downscale frames to this longest side for pose "
                     "estimation (keypoints stay in original pixels; 0 = full size)")
-    ap.add_argument("--max-persons", type=int, default=2,
-                    help="people tracked at once by the MediaPipe backend (default 2; each costs one more pose "
+    ap.add_argument("--max-persons", type=int, default=MAX_PERSONS,
+                    help=f"people tracked at once by the MediaPipe backend (default {MAX_PERSONS}; each costs one more pose "
                          "graph per frame; 1 = only the most prominent person)")
     ap.add_argument("--raw-keypoints", action="store_true",
                     help="analyse the pose model's own keypoints instead of stabilised ones (no continuity across "

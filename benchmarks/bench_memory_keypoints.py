@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.segments import analyse_track  # noqa: E402
 from definitions.layout import ma52_layout  # noqa: E402
+from pipeline.segments import analyse_track  # noqa: E402
 from pose.result import PoseResult, load_pose, save_pose  # noqa: E402
 from pose.stabilize import ensure_stabilized, stabilizer_for  # noqa: E402
 from pose.tracking import Tracker  # noqa: E402

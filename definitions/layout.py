@@ -55,6 +55,15 @@ def ma52_layout() -> Layout:
     )
 
 
+# The six points of each hand in the layout (``<side>_hand_<point>``)
+HAND_POINTS = ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip", "pinky_tip")
+
+
+def hand_joints(side: str) -> tuple[str, ...]:
+    """The layout names of one hand's points (``side``: left or right)."""
+    return tuple(f"{side}_hand_{p}" for p in HAND_POINTS)
+
+
 # Joint groups used for movement descriptions and hand-contact events (layout names).
 REGIONS: dict[str, tuple[str, ...]] = {
     "head": ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "head_top", "nose_bridge",
@@ -62,8 +71,7 @@ REGIONS: dict[str, tuple[str, ...]] = {
              "lower_lip_bottom"),
     "torso": ("left_shoulder", "right_shoulder", "neck", "hip_center", "left_hip", "right_hip"),
     "arms/hands": ("left_elbow", "right_elbow", "left_wrist", "right_wrist")
-    + tuple(f"{s}_hand_{p}" for s in ("left", "right")
-            for p in ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip", "pinky_tip")),
+    + hand_joints("left") + hand_joints("right"),
     "legs": ("left_knee", "right_knee", "left_ankle", "right_ankle", "left_big_toe", "right_big_toe",
              "left_small_toe", "right_small_toe", "left_heel", "right_heel"),
 }

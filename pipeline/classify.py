@@ -20,7 +20,6 @@ from rich.table import Table
 
 from common.cli import print_error
 from definitions.skeleton_io import SkeletonClip, SkeletonFileError, read_skeleton_file
-
 from recognizer.checkpoints import CheckpointError
 from recognizer.inference import Recognizer
 

@@ -48,7 +48,7 @@ from scipy.ndimage import uniform_filter1d
 
 from common.diskarray import disk_array
 from common.shots import shot_ranges
-from definitions.layout import ma52_layout
+from definitions.layout import hand_joints, ma52_layout
 
 from . import motion
 
@@ -76,8 +76,7 @@ CHUNK = 4096
 CONTEXT = 64  # frames of context on each side of a chunk
 
 _L = ma52_layout()
-_HANDS = {s: _L.indices(*[f"{s}_hand_{p}" for p in ("wrist", "thumb_tip", "index_tip", "middle_tip",
-                                                   "ring_tip", "pinky_tip")]) for s in ("left", "right")}
+_HANDS = {s: _L.indices(*hand_joints(s)) for s in ("left", "right")}
 
 
 def _part_joints() -> dict[str, list[tuple[tuple[int, ...], tuple[int, ...] | None]]]:

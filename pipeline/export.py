@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -173,33 +172,23 @@ def _relpath(target: Path, start: Path) -> str:
         return str(target.resolve())
 
 
-def submission_rows(docs: list[dict]) -> list[list]:
+def submission_rows(docs: list[dict]) -> list[tuple]:
+    """Per video with a checkpoint's segments: the top-5 of its longest segment (``recognizer.submission``)."""
     rows = []
     for doc in docs:
         segs = [s for s in doc["segments"] if s["top5"]]
         if not segs:
             continue
         best = max(segs, key=lambda s: s["duration_s"])
-        ids = [t["id"] for t in best["top5"]]
-        bodies = [t["body_id"] for t in best["top5"]]
-        rows.append([doc["video"]["file"], *ids, *bodies])
+        rows.append((doc["video"]["file"], [t["id"] for t in best["top5"]], [t["body_id"] for t in best["top5"]]))
     return rows
 
 
 def write_submission(out_dir: Path, docs: list[dict]) -> Path:
     """MA-52 test-server ``prediction.csv`` (and ``prediction.zip`` for upload)."""
-    header = ["vid"] + [f"action_pred_{i}" for i in range(1, 6)] + [f"body_pred_{i}" for i in range(1, 6)]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for row in sorted(submission_rows(docs)):
-        w.writerow(row)
-    csv_path = out_dir / "prediction.csv"
-    write_text_atomic(csv_path, buf.getvalue())
-    with atomic_path(out_dir / "prediction.zip") as tmp:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("prediction.csv", buf.getvalue())
-    return csv_path
+    from recognizer.submission import write_submission as write
+
+    return write(out_dir, submission_rows(docs))
 
 
 def write_overlay(path: Path, video_path: Path, info, pose, tracks, segments: list[dict]) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from definitions.layout import REGIONS, ma52_layout
+from definitions.layout import REGIONS, hand_joints, ma52_layout
 
 MIN_SCORE = 0.5
 MIN_COVERAGE = 0.5
@@ -35,9 +35,7 @@ ENERGY_CONTEXT = 64  # frames on each side that give a chunk's speeds and energi
 
 _L = ma52_layout()
 REGION_JOINTS = {r: np.array(_L.indices(*names)) for r, names in REGIONS.items()}
-_HAND = {s: np.array(_L.indices(*[f"{s}_hand_{p}" for p in
-                                  ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip", "pinky_tip")]))
-         for s in ("left", "right")}
+_HAND = {s: np.array(_L.indices(*hand_joints(s))) for s in ("left", "right")}
 TARGETS = {
     "face/head": _L.indices("nose", "left_eye", "right_eye", "left_ear", "right_ear", "head_top", "nose_bridge",
                             "nose_bottom", "upper_lip_top", "lower_lip_bottom"),

@@ -35,6 +35,7 @@ import numpy as np
 
 from common.fileio import atomic_path
 from pose.estimate import Detections, detect
+from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 
 from .shots import WIDTH as CUT_WIDTH, CutDetector
 from .video import VideoError, VideoInfo, iter_frames, prefetch
@@ -72,8 +73,8 @@ class BackendSpec:
     """How to make a pose backend (in whatever process runs the task)."""
 
     name: str
-    max_side: int | None = 960
-    max_persons: int = 2
+    max_side: int | None = MAX_SIDE
+    max_persons: int = MAX_PERSONS
     device: str = "auto"
     alphapose_config: str | None = None
     alphapose_checkpoint: str | None = None

@@ -21,10 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from common.fileio import ensure_writable_dir, write_json_atomic
+from definitions.skeleton_io import SkeletonFileError
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
+from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from pose.result import cached_pose, save_pose, video_fingerprint
-from definitions.skeleton_io import SkeletonFileError
 from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
 from recognizer.checkpoints import CheckpointError
@@ -63,8 +64,8 @@ class Options:
     alphapose_json: Path | None = None
     alphapose_config: Path | None = None
     alphapose_checkpoint: Path | None = None
-    max_side: int | None = 960
-    max_persons: int = 2  # people tracked at once by the MediaPipe backend
+    max_side: int | None = MAX_SIDE
+    max_persons: int = MAX_PERSONS  # people tracked at once by the MediaPipe backend
     raw_keypoints: bool = False  # analyse the pose model's own keypoints, not stabilised ones
     checkpoint: Path | None = None
     bone_checkpoint: Path | None = None

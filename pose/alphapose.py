@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from definitions.layout import ma52_layout
+
 from .types import DETECTED, MISSING, Detection
 
 _FRAME_ID = re.compile(r"(\d+)(?:\.\w+)?$")

@@ -14,8 +14,10 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .alphapose import AlphaPoseError, read_alphapose_json
 from definitions.layout import ma52_layout
+
+from .alphapose import AlphaPoseError, read_alphapose_json
+from .mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from .result import PoseResult
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
 from .tracking import REID_S, Tracker, keypoint_box, pose_distance, same_place
@@ -25,7 +27,7 @@ BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
 
 
 def make_backend(name: str, *, alphapose_config=None, alphapose_checkpoint=None, device: str = "auto",
-                 max_side: int | None = 960, max_persons: int = 2):
+                 max_side: int | None = MAX_SIDE, max_persons: int = MAX_PERSONS):
     """A live pose backend by name (the JSON route needs no backend object)."""
     if name == "mediapipe":
         from .mediapipe_backend import MediaPipeBackend

@@ -33,9 +33,9 @@ import numpy as np
 from common.cli import print_error
 from common.fileio import check_writable_dir, write_text_atomic
 from definitions.labels import LABELS_FILE, LabelSet, load_labels
+from definitions.skeleton_io import SkeletonClip, SkeletonFileError, write_ma52_pickles, write_pyskl
 
 from .result import load_pose
-from definitions.skeleton_io import SkeletonClip, SkeletonFileError, write_ma52_pickles, write_pyskl
 from .tracking import select_people
 
 

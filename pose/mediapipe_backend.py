@@ -35,17 +35,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from definitions.layout import ma52_layout
+from definitions.layout import HAND_POINTS, ma52_layout
+
 from .tracking import REID_S, same_place
 from .types import DERIVED, DETECTED, FALLBACK, Detection
 
+MAX_SIDE = 960  # frames are downscaled to this longest side for the pose model (--max-side)
+MAX_PERSONS = 2  # people tracked at once (--max-persons)
 HEAD_TOP_FACTOR = 1.8
 FALLBACK_SCORE = 0.5  # multiplier on the pose visibility for fallback joints
 BODY = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]  # -> layout joints 0..16
 FACE = {"nose_bridge": 197, "nose_bottom": 2, "right_eye_outer_corner": 33,
         "left_eye_outer_corner": 263, "upper_lip_top": 0, "lower_lip_bottom": 17}
-TIPS = ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip", "pinky_tip")
-HAND21 = (0, 4, 8, 12, 16, 20)
+HAND21 = (0, 4, 8, 12, 16, 20)  # MediaPipe's hand landmarks of the layout's HAND_POINTS
 HAND_ATTACH = 0.6  # shoulder widths between the hand model's wrist and BlazePose's wrist, at most
 HAND_SWAP_MARGIN = 0.25  # shoulder widths by which the other side must be nearer to swap a hand
 SWAPPED_SCORE = 0.8
@@ -70,7 +72,7 @@ class MediaPipeBackend:
     name = "mediapipe"
 
     def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
-                 max_side: int | None = 960, max_persons: int = 2):
+                 max_side: int | None = MAX_SIDE, max_persons: int = MAX_PERSONS):
         if max_persons < 1:
             raise ValueError(f"max_persons must be at least 1; got {max_persons}")
         self.settings = {
@@ -262,14 +264,14 @@ class MediaPipeBackend:
         for side, (w, thumb, index, pinky) in (("left", (15, 21, 19, 17)), ("right", (16, 22, 20, 18))):
             hand = hands[side]
             if hand is not None:
-                for tip, hi in zip(TIPS, HAND21):
+                for tip, hi in zip(HAND_POINTS, HAND21):
                     put(f"{side}_hand_{tip}", hand[hi], SWAPPED_SCORE if swapped else 1.0, DETECTED)
             else:
                 s = FALLBACK_SCORE * min(vis[w], vis[index], vis[pinky])
                 guess = {"wrist": pose[w], "thumb_tip": pose[thumb], "index_tip": pose[index],
                          "middle_tip": (2 * pose[index] + pose[pinky]) / 3,
                          "ring_tip": (pose[index] + 2 * pose[pinky]) / 3, "pinky_tip": pose[pinky]}
-                for tip in TIPS:
+                for tip in HAND_POINTS:
                     put(f"{side}_hand_{tip}", guess[tip], s, FALLBACK)
         return Detection(kp.astype(np.float32), np.clip(sc, 0, 1).astype(np.float32), src)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from definitions.layout import ma52_layout
+
 from .types import DETECTED, MISSING
 
 _L = ma52_layout()

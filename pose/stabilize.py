@@ -53,8 +53,8 @@ from scipy.ndimage import gaussian_filter1d
 
 from common.diskarray import disk_array
 from common.shots import shot_ranges
+from definitions.layout import hand_joints, ma52_layout
 
-from definitions.layout import ma52_layout
 from .types import DERIVED, DETECTED, FALLBACK, MISSING, PersonTrack
 
 # trust of each source: a switch shifts the stretch of the less trusted one
@@ -66,10 +66,8 @@ TRUNCATE = 3.0  # Gaussian kernels end at 3 sigma
 PART_CHECKS = {
     "face": (("nose_bridge", "nose_bottom", "right_eye_outer_corner", "left_eye_outer_corner", "upper_lip_top",
               "lower_lip_bottom"), ("nose", "left_eye", "right_eye")),
-    "left hand": (tuple(f"left_hand_{p}" for p in ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip",
-                                                  "pinky_tip")), ("left_wrist",)),
-    "right hand": (tuple(f"right_hand_{p}" for p in ("wrist", "thumb_tip", "index_tip", "middle_tip", "ring_tip",
-                                                    "pinky_tip")), ("right_wrist",)),
+    "left hand": (hand_joints("left"), ("left_wrist",)),
+    "right hand": (hand_joints("right"), ("right_wrist",)),
 }
 
 

@@ -4,8 +4,9 @@
 
 Prints top-1/top-5, body top-1, F1 macro/micro at action and body level and F1_mean (two-stream:
 logits averaged 0.5 / 0.5), and writes into ``--out``: ``metrics.json``, ``per_class.csv``,
-``confusion.png`` and the test-server ``prediction.csv`` (for unlabelled test data it is the only
-output).
+``confusion.png`` and the test-server ``prediction.csv`` / ``.zip`` (``recognizer.submission``; for
+unlabelled test data the only output). The checkpoints run as the pipeline runs them
+(``Recognizer.logits``: the same preprocessing, forward path and fusion).
 """
 from __future__ import annotations
 
@@ -16,43 +17,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from torch.utils.data import DataLoader
 
 from common.cli import print_error
 from common.fileio import ensure_writable_dir, write_json_atomic, write_text_atomic
+from definitions.labels import load_labels
 from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 
 from .checkpoints import CheckpointError
-from .data import SkeletonDataset
 from .inference import Recognizer
-from definitions.labels import load_labels
 from .metrics import benchmark_metrics, confusion_matrix, per_class_report, save_confusion_png
-
-
-def stream_logits(rec: Recognizer, clips) -> np.ndarray:
-    """Fused logits for the clips, through the same preprocessing as the official test time."""
-    from .train import predict_scores
-
-    fused = None
-    for stream, model in rec.streams.items():
-        loader = DataLoader(SkeletonDataset(clips, stream, train=False), batch_size=rec.batch_size)
-        logits, _, _ = predict_scores(model, loader, rec.device)
-        fused = logits if fused is None else fused + logits
-    return fused / len(rec.streams)
-
-
-def submission_csv(ids: list[str], logits: np.ndarray, body_of: np.ndarray) -> str:
-    """The MA-52 test-server CSV (top-5 action ids, then their body ids; fewer when a custom label
-    set has fewer than 5 classes)."""
-    k = min(5, logits.shape[1])
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["vid"] + [f"action_pred_{i}" for i in range(1, k + 1)] + [f"body_pred_{i}" for i in range(1, k + 1)])
-    for cid, row in zip(ids, logits):
-        top = np.argsort(-row, kind="stable")[:k]
-        vid = cid if Path(cid).suffix else f"{cid}.mp4"
-        w.writerow([vid, *map(int, top), *map(int, body_of[top])])
-    return buf.getvalue()
+from .submission import top_k_rows, write_submission
 
 
 def main(argv=None) -> int:
@@ -84,12 +58,12 @@ def main(argv=None) -> int:
             raise SkeletonFileError(f"{args.data}: {len(bad)} clips have labels outside the checkpoint's "
                                     f"0..{len(rec.labels) - 1} (e.g. {bad[0]!r}); another label set? (--labels)")
         ensure_writable_dir(args.out)  # before all the inference, not after
-        logits = stream_logits(rec, clips)
+        logits = rec.logits([c.keypoints for c in clips])  # the pipeline's path: preprocessing, fusion
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
         print_error(console, e)
         return 2
     body_of = np.array([a.body_id for a in rec.labels.actions])
-    write_text_atomic(args.out / "prediction.csv", submission_csv([c.clip_id for c in clips], logits, body_of))
+    write_submission(args.out, top_k_rows([c.clip_id for c in clips], logits, body_of))
     labels = np.array([-1 if c.label is None else c.label for c in clips])
     if (labels < 0).any():
         console.print(f"{(labels < 0).sum()} clips have no label: wrote {args.out / 'prediction.csv'} only")

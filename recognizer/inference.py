@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import CheckpointError, load_mmn
 from definitions.labels import LabelSet, ma52_labels
+
+from .checkpoints import CheckpointError, load_mmn
 from .mmn import MMN
 from .preprocess import prepare_streams
 

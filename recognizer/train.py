@@ -37,12 +37,12 @@ from torch.utils.data import DataLoader
 
 from common.cli import print_error
 from common.fileio import atomic_path, check_writable_dir, ensure_writable_dir, write_text_atomic
+from definitions.labels import LABELS_FILE, LabelSet, load_labels, ma52_labels
 from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 
 from .checkpoints import CheckpointError, load_mmn, save_project_checkpoint
 from .data import Augment, SkeletonDataset
 from .inference import resolve_device
-from definitions.labels import LABELS_FILE, LabelSet, load_labels, ma52_labels
 from .metrics import benchmark_metrics
 from .mmn import MMN, MMNConfig
 

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from pose.alphapose import AlphaPoseError, AlphaPoseLiveBackend
 from definitions.layout import ma52_layout
+from pose.alphapose import AlphaPoseError, AlphaPoseLiveBackend
 from tests import fake_alphapose
 
 

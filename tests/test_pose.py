@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
+from definitions.layout import ma52_layout
 from pipeline.video import iter_frames, probe
 from pose.alphapose import AlphaPoseError, convert_live_results, read_alphapose_json
 from pose.estimate import estimate, from_alphapose_json, make_backend
-from definitions.layout import ma52_layout
 from pose.result import cached_pose, load_pose, save_pose, video_fingerprint
 from pose.tracking import select_people
 from pose.types import DERIVED, DETECTED

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import run_pipeline
+from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 from pipeline.export import validate
 from pipeline.run import Options, Pipeline, collect_inputs, run_batch, video_lock
 from pipeline.sample import sample_frames
 from pipeline.video import VideoError, iter_frames, probe, write_video
 from pose.alphapose import AlphaPoseError, read_alphapose_json
-from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 from pose.types import PersonTrack
 from recognizer.preprocess import prepare_clip
 from tests.helpers import blank_video, ffmpeg

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pipeline import motion
 from definitions.layout import REGIONS, ma52_layout
+from pipeline import motion
 from pose.mediapipe_backend import MediaPipeBackend
 from pose.quality import switch_excess
 from pose.result import PoseResult, load_pose, save_pose
