@@ -140,7 +140,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
 
     opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,
-                   threshold=args.still_threshold, person=args.person, pose=args.pose,
+                   still_threshold=args.still_threshold, person=args.person, pose=args.pose,
                    alphapose_json=args.alphapose_json, alphapose_config=args.alphapose_config,
                    alphapose_checkpoint=args.alphapose_checkpoint, max_side=args.max_side or None,
                    max_persons=args.max_persons, raw_keypoints=args.raw_keypoints, checkpoint=args.checkpoint, bone_checkpoint=args.bone_checkpoint, device=args.device,

@@ -15,7 +15,8 @@ import numpy as np
 
 from common.fileio import atomic_path, write_text_atomic
 
-SCHEMA_VERSION = 2
+from .record import Record
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "assets" / "result.schema.json"
 CSV_COLUMNS = ["video", "person", "start_s", "end_s", "duration_s", "action_id", "action_code", "action_name",
                "body_id", "body_name", "probability", "top5", "body_part", "body_part_score", "motion_energy",
@@ -52,7 +53,7 @@ def window_record(w) -> dict:
     return rec
 
 
-def validate(doc: dict) -> None:
+def validate(doc: Record) -> None:
     """Check a result document against ``assets/result.schema.json`` (raises on a mismatch)."""
     import jsonschema
 
@@ -69,7 +70,7 @@ def _fmt_contacts(items: list[dict]) -> str:
                     + (f":{c['kind']}" if c.get("kind", "touch") != "touch" else "") for c in items)
 
 
-def csv_text(doc: dict) -> str:
+def csv_text(doc: Record) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
@@ -88,7 +89,7 @@ def csv_text(doc: dict) -> str:
     return buf.getvalue()
 
 
-def write_csv(path: Path, doc: dict) -> None:
+def write_csv(path: Path, doc: Record) -> None:
     write_text_atomic(path, csv_text(doc))
 
 
@@ -105,7 +106,7 @@ def _body_part_value(s: dict) -> str:
     return f"{mv['body_part']} ({mv['body_part_scores'][mv['body_part']]:.2f}; energy {mv['motion_energy']:.2f})"
 
 
-def _contact_annotations(doc: dict, pid: int) -> dict[str, list[tuple[float, float, str]]]:
+def _contact_annotations(doc: Record, pid: int) -> dict[str, list[tuple[float, float, str]]]:
     """Per hand: touch/leave events and resting contacts of one person (each once: segments may
     share them)."""
     seen, out = set(), {"left": [], "right": []}
@@ -122,7 +123,7 @@ def _contact_annotations(doc: dict, pid: int) -> dict[str, list[tuple[float, flo
     return {hand: sorted(items) for hand, items in out.items()}
 
 
-def write_eaf(path: Path, doc: dict, video_path: Path) -> None:
+def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
     """ELAN annotation file linked to the video (relative and absolute URL). Per person: ``person_<id>``
     (the segments: action, or movement body part), ``person_<id> body part`` (the weight-free MA-52 body
     part of every segment) and ``person_<id> left hand`` / ``right hand`` (touch and leave events,
@@ -172,7 +173,7 @@ def _relpath(target: Path, start: Path) -> str:
         return str(target.resolve())
 
 
-def submission_rows(docs: list[dict]) -> list[tuple]:
+def submission_rows(docs: list[Record]) -> list[tuple]:
     """Per video with a checkpoint's segments: the top-5 of its longest segment (``recognizer.submission``)."""
     rows = []
     for doc in docs:
@@ -184,7 +185,7 @@ def submission_rows(docs: list[dict]) -> list[tuple]:
     return rows
 
 
-def write_submission(out_dir: Path, docs: list[dict]) -> Path:
+def write_submission(out_dir: Path, docs: list[Record]) -> Path:
     """MA-52 test-server ``prediction.csv`` (and ``prediction.zip`` for upload)."""
     from recognizer.submission import write_submission as write
 

@@ -34,6 +34,8 @@ import numpy as np
 
 from common.fileio import write_text_atomic
 
+from .record import Record
+
 REPORT_SUFFIX = ".report.html"
 TEMPLATES = Path(__file__).resolve().parent.parent / "assets" / "report"
 TOOL_NAME = "microaction-finder"
@@ -92,7 +94,7 @@ def report_path(json_path: Path) -> Path:
     return json_path.with_name(json_path.name[:-len(".json")] + REPORT_SUFFIX)
 
 
-def find_video(doc: dict, json_path: Path, video_root: Path | None = None) -> Path | None:
+def find_video(doc: Record, json_path: Path, video_root: Path | None = None) -> Path | None:
     """The video a record was made from: where it was processed (``video.source``), else under
     ``video_root`` by its path relative to the input folder, else beside the record."""
     candidates = []
@@ -107,13 +109,13 @@ def find_video(doc: dict, json_path: Path, video_root: Path | None = None) -> Pa
 
 # ------------------------------------------------------------------------------------------ model
 
-def analysed_persons(doc: dict) -> list[int]:
+def analysed_persons(doc: Record) -> list[int]:
     ids = {p["id"] for p in doc["pose"]["persons"] if p.get("analysed")}
     ids |= {s["person"] for s in doc["segments"]} | {w["person"] for w in doc["windows"]}
     return sorted(ids)
 
 
-def contacts(doc: dict, pid: int) -> list[dict]:
+def contacts(doc: Record, pid: int) -> list[dict]:
     """A person's touch/leave events and resting contacts, each once (segments may share them);
     ``kind`` is touch, leave or resting."""
     seen, out = set(), []
@@ -129,7 +131,7 @@ def contacts(doc: dict, pid: int) -> list[dict]:
     return sorted(out, key=lambda c: (c["start_s"], c["hand"]))
 
 
-def stretches(doc: dict, pid: int) -> list[tuple[float, float, str]]:
+def stretches(doc: Record, pid: int) -> list[tuple[float, float, str]]:
     """A person's windows as consecutive stretches of one status (active, still, absent): each window
     owns the time nearer to its centre than to its neighbours' (windows overlap by half); windows less
     than ``GAP_S`` apart meet halfway."""
@@ -163,7 +165,7 @@ class Category:
     group: str  # action | body part | touch
 
 
-def categories(docs: list[dict]) -> list[Category]:
+def categories(docs: list[Record]) -> list[Category]:
     """The summary's categories: MMN actions (every action of the label set when any record has a
     model, in label order, plus codes seen), the seven MA-52 body parts, the three touch targets."""
     cats: list[Category] = []
@@ -185,7 +187,7 @@ def categories(docs: list[dict]) -> list[Category]:
     return cats
 
 
-def person_counts(doc: dict, pid: int) -> dict[str, tuple[int, float]]:
+def person_counts(doc: Record, pid: int) -> dict[str, tuple[int, float]]:
     """Per category column stem: (count, total seconds) for one person of one record."""
     out: dict[str, list] = {}
 
@@ -223,7 +225,7 @@ class Entry:
     status: str  # done | skipped | failed
     message: str = ""
     json_path: Path | None = None
-    doc: dict | None = None
+    doc: Record | None = None
 
 
 def summary_rows(entries: list[Entry], cats: list[Category]) -> list[dict]:
@@ -340,7 +342,7 @@ def _draw_keyframe(image: np.ndarray, kp: np.ndarray | None, colour: tuple, fram
     return jpg.tobytes() if ok else b""
 
 
-def keyframes(doc: dict, video: Path | None, pose=None, info=None) -> list[str | None]:
+def keyframes(doc: Record, video: Path | None, pose=None, info=None) -> list[str | None]:
     """A ``data:`` JPEG URI per segment (None where there is none: no video, more than ``MAX_KEYFRAMES``
     segments, or a frame that could not be decoded)."""
     segments = doc["segments"]
@@ -377,7 +379,7 @@ def _segment_label(s: dict) -> str:
     return f"{s['action']['code']} {s['action']['name']}" if s["action"] else (s["movement"]["body_part"] or "movement")
 
 
-def _lanes(doc: dict) -> list[str]:
+def _lanes(doc: Record) -> list[str]:
     lanes = []
     for pid in analysed_persons(doc):
         if doc.get("model"):
@@ -391,70 +393,82 @@ def _fmt_time(t: float) -> str:
     return f"{int(m)}:{s:05.2f}"
 
 
-def timeline_figure(doc: dict) -> dict:
-    """Plotly figure (as a dict): horizontal bars, one lane per person and kind; ``customdata`` holds
-    [start, end, segment number or -1] for the click that seeks the video."""
-    import plotly.graph_objects as go
+class _Bars:
+    """Timeline bars by trace (legend group, name); ``customdata`` [start, end, segment number or -1]."""
 
-    bars: dict[tuple[str, str], dict] = {}  # (legend group, name) -> trace data
+    def __init__(self):
+        self.traces: dict[tuple[str, str], dict] = {}
 
-    def bar(lane: str, name: str, colour: str, start: float, end: float, text: str, seg: int = -1,
+    def add(self, lane: str, name: str, colour: str, start: float, end: float, text: str, seg: int = -1,
             group: str = "") -> None:
-        t = bars.setdefault((group, name), {"y": [], "base": [], "x": [], "customdata": [], "text": [],
-                                            "colour": colour})
+        t = self.traces.setdefault((group, name), {"y": [], "base": [], "x": [], "customdata": [], "text": [],
+                                                   "colour": colour})
         t["y"].append(lane)
         t["base"].append(start)
         t["x"].append(max(end - start, 0.04))  # a very short event stays visible
         t["customdata"].append([round(start, 3), round(end, 3), seg])
         t["text"].append(f"{text}<br>{_fmt_time(start)}-{_fmt_time(end)} ({end - start:.2f} s)")
 
+
+def _segment_bars(doc: Record, bars: _Bars) -> None:
+    """The action lane (MMN, with a checkpoint) and the body-part lane of every segment."""
     action_colour: dict[str, str] = {}
     for n, s in enumerate(doc["segments"]):
-        pid = s["person"]
+        pid, mv = s["person"], s["movement"]
         if s["action"]:
-            code = s["action"]["code"]
+            code, name = s["action"]["code"], s["action"]["name"]
             col = action_colour.setdefault(code, COLOURS[len(action_colour) % len(COLOURS)])
             top = "<br>".join(f"{t['code']} {t['name']}: {t['probability']:.2f}" for t in s["top5"][:3])
-            bar(f"#{pid} action", f"{code} {s['action']['name']}", col, s["start_s"], s["end_s"],
-                f"<b>{code} {s['action']['name']}</b> p={s['action']['probability']:.2f}<br>{top}", n, "action")
-        part = s["movement"]["body_part"]
-        if part:
-            score = s["movement"]["body_part_scores"][part]
-            bar(f"#{pid} body part", part, PART_COLOURS.get(part, "#7f7f7f"), s["start_s"], s["end_s"],
-                f"<b>{part}</b> ({score:.2f}), energy {s['movement']['motion_energy']:.2f}", n, "body part")
-        else:
-            bar(f"#{pid} body part", "movement", "#bbbbbb", s["start_s"], s["end_s"],
-                f"movement, energy {s['movement']['motion_energy']:.2f}", n, "body part")
+            bars.add(f"#{pid} action", f"{code} {name}", col, s["start_s"], s["end_s"],
+                     f"<b>{code} {name}</b> p={s['action']['probability']:.2f}<br>{top}", n, "action")
+        part = mv["body_part"]
+        text = (f"<b>{part}</b> ({mv['body_part_scores'][part]:.2f}), " if part else "movement, ") + \
+            f"energy {mv['motion_energy']:.2f}"
+        bars.add(f"#{pid} body part", part or "movement", PART_COLOURS.get(part, "#bbbbbb"), s["start_s"],
+                 s["end_s"], text, n, "body part")
+
+
+def _person_bars(doc: Record, bars: _Bars) -> None:
+    """Per person: hand contacts, and the still/absent stretches."""
     for pid in analysed_persons(doc):
         for c in contacts(doc, pid):
             verb = {"touch": "touches", "leave": "leaves", "resting": "rests on"}[c["kind"]]
-            name = f"{c['kind']} {c['target']}"
-            bar(f"#{pid} hands", name, TARGET_COLOURS.get(c["target"], "#7f7f7f"), c["start_s"], c["end_s"],
-                f"{c['hand']} hand {verb} {c['target']}", -1, "hands")
+            bars.add(f"#{pid} hands", f"{c['kind']} {c['target']}", TARGET_COLOURS.get(c["target"], "#7f7f7f"),
+                     c["start_s"], c["end_s"], f"{c['hand']} hand {verb} {c['target']}", -1, "hands")
         for a, b, status in stretches(doc, pid):
             if status != "active":
-                bar(f"#{pid} still/absent", status, STATUS_COLOURS[status], a, b, status, -1, "status")
+                bars.add(f"#{pid} still/absent", status, STATUS_COLOURS[status], a, b, status, -1, "status")
+
+
+def timeline_figure(doc: Record) -> dict:
+    """Plotly figure (as a dict): horizontal bars, one lane per person and kind; a click seeks the video
+    to the bar's start (``customdata``)."""
+    import plotly.graph_objects as go
+
+    bars = _Bars()
+    _segment_bars(doc, bars)
+    _person_bars(doc, bars)
     fig = go.Figure()
-    for (group, name), t in bars.items():
+    for (group, name), t in bars.traces.items():
         resting = name.startswith("resting")
         fig.add_trace(go.Bar(
             orientation="h", y=t["y"], base=t["base"], x=t["x"], customdata=t["customdata"], name=name,
-            legendgroup=group, legendgrouptitle_text=group, text=None, hovertext=t["text"],
+            legendgroup=group, legendgrouptitle_text=group, hovertext=t["text"],
             hovertemplate="%{hovertext}<extra></extra>",
             marker=dict(color=t["colour"], opacity=0.45 if resting else 0.9,
                         pattern_shape="/" if resting else "", line_width=0)))
     lanes = _lanes(doc)
-    duration = max(doc["video"]["duration_s"], 1e-3)
-    shapes = [_marker_shape()] + [dict(type="line", xref="x", yref="paper", x0=s["start_s"], x1=s["start_s"],
-                                        y0=0, y1=1, line=dict(color="#444", dash="dash", width=1))
-                                   for s in doc["shots"][1:]]
+    cuts = [dict(type="line", xref="x", yref="paper", x0=s["start_s"], x1=s["start_s"], y0=0, y1=1,
+                 line=dict(color="#444", dash="dash", width=1)) for s in doc["shots"][1:]]
     fig.update_layout(
         barmode="overlay", height=90 + 34 * max(len(lanes), 1), margin=dict(l=10, r=10, t=30, b=40),
-        xaxis=dict(title="time (s)", range=[0, duration], showgrid=True, zeroline=False),
+        xaxis=dict(title="time (s)", range=[0, max(doc["video"]["duration_s"], 1e-3)], showgrid=True,
+                   zeroline=False),
         yaxis=dict(categoryorder="array", categoryarray=list(reversed(lanes)), type="category",
                    range=[-0.5, len(lanes) - 0.5], automargin=True),
-        legend=dict(orientation="h", y=-0.25, groupclick="toggleitem"), shapes=shapes, hovermode="closest",
-        title=dict(text="Timeline (click a bar to play from there)", font_size=14), template="plotly_white")
+        legend=dict(orientation="h", y=-0.25, groupclick="toggleitem"), shapes=[_marker_shape()] + cuts,
+        hovermode="closest", title=dict(text="Timeline (click a bar to play from there)", font_size=14),
+        template="plotly_white")
     return fig.to_plotly_json()
 
 
@@ -463,7 +477,7 @@ def _marker_shape() -> dict:
     return dict(type="line", xref="x", yref="paper", x0=0, x1=0, y0=0, y1=1, line=dict(color="#d62728", width=2))
 
 
-def energy_figure(doc: dict) -> dict:
+def energy_figure(doc: Record) -> dict:
     """Motion energy per body region over time (window centres), per analysed person; the still
     threshold as a dashed line."""
     import plotly.graph_objects as go
@@ -546,7 +560,7 @@ def _link(target: Path, start: Path) -> str:
     return quote(Path(rel).as_posix())
 
 
-def _segment_rows(doc: dict, thumbs: list[str | None]) -> list[dict]:
+def _segment_rows(doc: Record, thumbs: list[str | None]) -> list[dict]:
     rows = []
     for n, s in enumerate(doc["segments"]):
         mv = s["movement"]
@@ -566,7 +580,7 @@ def _segment_rows(doc: dict, thumbs: list[str | None]) -> list[dict]:
     return rows
 
 
-def render_video_report(doc: dict, json_path: Path, video: Path | None, thumbs: list[str | None],
+def render_video_report(doc: Record, json_path: Path, video: Path | None, thumbs: list[str | None],
                         overlay: Path | None = None, out: Path | None = None) -> str:
     """The HTML text of one video's report (``out``: the batch folder, for the link to its index)."""
     folder = json_path.parent
@@ -590,7 +604,7 @@ def render_video_report(doc: dict, json_path: Path, video: Path | None, thumbs: 
         index_link=index_link)
 
 
-def write_video_report(json_path: Path, doc: dict, video: Path | None = None, pose=None, info=None,
+def write_video_report(json_path: Path, doc: Record, video: Path | None = None, pose=None, info=None,
                        video_root: Path | None = None, with_keyframes: bool = True, out: Path | None = None) -> Path:
     """Write ``NAME.report.html`` beside the record. ``pose`` (a ``PoseResult``) draws skeletons on
     the keyframes; without it the pose cache named in the record is read when it is there."""
@@ -606,7 +620,7 @@ def write_video_report(json_path: Path, doc: dict, video: Path | None = None, po
     return path
 
 
-def _load_cache(path: Path, doc: dict):
+def _load_cache(path: Path, doc: Record):
     from pose.result import load_pose
 
     if not path.is_file():

@@ -25,7 +25,7 @@ from definitions.skeleton_io import SkeletonFileError
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
-from pose.result import cached_pose, save_pose, video_fingerprint
+from pose.result import PoseResult, cached_pose, save_pose, video_fingerprint
 from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
 from recognizer.checkpoints import CheckpointError
@@ -33,11 +33,11 @@ from recognizer.checkpoints import CheckpointError
 from . import export, motion, report
 from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
                        default_workers, done_part, every_s_for, pose_settings, stored)
+from .record import TOOL, Record, VideoAnalysis, build_record
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
-from .shots import CutDetector, detect_cuts, shot_records
+from .shots import CutDetector, detect_cuts
 from .video import VIDEO_EXTENSIONS, VideoError, frame_times, probe
 
-TOOL = {"name": "microaction-finder", "version": "0.1.0"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 USER_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, ValueError, OSError)
 # errors of ours that explain themselves fully: no traceback is kept for them
@@ -58,7 +58,7 @@ class Options:
     mode: str = "auto"
     window_s: float = DEFAULT_WINDOW_S
     stride_s: float = DEFAULT_STRIDE_S
-    threshold: float = motion.STILL_THRESHOLD
+    still_threshold: float = motion.STILL_THRESHOLD
     person: str = "subject"
     pose: str = "mediapipe"
     alphapose_json: Path | None = None
@@ -475,103 +475,97 @@ class Pipeline:
 
     def finish(self, run: VideoRun, progress=None, stage=None) -> Outcome:
         """Assemble the pose, analyse, export; the JSON record last. Releases the video's lock."""
-        opts, job, outs, info, timing = self.opts, run.job, run.outs, run.info, run.timing
         stage = stage or (lambda name, total=None: None)
         with run.stack:
-            try:
-                spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
-                t = time.perf_counter()
-                stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
-                pose, cached = self._pose(run, progress)
-                timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached
-                if run.tasks:
-                    timing["pose_chunks"], timing["pose_chunks_reused"] = len(run.tasks), run.reused
-            finally:
-                for fut in run.parts:
-                    if fut is not None:
-                        fut.cancel()
-
-            t = time.perf_counter()
-            stage("recognize")
-            self._share_cores()
-            duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
-            mode = resolve_mode(opts.mode, max(duration, info.duration))
-            people = select_people(pose.tracks, opts.person)
-            subject = max(pose.tracks, key=subject_score).id if any(t.num_frames_seen for t in pose.tracks) else None
-            segments, windows = [], []
-            for track in people:
-                segs, wins = analyse_track(track, pose.times, (pose.width, pose.height), mode, self.recognizer,
-                                           opts.window_s, opts.stride_s, opts.threshold,
-                                           scratch_dir=outs["pose"].parent, cuts=pose.cuts)
-                segments += [export.segment_record(s, self.recognizer) for s in segs]
-                windows += [dict(export.window_record(w), person=track.id) for w in wins]
-            segments.sort(key=lambda s: (s["start_s"], s["person"]))
-            timing["analysis_s"] = time.perf_counter() - t
-            for name, before in spent.items():
-                timing[f"{name}_s"] = self.recognizer.seconds[name] - before
-            t = time.perf_counter()
-            stage("export")
-            notes = []
-            if self.recognizer is None:
-                notes.append(export.NO_CHECKPOINT_NOTE)
-            if not people:
-                notes.append("No person was found in this video: no segments.")
-            short = decoded_short(pose.num_frames, info.num_frames)
-            if short:
-                notes.append(short)
-            if pose.backend == "alphapose-json":
-                notes += alphapose_coverage(pose)
-            seen = [tr for tr in pose.tracks if tr.num_frames_seen]
-            if len(seen) > 1 and len(people) < len(seen):
-                notes.append(f"{len(seen)} persons were seen (ids {', '.join(str(t.id) for t in seen)}); analysed: "
-                             f"{', '.join(str(t.id) for t in people) or 'none'}. --person all analyses everyone.")
-            if opts.pose == "mediapipe" and self.recognizer is not None:
-                notes.append("Pose from MediaPipe: the released MMN weights were trained on AlphaPose keypoints; "
-                             "expect lower accuracy than the paper's.")
-            analysed = {tr.id for tr in people}
-            doc = {
-                "schema_version": export.SCHEMA_VERSION,
-                "tool": TOOL,
-                "video": {"file": job.path.name, "path": job.rel.parent.joinpath(job.path.name).as_posix(),
-                          "fingerprint": run.fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
-                          "num_frames": pose.num_frames, "width": info.width, "height": info.height,
-                          "rotation": info.rotation, "codec": info.codec,
-                          "source": str(job.path.resolve())},
-                "pose": {"backend": pose.backend, "settings": pose.settings, "stabilizer": pose.stabilizer,
-                         "cache": outs["pose"].name
-                         if opts.pose != "alphapose-json" else None,
-                         "persons": [{"id": tr.id, "frames_seen": tr.num_frames_seen,
-                                      "presence": round(tr.num_frames_seen / max(pose.num_frames, 1), 4),
-                                      "mean_area_px": round(tr.mean_area(), 1), "subject": tr.id == subject,
-                                      "analysed": tr.id in analysed} for tr in pose.tracks if tr.num_frames_seen]},
-                "model": None if self.recognizer is None else {
-                    "checkpoints": self.recognizer.checkpoints,
-                    "fusion": "mean of joint and bone logits" if len(self.recognizer.streams) == 2 else "single stream",
-                    "labels": self.recognizer.labels.name, "device": str(self.recognizer.device),
-                    "precision": self.recognizer.precision},
-                "analysis": {"mode": mode, "requested_mode": opts.mode, "window_s": opts.window_s,
-                             "stride_s": opts.stride_s, "still_threshold": opts.threshold,
-                             "smooth_s": motion.SMOOTH_S, "person": opts.person},
-                "shots": shot_records(pose.cuts, pose.times, max(info.duration, duration)),
-                "segments": segments,
-                "windows": windows,
-                "notes": notes,
-                "settings_key": self.settings_key,
-            }
-            export.write_csv(outs["csv"], doc)
-            export.write_eaf(outs["eaf"], doc, job.path)
-            if opts.overlay:
-                export.write_overlay(outs["overlay"], job.path, info, pose, people, segments)
-            timing["export_s"] = time.perf_counter() - t
-            timing["total_s"] = time.perf_counter() - run.t_start
-            doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
-            write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
-            warnings = [short] if short else []
-            if opts.report:
+            pose = self._finish_pose(run, progress, stage)
+            analysis = self._analyse(run, pose, stage)
+            doc = self._export(run, pose, analysis, stage)
+            warnings = [w for w in [decoded_short(pose.num_frames, run.info.num_frames)] if w]
+            if self.opts.report:
                 stage("report")
-                warnings += self._report(outs["json"], doc, job, pose, info)
-        return Outcome(job, "done", "; ".join(f"warning: {w}" for w in warnings), segments=len(segments),
-                       seconds=timing["total_s"], doc=doc)
+                warnings += self._report(run.outs["json"], doc, run.job, pose, run.info)
+        return Outcome(run.job, "done", "; ".join(f"warning: {w}" for w in warnings), segments=len(doc["segments"]),
+                       seconds=doc["timing"]["total_s"], doc=doc)
+
+    def _finish_pose(self, run: VideoRun, progress, stage) -> PoseResult:
+        """The video's pose: its chunks assembled (or the cache, or AlphaPose's results)."""
+        info, timing = run.info, run.timing
+        try:
+            t = time.perf_counter()
+            stage("pose", info.num_frames or int(info.duration * (info.fps or 30)) or None)
+            pose, cached = self._pose(run, progress)
+            timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached
+            if run.tasks:
+                timing["pose_chunks"], timing["pose_chunks_reused"] = len(run.tasks), run.reused
+        finally:
+            for fut in run.parts:
+                if fut is not None:
+                    fut.cancel()
+        return pose
+
+    def _analyse(self, run: VideoRun, pose: PoseResult, stage) -> VideoAnalysis:
+        """Windows, segments and their descriptions for every person analysed."""
+        opts, timing = self.opts, run.timing
+        spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
+        t = time.perf_counter()
+        stage("recognize")
+        self._share_cores()
+        duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else run.info.duration
+        mode = resolve_mode(opts.mode, max(duration, run.info.duration))
+        people = select_people(pose.tracks, opts.person)
+        subject = max(pose.tracks, key=subject_score).id if any(t.num_frames_seen for t in pose.tracks) else None
+        segments, windows = [], []
+        for track in people:
+            segs, wins = analyse_track(track, pose.times, (pose.width, pose.height), mode, self.recognizer,
+                                       opts.window_s, opts.stride_s, opts.still_threshold,
+                                       scratch_dir=run.outs["pose"].parent, cuts=pose.cuts)
+            segments += [export.segment_record(s, self.recognizer) for s in segs]
+            windows += [dict(export.window_record(w), person=track.id) for w in wins]
+        segments.sort(key=lambda s: (s["start_s"], s["person"]))
+        timing["analysis_s"] = time.perf_counter() - t
+        for name, before in spent.items():
+            timing[f"{name}_s"] = self.recognizer.seconds[name] - before
+        return VideoAnalysis(mode, people, subject, segments, windows)
+
+    def _notes(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis) -> list[str]:
+        """What a reader of the results must know (no checkpoint, nobody found, frames missing, ...)."""
+        notes = []
+        if self.recognizer is None:
+            notes.append(export.NO_CHECKPOINT_NOTE)
+        if not analysis.people:
+            notes.append("No person was found in this video: no segments.")
+        short = decoded_short(pose.num_frames, run.info.num_frames)
+        if short:
+            notes.append(short)
+        if pose.backend == "alphapose-json":
+            notes += alphapose_coverage(pose)
+        seen = [tr for tr in pose.tracks if tr.num_frames_seen]
+        if len(seen) > 1 and len(analysis.people) < len(seen):
+            notes.append(f"{len(seen)} persons were seen (ids {', '.join(str(t.id) for t in seen)}); analysed: "
+                         f"{', '.join(str(t.id) for t in analysis.people) or 'none'}. --person all analyses everyone.")
+        if self.opts.pose == "mediapipe" and self.recognizer is not None:
+            notes.append("Pose from MediaPipe: the released MMN weights were trained on AlphaPose keypoints; "
+                         "expect lower accuracy than the paper's.")
+        return notes
+
+    def _export(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, stage) -> Record:
+        """The record, its CSV, ELAN (and overlay) files; the JSON record written last."""
+        opts, outs, timing = self.opts, run.outs, run.timing
+        t = time.perf_counter()
+        stage("export")
+        doc = build_record(run.job, run.fingerprint, run.info, pose, analysis, opts=opts, recognizer=self.recognizer,
+                           cache=outs["pose"].name if opts.pose != "alphapose-json" else None,
+                           notes=self._notes(run, pose, analysis), settings_key=self.settings_key,
+                           smooth_s=motion.SMOOTH_S)
+        export.write_csv(outs["csv"], doc)
+        export.write_eaf(outs["eaf"], doc, run.job.path)
+        if opts.overlay:
+            export.write_overlay(outs["overlay"], run.job.path, run.info, pose, analysis.people, doc["segments"])
+        timing["export_s"] = time.perf_counter() - t
+        timing["total_s"] = time.perf_counter() - run.t_start
+        doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
+        write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
+        return doc
 
     def _report(self, json_path: Path, doc: dict, job: VideoJob, pose, info) -> list[str]:
         """The video's browser report (after its record: a report that fails is a warning, the results stand)."""

@@ -175,6 +175,146 @@ def _slot(t: float, every_s: float, fps: float) -> int:
     return math.floor((t + 0.5 / fps) / every_s)
 
 
+@dataclass
+class _Decode:
+    """An ffmpeg decode, as ``iter_frames`` asked for it."""
+    cmd: list[str]
+    size: tuple[int, int]  # main frames (w, h)
+    small_size: tuple[int, int] | None  # every decoded frame, small (w, h), on a second pipe
+    select: bool  # only the first frame of each ``every_s`` slot comes at full size
+
+
+def _decode_command(path, info: "VideoInfo", max_side, start_s, every_s, small_width, near, small_fd) -> _Decode:
+    ffmpeg_bin, _ = ffmpeg_tools()
+    fps = info.fps or 30.0
+    w, h = _scaled_size(info.width, info.height, max_side)
+    seek = {} if not start_s or start_s <= 0 else {"ss": f"{start_s:.6f}"}  # from the first frame, as our times
+    select = bool(small_width and every_s and every_s > 1.0 / fps + 1e-9)
+    base = ffmpeg.input(as_arg(path), **seek).video
+    small_size = None
+    if small_width:
+        sw = max(2, int(small_width) // 2 * 2)
+        sh = max(2, int(round(info.height * sw / info.width / 2)) * 2)
+        small_size = (sw, sh)
+        branches = base.filter("showinfo").filter_multi_output("split")
+        small_stream, main = branches.stream(0).filter("scale", sw, sh), branches.stream(1)
+    else:
+        main = base
+    if select:
+        shift = 0.5 / fps - info.start_time
+        main = main.filter("select", f"isnan(prev_t)+gt(floor((t+{shift:.9f})/{every_s:.9f}),"
+                                     f"floor((prev_t+{shift:.9f})/{every_s:.9f}))")
+    if near is not None and not small_width:
+        step = 1.0 / fps
+        main = main.filter("select", "+".join(f"between(t,{t + info.start_time - step:.6f},{t + info.start_time + step:.6f})"
+                                              for t in sorted(near)) or "0")
+    if (w, h) != (info.width, info.height):
+        main = main.filter("scale", w, h)
+    main = main.filter("showinfo")
+    raw = dict(format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", an=None, sn=None)
+    outputs = [main.output("pipe:", **raw)]
+    if small_width:
+        outputs.append(small_stream.output(f"pipe:{small_fd}", **raw))
+    cmd = (ffmpeg.merge_outputs(*outputs)
+           # -copyts: showinfo reports the container's own times (from which start_time is taken)
+           .global_args("-nostdin", "-nostats", "-hide_banner", "-loglevel", "info", "-copyts")
+           .compile(cmd=ffmpeg_bin))
+    return _Decode(cmd, (w, h), small_size, select)
+
+
+class _FrameTimes(threading.Thread):
+    """Reads ffmpeg's stderr: the time of every frame on stdout (``chosen``, a queue), of every decoded
+    frame when there is a small stream (``every``, a list: the small stream has them all), and the
+    last lines of anything else (``log``, for error messages)."""
+
+    def __init__(self, stderr, info: "VideoInfo", small: bool):
+        super().__init__(daemon=True)
+        self.stderr, self.start_time, self.small = stderr, info.start_time, small
+        self.nominal = 1.0 / (info.fps or 30.0)
+        self.chosen: queue.Queue = queue.Queue()
+        self.every: list[float | None] = []
+        self.every_cv = threading.Condition()
+        self.log: list[str] = []
+
+    def run(self) -> None:
+        last = last_all = None
+        for raw_line in iter(self.stderr.readline, b""):
+            line = raw_line.decode("utf-8", "replace")
+            m = _SHOWINFO.search(line)
+            if not m:
+                self.log.append(line)
+                del self.log[:-20]
+                continue
+            t = float("nan") if m.group(3) == "NOPTS" else float(m.group(4)) - self.start_time
+            if self.small and m.group(1) == "0":  # every decoded frame
+                if not np.isfinite(t):  # no timestamp: continue from the previous one at the nominal rate
+                    t = 0.0 if last_all is None else last_all + self.nominal
+                last_all = t
+                with self.every_cv:
+                    self.every.append(t)
+                    self.every_cv.notify_all()
+                continue
+            if not np.isfinite(t):
+                t = 0.0 if last is None else last + self.nominal
+            last = t
+            self.chosen.put(t)
+        self.chosen.put(None)
+        with self.every_cv:
+            self.every.append(None)
+            self.every_cv.notify_all()
+
+    def time_of(self, count: int) -> float | None:
+        """The time of decoded frame ``count`` (None at the end)."""
+        with self.every_cv:
+            self.every_cv.wait_for(lambda: len(self.every) > count, timeout=60)
+            return self.every[count] if len(self.every) > count else None
+
+
+def _pump(pipe, size: int, shape: tuple, q: queue.Queue, times: queue.Queue | None, stop: threading.Event) -> None:
+    """Raw frames from a pipe into ``q`` as (time or None, image); None at the end."""
+    try:
+        while not stop.is_set():
+            buf = _read_exact(pipe, size)
+            if buf is None:
+                break
+            t = times.get(timeout=60) if times is not None else None
+            _put(q, (t, np.frombuffer(buf, np.uint8).reshape(shape)), stop)
+    except Exception:  # noqa: BLE001 - the consumer sees the end of the stream
+        pass
+    finally:
+        q.put(None) if not stop.is_set() else None
+
+
+def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, every_s, fps: float,
+            select: bool) -> Iterator[Frame]:
+    """Every decoded frame (small), with its full-size image where one came (the full-size stream is
+    a subset, matched by time)."""
+    pending, big_done, prev_slot, count = None, False, None, 0
+    while (item := small_q.get()) is not None:
+        t = times.time_of(count)
+        if t is None:
+            break
+        slot = _slot(t, every_s, fps) if select else None
+        image = None
+        wanted = not select or prev_slot is None or slot > prev_slot
+        prev_slot = slot
+        while wanted and not big_done:
+            if pending is None:
+                got = big_q.get()
+                if got is None:
+                    big_done = True
+                    break
+                pending = got
+            if pending[0] < t - 1e-6:
+                pending = None  # a frame we did not expect: dropped
+                continue
+            if abs(pending[0] - t) <= 1e-6:
+                image, pending = pending[1], None
+            break
+        yield Frame(count, t, image, item[1])
+        count += 1
+
+
 def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int | None = None, *,
                 start_s: float | None = None, every_s: float | None = None, small_width: int | None = None,
                 near: list[float] | None = None, need_frames: bool = True) -> Iterator[Frame]:
@@ -192,100 +332,26 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     converted). ``need_frames=False``: no frame is not an error.
     """
     info = info or probe(path)
-    ffmpeg_bin, _ = ffmpeg_tools()
-    fps = info.fps or 30.0
-    w, h = _scaled_size(info.width, info.height, max_side)
-    seek = {} if not start_s or start_s <= 0 else {"ss": f"{start_s:.6f}"}  # from the first frame, as our times
-    select = bool(small_width and every_s and every_s > 1.0 / fps + 1e-9)
-    base = ffmpeg.input(as_arg(path), **seek).video
-    if small_width:
-        sw = max(2, int(small_width) // 2 * 2)
-        sh = max(2, int(round(info.height * sw / info.width / 2)) * 2)
-        branches = base.filter("showinfo").filter_multi_output("split")
-        small_stream, main = branches.stream(0).filter("scale", sw, sh), branches.stream(1)
-    else:
-        main = base
-    if select:
-        shift = 0.5 / fps - info.start_time
-        main = main.filter("select", f"isnan(prev_t)+gt(floor((t+{shift:.9f})/{every_s:.9f}),"
-                                     f"floor((prev_t+{shift:.9f})/{every_s:.9f}))")
-    if near is not None and not small_width:
-        step = 1.0 / fps
-        main = main.filter("select", "+".join(f"between(t,{t + info.start_time - step:.6f},{t + info.start_time + step:.6f})"
-                                              for t in sorted(near)) or "0")
-    if (w, h) != (info.width, info.height):
-        main = main.filter("scale", w, h)
-    main = main.filter("showinfo")
-    raw = dict(format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", an=None, sn=None)
     rfd = wfd = None
-    outputs = [main.output("pipe:", **raw)]
     if small_width:
         rfd, wfd = os.pipe()
-        outputs.append(small_stream.output(f"pipe:{wfd}", **raw))
-    cmd = (ffmpeg.merge_outputs(*outputs)
-           # -copyts: showinfo reports the container's own times (from which start_time is taken)
-           .global_args("-nostdin", "-nostats", "-hide_banner", "-loglevel", "info", "-copyts")
-           .compile(cmd=ffmpeg_bin))
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+    dec = _decode_command(path, info, max_side, start_s, every_s, small_width, near, wfd)
+    proc = subprocess.Popen(dec.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
                             pass_fds=(wfd,) if wfd is not None else ())
     if wfd is not None:
         os.close(wfd)
     small_pipe = os.fdopen(rfd, "rb", buffering=0) if rfd is not None else None
-    chosen: queue.Queue = queue.Queue()  # time of each frame that comes through stdout
-    every: list[float] = []  # time of every decoded frame (small_width)
-    every_cv = threading.Condition()
-    log: list[str] = []
-    nominal = 1.0 / fps
-
-    def read_stderr() -> None:
-        last = last_all = None
-        for raw_line in iter(proc.stderr.readline, b""):
-            line = raw_line.decode("utf-8", "replace")
-            m = _SHOWINFO.search(line)
-            if not m:
-                log.append(line)
-                del log[:-20]
-                continue
-            t = float("nan") if m.group(3) == "NOPTS" else float(m.group(4)) - info.start_time
-            if small_width and m.group(1) == "0":  # every decoded frame
-                if not np.isfinite(t):  # no timestamp: continue from the previous one at the nominal rate
-                    t = 0.0 if last_all is None else last_all + nominal
-                last_all = t
-                with every_cv:
-                    every.append(t)
-                    every_cv.notify_all()
-                continue
-            if not np.isfinite(t):
-                t = 0.0 if last is None else last + nominal
-            last = t
-            chosen.put(t)
-        chosen.put(None)
-        with every_cv:
-            every.append(None)
-            every_cv.notify_all()
-
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+    times = _FrameTimes(proc.stderr, info, bool(small_width))
+    times.start()
     big_q: queue.Queue = queue.Queue(maxsize=4)
     small_q: queue.Queue = queue.Queue(maxsize=32)
     stop = threading.Event()
-
-    def pump(pipe, size, shape, q, times) -> None:
-        try:
-            while not stop.is_set():
-                buf = _read_exact(pipe, size)
-                if buf is None:
-                    break
-                t = times.get(timeout=60) if times is not None else None
-                _put(q, (t, np.frombuffer(buf, np.uint8).reshape(shape)), stop)
-        except Exception:  # noqa: BLE001 - the consumer sees the end of the stream
-            pass
-        finally:
-            q.put(None) if not stop.is_set() else None
-
-    threads = [threading.Thread(target=pump, args=(proc.stdout, w * h * 3, (h, w, 3), big_q, chosen), daemon=True)]
+    (w, h) = dec.size
+    threads = [threading.Thread(target=_pump, args=(proc.stdout, w * h * 3, (h, w, 3), big_q, times.chosen, stop),
+                                daemon=True)]
     if small_width:
-        threads.append(threading.Thread(target=pump, args=(small_pipe, sw * sh * 3, (sh, sw, 3), small_q, None),
+        sw, sh = dec.small_size
+        threads.append(threading.Thread(target=_pump, args=(small_pipe, sw * sh * 3, (sh, sw, 3), small_q, None, stop),
                                         daemon=True))
     for th in threads:
         th.start()
@@ -293,51 +359,23 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     try:
         if not small_width:
             while (item := big_q.get()) is not None:
-                t, img = item
-                yield Frame(count, t, img)
+                yield Frame(count, item[0], item[1])
                 count += 1
         else:
-            pending = None  # the next full-size frame, not yet matched to a small one
-            big_done = False
-            prev_slot = None
-            while (item := small_q.get()) is not None:
-                _, small = item
-                with every_cv:
-                    every_cv.wait_for(lambda: len(every) > count, timeout=60)
-                    t = every[count] if len(every) > count else None
-                if t is None:
-                    break
-                slot = _slot(t, every_s, fps) if select else None
-                image = None
-                wanted = not select or prev_slot is None or slot > prev_slot
-                prev_slot = slot
-                # full-size frames and small ones are merged by time (the full-size stream is a subset)
-                while wanted and not big_done:
-                    if pending is None:
-                        got = big_q.get()
-                        if got is None:
-                            big_done = True
-                            break
-                        pending = got
-                    if pending[0] < t - 1e-6:
-                        pending = None  # a frame we did not expect: dropped
-                        continue
-                    if abs(pending[0] - t) <= 1e-6:
-                        image, pending = pending[1], None
-                    break
-                yield Frame(count, t, image, small)
+            for frame in _merged(big_q, small_q, times, every_s, info.fps or 30.0, dec.select):
+                yield frame
                 count += 1
-        reader.join(timeout=60)
+        times.join(timeout=60)
     finally:
         stop.set()
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-        reader.join(timeout=5)
+        times.join(timeout=5)
         if small_pipe is not None:
             small_pipe.close()
     if proc.returncode not in (0, None) and count == 0 and need_frames:
-        raise VideoError(f"{path}: could not decode video ({_last_line(''.join(log))})")
+        raise VideoError(f"{path}: could not decode video ({_last_line(''.join(times.log))})")
     if count == 0 and need_frames:
         raise VideoError(f"{path}: no decodable video frame")
 

@@ -166,6 +166,142 @@ def predict_scores(model, loader, device, amp_dtype=None) -> tuple[np.ndarray, n
     return np.concatenate(out), np.concatenate(labs), loss / max(n, 1)
 
 
+@dataclass
+class _Session:
+    """What one training run works with (built by ``_session``)."""
+    model: MMN
+    opt: torch.optim.Optimizer
+    scaler: object  # torch.amp.GradScaler (fp16 on CUDA) or None
+    device: torch.device
+    amp_dtype: object  # torch dtype under autocast, None for fp32
+    labels: LabelSet
+    train_ds: SkeletonDataset
+    val_ds: SkeletonDataset | None
+    loader_kw: dict
+
+
+def _load_data(cfg: TrainConfig, console) -> tuple[list, list | None, LabelSet]:
+    train_clips = _load_clips(cfg.train, cfg.train_split, "training")
+    labels = training_labels(cfg, train_clips, console)
+    _check_labels(train_clips, labels, cfg.train)
+    val_clips = None
+    if cfg.val:
+        val_clips = _load_clips(cfg.val, cfg.val_split, "validation")
+        _check_labels(val_clips, labels, cfg.val)
+    return train_clips, val_clips, labels
+
+
+def _build_model(cfg: TrainConfig, joints: int, labels: LabelSet, console) -> MMN:
+    """A new MMN, or the ``--init`` checkpoint's (its width and depth win; a new classifier when the
+    label set has another size)."""
+    torch.manual_seed(cfg.seed)
+    model = MMN(MMNConfig(num_joints=joints, num_classes=len(labels), width=cfg.width,
+                          blocks_per_scale=cfg.blocks_per_scale, drop_path=cfg.drop_path))
+    if cfg.init and not cfg.resume:
+        init = load_mmn(cfg.init, num_joints=joints)
+        model = MMN(MMNConfig(**{**init.cfg.to_dict(), "drop_path": cfg.drop_path}))
+        model.load_state_dict(init.state_dict())
+        if init.cfg.num_classes != len(labels):
+            console.print(f"fine-tuning: new classifier for {len(labels)} classes "
+                          f"(the checkpoint had {init.cfg.num_classes})")
+            model.reset_classifier(len(labels))
+    return model
+
+
+def _decays(name: str, p: torch.Tensor) -> bool:
+    """Weight decay on weight matrices, not on the joint codes, adjacency and joint mixing."""
+    return p.ndim > 1 and "joint_code" not in name and "adj" not in name and "joint_mix" not in name
+
+
+def _session(cfg: TrainConfig, train_clips, val_clips, labels: LabelSet, console) -> _Session:
+    device = resolve_device(cfg.device)
+    model = _build_model(cfg, train_clips[0].keypoints.shape[1], labels, console).to(device)
+    use_amp = cfg.amp and device.type == "cuda"
+    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if use_amp else None
+    params = list(model.named_parameters())
+    opt = torch.optim.AdamW([{"params": [p for n, p in params if _decays(n, p)], "weight_decay": cfg.weight_decay},
+                             {"params": [p for n, p in params if not _decays(n, p)], "weight_decay": 0.0}], lr=cfg.lr)
+    workers = cfg.workers if cfg.workers is not None else (4 if device.type == "cuda" else 0)
+    return _Session(
+        model, opt, torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None, device, amp_dtype, labels,
+        SkeletonDataset(train_clips, cfg.stream, train=True, augment=cfg.aug, seed=cfg.seed),
+        SkeletonDataset(val_clips, cfg.stream, train=False) if val_clips else None,
+        dict(num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=False))
+
+
+def _resume(cfg: TrainConfig, out: Path, run: _Session, console) -> tuple[int, int, dict, list]:
+    """(first epoch, optimiser step, best so far, log rows): from ``last.pt`` with --resume."""
+    if not cfg.resume:
+        return 0, 0, {"epoch": -1, "top1": -1.0}, []
+    state_path, log_path = out / "last.pt", out / "log.csv"
+    if not state_path.exists():
+        raise CheckpointError(f"{state_path}: nothing to resume (no training state in {out})")
+    state = torch.load(state_path, map_location="cpu", weights_only=True)
+    if state.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{state_path}: not a training state")
+    run.model.load_state_dict(state["model"])
+    run.opt.load_state_dict(state["optimizer"])
+    if run.scaler is not None and state.get("scaler"):
+        run.scaler.load_state_dict(state["scaler"])
+    start = state["epoch"] + 1
+    rows = [dict(r) for r in csv.DictReader(log_path.open())][:start] if log_path.exists() else []
+    console.print(f"resuming {out} at epoch {start + 1}/{cfg.epochs}")
+    return start, state["step"], state["best"], rows
+
+
+def _train_epoch(cfg: TrainConfig, run: _Session, epoch: int, step: int) -> tuple[dict, int]:
+    """One epoch (shuffled and augmented by seed and epoch); its log row and the next optimiser step."""
+    run.train_ds.set_epoch(epoch)
+    torch.manual_seed(cfg.seed * 100_003 + epoch)
+    gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+    loader = DataLoader(run.train_ds, batch_size=cfg.batch_size, shuffle=True, generator=gen, drop_last=False,
+                        **run.loader_kw)
+    steps_per_epoch = math.ceil(len(run.train_ds) / cfg.batch_size)
+    run.model.train()
+    total, correct, seen, lr = 0.0, 0, 0, cfg.lr
+    for x, it, y in loader:
+        lr = lr_at(step, cfg, steps_per_epoch)
+        for g in run.opt.param_groups:
+            g["lr"] = lr
+        x, it, y = x.to(run.device, non_blocking=True), it.to(run.device, non_blocking=True), y.to(run.device)
+        with torch.autocast(run.device.type, dtype=run.amp_dtype or torch.float32, enabled=run.amp_dtype is not None):
+            logits = run.model(x, it)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        run.opt.zero_grad(set_to_none=True)
+        if run.scaler is not None:
+            run.scaler.scale(loss).backward()
+            run.scaler.step(run.opt)
+            run.scaler.update()
+        else:
+            loss.backward()
+            run.opt.step()
+        step += 1
+        total += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        seen += len(y)
+    return {"epoch": epoch + 1, "lr": f"{lr:.3e}", "train_loss": round(total / seen, 5),
+            "train_top1": round(correct / seen, 4)}, step
+
+
+def _validate(cfg: TrainConfig, run: _Session, epoch: int, row: dict, best: dict, best_path: Path) -> dict:
+    """Validation metrics into ``row`` (on --eval-every epochs and the last); ``best.pt`` kept for the best
+    validation top-1 (without validation data: the latest epoch). The best so far."""
+    keep = dict(stream=cfg.stream, labels=run.labels.to_list(), label_set=run.labels.name)
+    if run.val_ds is None:
+        save_project_checkpoint(best_path, run.model, **keep, training={**cfg.to_dict(), "epoch": epoch + 1})
+        return {"epoch": epoch + 1, "top1": row["train_top1"]}
+    if (epoch + 1) % cfg.eval_every and epoch + 1 != cfg.epochs:
+        return best
+    vloader = DataLoader(run.val_ds, batch_size=max(cfg.batch_size, 64), shuffle=False, **run.loader_kw)
+    scores, labs, vloss = predict_scores(run.model, vloader, run.device, run.amp_dtype)
+    m = benchmark_metrics(scores, labs, np.array([a.body_id for a in run.labels.actions]))
+    row.update({"val_loss": round(vloss, 5), **{k: round(v, 4) for k, v in m.items()}})
+    if m["top1"] <= best["top1"]:
+        return best
+    save_project_checkpoint(best_path, run.model, **keep, training={**cfg.to_dict(), "epoch": epoch + 1, "metrics": m})
+    return {"epoch": epoch + 1, **m}
+
+
 def train(cfg: TrainConfig, console=None) -> dict:
     """Run (or resume) a training; returns the best validation metrics and the paths written."""
     from rich.console import Console
@@ -174,64 +310,12 @@ def train(cfg: TrainConfig, console=None) -> dict:
     console = console or Console(stderr=True)
     out = Path(cfg.out)
     check_writable_dir(out)  # before loading anything: a bad --out fails at once, in one line
-    device = resolve_device(cfg.device)
-    train_clips = _load_clips(cfg.train, cfg.train_split, "training")
-    labels = training_labels(cfg, train_clips, console)
-    _check_labels(train_clips, labels, cfg.train)
-    val_clips = None
-    if cfg.val:
-        val_clips = _load_clips(cfg.val, cfg.val_split, "validation")
-        _check_labels(val_clips, labels, cfg.val)
-    joints = train_clips[0].keypoints.shape[1]
+    resolve_device(cfg.device)
+    train_clips, val_clips, labels = _load_data(cfg, console)
     ensure_writable_dir(out)  # the inputs are good: the run folder is made now
-
-    torch.manual_seed(cfg.seed)
-    model_cfg = MMNConfig(num_joints=joints, num_classes=len(labels), width=cfg.width,
-                          blocks_per_scale=cfg.blocks_per_scale, drop_path=cfg.drop_path)
-    model = MMN(model_cfg)
-    if cfg.init and not cfg.resume:
-        init = load_mmn(cfg.init, num_joints=joints)  # its width and depth win over --width etc.
-        model = MMN(MMNConfig(**{**init.cfg.to_dict(), "drop_path": cfg.drop_path}))
-        model.load_state_dict(init.state_dict())
-        if init.cfg.num_classes != len(labels):
-            console.print(f"fine-tuning: new classifier for {len(labels)} classes "
-                          f"(the checkpoint had {init.cfg.num_classes})")
-            model.reset_classifier(len(labels))
-    model.to(device)
-
-    use_amp = cfg.amp and device.type == "cuda"
-    amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if use_amp else None
-    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "joint_code" not in n and "adj" not in n
-             and "joint_mix" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim > 1 and "joint_code" not in n
-                                                                and "adj" not in n and "joint_mix" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-
-    train_ds = SkeletonDataset(train_clips, cfg.stream, train=True, augment=cfg.aug, seed=cfg.seed)
-    val_ds = SkeletonDataset(val_clips, cfg.stream, train=False) if val_clips else None
-    workers = cfg.workers if cfg.workers is not None else (4 if device.type == "cuda" else 0)
-    loader_kw = dict(num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=False)
-    steps_per_epoch = math.ceil(len(train_ds) / cfg.batch_size)
-    start_epoch, step, best, rows = 0, 0, {"epoch": -1, "top1": -1.0}, []
+    run = _session(cfg, train_clips, val_clips, labels, console)
+    start_epoch, step, best, rows = _resume(cfg, out, run, console)
     state_path, best_path, log_path = out / "last.pt", out / "best.pt", out / "log.csv"
-
-    if cfg.resume:
-        if not state_path.exists():
-            raise CheckpointError(f"{state_path}: nothing to resume (no training state in {out})")
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        if state.get("format") != STATE_FORMAT:
-            raise CheckpointError(f"{state_path}: not a training state")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        start_epoch, step, best = state["epoch"] + 1, state["step"], state["best"]
-        if log_path.exists():
-            rows = [dict(r) for r in csv.DictReader(log_path.open())][:start_epoch]
-        console.print(f"resuming {out} at epoch {start_epoch + 1}/{cfg.epochs}")
-
     stop = cfg.epochs if cfg.stop_after is None else min(cfg.epochs, start_epoch + cfg.stop_after)
     # a progress bar on a terminal; plain lines, one per epoch, when the output goes to a file (batch jobs)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -240,55 +324,14 @@ def train(cfg: TrainConfig, console=None) -> dict:
         task = progress.add_task("epochs", total=cfg.epochs, completed=start_epoch, info="")
         for epoch in range(start_epoch, stop):
             t0 = time.perf_counter()
-            train_ds.set_epoch(epoch)
-            torch.manual_seed(cfg.seed * 100_003 + epoch)
-            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-            loader = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
-                                drop_last=False, **loader_kw)
-            model.train()
-            total, correct, seen = 0.0, 0, 0
-            for x, it, y in loader:
-                lr = lr_at(step, cfg, steps_per_epoch)
-                for g in opt.param_groups:
-                    g["lr"] = lr
-                x, it, y = x.to(device, non_blocking=True), it.to(device, non_blocking=True), y.to(device)
-                with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=use_amp):
-                    logits = model(x, it)
-                    loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-                opt.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(opt)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    opt.step()
-                step += 1
-                total += loss.item() * len(y)
-                correct += int((logits.argmax(1) == y).sum())
-                seen += len(y)
-            row = {"epoch": epoch + 1, "lr": f"{lr:.3e}", "train_loss": round(total / seen, 5),
-                   "train_top1": round(correct / seen, 4)}
-            if val_ds is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
-                vloader = DataLoader(val_ds, batch_size=max(cfg.batch_size, 64), shuffle=False, **loader_kw)
-                scores, labs, vloss = predict_scores(model, vloader, device, amp_dtype)
-                m = benchmark_metrics(scores, labs, np.array([a.body_id for a in labels.actions]))
-                row.update({"val_loss": round(vloss, 5), **{k: round(v, 4) for k, v in m.items()}})
-                if m["top1"] > best["top1"]:
-                    best = {"epoch": epoch + 1, **m}
-                    save_project_checkpoint(best_path, model, stream=cfg.stream, labels=labels.to_list(),
-                                            label_set=labels.name,
-                                            training={**cfg.to_dict(), "epoch": epoch + 1, "metrics": m})
-            elif val_ds is None:
-                best = {"epoch": epoch + 1, "top1": row["train_top1"]}
-                save_project_checkpoint(best_path, model, stream=cfg.stream, labels=labels.to_list(),
-                                        label_set=labels.name, training={**cfg.to_dict(), "epoch": epoch + 1})
+            row, step = _train_epoch(cfg, run, epoch, step)
+            best = _validate(cfg, run, epoch, row, best, best_path)
             row["seconds"] = round(time.perf_counter() - t0, 2)
             rows.append(row)
             _log(log_path, rows)
-            _save_state(state_path, model, opt, scaler, epoch, step, best, cfg, labels)
-            info = f"loss {row['train_loss']:.3f}" + (f" val top1 {row['top1']:.3f}" if "top1" in row else "")
-            progress.update(task, advance=1, info=info)
+            _save_state(state_path, run.model, run.opt, run.scaler, epoch, step, best, cfg, labels)
+            val = f" val top1 {row['top1']:.3f}" if "top1" in row else ""
+            progress.update(task, advance=1, info=f"loss {row['train_loss']:.3f}" + val)
             if not console.is_terminal:
                 console.print(f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.4f}, train top-1 "
                               f"{row['train_top1']:.4f}" + (f", val top-1 {row['top1']:.4f}" if "top1" in row else "")

@@ -1,0 +1,198 @@
+"""The record of one video: what a run produces, typed, and built here only.
+
+``Record`` (and the types below it) is the JSON document ``NAME.json`` (schema
+``assets/result.schema.json``, held to these types by ``tests/test_record.py``). Every exporter
+(CSV, ELAN, overlay, submission, browser report) reads a ``Record``; ``build_record`` makes it from
+the analysis of a video, so the document's knowledge lives in this module and the schema.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, TypedDict
+
+from pose.result import PoseResult
+from pose.types import PersonTrack
+
+from .shots import shot_records
+
+SCHEMA_VERSION = 2
+TOOL = {"name": "microaction-finder", "version": "0.1.0"}
+
+
+class Ranked(TypedDict):
+    id: int
+    code: str
+    name: str
+    probability: float
+    body_id: int
+
+
+class Contact(TypedDict, total=False):
+    hand: str  # left | right
+    target: str  # face/head | torso | legs
+    start_s: float
+    end_s: float
+    kind: str  # touch | leave (touch events only)
+
+
+class Movement(TypedDict):
+    body_part: Optional[str]
+    body_part_scores: dict[str, float]
+    part_energy: dict[str, float]
+    motion_energy: float
+    region_energy: dict[str, float]
+    touch_events: list[Contact]
+    resting_contacts: list[Contact]
+
+
+class SegmentRecord(TypedDict):
+    person: int
+    start_s: float
+    end_s: float
+    duration_s: float
+    windows: int
+    action: Optional[dict[str, Any]]  # id, code, name, probability (with a checkpoint)
+    body: Optional[dict[str, Any]]  # id, name (MMN's body part, with a checkpoint)
+    top5: list[Ranked]
+    movement: Movement
+
+
+class WindowRecord(TypedDict, total=False):
+    person: int
+    start_s: float
+    end_s: float
+    status: str  # active | still | absent
+    motion_energy: float
+    region_energy: dict[str, float]
+    action_code: str
+    probability: float
+
+
+class VideoInfoRecord(TypedDict, total=False):
+    file: str
+    path: str  # relative to the input folder
+    fingerprint: str
+    duration_s: float
+    fps: float
+    num_frames: int
+    width: int
+    height: int
+    rotation: int
+    codec: str
+    source: str  # absolute path when processed
+
+
+class PersonRecord(TypedDict):
+    id: int
+    frames_seen: int
+    presence: float
+    mean_area_px: float
+    subject: bool
+    analysed: bool
+
+
+class PoseRecord(TypedDict):
+    backend: str
+    settings: dict
+    stabilizer: dict
+    cache: Optional[str]
+    persons: list[PersonRecord]
+
+
+class ModelRecord(TypedDict):
+    checkpoints: list[dict]
+    fusion: str
+    labels: str
+    device: str
+    precision: str
+
+
+class AnalysisRecord(TypedDict):
+    mode: str
+    requested_mode: str
+    window_s: float
+    stride_s: float
+    still_threshold: float
+    smooth_s: float
+    person: str
+
+
+class ShotRecord(TypedDict):
+    start_s: float
+    end_s: float
+    first_frame: int
+
+
+class Record(TypedDict):
+    schema_version: int
+    tool: dict[str, str]
+    video: VideoInfoRecord
+    pose: PoseRecord
+    model: Optional[ModelRecord]
+    analysis: AnalysisRecord
+    shots: list[ShotRecord]
+    segments: list[SegmentRecord]
+    windows: list[WindowRecord]
+    notes: list[str]
+    settings_key: str
+    timing: dict[str, Any]
+
+
+@dataclass
+class VideoAnalysis:
+    """What the analysis of one video found (before it becomes a record)."""
+    mode: str  # clip | long
+    people: list[PersonTrack]  # the persons analysed
+    subject: Optional[int]  # the interviewee's track id
+    segments: list[SegmentRecord]
+    windows: list[WindowRecord]
+
+
+def video_record(job, fingerprint: str, info, num_frames: int) -> VideoInfoRecord:
+    return {"file": job.path.name, "path": job.rel.parent.joinpath(job.path.name).as_posix(),
+            "fingerprint": fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
+            "num_frames": num_frames, "width": info.width, "height": info.height, "rotation": info.rotation,
+            "codec": info.codec, "source": str(job.path.resolve())}
+
+
+def pose_record(pose: PoseResult, cache: Optional[str], analysis: VideoAnalysis) -> PoseRecord:
+    analysed = {tr.id for tr in analysis.people}
+    persons: list[PersonRecord] = [
+        {"id": tr.id, "frames_seen": tr.num_frames_seen, "presence": round(tr.num_frames_seen / max(pose.num_frames, 1), 4),
+         "mean_area_px": round(tr.mean_area(), 1), "subject": tr.id == analysis.subject, "analysed": tr.id in analysed}
+        for tr in pose.tracks if tr.num_frames_seen]
+    return {"backend": pose.backend, "settings": pose.settings, "stabilizer": pose.stabilizer, "cache": cache,
+            "persons": persons}
+
+
+def model_record(recognizer) -> Optional[ModelRecord]:
+    if recognizer is None:
+        return None
+    return {"checkpoints": recognizer.checkpoints,
+            "fusion": "mean of joint and bone logits" if len(recognizer.streams) == 2 else "single stream",
+            "labels": recognizer.labels.name, "device": str(recognizer.device), "precision": recognizer.precision}
+
+
+def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:
+    return {"mode": mode, "requested_mode": opts.mode, "window_s": opts.window_s, "stride_s": opts.stride_s,
+            "still_threshold": opts.still_threshold, "smooth_s": smooth_s, "person": opts.person}
+
+
+def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoAnalysis, *, opts, recognizer,
+                 cache: Optional[str], notes: list[str], settings_key: str, smooth_s: float) -> Record:
+    """The record of a video (``timing`` is added when the run ends)."""
+    duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": TOOL,
+        "video": video_record(job, fingerprint, info, pose.num_frames),
+        "pose": pose_record(pose, cache, analysis),
+        "model": model_record(recognizer),
+        "analysis": analysis_record(opts, analysis.mode, smooth_s),
+        "shots": shot_records(pose.cuts, pose.times, max(info.duration, duration)),
+        "segments": analysis.segments,
+        "windows": analysis.windows,
+        "notes": notes,
+        "settings_key": settings_key,
+        "timing": {},
+    }

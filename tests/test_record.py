@@ -1,0 +1,66 @@
+"""The typed record (pipeline.record) and the JSON schema say the same thing; a real record fits both."""
+from __future__ import annotations
+
+import json
+import typing
+
+import pytest
+
+from pipeline import record
+from pipeline.export import SCHEMA_PATH, validate
+
+SCHEMA = json.loads(SCHEMA_PATH.read_text())
+
+
+def _node(path: str) -> dict:
+    node = SCHEMA
+    for part in path.split("/"):
+        if part == "items":
+            node = node["items"]
+        elif part == "object":  # the object branch of a oneOf
+            node = next(n for n in node["oneOf"] if n.get("type") == "object")
+        else:
+            node = node["properties"][part]
+        if "$ref" in node:
+            node = SCHEMA["$defs"][node["$ref"].split("/")[-1]]
+    return node
+
+
+PAIRS = [
+    (record.Record, ""),
+    (record.VideoInfoRecord, "video"),
+    (record.PoseRecord, "pose"),
+    (record.PersonRecord, "pose/persons/items"),
+    (record.ModelRecord, "model/object"),
+    (record.AnalysisRecord, "analysis"),
+    (record.ShotRecord, "shots/items"),
+    (record.SegmentRecord, "segments/items"),
+    (record.Movement, "segments/items/movement"),
+    (record.Contact, "segments/items/movement/touch_events/items"),
+    (record.Ranked, "segments/items/top5/items"),
+    (record.WindowRecord, "windows/items"),
+]
+
+
+@pytest.mark.parametrize("typed, path", PAIRS, ids=[p or "record" for _, p in PAIRS])
+def test_typed_record_matches_the_schema(typed, path):
+    node = _node(path) if path else SCHEMA
+    keys = set(typing.get_type_hints(typed))
+    assert set(node.get("required", [])) <= keys
+    if node.get("additionalProperties") is False:
+        assert keys == set(node["properties"]), (sorted(keys), sorted(node["properties"]))
+    else:
+        assert set(node.get("properties", {})) <= keys
+    if typed.__total__:  # every key of a total type is required by the schema too
+        assert keys <= set(node.get("required", keys)) | set(node.get("properties", {}))
+
+
+def test_a_real_record_fits(tmp_path, small_video):
+    import run_pipeline
+
+    out = tmp_path / "out"
+    assert run_pipeline.main([str(small_video), "--out", str(out), "--no-report", "--workers", "1"]) == 0
+    doc = json.loads((out / "person.json").read_text())
+    validate(doc)
+    assert list(doc)[:1] == ["schema_version"] and list(doc)[-1] == "timing"
+    assert set(doc) == set(typing.get_type_hints(record.Record))
