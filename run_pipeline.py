@@ -182,5 +182,13 @@ def main(argv=None) -> int:
     return summary.exit_code
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The ``microaction-run`` command: ``main`` with native libraries' log lines kept off the terminal."""
+    from common.quiet import keep_native_output_off_terminal
+
+    keep_native_output_off_terminal()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()

@@ -2,12 +2,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 from rich.table import Table
+
+
+class Reporter(Protocol):
+    """What a batch run tells whoever shows its progress (``RichReporter`` on a terminal; nothing by default)."""
+
+    def start_video(self, job) -> None: ...
+
+    def stage(self, name: str, total: int | None = None) -> None: ...
+
+    def frame(self, n: int) -> None: ...
+
+    def end_video(self, outcome) -> None: ...
 
 
 class RichReporter:
@@ -29,17 +42,21 @@ class RichReporter:
 
     def start_video(self, job) -> None:
         self.name = escape(job.path.name)  # file names are shown as they are, never as markup
-        if self.current is None:
-            self.current = self.progress.add_task(self.name, total=None)
-        self.progress.reset(self.current, total=None, description=f"{self.name}: starting")
+        self.stage("starting")
 
     def stage(self, name: str, total: int | None = None) -> None:
-        self.progress.reset(self.current, total=total, description=f"{self.name}: {name}")
+        """A new line for the stage: its own count (or none), nothing left from the stage before."""
+        if self.current is not None:
+            self.progress.remove_task(self.current)
+        self.current = self.progress.add_task(f"{self.name}: {name}", total=total)
 
     def frame(self, n: int) -> None:
         self.progress.update(self.current, completed=n)
 
     def end_video(self, outcome) -> None:
+        if self.current is not None:  # the finished video's stage line goes
+            self.progress.remove_task(self.current)
+            self.current = None
         self.progress.advance(self.overall)
         if outcome.status == "failed":
             self.console.print(f"[red]failed:[/red] {escape(outcome.message)}", highlight=False, soft_wrap=True)

@@ -28,11 +28,14 @@ from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from pose.result import PoseResult, cached_pose, save_pose, video_fingerprint
 from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
+from pose.types import PoseBackend
 from recognizer.checkpoints import CheckpointError
+from recognizer.inference import Recognizer
 
 from . import export, motion, report
 from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
                        default_workers, done_part, every_s_for, pose_settings, stored)
+from .progress import Reporter
 from .record import TOOL, Record, VideoAnalysis, build_record
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
 from .shots import CutDetector, detect_cuts
@@ -305,7 +308,8 @@ class Pipeline:
     (lock, probe, pose chunks submitted to the workers) and ``finish`` (pose assembled, analysis,
     exports), so the workers estimate pose of the next videos while this process finishes one."""
 
-    def __init__(self, opts: Options, recognizer=None, backend=None, workers=None):
+    def __init__(self, opts: Options, recognizer: Recognizer | None = None, backend: PoseBackend | None = None,
+                 workers=None):
         self.opts = opts
         self.recognizer = recognizer
         self._backend = backend
@@ -318,8 +322,6 @@ class Pipeline:
     def from_options(cls, opts: Options, workers=None) -> "Pipeline":
         recognizer = None
         if opts.checkpoint or opts.bone_checkpoint:
-            from recognizer.inference import Recognizer
-
             recognizer = Recognizer(opts.checkpoint, opts.bone_checkpoint, device=opts.device,
                                     precision=opts.precision)
         return cls(opts, recognizer, workers=workers)
@@ -478,8 +480,8 @@ class Pipeline:
         stage = stage or (lambda name, total=None: None)
         with run.stack:
             pose = self._finish_pose(run, progress, stage)
-            analysis = self._analyse(run, pose, stage)
-            doc = self._export(run, pose, analysis, stage)
+            analysis = self._analyse(run, pose, stage, progress)
+            doc = self._export(run, pose, analysis, stage, progress)
             warnings = [w for w in [decoded_short(pose.num_frames, run.info.num_frames)] if w]
             if self.opts.report:
                 stage("report")
@@ -503,24 +505,26 @@ class Pipeline:
                     fut.cancel()
         return pose
 
-    def _analyse(self, run: VideoRun, pose: PoseResult, stage) -> VideoAnalysis:
+    def _analyse(self, run: VideoRun, pose: PoseResult, stage, progress=None) -> VideoAnalysis:
         """Windows, segments and their descriptions for every person analysed."""
         opts, timing = self.opts, run.timing
         spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
         t = time.perf_counter()
-        stage("recognize")
         self._share_cores()
         duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else run.info.duration
         mode = resolve_mode(opts.mode, max(duration, run.info.duration))
         people = select_people(pose.tracks, opts.person)
+        stage("recognize (persons)" if self.recognizer is not None else "describe (persons)", len(people))
         subject = max(pose.tracks, key=subject_score).id if any(t.num_frames_seen for t in pose.tracks) else None
         segments, windows = [], []
-        for track in people:
+        for done, track in enumerate(people, 1):
             segs, wins = analyse_track(track, pose.times, (pose.width, pose.height), mode, self.recognizer,
                                        opts.window_s, opts.stride_s, opts.still_threshold,
                                        scratch_dir=run.outs["pose"].parent, cuts=pose.cuts)
             segments += [export.segment_record(s, self.recognizer) for s in segs]
             windows += [dict(export.window_record(w), person=track.id) for w in wins]
+            if progress is not None:
+                progress(done)
         segments.sort(key=lambda s: (s["start_s"], s["person"]))
         timing["analysis_s"] = time.perf_counter() - t
         for name, before in spent.items():
@@ -548,23 +552,29 @@ class Pipeline:
                          "expect lower accuracy than the paper's.")
         return notes
 
-    def _export(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, stage) -> Record:
+    def _export(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, stage, progress=None) -> Record:
         """The record, its CSV, ELAN (and overlay) files; the JSON record written last."""
         opts, outs, timing = self.opts, run.outs, run.timing
         t = time.perf_counter()
-        stage("export")
+        stage("export (files)", 3 + opts.overlay)  # CSV, ELAN, [overlay,] JSON
         doc = build_record(run.job, run.fingerprint, run.info, pose, analysis, opts=opts, recognizer=self.recognizer,
                            cache=outs["pose"].name if opts.pose != "alphapose-json" else None,
                            notes=self._notes(run, pose, analysis), settings_key=self.settings_key,
                            smooth_s=motion.SMOOTH_S)
-        export.write_csv(outs["csv"], doc)
-        export.write_eaf(outs["eaf"], doc, run.job.path)
+        steps = [lambda: export.write_csv(outs["csv"], doc), lambda: export.write_eaf(outs["eaf"], doc, run.job.path)]
         if opts.overlay:
-            export.write_overlay(outs["overlay"], run.job.path, run.info, pose, analysis.people, doc["segments"])
+            steps.append(lambda: export.write_overlay(outs["overlay"], run.job.path, run.info, pose, analysis.people,
+                                                      doc["segments"]))
+        for done, step in enumerate(steps, 1):
+            step()
+            if progress is not None:
+                progress(done)
         timing["export_s"] = time.perf_counter() - t
         timing["total_s"] = time.perf_counter() - run.t_start
         doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
         write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
+        if progress is not None:
+            progress(len(steps) + 1)
         return doc
 
     def _report(self, json_path: Path, doc: dict, job: VideoJob, pose, info) -> list[str]:
@@ -667,7 +677,7 @@ def write_reports(summary: Summary, opts: Options) -> None:
         print(f"warning: {opts.out}: index.html / summary.csv not written ({one_line(e)})", file=sys.stderr)
 
 
-def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter=None) -> Summary:
+def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | None = None) -> Summary:
     """Process every job; failures are recorded and the batch goes on; Ctrl-C stops cleanly (finished
     pose chunks are kept for the rerun). The next videos are started (their pose chunks queued for the
     workers) while this process finishes the current one."""

@@ -32,6 +32,7 @@ import numpy as np
 
 from common.shots import shot_ranges
 from pose.types import PersonTrack
+from recognizer.inference import Prediction
 
 from . import description, motion
 
@@ -46,13 +47,13 @@ MIN_WINDOW_FRAMES = 4
 class Window:
     start_s: float
     end_s: float
-    a: int  # first frame
-    b: int  # one past the last frame
+    start_frame: int
+    end_frame: int  # one past the last frame
     status: str = "active"  # active | still | absent
     energy: float = 0.0
     regions: dict = field(default_factory=dict)  # motion energy per body region (motion.region_energy)
-    prediction: object | None = None  # recognizer.inference.Prediction
-    own: tuple[float, float] = (0.0, 0.0)
+    prediction: Prediction | None = None
+    owned: tuple[float, float] = (0.0, 0.0)  # the time nearer to this window's centre than to its neighbours'
     shot: int = 0  # windows of different shots (camera cuts) never merge
 
 
@@ -79,7 +80,7 @@ def shot_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float,
     out = []
     for k, (a, b) in enumerate(shot_ranges(cuts, len(times))):
         for w in make_windows(times[a:b], mode, window_s, stride_s, end=description.motion_end(times, b)):
-            w.a, w.b, w.shot = w.a + a, w.b + a, k
+            w.start_frame, w.end_frame, w.shot = w.start_frame + a, w.end_frame + a, k
             out.append(w)
     return out
 
@@ -102,7 +103,7 @@ def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float,
         c = (w.start_s + w.end_s) / 2
         lo = w.start_s if i == 0 else max(w.start_s, (c + (wins[i - 1].start_s + wins[i - 1].end_s) / 2) / 2)
         hi = w.end_s if i == len(wins) - 1 else min(w.end_s, (c + (wins[i + 1].start_s + wins[i + 1].end_s) / 2) / 2)
-        w.own = (lo, hi)
+        w.owned = (lo, hi)
     return wins
 
 
@@ -121,18 +122,18 @@ def _snap_to_motion(seg: Segment, energy: np.ndarray, times: np.ndarray, thresho
 def _window_status(track: PersonTrack, times: np.ndarray, windows: list[Window], ok, scale: float, mode: str,
                    threshold: float) -> None:
     for w in windows:
-        seen = track.present[w.a:w.b]
-        if w.b - w.a < 1 or seen.mean() < MIN_PRESENT or seen.sum() < min(MIN_WINDOW_FRAMES, w.b - w.a):
+        seen = track.present[w.start_frame:w.end_frame]
+        if w.end_frame - w.start_frame < 1 or seen.mean() < MIN_PRESENT or seen.sum() < min(MIN_WINDOW_FRAMES, w.end_frame - w.start_frame):
             w.status = "absent"
             continue
-        w.regions = motion.region_energy(track.keypoints[w.a:w.b], ok[w.a:w.b], times[w.a:w.b], scale)
+        w.regions = motion.region_energy(track.keypoints[w.start_frame:w.end_frame], ok[w.start_frame:w.end_frame], times[w.start_frame:w.end_frame], scale)
         w.energy = motion.motion_energy(w.regions)
         if mode == "long" and w.energy < threshold:
             w.status = "still"
 
 
 def _recognize(track: PersonTrack, active: list[Window], recognizer) -> None:
-    for w, p in zip(active, recognizer.predict([track.keypoints[w.a:w.b] for w in active])):
+    for w, p in zip(active, recognizer.predict([track.keypoints[w.start_frame:w.end_frame] for w in active])):
         w.prediction = p
 
 
@@ -149,9 +150,9 @@ def _merge_windows(track: PersonTrack, windows: list[Window]) -> list[Segment]:
             (prev.prediction.top5[0]["id"] if prev.prediction is not None else None) == label
         if same:
             segments[-1].windows.append(w)
-            segments[-1].end_s = w.own[1]
+            segments[-1].end_s = w.owned[1]
         else:
-            segments.append(Segment(track.id, w.own[0], w.own[1], [w]))
+            segments.append(Segment(track.id, w.owned[0], w.owned[1], [w]))
         prev = w
     return segments
 

@@ -315,6 +315,20 @@ def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, every_
         count += 1
 
 
+def _start_pumps(stdout, small_pipe, dec: _Decode, times: _FrameTimes,
+                 stop: threading.Event) -> tuple[queue.Queue, queue.Queue]:
+    """Threads that read the full-size frames (stdout) and the small ones (their own pipe)."""
+    big_q: queue.Queue = queue.Queue(maxsize=4)
+    small_q: queue.Queue = queue.Queue(maxsize=32)
+    w, h = dec.size
+    threading.Thread(target=_pump, args=(stdout, w * h * 3, (h, w, 3), big_q, times.chosen, stop), daemon=True).start()
+    if small_pipe is not None:
+        sw, sh = dec.small_size
+        threading.Thread(target=_pump, args=(small_pipe, sw * sh * 3, (sh, sw, 3), small_q, None, stop),
+                         daemon=True).start()
+    return big_q, small_q
+
+
 def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int | None = None, *,
                 start_s: float | None = None, every_s: float | None = None, small_width: int | None = None,
                 near: list[float] | None = None, need_frames: bool = True) -> Iterator[Frame]:
@@ -343,18 +357,8 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     small_pipe = os.fdopen(rfd, "rb", buffering=0) if rfd is not None else None
     times = _FrameTimes(proc.stderr, info, bool(small_width))
     times.start()
-    big_q: queue.Queue = queue.Queue(maxsize=4)
-    small_q: queue.Queue = queue.Queue(maxsize=32)
     stop = threading.Event()
-    (w, h) = dec.size
-    threads = [threading.Thread(target=_pump, args=(proc.stdout, w * h * 3, (h, w, 3), big_q, times.chosen, stop),
-                                daemon=True)]
-    if small_width:
-        sw, sh = dec.small_size
-        threads.append(threading.Thread(target=_pump, args=(small_pipe, sw * sh * 3, (sh, sw, 3), small_q, None, stop),
-                                        daemon=True))
-    for th in threads:
-        th.start()
+    big_q, small_q = _start_pumps(proc.stdout, small_pipe, dec, times, stop)
     count = 0
     try:
         if not small_width:

@@ -21,7 +21,7 @@ from .mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from .result import PoseResult
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
 from .tracking import REID_S, Tracker, keypoint_box, pose_distance, same_place
-from .types import Detection, PersonTrack
+from .types import Detection, PersonTrack, PoseBackend
 
 BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
 
@@ -80,7 +80,7 @@ class Detections:
                    cuts=[int(c) for c in d["cuts"]])
 
 
-def detect(frames: Iterable, backend, width: int, height: int, fps: float, *, start_s: float = 0.0,
+def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps: float, *, start_s: float = 0.0,
            end_s: float = math.inf, from_s: float = -math.inf, cuts=None, tail: int = 3,
            on_frame: Callable[[float], None] | None = None) -> Detections:
     """Run ``backend`` on ``frames`` (``pipeline.video.iter_frames``: every decoded frame, ``image`` None

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.quiet import native_output_silenced
 from definitions.layout import HAND_POINTS, ma52_layout
 
 from .tracking import REID_S, same_place
@@ -64,6 +65,7 @@ class _Person:
     def __init__(self, pid: int, graph, box: np.ndarray, time: float):
         self.id, self.graph, self.box, self.seen = pid, graph, box, time
         self.stamp = -1  # the graph's last timestamp (microseconds)
+        self.fresh = True  # not run yet: its first run logs natively
 
 
 class MediaPipeBackend:
@@ -100,18 +102,22 @@ class MediaPipeBackend:
     def _graph(self):
         import mediapipe as mp
 
-        return mp.solutions.holistic.Holistic(
-            static_image_mode=False, model_complexity=1, smooth_landmarks=True, refine_face_landmarks=True,
-            min_detection_confidence=self.settings["min_detection_confidence"],
-            min_tracking_confidence=self.settings["min_tracking_confidence"],
-        )
+        with native_output_silenced():
+            return mp.solutions.holistic.Holistic(
+                static_image_mode=False, model_complexity=1, smooth_landmarks=True, refine_face_landmarks=True,
+                min_detection_confidence=self.settings["min_detection_confidence"],
+                min_tracking_confidence=self.settings["min_tracking_confidence"],
+            )
 
     def _finder(self):
         if self._detector is None:
             import mediapipe as mp
 
-            self._detector = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
-                                                    min_detection_confidence=self.settings["min_detection_confidence"])
+            with native_output_silenced():
+                self._detector = mp.solutions.pose.Pose(
+                    static_image_mode=True, model_complexity=1,
+                    min_detection_confidence=self.settings["min_detection_confidence"])
+                self._detector.process(np.zeros((64, 64, 3), np.uint8))  # its first run logs too
         return self._detector
 
     def start(self, fps: float) -> None:
@@ -177,7 +183,13 @@ class MediaPipeBackend:
         # the graph's clock: the frame's time (mediapipe adds 1/30 s to what it was before each frame)
         stamp = max(person.stamp + 1, int(round(now * 1e6)) + 33333)
         person.graph._simulated_timestamp, person.stamp = stamp - 33333, stamp
-        res = person.graph.process(_grey_out(image, others) if others else image)
+        view = _grey_out(image, others) if others else image
+        if person.fresh:
+            person.fresh = False
+            with native_output_silenced():
+                res = person.graph.process(view)
+        else:
+            res = person.graph.process(view)
         if res.pose_landmarks is None:
             if now - person.seen >= LOST_S - 1e-9:
                 person.graph.close()

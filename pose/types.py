@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -69,3 +70,24 @@ class PersonTrack:
             total += float((span[:, 0] * span[:, 1]).sum())
             count += len(kp)
         return total / count if count else 0.0
+
+
+@runtime_checkable
+class PoseBackend(Protocol):
+    """What the pipeline needs of a pose model (``pose.mediapipe_backend``, ``pose.alphapose``): one
+    frame in (RGB, possibly downscaled to ``max_side``), the people found in it out, in the pixels of
+    the ``width`` x ``height`` video; ``settings`` go into the record and the pose cache's key."""
+
+    name: str
+    settings: dict
+    max_side: int | None
+
+    def process(self, image: np.ndarray, width: int, height: int, time: float | None = None) -> list[Detection]:
+        ...
+
+    def reset(self) -> None:
+        """Forget the video so far (a new video or a camera cut)."""
+
+    def close(self) -> None:
+        ...
+

@@ -243,3 +243,22 @@ def test_readme_demo_command(tmp_path, capsys):
     moving = [(s["start_s"], s["end_s"]) for s in doc["segments"]]
     # the sample nods over 2-4 s and sways over 6-8 s: both are found
     assert any(s < 4 and e > 2 for s, e in moving) and any(s < 8 and e > 6 for s, e in moving)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_terminal_shows_no_native_log_lines(tmp_path, small_video, workers):
+    """MediaPipe's C++ log lines (absl, TensorFlow Lite) stay off the terminal, in the main process and
+    in pose worker processes; MICROACTION_NATIVE_LOGS=1 lets them through (so this test can fail)."""
+    import os
+    import subprocess
+    import sys
+
+    noise = ("W0000", "I0000", "INFO: Created TensorFlow Lite", "absl::InitializeLog")
+    for keep in ("0", "1"):
+        env = dict(os.environ, MICROACTION_NATIVE_LOGS=keep)
+        res = subprocess.run([sys.executable, run_pipeline.__file__, str(small_video), "--out",
+                              str(tmp_path / f"out{keep}"), "--workers", workers, "--no-report"],
+                             capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert res.returncode == 0 and "1 done" in res.stderr
+        found = [line for line in res.stderr.splitlines() if any(n in line for n in noise)]
+        assert (found == []) if keep == "0" else found

@@ -64,3 +64,18 @@ def test_a_real_record_fits(tmp_path, small_video):
     validate(doc)
     assert list(doc)[:1] == ["schema_version"] and list(doc)[-1] == "timing"
     assert set(doc) == set(typing.get_type_hints(record.Record))
+
+
+def test_pose_backends_and_reporters_meet_their_protocols():
+    from pipeline.progress import Reporter, RichReporter
+    from pipeline.run import NullReporter
+    from pose.alphapose import AlphaPoseLiveBackend
+    from pose.estimate import make_backend
+    from pose.types import PoseBackend
+
+    with make_backend("mediapipe") as backend:
+        assert isinstance(backend, PoseBackend)
+    for cls in (AlphaPoseLiveBackend,):  # needs AlphaPose to be built: its class has the methods and name
+        assert all(callable(getattr(cls, m, None)) for m in ("process", "reset", "close")) and cls.name
+    for cls in (RichReporter, NullReporter):
+        assert all(callable(getattr(cls, m, None)) for m in ("start_video", "stage", "frame", "end_video"))
