@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             if not clips:
                 raise SkeletonFileError(f"{args.skeleton}: holds no clips")
             clip = _pick(clips, args.clip)
-        rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, precision=args.precision)
-        pred = rec.predict([clip.keypoints])[0]
+        recognizer = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, precision=args.precision)
+        pred = recognizer.predict([clip.keypoints])[0]
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError) as e:
         print_error(console, e)
         return 2
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         table.add_column(col)
     for rank, p in enumerate(pred.top5, 1):
         table.add_row(str(rank), str(p["id"]), p["code"], p["name"],
-                      rec.labels[p["id"]].body_name, f"{p['probability']:.3f}")
+                      recognizer.labels[p["id"]].body_name, f"{p['probability']:.3f}")
     console.print(table)
     return 0
 

@@ -29,28 +29,28 @@ NO_CHECKPOINT_NOTE = (
 
 
 def segment_record(seg, recognizer) -> dict:
-    rec = {"person": int(seg.person), "start_s": round(seg.start_s, 3), "end_s": round(seg.end_s, 3),
+    record = {"person": int(seg.person), "start_s": round(seg.start_s, 3), "end_s": round(seg.end_s, 3),
            "duration_s": round(seg.end_s - seg.start_s, 3), "windows": len(seg.windows),
            "action": None, "body": None, "top5": [], "movement": seg.movement}
     if seg.probabilities is not None and recognizer is not None:
-        pred = recognizer.describe(seg.probabilities)
-        rec["action"] = {k: pred.top5[0][k] for k in ("id", "code", "name")}
-        rec["action"]["probability"] = round(pred.top5[0]["probability"], 6)
-        rec["body"] = {"id": pred.body_id, "name": pred.body_name}
-        rec["top5"] = [dict(t, probability=round(t["probability"], 6),
+        pred = recognizer.prediction(seg.probabilities)
+        record["action"] = {k: pred.top5[0][k] for k in ("id", "code", "name")}
+        record["action"]["probability"] = round(pred.top5[0]["probability"], 6)
+        record["body"] = {"id": pred.body_id, "name": pred.body_name}
+        record["top5"] = [dict(t, probability=round(t["probability"], 6),
                             body_id=recognizer.labels[t["id"]].body_id) for t in pred.top5]
-    return rec
+    return record
 
 
 def window_record(w) -> dict:
-    rec = {"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "status": w.status,
+    record = {"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "status": w.status,
            "motion_energy": round(float(w.energy), 4)}
     if w.regions:
-        rec["region_energy"] = {k: round(float(v), 4) for k, v in w.regions.items()}
+        record["region_energy"] = {k: round(float(v), 4) for k, v in w.regions.items()}
     if w.prediction is not None:
-        rec["action_code"] = w.prediction.top5[0]["code"]
-        rec["probability"] = round(w.prediction.top5[0]["probability"], 6)
-    return rec
+        record["action_code"] = w.prediction.top5[0]["code"]
+        record["probability"] = round(w.prediction.top5[0]["probability"], 6)
+    return record
 
 
 def validate(doc: Record) -> None:

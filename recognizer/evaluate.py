@@ -50,27 +50,27 @@ def main(argv=None) -> int:
         clips = read_skeleton_file(args.data, split=args.split)
         if not clips:
             raise SkeletonFileError(f"{args.data}: holds no clips")
-        rec = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, precision=args.precision)
+        recognizer = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, precision=args.precision)
         if args.labels:
-            rec.labels = load_labels(args.labels)
-        bad = [c.clip_id for c in clips if c.label is not None and not 0 <= c.label < len(rec.labels)]
+            recognizer.labels = load_labels(args.labels)
+        bad = [c.clip_id for c in clips if c.label is not None and not 0 <= c.label < len(recognizer.labels)]
         if bad:
             raise SkeletonFileError(f"{args.data}: {len(bad)} clips have labels outside the checkpoint's "
-                                    f"0..{len(rec.labels) - 1} (e.g. {bad[0]!r}); another label set? (--labels)")
+                                    f"0..{len(recognizer.labels) - 1} (e.g. {bad[0]!r}); another label set? (--labels)")
         ensure_writable_dir(args.out)  # before all the inference, not after
-        logits = rec.logits([c.keypoints for c in clips])  # the pipeline's path: preprocessing, fusion
+        logits = recognizer.logits([c.keypoints for c in clips])  # the pipeline's path: preprocessing, fusion
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
         print_error(console, e)
         return 2
-    body_of = np.array([a.body_id for a in rec.labels.actions])
+    body_of = np.array([a.body_id for a in recognizer.labels.actions])
     write_submission(args.out, top_k_rows([c.clip_id for c in clips], logits, body_of))
     labels = np.array([-1 if c.label is None else c.label for c in clips])
     if (labels < 0).any():
         console.print(f"{(labels < 0).sum()} clips have no label: wrote {args.out / 'prediction.csv'} only")
         return 0
     m = benchmark_metrics(logits, labels, body_of)
-    names = [a.name for a in rec.labels.actions]
-    write_json_atomic(args.out / "metrics.json", {**m, "clips": len(clips), "checkpoints": rec.checkpoints})
+    names = [a.name for a in recognizer.labels.actions]
+    write_json_atomic(args.out / "metrics.json", {**m, "clips": len(clips), "checkpoints": recognizer.checkpoints})
     report = per_class_report(logits, labels, names)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(report[0]), lineterminator="\n")
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     w.writerows(report)
     write_text_atomic(args.out / "per_class.csv", buf.getvalue())
     cm = confusion_matrix(labels, logits.argmax(1), len(names))
-    save_confusion_png(args.out / "confusion.png", cm, [a.code for a in rec.labels.actions],
+    save_confusion_png(args.out / "confusion.png", cm, [a.code for a in recognizer.labels.actions],
                        f"{Path(args.data).name}: top-1 {m['top1']:.3f}")
     table = Table(title=f"{Path(args.data).name} ({len(clips)} clips)")
     table.add_column("metric")

@@ -118,9 +118,9 @@ class Recognizer:
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
     def predict(self, clips: list[np.ndarray]) -> list[Prediction]:
-        return [self.describe(p) for p in softmax(self.logits(clips))]
+        return [self.prediction(p) for p in softmax(self.logits(clips))]
 
-    def describe(self, probs: np.ndarray) -> Prediction:
+    def prediction(self, probs: np.ndarray) -> Prediction:
         order = np.argsort(-probs, kind="stable")[:5]
         top5 = [dict(id=int(i), code=self.labels[int(i)].code, name=self.labels[int(i)].name,
                      probability=float(probs[i])) for i in order]
