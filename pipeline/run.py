@@ -47,6 +47,9 @@ USER_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, V
 EXPECTED_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError)
 
 
+NOTE_PERSON_S = 1.0  # a track seen for less time is not mentioned in the notes (it stays in pose.persons)
+
+
 class InputError(ValueError):
     """Bad command-line input (missing path, folder without videos, unwritable output)."""
 
@@ -543,10 +546,9 @@ class Pipeline:
             notes.append(short)
         if pose.backend == "alphapose-json":
             notes += alphapose_coverage(pose)
-        seen = [tr for tr in pose.tracks if tr.num_frames_seen]
-        if len(seen) > 1 and len(analysis.people) < len(seen):
-            notes.append(f"{len(seen)} persons were seen (ids {', '.join(str(t.id) for t in seen)}); analysed: "
-                         f"{', '.join(str(t.id) for t in analysis.people) or 'none'}. --person all analyses everyone.")
+        others = people_note(pose.tracks, analysis.people, run.info.fps or 30.0)
+        if others:
+            notes.append(others)
         if self.opts.pose == "mediapipe" and self.recognizer is not None:
             notes.append("Pose from MediaPipe: the released MMN weights were trained on AlphaPose keypoints; "
                          "expect lower accuracy than the paper's.")
@@ -601,6 +603,16 @@ def decoded_short(decoded: int, declared: int | None) -> str:
         return (f"only {decoded} of the {declared} frames the file declares could be decoded "
                 "(cut off or damaged?): the results cover those frames only")
     return ""
+
+
+def people_note(tracks: list, analysed: list, fps: float) -> str:
+    """'N persons were seen ...' when people seen for at least ``NOTE_PERSON_S`` were not analysed
+    (a track of a few frames, a pose model's flicker, is not worth the user's attention); else ''."""
+    seen = [tr for tr in tracks if tr.num_frames_seen >= NOTE_PERSON_S * fps]
+    if len(seen) < 2 or {t.id for t in seen} <= {t.id for t in analysed}:
+        return ""
+    return (f"{len(seen)} persons were seen (ids {', '.join(str(t.id) for t in seen)}); analysed: "
+            f"{', '.join(str(t.id) for t in analysed) or 'none'}. --person all analyses everyone.")
 
 
 def alphapose_coverage(pose) -> list[str]:

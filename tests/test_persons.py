@@ -100,3 +100,22 @@ def test_grey_out_and_overlap():
     assert _iou(box, box) == pytest.approx(1.0) and _iou(box, np.array([100.0, 20, 140, 80])) == 0.0
     with pytest.raises(ValueError, match="max_persons"):
         make_backend("mediapipe", max_persons=0)
+
+
+def test_note_leaves_out_tracks_of_a_moment():
+    """A track seen for a few frames (a pose model's flicker) is not announced as a person."""
+    import numpy as np
+
+    from pipeline.run import people_note
+    from pose.types import PersonTrack
+
+    def track(tid, frames):
+        kp = np.full((300, 44, 2), np.nan, np.float32)
+        kp[:frames] = 10.0
+        return PersonTrack(tid, kp, np.ones((300, 44), np.float32), np.ones((300, 44), np.uint8))
+
+    subject, flicker, other = track(0, 300), track(1, 8), track(2, 45)
+    assert people_note([subject, flicker], [subject], 30.0) == ""
+    note = people_note([subject, flicker, other], [subject], 30.0)
+    assert note.startswith("2 persons were seen (ids 0, 2)") and "--person all" in note
+    assert people_note([subject, other], [subject, other], 30.0) == ""
