@@ -49,8 +49,8 @@ MAX_KEYFRAMES = 600  # more segments than this: the first ones get keyframes, an
 # only the frames wanted (1080p H.264, GOP 250: 0.28 s a seek, 0.058 s per second of video; 512 px:
 # 0.05 s a seek, 0.009 s per second): with more keyframes than one per 5 s, one pass is quicker
 SEEK_COST_S = 5.0
-COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf"]
+COLOURS = ["#393b79", "#8c6d31", "#843c39", "#7b4173", "#637939", "#3182bd", "#e6550d", "#756bb1", "#636363",
+           "#bd9e39"]  # actions: darker than the body-part colours below, so the two lanes never look alike
 PART_COLOURS = dict(zip(BODY_PARTS, ["#8c564b", "#1f77b4", "#2ca02c", "#9467bd", "#e377c2", "#ff7f0e",
                                      "#17becf"]))
 TARGET_COLOURS = {"face/head": "#d62728", "torso": "#ff7f0e", "legs": "#2ca02c"}
