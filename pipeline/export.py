@@ -15,7 +15,7 @@ import numpy as np
 
 from common.fileio import atomic_path, write_text_atomic
 
-from .record import Record
+from .record import CONTACT_VERBS, Record, analysed_persons, contacts
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "assets" / "result.schema.json"
 CSV_COLUMNS = ["video", "person", "start_s", "end_s", "duration_s", "action_id", "action_code", "action_name",
@@ -109,17 +109,9 @@ def _body_part_value(s: dict) -> str:
 def _contact_annotations(doc: Record, pid: int) -> dict[str, list[tuple[float, float, str]]]:
     """Per hand: touch/leave events and resting contacts of one person (each once: segments may
     share them)."""
-    seen, out = set(), {"left": [], "right": []}
-    for s in doc["segments"]:
-        if s["person"] != pid:
-            continue
-        for c in s["movement"]["touch_events"] + s["movement"]["resting_contacts"]:
-            kind = c.get("kind", "resting")
-            key = (c["hand"], c["target"], c["start_s"], kind)
-            if key not in seen:
-                seen.add(key)
-                verb = {"touch": "touches", "leave": "leaves", "resting": "rests on"}[kind]
-                out[c["hand"]].append((c["start_s"], c["end_s"], f"{verb} {c['target']}"))
+    out = {"left": [], "right": []}
+    for c in contacts(doc, pid):
+        out[c["hand"]].append((c["start_s"], c["end_s"], f"{CONTACT_VERBS[c['kind']]} {c['target']}"))
     return {hand: sorted(items) for hand, items in out.items()}
 
 
@@ -132,12 +124,11 @@ def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
 
     eaf = pympi.Elan.Eaf(author="micro-action finder")
     mime = "video/mp4" if video_path.suffix.lower() in (".mp4", ".m4v", ".mov") else "video/*"
-    rel = Path(_relpath(video_path, path.parent))
+    rel = Path(relative_path(video_path, path.parent))
     eaf.add_linked_file(video_path.resolve().as_uri(), relpath=rel.as_posix(), mimetype=mime)
     if "default" in eaf.tiers:
         eaf.remove_tier("default")
-    persons = sorted({s["person"] for s in doc["segments"]} | {p["id"] for p in doc["pose"]["persons"]
-                                                                 if p.get("analysed")})
+    persons = analysed_persons(doc)
     for pid in persons:
         tier, parts = f"person_{pid}", f"person_{pid} body part"
         for t in (tier, parts):
@@ -164,7 +155,8 @@ def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
         eaf.to_file(str(tmp))
 
 
-def _relpath(target: Path, start: Path) -> str:
+def relative_path(target: Path, start: Path) -> str:
+    """``target`` relative to the folder ``start`` (absolute when on another drive)."""
     import os
 
     try:

@@ -196,3 +196,30 @@ def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoA
         "settings_key": settings_key,
         "timing": {},
     }
+
+
+# -- reading a record (the exporters and the report) -------------------------------------------------
+CONTACT_VERBS = {"touch": "touches", "leave": "leaves", "resting": "rests on"}
+
+
+def analysed_persons(doc: Record) -> list[int]:
+    """The ids of the persons a record analysed."""
+    ids = {p["id"] for p in doc["pose"]["persons"] if p.get("analysed")}
+    ids |= {s["person"] for s in doc["segments"]} | {w["person"] for w in doc["windows"]}
+    return sorted(ids)
+
+
+def contacts(doc: Record, pid: int) -> list[dict]:
+    """A person's touch/leave events and resting contacts, each once (segments may share them);
+    ``kind`` is touch, leave or resting."""
+    seen, out = set(), []
+    for s in doc["segments"]:
+        if s["person"] != pid:
+            continue
+        items = [(c, c.get("kind", "touch")) for c in s["movement"]["touch_events"]]
+        for c, kind in items + [(c, "resting") for c in s["movement"]["resting_contacts"]]:
+            key = (c["hand"], c["target"], c["start_s"], c["end_s"], kind)
+            if key not in seen:
+                seen.add(key)
+                out.append(dict(c, kind=kind))
+    return sorted(out, key=lambda c: (c["start_s"], c["hand"]))

@@ -24,9 +24,8 @@ import functools
 import gzip
 import io
 import json
-import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,7 +33,8 @@ import numpy as np
 
 from common.fileio import write_text_atomic
 
-from .record import Record
+from .export import relative_path
+from .record import CONTACT_VERBS, Record, analysed_persons, contacts
 
 REPORT_SUFFIX = ".report.html"
 TEMPLATES = Path(__file__).resolve().parent.parent / "assets" / "report"
@@ -108,28 +108,6 @@ def find_video(doc: Record, json_path: Path, video_root: Path | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------------ model
-
-def analysed_persons(doc: Record) -> list[int]:
-    ids = {p["id"] for p in doc["pose"]["persons"] if p.get("analysed")}
-    ids |= {s["person"] for s in doc["segments"]} | {w["person"] for w in doc["windows"]}
-    return sorted(ids)
-
-
-def contacts(doc: Record, pid: int) -> list[dict]:
-    """A person's touch/leave events and resting contacts, each once (segments may share them);
-    ``kind`` is touch, leave or resting."""
-    seen, out = set(), []
-    for s in doc["segments"]:
-        if s["person"] != pid:
-            continue
-        items = [(c, c.get("kind", "touch")) for c in s["movement"]["touch_events"]]
-        for c, kind in items + [(c, "resting") for c in s["movement"]["resting_contacts"]]:
-            key = (c["hand"], c["target"], c["start_s"], c["end_s"], kind)
-            if key not in seen:
-                seen.add(key)
-                out.append(dict(c, kind=kind))
-    return sorted(out, key=lambda c: (c["start_s"], c["hand"]))
-
 
 def stretches(doc: Record, pid: int) -> list[tuple[float, float, str]]:
     """A person's windows as consecutive stretches of one status (active, still, absent): each window
@@ -228,36 +206,58 @@ class Entry:
     doc: Record | None = None
 
 
-def summary_rows(entries: list[Entry], cats: list[Category]) -> list[dict]:
+@dataclass
+class _PersonRow:
+    """One row of the batch tables: a video and an analysed person (``pid`` None for a video with nobody
+    analysed; ``doc`` None for a video that failed before its record)."""
+    entry: Entry
+    pid: int | None = None
+    person: dict = field(default_factory=dict)  # its pose.persons entry
+    segments: int = 0
+    counts: dict = field(default_factory=dict)  # person_counts
+    minutes: float = 0.0  # of video
+
+    @property
+    def doc(self) -> Record | None:
+        return self.entry.doc
+
+
+def _person_rows(entries: list[Entry]) -> list[_PersonRow]:
     rows = []
     for e in entries:
-        doc = e.doc
-        base = {"video": e.video, "status": e.status, "message": e.message}
-        if doc is None:
-            rows.append(base)
+        if e.doc is None:
+            rows.append(_PersonRow(e))
             continue
-        minutes = doc["video"]["duration_s"] / 60.0
-        base.update(path=doc["video"]["path"], duration_s=f"{doc['video']['duration_s']:.3f}")
-        persons = {p["id"]: p for p in doc["pose"]["persons"]}
-        ids = analysed_persons(doc)
-        if not ids:
-            rows.append(dict(base, segments=0))
-            continue
-        for pid in ids:
-            p = persons.get(pid, {})
-            times = {"active": 0.0, "still": 0.0, "absent": 0.0}
-            for a, b, status in stretches(doc, pid):
-                times[status] += b - a
-            row = dict(base, person=pid, subject=int(bool(p.get("subject"))), presence=p.get("presence", ""),
-                       segments=sum(1 for s in doc["segments"] if s["person"] == pid),
-                       **{f"{k}_s": f"{v:.3f}" for k, v in times.items()})
-            counts = person_counts(doc, pid)
-            for c in cats:
-                n, secs = counts.get(c.column, (0, 0.0))
-                row[f"{c.column}_n"] = n
-                row[f"{c.column}_per_min"] = f"{n / minutes:.3f}" if minutes > 0 else ""
-                row[f"{c.column}_s"] = f"{secs:.3f}"
+        persons = {p["id"]: p for p in e.doc["pose"]["persons"]}
+        for pid in analysed_persons(e.doc) or [None]:
+            rows.append(_PersonRow(e, pid, persons.get(pid, {}),
+                                   sum(1 for s in e.doc["segments"] if s["person"] == pid),
+                                   person_counts(e.doc, pid) if pid is not None else {},
+                                   e.doc["video"]["duration_s"] / 60.0))
+    return rows
+
+
+def summary_rows(entries: list[Entry], cats: list[Category]) -> list[dict]:
+    rows = []
+    for r in _person_rows(entries):
+        row = {"video": r.entry.video, "status": r.entry.status, "message": r.entry.message}
+        if r.doc is not None:
+            row.update(path=r.doc["video"]["path"], duration_s=f"{r.doc['video']['duration_s']:.3f}",
+                       segments=r.segments)
+        if r.pid is None:
             rows.append(row)
+            continue
+        times = {"active": 0.0, "still": 0.0, "absent": 0.0}
+        for a, b, status in stretches(r.doc, r.pid):
+            times[status] += b - a
+        row.update(person=r.pid, subject=int(bool(r.person.get("subject"))), presence=r.person.get("presence", ""),
+                   **{f"{k}_s": f"{v:.3f}" for k, v in times.items()})
+        for c in cats:
+            n, secs = r.counts.get(c.column, (0, 0.0))
+            row[f"{c.column}_n"] = n
+            row[f"{c.column}_per_min"] = f"{n / r.minutes:.3f}" if r.minutes > 0 else ""
+            row[f"{c.column}_s"] = f"{secs:.3f}"
+        rows.append(row)
     return rows
 
 
@@ -432,9 +432,9 @@ def _person_bars(doc: Record, bars: _Bars) -> None:
     """Per person: hand contacts, and the still/absent stretches."""
     for pid in analysed_persons(doc):
         for c in contacts(doc, pid):
-            verb = {"touch": "touches", "leave": "leaves", "resting": "rests on"}[c["kind"]]
             bars.add(f"#{pid} hands", f"{c['kind']} {c['target']}", TARGET_COLOURS.get(c["target"], "#7f7f7f"),
-                     c["start_s"], c["end_s"], f"{c['hand']} hand {verb} {c['target']}", -1, "hands")
+                     c["start_s"], c["end_s"], f"{c['hand']} hand {CONTACT_VERBS[c['kind']]} {c['target']}", -1,
+                     "hands")
         for a, b, status in stretches(doc, pid):
             if status != "active":
                 bars.add(f"#{pid} still/absent", status, STATUS_COLOURS[status], a, b, status, -1, "status")
@@ -553,11 +553,9 @@ def _json_default(o):
 
 
 def _link(target: Path, start: Path) -> str:
-    try:
-        rel = os.path.relpath(target.resolve(), start.resolve())
-    except ValueError:  # another drive (Windows)
-        return target.resolve().as_uri()
-    return quote(Path(rel).as_posix())
+    """A link to ``target`` from a page in ``start``: relative, URL-quoted (absolute on another drive)."""
+    path = Path(relative_path(target, start))
+    return path.as_uri() if path.is_absolute() else quote(path.as_posix())
 
 
 def _segment_rows(doc: Record, thumbs: list[str | None]) -> list[dict]:
@@ -632,33 +630,18 @@ def _load_cache(path: Path, doc: Record):
     return pose if pose.fingerprint == doc["video"]["fingerprint"] else None
 
 
-def _cell(n: int, secs: float, minutes: float) -> dict:
-    return {"n": n, "rate": n / minutes if minutes > 0 else 0.0, "secs": secs}
-
-
 def render_index(out: Path, entries: list[Entry], cats: list[Category]) -> str:
-    used = set()
-    rows = []
-    for e in entries:
-        doc = e.doc
-        link = None
-        if e.json_path is not None and report_path(e.json_path).is_file():
-            link = _link(report_path(e.json_path), out)
-        if doc is None:
-            rows.append({"video": e.video, "link": link, "status": e.status, "message": e.message, "duration": None,
-                         "person": None, "persons": None, "segments": None, "cells": {}})
-            continue
-        minutes = doc["video"]["duration_s"] / 60.0
-        ids = analysed_persons(doc) or [None]
-        for pid in ids:
-            counts = person_counts(doc, pid) if pid is not None else {}
-            used |= set(counts)
-            rows.append({"video": doc["video"]["path"], "link": link, "status": e.status, "message": e.message,
-                         "duration": doc["video"]["duration_s"], "person": pid,
-                         "persons": len(doc["pose"]["persons"]),
-                         "subject": any(p["id"] == pid and p.get("subject") for p in doc["pose"]["persons"]),
-                         "segments": sum(1 for s in doc["segments"] if s["person"] == pid),
-                         "cells": {k: _cell(n, s, minutes) for k, (n, s) in counts.items()}})
+    rows, used = [], set()
+    for r in _person_rows(entries):
+        path = r.entry.json_path
+        link = _link(report_path(path), out) if path is not None and report_path(path).is_file() else None
+        used |= set(r.counts)
+        rows.append({"video": r.doc["video"]["path"] if r.doc else r.entry.video, "link": link,
+                     "status": r.entry.status, "message": r.entry.message,
+                     "duration": r.doc["video"]["duration_s"] if r.doc else None, "person": r.pid,
+                     "subject": bool(r.person.get("subject")), "segments": r.segments if r.doc else None,
+                     "cells": {k: {"n": n, "rate": n / r.minutes if r.minutes > 0 else 0.0, "secs": secs}
+                               for k, (n, secs) in r.counts.items()}})
     shown = [c for c in cats if c.group != "action" or c.column in used]
     done = sum(1 for e in entries if e.status in ("done", "skipped"))
     failed = sum(1 for e in entries if e.status == "failed")

@@ -213,8 +213,8 @@ def _decays(name: str, p: torch.Tensor) -> bool:
     return p.ndim > 1 and "joint_code" not in name and "adj" not in name and "joint_mix" not in name
 
 
-def _session(cfg: TrainConfig, train_clips, val_clips, labels: LabelSet, console) -> _Session:
-    device = resolve_device(cfg.device)
+def _session(cfg: TrainConfig, device: torch.device, train_clips, val_clips, labels: LabelSet,
+             console) -> _Session:
     model = _build_model(cfg, train_clips[0].keypoints.shape[1], labels, console).to(device)
     use_amp = cfg.amp and device.type == "cuda"
     amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if use_amp else None
@@ -310,10 +310,10 @@ def train(cfg: TrainConfig, console=None) -> dict:
     console = console or Console(stderr=True)
     out = Path(cfg.out)
     check_writable_dir(out)  # before loading anything: a bad --out fails at once, in one line
-    resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     train_clips, val_clips, labels = _load_data(cfg, console)
     ensure_writable_dir(out)  # the inputs are good: the run folder is made now
-    run = _session(cfg, train_clips, val_clips, labels, console)
+    run = _session(cfg, device, train_clips, val_clips, labels, console)
     start_epoch, step, best, rows = _resume(cfg, out, run, console)
     state_path, best_path, log_path = out / "last.pt", out / "best.pt", out / "log.csv"
     stop = cfg.epochs if cfg.stop_after is None else min(cfg.epochs, start_epoch + cfg.stop_after)
