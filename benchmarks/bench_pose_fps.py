@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 
 from pipeline import motion  # noqa: E402
 from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
-from pipeline.video import VIDEO_EXTENSIONS, _slot, ffmpeg_tools  # noqa: E402
+from pipeline.posework import SETTLE_S  # noqa: E402
+from pipeline.video import VIDEO_EXTENSIONS, Sampling, ffmpeg_tools  # noqa: E402
 from pose.result import load_pose  # noqa: E402
 
 DEMO = ROOT.parent / "shared" / "fixtures" / "ma52_demo"
@@ -82,8 +83,7 @@ def main() -> int:
         for rate in args.rates:
             doc, pose = run(video, work / f"r{rate:g}", rate)
             fps = ref_doc["video"]["fps"]
-            slots = np.array([_slot(float(t), 1.0 / rate, fps) for t in ref.times])
-            skipped = np.concatenate([[False], slots[1:] == slots[:-1]])  # pose sees the first of each slot
+            skipped = ~Sampling(1.0 / rate, fps, SETTLE_S).mask(ref.times)  # clips: one chunk, decoded from 0
             print(f"  pose at {rate:g} fps:", "; ".join(
                 f"person {s['person']}: {s['movement']['body_part']} "
                 f"({max(s['movement']['body_part_scores'].values()):.2f}), energy {s['movement']['motion_energy']:.3f}"

@@ -10,8 +10,10 @@
   runs them in this process (one worker); ``pipeline.distributed.RayWorkers`` on a Ray cluster. All
   three run ``run_chunk``.
 * **Only the frames the model needs.** With ``pose_fps`` below the video's rate, ffmpeg decodes every
-  frame but scales and converts only the first of every ``1 / pose_fps`` seconds; the pose model sees
-  those and ``pose.estimate.fill_skipped`` interpolates the rest (README: "Speed").
+  frame but scales and converts only the first of every ``1 / pose_fps`` seconds, and every frame of
+  the first ``SETTLE_S`` seconds of each decode (MediaPipe's tracking settles frame by frame, not
+  second by second: at a lower rate a still person's keypoints would take longer to settle); the pose
+  model sees those and ``pose.estimate.fill_skipped`` interpolates the rest (README: "Speed").
 * **Parts survive interruption.** Each finished chunk is written at once (atomically) to
   ``OUT/.NAME.pose-parts/``; a rerun (``--resume`` or not) with the same video and pose settings takes
   them instead of computing them again. The folder is removed once the video's pose cache is written.
@@ -44,6 +46,7 @@ MIN_CHUNK_S = 10.0
 MAX_CHUNK_S = 60.0
 CHUNKS_PER_VIDEO = 8  # a video is cut into about this many chunks (within the limits above)
 WARMUP_S = 1.0
+SETTLE_S = 1.0  # with --pose-fps: pose on every frame for this long wherever a pose model starts (see below)
 # every frame by default: pose on 15 frames a second keeps keypoints within 0.006 torso lengths (median)
 # and the body parts named, but a frozen clip's first seconds move more (MediaPipe settles over more
 # seconds): README "Speed", benchmarks/bench_pose_fps.py
@@ -98,6 +101,7 @@ class ChunkTask:
     every_s: float | None  # pose on the first frame of every so many seconds (None: every frame)
     backend: BackendSpec
     warmup_s: float = WARMUP_S
+    settle_s: float = SETTLE_S
 
     @property
     def key(self) -> str:
@@ -109,7 +113,7 @@ def pose_settings(backend_settings: dict, every_s: float | None, duration: float
     sees, and the chunk geometry (never the number of workers)."""
     return dict(backend_settings, pose_every_s=every_s, chunks={
         "min_s": MIN_CHUNK_S, "max_s": MAX_CHUNK_S, "per_video": CHUNKS_PER_VIDEO, "warmup_s": WARMUP_S,
-        "count": len(plan_chunks(duration))})
+        "count": len(plan_chunks(duration))}, **({"pose_settle_s": SETTLE_S} if every_s else {}))
 
 
 def every_s_for(pose_fps: float | None, fps: float) -> float | None:
@@ -145,7 +149,8 @@ def run_chunk(task: ChunkTask, backend=None, on_time=None) -> Detections:
 
     def run(seek: bool) -> Detections:
         frames = prefetch(iter_frames(task.video, info, max_side=backend.max_side, start_s=warm if seek else None,
-                                      every_s=task.every_s, small_width=CUT_WIDTH, need_frames=task.index == 0))
+                                      every_s=task.every_s, all_until_s=warm + task.settle_s, small_width=CUT_WIDTH,
+                                      need_frames=task.index == 0))
         return detect(frames, backend, info.width, info.height, info.fps, start_s=task.start_s,
                       end_s=task.end_s, from_s=warm if task.index else -math.inf, cuts=CutDetector(info.fps),
                       on_frame=report)

@@ -19,7 +19,7 @@ from pipeline import motion
 from pipeline.posework import MIN_CHUNK_S, plan_chunks
 from pipeline.sample import make_sample_video
 from pipeline.shots import CutDetector
-from pipeline.video import iter_frames, probe
+from pipeline.video import Sampling, iter_frames, probe
 from pose.estimate import estimate, fill_skipped, make_backend
 from pose.result import load_pose
 from pose.types import DETECTED, PersonTrack
@@ -71,6 +71,12 @@ def test_two_workers_equal_one_and_seams_stay_within_tolerance(tmp_path, long_sa
     assert np.percentile(near, 95) <= 0.05 and near.max() <= 0.1
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """The child gets Ctrl-C's default disposition even when the tests run with SIGINT ignored (started
+    in the background by a non-interactive shell): an ignored SIGINT is inherited, and Python keeps it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_run_resumes_from_finished_chunks(tmp_path):
     video = make_sample_video(tmp_path / "interview.mp4", seconds=30, fps=10, size=192)
     assert len(plan_chunks(probe(video).duration)) == 3
@@ -78,7 +84,7 @@ def test_interrupted_run_resumes_from_finished_chunks(tmp_path):
     parts = out / ".interview.pose-parts"
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_pipeline.py"), str(video), "--out", str(out),
                              "--workers", "1", "--mode", "long"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=tmp_path)
+                            cwd=tmp_path, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (parts.is_dir() and any(parts.glob("*.npz"))):
         time.sleep(0.05)
@@ -134,6 +140,22 @@ def test_chunk_decoding_matches_whole_decoding_with_a_start_offset(tmp_path):
     first = next(i for i, (t, _) in enumerate(whole) if t >= 2.0 - 1e-6)
     assert part == whole[first:]
     assert 0.55 <= sum(s for _, s in whole) / len(whole) <= 0.65  # 15 of 25 frames a second
+    assert [s for _, s in whole] == Sampling(1 / 15, info.fps).mask([t for t, _ in whole]).tolist()
+
+
+def test_every_frame_at_full_size_while_the_pose_model_settles(tmp_path):
+    """``all_until_s``: every frame before it comes at full size (ffmpeg's select and the Python rule
+    agree frame by frame, also when decoding starts later), then the first of each slot."""
+    video = make_sample_video(tmp_path / "a.mp4", seconds=6, fps=25, size=96)
+    info = probe(video)
+    for start in (None, 2.0):
+        frames = [(f.time, f.image is not None) for f in
+                  iter_frames(video, info, start_s=start, every_s=1 / 10, all_until_s=(start or 0) + 1.0, small_width=64)]
+        times, full = np.array([t for t, _ in frames]), np.array([s for _, s in frames])
+        settling = times < (start or 0) + 1.0 - 0.02
+        assert settling.sum() == 25 and full[settling].all()
+        assert 0.35 <= full[~settling].mean() <= 0.45  # 10 of 25 frames a second after that
+        assert full.tolist() == Sampling(1 / 10, info.fps, (start or 0) + 1.0).mask(times).tolist()
 
 
 @pytest.mark.parametrize("args,message", [(["--workers", "0"], "--workers must be at least 1"),
