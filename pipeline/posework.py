@@ -47,9 +47,10 @@ MAX_CHUNK_S = 60.0
 CHUNKS_PER_VIDEO = 8  # a video is cut into about this many chunks (within the limits above)
 WARMUP_S = 1.0
 SETTLE_S = 1.0  # with --pose-fps: pose on every frame for this long wherever a pose model starts (see below)
-# every frame by default: pose on 15 frames a second keeps keypoints within 0.006 torso lengths (median)
-# and the body parts named, but a frozen clip's first seconds move more (MediaPipe settles over more
-# seconds): README "Speed", benchmarks/bench_pose_fps.py
+# every frame by default: pose on 15 frames a second keeps keypoints within 0.004 torso lengths (median)
+# and the body parts named, but a still person reads less still (MediaPipe's frame-to-frame flicker on a
+# still face, sampled at 15 fps, can leave a short movement episode): README "Speed",
+# benchmarks/bench_pose_fps.py
 DEFAULT_POSE_FPS: float | None = None
 
 

@@ -396,9 +396,9 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     ``every_s`` (with ``small_width``): only the first frame of every ``every_s`` seconds (counted from
     the video's start, so which frames are kept does not depend on ``start_s``) is scaled and converted
     at full size, and every frame before ``all_until_s`` (``Sampling``); the others come with ``image``
-    None. ``near`` (without ``small_width``): only the frames
-    within a frame interval of these times come through (the others are decoded, not scaled or
-    converted). ``need_frames=False``: no frame is not an error.
+    None. ``near`` (without ``small_width``): only the frames within a frame interval of these times
+    come through (the others are decoded, not scaled or converted). ``need_frames=False``: no frame is
+    not an error.
     """
     info = info or probe(path)
     rfd = wfd = None
