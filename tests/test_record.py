@@ -77,5 +77,7 @@ def test_pose_backends_and_reporters_meet_their_protocols():
         assert isinstance(backend, PoseBackend)
     for cls in (AlphaPoseLiveBackend,):  # needs AlphaPose to be built: its class has the methods and name
         assert all(callable(getattr(cls, m, None)) for m in ("process", "reset", "close")) and cls.name
+    wanted = [n for n, v in vars(Reporter).items() if callable(v) and not n.startswith("_")]
+    assert {"start_video", "stage", "frame", "end_video"} <= set(wanted)
     for cls in (RichReporter, NullReporter):
-        assert all(callable(getattr(cls, m, None)) for m in ("start_video", "stage", "frame", "end_video"))
+        assert all(callable(getattr(cls, m, None)) for m in wanted), cls
