@@ -207,12 +207,20 @@ def _strict_load(path: Path, model: MMN, sd: dict[str, torch.Tensor], names: dic
     model.load_state_dict(sd, strict=True)
 
 
+# where training scripts commonly put the weights in a checkpoint dict, and the prefixes their keys get
+# from DataParallel / DistributedDataParallel ("module.") and torch.compile ("_orig_mod.")
+STATE_DICT_WRAPPERS = ("state_dict", "model_state_dict", "model", "net")
+KEY_PREFIXES = ("module.", "_orig_mod.")
+
+
 def _official_state(path: Path, raw: dict) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     sd, names = {}, {}
     for key, tensor in raw.items():
         if not isinstance(key, str) or not isinstance(tensor, torch.Tensor):
             raise CheckpointError(f"{path}: not a state dict: entry {key!r} is not a tensor")
-        bare = key[len("module."):] if key.startswith("module.") else key
+        bare = key
+        while bare.startswith(KEY_PREFIXES):
+            bare = bare.split(".", 1)[1]
         ours = official_to_project_key(bare)
         if ours is None and project_to_official_key(bare) is not None:
             ours = bare  # a plain state dict saved from this project's MMN
@@ -308,8 +316,10 @@ def load_mmn(
         meta = raw
         fmt = PROJECT_FORMAT
     else:
-        if "state_dict" in raw and isinstance(raw["state_dict"], dict):
-            raw = raw["state_dict"]
+        for wrapper in STATE_DICT_WRAPPERS:  # {"state_dict": ..., "optimizer": ..., "epoch": ...} and alike
+            if isinstance(raw.get(wrapper), dict) and raw[wrapper]:
+                raw = raw[wrapper]
+                break
         sd, names = _official_state(path, raw)
         fmt = "official"
 

@@ -101,6 +101,23 @@ def test_module_prefixed_checkpoint_loads(ref_checkpoint, ref_io, tmp_path):
     assert np.abs(logits - ref_io["logits"]).max() <= 2e-5
 
 
+def test_checkpoint_wrapped_with_training_state_loads(ref_checkpoint, ref_io, tmp_path):
+    """Weights under "model" beside the optimizer's state and the epoch, keys prefixed by torch.compile
+    and DataParallel: the same logits."""
+    sd = torch.load(ref_checkpoint, weights_only=True)
+    model = load_mmn(ref_checkpoint)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.from_numpy(ref_io["x"]), torch.from_numpy(ref_io["index_t"])).sum().backward()
+    opt.step()
+    path = tmp_path / "wrapped.pt"
+    torch.save({"epoch": 7, "model": {"_orig_mod.module." + k: v for k, v in sd.items()},
+                "optimizer": opt.state_dict(), "best_top1": 0.5}, path)
+    loaded = load_mmn(path)
+    with torch.inference_mode():
+        logits = loaded(torch.from_numpy(ref_io["x"]), torch.from_numpy(ref_io["index_t"])).numpy()
+    assert np.abs(logits - ref_io["logits"]).max() <= 2e-5
+
+
 def test_wrong_shape_is_a_clear_error(ref_checkpoint, tmp_path):
     sd = torch.load(ref_checkpoint, weights_only=True)
     sd["MFM.1.blocks.2.tconv.weight"] = torch.zeros(24, 6, 5, 1)
