@@ -134,13 +134,16 @@ def probe(path: str | Path) -> VideoInfo:
         what = "audio-only file" if kinds == ["audio"] else f"streams: {', '.join(kinds) or 'none'}"
         raise VideoError(f"{path}: no video stream ({what})")
     v = video[0]
+    fmt = info.get("format", {})
+    container = str(fmt.get("format_name") or "")
+    if container.endswith("_pipe") or container == "image2":  # png_pipe, jpeg_pipe, webp_pipe, ...: one picture
+        raise VideoError(f"{path}: a still image ({v.get('codec_name', container)}), not a video")
     w, h = int(v.get("width") or 0), int(v.get("height") or 0)
     if w <= 0 or h <= 0:
         raise VideoError(f"{path}: video stream has no frame size (corrupt or unsupported)")
     rot = _rotation(v)
     if rot in (90, 270):
         w, h = h, w
-    fmt = info.get("format", {})
     duration = float(v.get("duration") or fmt.get("duration") or 0.0)
     fps = _rate(v.get("avg_frame_rate")) or _rate(v.get("r_frame_rate"))
     nb = v.get("nb_frames")

@@ -74,6 +74,20 @@ def test_audio_only_and_missing(tmp_path):
         probe(tmp_path / "absent.mp4")
 
 
+def test_still_images_are_refused_by_name(tmp_path):
+    """A photo given as a video (whatever its file name says) is a one-line error, not a one-frame run."""
+    for name, codec in (("portrait.jpg", "mjpeg"), ("renamed photo.mp4", "png"), ("x.webp", "webp")):
+        path = tmp_path / name
+        ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1",
+               *(["-f", "image2", "-c:v", "png"] if codec == "png" else []), str(path))
+        with pytest.raises(VideoError) as e:
+            probe(path)
+        assert str(e.value) == f"{path}: a still image ({codec}), not a video"
+    gif = tmp_path / "anim.gif"  # an animation is a video
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "1", str(gif))
+    assert probe(gif).fps == 10
+
+
 def test_truncated_video(tmp_path):
     good = blank_video(tmp_path / "good.mp4", seconds=2, fps=10)
     data = good.read_bytes()
