@@ -316,6 +316,7 @@ class Pipeline:
         self.opts = opts
         self.recognizer = recognizer
         self._backend = backend
+        self._backend_given = backend is not None  # pose then runs here, with that object
         self._workers = workers
         ckpts = recognizer.checkpoints if recognizer is not None else []
         self.settings_key = opts.settings_key(ckpts)
@@ -344,8 +345,9 @@ class Pipeline:
     def workers(self):
         if self._workers is None:
             live_gpu_model = self.opts.pose == "alphapose"  # one model on the GPU, in this process
-            given = self._backend is not None  # a backend object handed in: pose runs here, with it
-            n = 1 if live_gpu_model or given else (self.opts.workers or default_workers())
+            # (not `self._backend is not None`: ``start`` makes this process's backend for its settings
+            # before the first task is submitted, and that must not turn the worker processes off)
+            n = 1 if live_gpu_model or self._backend_given else (self.opts.workers or default_workers())
             self._workers = InlineWorkers(self.backend) if n <= 1 else LocalWorkers(n)
         return self._workers
 
