@@ -2,7 +2,7 @@
 """Whole-pipeline speed against naive pose, scaling with pose workers, and peak memory.
 
     python benchmarks/bench_pipeline.py [--demo-dir DIR] [--seconds 20] [--workers 1 2 ...]
-                                        [--memory-minutes 1 10] [--json FILE]
+                                        [--batch-copies 3] [--memory-minutes 1 10] [--json FILE]
 
 1. **Against naive pose** (issue 15's target: at most 0.5x): a ``--seconds`` long video of real footage
    (the demo clips concatenated, repeated), 1080x1296 at 30 fps. *Naive*: every frame decoded at 960 px
@@ -11,7 +11,9 @@
    joint and bone), from scratch, timed in the same run. Also the pipeline with one worker, and with
    ``--pose-fps 15``.
 2. **Workers**: the three demo clips as one batch with 1, 2, ... workers (up to the cores this process
-   may use): seconds and throughput relative to one worker.
+   may use): seconds and throughput relative to one worker; then the same for a folder of
+   ``--batch-copies`` copies of the ``--seconds`` video (the demo clips are so short that starting the
+   workers weighs as much as the pose work; a folder of interviews shows the steady throughput).
 3. **Memory** (``--memory-minutes``): peak memory of the whole pipeline on generated videos of those
    lengths, each in a fresh process (max RSS, and the sampled peak of anonymous RSS, which leaves out the
    pages of the memory-mapped keypoint files) of the main process; each pose worker holds one chunk at a
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -115,6 +118,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--workers", type=int, nargs="*", help="worker counts to compare (default 1 .. cores)")
     ap.add_argument("--checkpoint", help="MMN checkpoint used for both streams (default: the repo's fixture)")
+    ap.add_argument("--batch-copies", type=int, default=3,
+                    help="also a batch of this many copies of the --seconds video (0: not)")
     ap.add_argument("--memory-minutes", type=float, nargs="*", default=[])
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
@@ -154,6 +159,20 @@ def main() -> None:
         base = base or took
         figures["batch"].append({"workers": n, "seconds": took, "throughput_vs_1": base / took})
         print(f"  workers {n}: {took:6.1f} s  throughput {base / took:.2f}x one worker")
+
+    if args.batch_copies:
+        folder = work / "interviews"
+        folder.mkdir()
+        for k in range(args.batch_copies):  # a folder of interviews: copies of the real-footage video
+            shutil.copyfile(video, folder / f"interview_{k + 1}.mp4")
+        base = None
+        figures["batch_long"] = []
+        print(f"\nbatch of {args.batch_copies} videos of {dur:.0f} s (a folder of interviews):")
+        for n in counts:
+            took, _ = pipeline_seconds([folder], work / f"long{n}", ckpt, "--workers", str(n))
+            base = base or took
+            figures["batch_long"].append({"workers": n, "seconds": took, "throughput_vs_1": base / took})
+            print(f"  workers {n}: {took:6.1f} s  throughput {base / took:.2f}x one worker")
 
     for m in args.memory_minutes:
         from pipeline.sample import make_sample_video

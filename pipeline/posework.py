@@ -226,30 +226,89 @@ class InlineWorkers:
 
 
 class LocalWorkers:
-    """Chunk tasks in ``n`` worker processes of this machine (started on first use)."""
+    """Chunk tasks in ``n`` worker processes of this machine (started on first use).
 
-    def __init__(self, n: int):
+    A worker process that dies (killed for memory, a crash in the pose model's native code) breaks the
+    whole process pool: every task in it fails. The pool is then started afresh and those tasks are run
+    again, up to ``RETRIES`` times each (the pool cannot tell which task's process died, so the others
+    get their tries too); a task that still fails makes its video fail in one line, and the batch goes
+    on with a working pool."""
+
+    RETRIES = 2
+
+    def __init__(self, n: int, fn=None):
         self.workers = n
+        self._fn = fn or run_chunk  # what a task runs (tests give a stand-in)
         self._pool = None
         self._queue = None
         self._pending: set[Future] = set()
+        self._lock = threading.RLock()
+        self._stopping = False
+        self.restarts = 0  # pools started again after a worker died (for tests and benchmarks)
 
     def _start(self):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")  # mediapipe and torch are not fork-safe
-        self._queue = ctx.Queue()
+        if self._queue is None:
+            self._queue = ctx.Queue()
         self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
                                          initargs=(self._queue,))
 
+    def _restart(self, broken) -> None:
+        """A fresh pool in place of ``broken`` (once, however many of its tasks report the breakage)."""
+        with self._lock:
+            if self._pool is broken and not self._stopping:
+                with contextlib.suppress(Exception):
+                    broken.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+                self.restarts += 1
+
     def submit(self, task: ChunkTask) -> Future:
-        if self._pool is None:
-            self._start()
-        fut = self._pool.submit(run_chunk, task)
-        self._pending.add(fut)
-        fut.add_done_callback(self._pending.discard)
-        return fut
+        outer: Future = Future()
+        self._pending.add(outer)
+        outer.add_done_callback(self._pending.discard)
+        self._run(task, outer, attempt=0)
+        return outer
+
+    def _run(self, task: ChunkTask, outer: Future, attempt: int) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        with self._lock:
+            if self._stopping:
+                outer.cancel()
+                return
+            if self._pool is None:
+                self._start()
+            pool = self._pool
+            try:
+                inner = pool.submit(self._fn, task)
+            except BrokenProcessPool:
+                self._restart(pool)
+                self._start()
+                pool = self._pool
+                inner = pool.submit(self._fn, task)
+
+        def done(f: Future) -> None:
+            if outer.done():
+                return  # cancelled meanwhile
+            if f.cancelled():
+                outer.cancel()
+                return
+            exc = f.exception()
+            if isinstance(exc, BrokenProcessPool) and not self._stopping:
+                self._restart(pool)
+                if attempt < self.RETRIES:
+                    self._run(task, outer, attempt + 1)
+                    return
+                exc = VideoError(f"{task.video}: the pose worker process stopped abruptly {attempt + 1} times while "
+                                 f"working on {_span(task)} (killed by the system, e.g. for lack of memory, or "
+                                 f"a crash in the pose model)")
+            with contextlib.suppress(Exception):  # InvalidStateError: cancelled just now
+                outer.set_exception(exc) if exc is not None else outer.set_result(f.result())
+
+        inner.add_done_callback(done)
 
     def progress(self) -> dict[str, float]:
         """Latest time reached by each running task, by task key."""
@@ -267,21 +326,30 @@ class LocalWorkers:
 
     def cancel(self) -> None:
         """Stop everything now (Ctrl-C): queued tasks are dropped, running ones killed."""
-        if self._pool is None:
-            return
+        with self._lock:
+            self._stopping = True
+            pool, self._pool = self._pool, None
         for fut in list(self._pending):
             fut.cancel()
-        procs = list((getattr(self._pool, "_processes", None) or {}).values())
+        if pool is None:
+            return
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         for p in procs:
             with contextlib.suppress(Exception):
                 p.kill()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            self._stopping = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _span(task: ChunkTask) -> str:
+    end = "the end" if math.isinf(task.end_s) else f"{task.end_s:.1f} s"
+    return f"{task.start_s:.1f} s to {end}"
 
 
 # -- finished chunks on disk ----------------------------------------------------------------------------

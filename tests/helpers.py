@@ -80,3 +80,18 @@ def docs_by_workers(video: Path, out: Path, checkpoint: Path | None, workers=(1,
             pipe.close()
         docs[n].pop("timing")
     return docs
+
+
+def dies_in_worker(task):
+    """A chunk-task stand-in whose process dies: always for a task of ``video`` "crash", once (then it
+    leaves a marker file beside itself) for a task of a video path ending in "once"."""
+    import os
+
+    if task.video == "crash":
+        os._exit(3)
+    if task.video.endswith("once"):
+        marker = Path(task.video + ".died")
+        if not marker.exists():
+            marker.write_text("")
+            os._exit(3)
+    return task.index

@@ -16,14 +16,14 @@ import pytest
 
 import run_pipeline
 from pipeline import motion
-from pipeline.posework import MIN_CHUNK_S, plan_chunks
+from pipeline.posework import MIN_CHUNK_S, BackendSpec, ChunkTask, LocalWorkers, plan_chunks
 from pipeline.sample import make_sample_video
 from pipeline.shots import CutDetector
-from pipeline.video import Sampling, iter_frames, probe
+from pipeline.video import Sampling, VideoError, iter_frames, probe
 from pose.estimate import estimate, fill_skipped, make_backend
 from pose.result import load_pose
 from pose.types import DETECTED, PersonTrack
-from tests.helpers import docs_by_workers, ffmpeg
+from tests.helpers import dies_in_worker, docs_by_workers, ffmpeg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +71,44 @@ def test_two_workers_equal_one_and_seams_stay_within_tolerance(tmp_path, long_sa
     assert np.percentile(near, 95) <= 0.05 and near.max() <= 0.1
 
 
+def _stand_in_task(video: str, index: int = 0) -> ChunkTask:
+    return ChunkTask(video, {}, index, 1, 10.0 * index, math.inf, None, BackendSpec("mediapipe"))
+
+
+def test_a_dead_worker_process_is_replaced_and_its_tasks_run_again(tmp_path):
+    """A worker killed once (memory, a crash): its tasks and the others in the pool run again in a fresh
+    pool. A task whose process dies every time fails alone, in one line, and the pool goes on working."""
+    workers = LocalWorkers(2, fn=dies_in_worker)
+    try:
+        once = str(tmp_path / "video-once")
+        futs = [workers.submit(_stand_in_task(once, i)) for i in range(3)]
+        assert [f.result(timeout=120) for f in futs] == [0, 1, 2] and workers.restarts == 1
+
+        doomed = workers.submit(_stand_in_task("crash", 1))
+        with pytest.raises(VideoError) as e:
+            doomed.result(timeout=120)
+        assert str(e.value) == ("crash: the pose worker process stopped abruptly 3 times while working on 10.0 s to "
+                                "the end (killed by the system, e.g. for lack of memory, or a crash in the pose model)")
+        assert workers.restarts == 4
+        assert workers.submit(_stand_in_task(str(tmp_path / "fine"), 5)).result(timeout=120) == 5
+        assert workers.busy() == 0
+    finally:
+        workers.close()
+
+
+def _processes_naming(path: Path) -> list[str]:
+    """Command lines of running processes that mention ``path`` (Linux /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if str(path) in text:
+            found.append(text)
+    return found
+
+
 def _ctrl_c_as_in_a_terminal() -> None:
     """The child gets Ctrl-C's default disposition even when the tests run with SIGINT ignored (started
     in the background by a non-interactive shell): an ignored SIGINT is inherited, and Python keeps it."""
@@ -82,14 +120,17 @@ def test_interrupted_run_resumes_from_finished_chunks(tmp_path):
     assert len(plan_chunks(probe(video).duration)) == 3
     out = tmp_path / "out"
     parts = out / ".interview.pose-parts"
+    # interrupted with two worker processes at work; resumed and compared with one
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_pipeline.py"), str(video), "--out", str(out),
-                             "--workers", "1", "--mode", "long"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--workers", "2", "--mode", "long"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             cwd=tmp_path, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (parts.is_dir() and any(parts.glob("*.npz"))):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
+    time.sleep(0.5)
+    assert _processes_naming(video) == []  # no decoder (nor worker busy with it) left running
     kept = {p.name: p.stat().st_mtime_ns for p in parts.glob("*.npz")}
     assert 1 <= len(kept) < 3 and not (out / "interview.json").exists()
     assert not list(parts.glob("*.part"))  # nothing half-written
