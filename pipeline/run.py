@@ -321,6 +321,7 @@ class Pipeline:
         ckpts = recognizer.checkpoints if recognizer is not None else []
         self.settings_key = opts.settings_key(ckpts)
         self._latest: dict[str, float] = {}  # chunk task key -> time it reached (worker progress)
+        self.videos_expected: int | None = None  # the batch's size, when known (``run_batch``)
 
     @classmethod
     def from_options(cls, opts: Options, workers=None) -> "Pipeline":
@@ -408,6 +409,10 @@ class Pipeline:
             run.store = PartStore(outs["parts"], PartStore.key_for(run.fingerprint, run.settings))
             run.store.clean_others()
             run.tasks = chunk_tasks(str(job.path), info, every, self.backend_spec())
+            if self._workers is None and self.videos_expected == 1 and len(run.tasks) == 1:
+                # one video of one chunk: nothing to share out, so no worker process to start (the same
+                # task, the same result, a second or two sooner)
+                self._workers = InlineWorkers(self.backend)
             for task in run.tasks:
                 part = run.store.load(task.index)
                 if part is not None:
@@ -699,6 +704,7 @@ def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | Non
     reporter = reporter or NullReporter()
     opts = pipeline.opts
     todo, started = deque(jobs), deque()
+    pipeline.videos_expected = len(jobs)
 
     def start(job: VideoJob):
         return skip_if_complete(job, opts, pipeline.settings_key) or guarded(job, opts, lambda: pipeline.start(job))

@@ -96,6 +96,22 @@ def test_a_dead_worker_process_is_replaced_and_its_tasks_run_again(tmp_path):
         workers.close()
 
 
+def test_worker_processes_start_only_when_there_is_something_to_share(tmp_path):
+    """One video of one chunk runs in this process whatever --workers says; two videos go to the workers."""
+    from pipeline.posework import InlineWorkers
+    from pipeline.run import Options, Pipeline, collect_inputs, run_batch
+
+    for name in ("a", "b"):
+        make_sample_video(tmp_path / "in" / f"{name}.mp4", seconds=1, fps=10, size=128)
+    for videos, kind in (([tmp_path / "in" / "a.mp4"], InlineWorkers), ([tmp_path / "in"], LocalWorkers)):
+        pipe = Pipeline(Options(out=tmp_path / kind.__name__, workers=2, report=False))
+        try:
+            assert run_batch(collect_inputs(videos), pipe).exit_code == 0
+            assert type(pipe.workers) is kind
+        finally:
+            pipe.close()
+
+
 def _processes_naming(path: Path) -> list[str]:
     """Command lines of running processes that mention ``path`` (Linux /proc)."""
     found = []
