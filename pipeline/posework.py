@@ -164,9 +164,12 @@ def run_chunk(task: ChunkTask, backend=None, on_time=None) -> Detections:
     return part
 
 
-def _worker_init(progress) -> None:
-    global _PROGRESS
-    _PROGRESS = progress
+_BEGUN: str | None = None  # a folder where a worker marks each task it begins (LocalWorkers)
+
+
+def _worker_init(progress, begun: str | None = None) -> None:
+    global _PROGRESS, _BEGUN
+    _PROGRESS, _BEGUN = progress, begun
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides what Ctrl-C stops
     with contextlib.suppress(Exception):
         import cv2
@@ -230,11 +233,13 @@ class LocalWorkers:
 
     A worker process that dies (killed for memory, a crash in the pose model's native code) breaks the
     whole process pool: every task in it fails. The pool is then started afresh and those tasks are run
-    again, up to ``RETRIES`` times each (the pool cannot tell which task's process died, so the others
-    get their tries too); a task that still fails makes its video fail in one line, and the batch goes
-    on with a working pool."""
+    again. A task that had begun in a broken pool has used one of its ``RETRIES + 1`` tries (the pool
+    cannot tell which running task's process died, so the others running with it use one too); one that
+    was only queued has not (up to ``QUEUED_RETRIES`` times). A task out of tries makes its video fail in
+    one line, and the batch goes on with a working pool."""
 
     RETRIES = 2
+    QUEUED_RETRIES = 20
 
     def __init__(self, n: int, fn=None):
         self.workers = n
@@ -244,17 +249,21 @@ class LocalWorkers:
         self._pending: set[Future] = set()
         self._lock = threading.RLock()
         self._stopping = False
+        self._begun: str | None = None  # the folder of begun-marks (see _begin)
         self.restarts = 0  # pools started again after a worker died (for tests and benchmarks)
 
     def _start(self):
         import multiprocessing
+        import tempfile
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")  # mediapipe and torch are not fork-safe
         if self._queue is None:
             self._queue = ctx.Queue()
+        if self._begun is None:
+            self._begun = tempfile.mkdtemp(prefix="pose-workers-")
         self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
-                                         initargs=(self._queue,))
+                                         initargs=(self._queue, self._begun))
 
     def _restart(self, broken) -> None:
         """A fresh pool in place of ``broken`` (once, however many of its tasks report the breakage)."""
@@ -269,12 +278,14 @@ class LocalWorkers:
         outer: Future = Future()
         self._pending.add(outer)
         outer.add_done_callback(self._pending.discard)
-        self._run(task, outer, attempt=0)
+        self._run(task, outer, tries=0, queued=0)
         return outer
 
-    def _run(self, task: ChunkTask, outer: Future, attempt: int) -> None:
+    def _run(self, task: ChunkTask, outer: Future, tries: int, queued: int) -> None:
+        import uuid
         from concurrent.futures.process import BrokenProcessPool
 
+        token = uuid.uuid4().hex
         with self._lock:
             if self._stopping:
                 outer.cancel()
@@ -283,12 +294,13 @@ class LocalWorkers:
                 self._start()
             pool = self._pool
             try:
-                inner = pool.submit(self._fn, task)
+                inner = pool.submit(_begin, self._fn, task, token)
             except BrokenProcessPool:
                 self._restart(pool)
                 self._start()
                 pool = self._pool
-                inner = pool.submit(self._fn, task)
+                inner = pool.submit(_begin, self._fn, task, token)
+            mark = os.path.join(self._begun, token)
 
         def done(f: Future) -> None:
             if outer.done():
@@ -297,14 +309,20 @@ class LocalWorkers:
                 outer.cancel()
                 return
             exc = f.exception()
+            began = os.path.exists(mark)
+            with contextlib.suppress(OSError):
+                os.unlink(mark)
             if isinstance(exc, BrokenProcessPool) and not self._stopping:
                 self._restart(pool)
-                if attempt < self.RETRIES:
-                    self._run(task, outer, attempt + 1)
+                n, q = (tries + 1, queued) if began else (tries, queued + 1)
+                if n <= self.RETRIES and q <= self.QUEUED_RETRIES:
+                    self._run(task, outer, n, q)
                     return
-                exc = VideoError(f"{task.video}: the pose worker process stopped abruptly {attempt + 1} times while "
-                                 f"working on {_span(task)} (killed by the system, e.g. for lack of memory, or "
-                                 f"a crash in the pose model)")
+                why = (f"the pose worker process stopped abruptly {n} times while working on {_span(task)}"
+                       if n > self.RETRIES else
+                       f"the pose worker processes stopped abruptly {q} times while {_span(task)} waited for one")
+                exc = VideoError(f"{task.video}: {why} (killed by the system, e.g. for lack of memory, or a crash "
+                                 f"in the pose model)")
             with contextlib.suppress(Exception):  # InvalidStateError: cancelled just now
                 outer.set_exception(exc) if exc is not None else outer.set_result(f.result())
 
@@ -338,6 +356,8 @@ class LocalWorkers:
             with contextlib.suppress(Exception):
                 p.kill()
         pool.shutdown(wait=False, cancel_futures=True)
+        if self._begun is not None:
+            shutil.rmtree(self._begun, ignore_errors=True)
 
     def close(self) -> None:
         with self._lock:
@@ -345,6 +365,17 @@ class LocalWorkers:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        if self._begun is not None:
+            shutil.rmtree(self._begun, ignore_errors=True)
+
+
+def _begin(fn, task: ChunkTask, token: str):
+    """``fn(task)`` in a worker, after marking (a file, on disk before anything can crash) that this try
+    began: a pool that breaks fails the tasks merely queued in it too, and those are not to blame."""
+    if _BEGUN is not None:
+        with contextlib.suppress(OSError):
+            open(os.path.join(_BEGUN, token), "wb").close()
+    return fn(task)
 
 
 def _span(task: ChunkTask) -> str:

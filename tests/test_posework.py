@@ -95,6 +95,17 @@ def test_a_dead_worker_process_is_replaced_and_its_tasks_run_again(tmp_path):
     finally:
         workers.close()
 
+    # tasks only queued behind the one that kills its process are not to blame: they all finish
+    workers = LocalWorkers(1, fn=dies_in_worker)
+    try:
+        doomed = workers.submit(_stand_in_task("crash", 1))
+        queued = [workers.submit(_stand_in_task(str(tmp_path / "fine"), i)) for i in range(4)]
+        with pytest.raises(VideoError, match="stopped abruptly 3 times while working on 10.0 s to the end"):
+            doomed.result(timeout=120)
+        assert [f.result(timeout=120) for f in queued] == [0, 1, 2, 3]
+    finally:
+        workers.close()
+
 
 def test_worker_processes_start_only_when_there_is_something_to_share(tmp_path):
     """One video of one chunk runs in this process whatever --workers says; two videos go to the workers."""
