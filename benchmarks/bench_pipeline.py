@@ -78,6 +78,17 @@ def pipeline_seconds(inputs: list[Path], out: Path, ckpt: str | None, *extra: st
     return took, [json.loads(p.read_text()) for p in sorted(out.rglob("*.json"))]
 
 
+def worker_scaling(inputs: list[Path], out: Path, ckpt: str | None, counts: list[int]) -> list[dict]:
+    """The pipeline on ``inputs`` with each number of workers: seconds and throughput against the first."""
+    rows, base = [], None
+    for n in counts:
+        took, _ = pipeline_seconds(inputs, out.with_name(f"{out.name}{n}"), ckpt, "--workers", str(n))
+        base = base or took
+        rows.append({"workers": n, "seconds": took, "throughput_vs_1": base / took})
+        print(f"  workers {n}: {took:6.1f} s  throughput {base / took:.2f}x one worker")
+    return rows
+
+
 _MEASURE = """
 import resource, sys, threading, time
 sys.path.insert(0, {root!r})
@@ -151,28 +162,15 @@ def main() -> None:
 
     clips = sorted(args.demo_dir.glob("*.mp4"))
     counts = args.workers or list(range(1, cores + 1))
-    base = None
-    figures["batch"] = []
     print(f"\nbatch of {len(clips)} demo clips:")
-    for n in counts:
-        took, _ = pipeline_seconds(clips, work / f"batch{n}", ckpt, "--workers", str(n))
-        base = base or took
-        figures["batch"].append({"workers": n, "seconds": took, "throughput_vs_1": base / took})
-        print(f"  workers {n}: {took:6.1f} s  throughput {base / took:.2f}x one worker")
-
+    figures["batch"] = worker_scaling(clips, work / "batch", ckpt, counts)
     if args.batch_copies:
         folder = work / "interviews"
         folder.mkdir()
         for k in range(args.batch_copies):  # a folder of interviews: copies of the real-footage video
             shutil.copyfile(video, folder / f"interview_{k + 1}.mp4")
-        base = None
-        figures["batch_long"] = []
         print(f"\nbatch of {args.batch_copies} videos of {dur:.0f} s (a folder of interviews):")
-        for n in counts:
-            took, _ = pipeline_seconds([folder], work / f"long{n}", ckpt, "--workers", str(n))
-            base = base or took
-            figures["batch_long"].append({"workers": n, "seconds": took, "throughput_vs_1": base / took})
-            print(f"  workers {n}: {took:6.1f} s  throughput {base / took:.2f}x one worker")
+        figures["batch_long"] = worker_scaling([folder], work / "long", ckpt, counts)
 
     for m in args.memory_minutes:
         from pipeline.sample import make_sample_video
