@@ -509,6 +509,8 @@ class Pipeline:
             timing["pose_s"], timing["pose_cached"] = time.perf_counter() - t, cached
             if run.tasks:
                 timing["pose_chunks"], timing["pose_chunks_reused"] = len(run.tasks), run.reused
+                # the worker processes the chunks were shared among; 0: this process ran them
+                timing["pose_workers"] = 0 if isinstance(self.workers, InlineWorkers) else self.workers.workers
         finally:
             for fut in run.parts:
                 if fut is not None:

@@ -98,8 +98,8 @@ def test_chunked_and_lazy_motion_give_whole_video_values():
 
 def test_memory_does_not_grow_with_video_length(tmp_path):
     # Whole-track work goes by chunks of 4096 frames: once a video holds a few of them, memory is flat.
-    short, long = peak_for(9000, tmp_path), peak_for(27000, tmp_path)
-    # Before keypoints went to disk, 18,000 more frames cost ~2 KB each (36 MB). What may still grow:
+    short, long = peak_for(9000, tmp_path), peak_for(18000, tmp_path)
+    # Before keypoints went to disk, 9,000 more frames cost ~2 KB each (18 MB). What may still grow:
     # frame times (8 bytes), presence (1 byte) and torso lengths (4 bytes) per frame, and the results
     # (window records, hand contacts).
     assert long - short < 3 * 2**20, (short, long)

@@ -228,11 +228,9 @@ def test_inputs_from_list_files_and_name_clashes(tmp_path):
         collect_inputs([])
 
 
-def test_readme_demo_command(tmp_path, capsys):
+def test_readme_demo_command(readme_demo):
     """The README's main command: a generated sample, the whole pipeline, no checkpoint."""
-    out = tmp_path / "demo_out"
-    assert run_pipeline.main(["--demo", "--out", str(out)]) == 0
-    err = capsys.readouterr().err
+    out, err = readme_demo
     assert "No MMN checkpoint configured" in err and "1 done" in err
     for name in ("astronaut_demo.report.html", "index.html", "summary.csv"):  # the browser reports
         assert (out / name).is_file(), name
@@ -245,20 +243,28 @@ def test_readme_demo_command(tmp_path, capsys):
     assert any(s < 4 and e > 2 for s, e in moving) and any(s < 8 and e > 6 for s, e in moving)
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_terminal_shows_no_native_log_lines(tmp_path, small_video, workers):
+def test_terminal_shows_no_native_log_lines(tmp_path, small_video):
     """MediaPipe's C++ log lines (absl, TensorFlow Lite) stay off the terminal, in the main process and
     in pose worker processes; MICROACTION_NATIVE_LOGS=1 lets them through (so this test can fail)."""
     import os
+    import shutil
     import subprocess
     import sys
 
     noise = ("W0000", "I0000", "INFO: Created TensorFlow Lite", "absl::InitializeLog")
-    for keep in ("0", "1"):
+    videos = {1: tmp_path / "one", 2: tmp_path / "two"}
+    for n, folder in videos.items():  # with 2 workers, two videos: one video of one chunk runs in this process
+        folder.mkdir()
+        for name in ["a.mp4", "b.mp4"][:n]:
+            shutil.copy(small_video, folder / name)
+    for workers, keep in ((1, "0"), (2, "0"), (2, "1")):
         env = dict(os.environ, MICROACTION_NATIVE_LOGS=keep)
-        res = subprocess.run([sys.executable, run_pipeline.__file__, str(small_video), "--out",
-                              str(tmp_path / f"out{keep}"), "--workers", workers, "--no-report"],
-                             capture_output=True, text=True, env=env, cwd=tmp_path)
-        assert res.returncode == 0 and "1 done" in res.stderr
+        out = tmp_path / f"out{workers}{keep}"
+        res = subprocess.run([sys.executable, run_pipeline.__file__, str(videos[workers]), "--out", str(out),
+                              "--workers", str(workers), "--no-report"], capture_output=True, text=True, env=env,
+                             cwd=tmp_path)
+        assert res.returncode == 0 and f"{workers} done" in res.stderr
         found = [line for line in res.stderr.splitlines() if any(n in line for n in noise)]
         assert (found == []) if keep == "0" else found
+        ran = {json.loads(p.read_text())["timing"]["pose_workers"] for p in out.glob("*.json")}
+        assert ran == {0 if workers == 1 else 2}  # this process, or two worker processes

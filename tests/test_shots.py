@@ -82,12 +82,12 @@ def test_stabilisation_does_not_cross_a_cut():
 
 
 def test_two_workers_equal_one_across_a_cut(tmp_path, ref_checkpoint):
-    a = list(sample_frames(4.0, 30, 192))
-    b = [np.roll(f[:, ::-1], 40, axis=1) for f in sample_frames(4.0, 30, 192)]  # mirrored and moved: another shot
+    a = list(sample_frames(3.0, 30, 192))
+    b = [np.roll(f[:, ::-1], 40, axis=1) for f in sample_frames(3.0, 30, 192)]  # mirrored and moved: another shot
     video = tmp_path / "cut.mp4"
     write_video(video, a + b, 30, (192, 192))
     docs = docs_by_workers(video, tmp_path, ref_checkpoint)
-    assert [s["first_frame"] for s in docs[1]["shots"]] == [0, 120]
+    assert [s["first_frame"] for s in docs[1]["shots"]] == [0, 90]
     assert docs[1] == docs[2]
 
 
