@@ -27,14 +27,17 @@ stride since they snap to the per-frame motion.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from common.shots import shot_ranges
 from pose.types import PersonTrack
-from recognizer.inference import Prediction
 
 from . import description, motion
+
+if TYPE_CHECKING:  # a type only: the command line's --help and argument errors need no torch
+    from recognizer.inference import Prediction
 
 DEFAULT_WINDOW_S = 2.0
 DEFAULT_STRIDE_S = 1.0

@@ -143,7 +143,7 @@ def _ctrl_c_as_in_a_terminal() -> None:
 
 
 def test_interrupted_run_resumes_from_finished_chunks(tmp_path):
-    video = make_sample_video(tmp_path / "interview.mp4", seconds=30, fps=5, size=192)
+    video = make_sample_video(tmp_path / "interview.mp4", seconds=30, fps=3, size=192)
     assert len(plan_chunks(probe(video).duration)) == 3
     out = tmp_path / "out"
     parts = out / ".interview.pose-parts"
