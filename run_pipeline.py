@@ -124,10 +124,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from rich.console import Console
 
-    from common.cli import print_error
-    from pipeline.progress import RichReporter, print_summary
-    from pipeline.run import EXIT_USAGE, USER_ERRORS, InputError, Options, Pipeline, check_output_dir, \
-        collect_inputs, run_batch
+    from common.cli import EXIT_USAGE, print_error
+    from pipeline.inputs import InputError, check_output_dir, collect_inputs
+    from pipeline.video import VideoError
 
     console = Console(stderr=True)
 
@@ -139,6 +138,22 @@ def main(argv=None) -> int:
             args.out.rmdir()  # nothing processed: no empty output folder left behind
         return EXIT_USAGE
 
+    # the inputs first, with nothing heavy imported yet: a bad path is reported at once
+    try:
+        check_output_dir(args.out)
+        inputs = list(args.inputs)
+        if args.demo:
+            from pipeline.sample import make_sample_video
+
+            console.print("Making the sample video (animated public-domain portrait)...")
+            inputs.append(make_sample_video(args.out / "sample" / "astronaut_demo.mp4"))
+        jobs = collect_inputs(inputs, exclude=args.out)
+    except (InputError, VideoError, ValueError, OSError, RuntimeError) as e:
+        return fail(" ".join(str(e).split()))
+
+    from pipeline.progress import RichReporter, print_summary
+    from pipeline.run import USER_ERRORS, Options, Pipeline, run_batch
+
     opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,
                    still_threshold=args.still_threshold, person=args.person, pose=args.pose,
                    alphapose_json=args.alphapose_json, alphapose_config=args.alphapose_config,
@@ -148,14 +163,6 @@ def main(argv=None) -> int:
                    overlay=args.overlay, report=not args.no_report, submission=args.submission, resume=args.resume,
                    workers=args.workers, pose_fps=args.pose_fps)
     try:
-        check_output_dir(opts.out)
-        inputs = list(args.inputs)
-        if args.demo:
-            from pipeline.sample import make_sample_video
-
-            console.print("Making the sample video (animated public-domain portrait)...")
-            inputs.append(make_sample_video(opts.out / "sample" / "astronaut_demo.mp4"))
-        jobs = collect_inputs(inputs, exclude=opts.out)
         workers = None
         if args.engine == "ray":
             from pipeline.distributed import RayUnavailable, RayWorkers

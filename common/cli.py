@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from rich.markup import escape
 
+# exit codes: all done; some input failed (each named); bad arguments or configuration (nothing done); Ctrl-C
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 
 def one_line(message: object) -> str:
     """A message (or exception) on one line."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ import run_pipeline
 from pipeline.export import CSV_COLUMNS, validate
 from pipeline.video import iter_frames, probe, write_video
 from tests.helpers import blank_video
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _docs(out):
@@ -211,8 +214,25 @@ def test_overlay_video(tmp_path, small_video, ref_checkpoint):
     assert np.abs(frames[5].astype(int) - original[5].astype(int)).mean() > 1  # skeleton and label drawn
 
 
+def test_bad_inputs_are_reported_before_the_models_load(tmp_path):
+    """A mistyped path or a folder without videos: one line, exit code 2, before torch is even imported
+    (so at once, not after seconds of loading)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "empty").mkdir()
+    probe_script = ("import sys, run_pipeline; code = run_pipeline.main(sys.argv[1:]); "
+                    "print(code, 'torch' in sys.modules, 'mediapipe' in sys.modules)")
+    for bad, says in ((tmp_path / "missing.mp4", "no such file or folder"), (tmp_path / "empty", "holds no video")):
+        res = subprocess.run([sys.executable, "-c", probe_script, str(bad), "--out", str(tmp_path / "out")],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert res.stdout.split() == ["2", "False", "False"], res.stdout + res.stderr
+        assert says in res.stderr and "Traceback" not in res.stderr
+        assert not (tmp_path / "out").exists()
+
+
 def test_inputs_from_list_files_and_name_clashes(tmp_path):
-    from pipeline.run import InputError, collect_inputs
+    from pipeline.inputs import InputError, collect_inputs
 
     (tmp_path / "x" / "deep").mkdir(parents=True)
     for rel in ("x/a.mp4", "x/a.mov", "x/deep/a.mp4", "b.mkv"):

@@ -1,0 +1,100 @@
+"""The command line's inputs: video files, folders and list files -> one job per video, with output
+paths that mirror the input tree. Light to import (no torch, no pose model), so bad inputs are reported
+at once."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.fileio import ensure_writable_dir
+
+from .video import VIDEO_EXTENSIONS
+
+
+class InputError(ValueError):
+    """Bad command-line input (missing path, folder without videos, unwritable output)."""
+
+
+@dataclass
+class VideoJob:
+    path: Path
+    rel: Path  # output location relative to --out, without suffix
+
+    def outputs(self, out: Path) -> dict[str, Path]:
+        base = out / self.rel
+        paths = {k: base.with_name(base.name + suffix) for k, suffix in
+                 (("json", ".json"), ("csv", ".csv"), ("eaf", ".eaf"), ("pose", ".pose.npz"),
+                  ("overlay", ".overlay.mp4"))}
+        paths["lock"] = base.with_name(f".{base.name}.lock")
+        paths["parts"] = base.with_name(f".{base.name}.pose-parts")  # finished pose chunks (pipeline.posework)
+        return paths
+
+
+def _is_video(p: Path) -> bool:
+    return p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".")
+
+
+def _ours(video: Path, folder: Path, out: Path | None) -> bool:
+    """A video the tool wrote (in the output folder ``out``, which may lie inside an input folder)."""
+    if out is None or not video.resolve().is_relative_to(out):
+        return False
+    return video.name.endswith(".overlay.mp4") or out != folder.resolve()
+
+
+def collect_inputs(inputs: list[str | Path], exclude: Path | None = None) -> list[VideoJob]:
+    """Files, folders (recursive) and list files (.txt/.lst, one path per line, relative to the list)
+    -> jobs whose output paths mirror the input tree below the existing inputs' common folder (so equal
+    names never collide; a listed file that is missing fails later as that video). Videos the tool
+    wrote inside ``exclude`` (the output folder) are not inputs."""
+    found: list[Path] = []
+    skip = exclude.resolve() if exclude is not None else None
+    for item in inputs:
+        p = Path(item).expanduser()
+        if not p.exists():
+            raise InputError(f"{p}: no such file or folder")
+        if p.is_dir():
+            vids = sorted(q for q in p.rglob("*") if q.is_file() and _is_video(q) and not _ours(q, p, skip))
+            if not vids:
+                raise InputError(f"{p}: folder holds no video ({', '.join(sorted(VIDEO_EXTENSIONS))})")
+            found.extend(vids)
+        elif p.suffix.lower() in (".txt", ".lst"):
+            try:
+                lines = p.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as e:
+                raise InputError(f"{p}: cannot read the list ({getattr(e, 'strerror', None) or e})") from None
+            for n, ln in enumerate(lines, start=1):
+                ln = ln.strip()
+                if ln and not ln.startswith("#"):
+                    q = Path(ln).expanduser()
+                    found.append(q if q.is_absolute() else (p.parent / q))  # a missing one fails as that video
+        else:
+            found.append(p)
+    seen, unique = set(), []
+    for f in found:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    if not unique:
+        raise InputError("no video to process")
+    # the output tree mirrors the existing inputs below their common folder (a missing listed file
+    # must not pull it up to the file system's root)
+    parents = [f.resolve().parent for f in unique if f.exists()] or [unique[0].resolve().parent]
+    base = Path(os.path.commonpath(parents)) if len(parents) > 1 else parents[0]
+    jobs, taken = [], set()
+    for f in unique:
+        rel = f.resolve().relative_to(base) if f.resolve().is_relative_to(base) else Path(f.name)
+        stem = rel.with_suffix("")
+        if str(stem) in taken:  # clip.mp4 and clip.mov in one folder
+            stem = rel.with_name(rel.stem + "_" + rel.suffix.lstrip(".").lower())
+        taken.add(str(stem))
+        jobs.append(VideoJob(f, stem))
+    return jobs
+
+
+def check_output_dir(out: Path) -> None:
+    try:
+        ensure_writable_dir(out)
+    except OSError as e:
+        raise InputError(str(e)) from None
