@@ -2,7 +2,8 @@
 """Whole-pipeline speed against naive pose, scaling with pose workers, and peak memory.
 
     python benchmarks/bench_pipeline.py [--demo-dir DIR] [--seconds 20] [--workers 1 2 ...]
-                                        [--batch-copies 3] [--memory-minutes 1 10] [--json FILE]
+                                        [--batch-copies 3] [--rounds 3] [--memory-minutes 1 10]
+                                        [--json FILE]
 
 1. **Against naive pose** (issue 15's target: at most 0.5x): a ``--seconds`` long video of real footage
    (the demo clips concatenated, repeated), 1080x1296 at 30 fps. *Naive*: every frame decoded at 960 px
@@ -11,8 +12,9 @@
    joint and bone), from scratch, timed in the same run. Also the pipeline with one worker, and with
    ``--pose-fps 15``.
 2. **Workers**: the three demo clips as one batch with 1, 2, ... workers (up to the cores this process
-   may use): seconds and throughput relative to one worker; then the same for a folder of
-   ``--batch-copies`` copies of the ``--seconds`` video (the demo clips are so short that starting the
+   may use), each run ``run_pipeline.py`` in a fresh process as a user runs it, in ``--rounds``
+   alternated rounds: median seconds and throughput relative to one worker; then the same for a folder
+   of ``--batch-copies`` copies of the ``--seconds`` video (the demo clips are so short that starting the
    workers weighs as much as the pose work; a folder of interviews shows the steady throughput).
 3. **Memory** (``--memory-minutes``): peak memory of the whole pipeline on generated videos of those
    lengths, each in a fresh process (max RSS, and the sampled peak of anonymous RSS, which leaves out the
@@ -78,14 +80,39 @@ def pipeline_seconds(inputs: list[Path], out: Path, ckpt: str | None, *extra: st
     return took, [json.loads(p.read_text()) for p in sorted(out.rglob("*.json"))]
 
 
-def worker_scaling(inputs: list[Path], out: Path, ckpt: str | None, counts: list[int]) -> list[dict]:
-    """The pipeline on ``inputs`` with each number of workers: seconds and throughput against the first."""
-    rows, base = [], None
+def cli_seconds(inputs: list[Path], out: Path, ckpt: str | None, *extra: str) -> float:
+    """Seconds for ``run_pipeline.py`` in a fresh process, as a user runs it (imports and model loading
+    included, in the main process and in each pose worker)."""
+    args = [sys.executable, str(ROOT / "run_pipeline.py"), *map(str, inputs), "--out", str(out), "--device", "cpu",
+            "--mode", "long", *extra]
+    if ckpt:
+        args += ["--checkpoint", ckpt, "--bone-checkpoint", ckpt]
+    t = time.perf_counter()
+    res = subprocess.run(args, capture_output=True, text=True)
+    took = time.perf_counter() - t
+    if res.returncode != 0:
+        raise RuntimeError(f"pipeline exit code {res.returncode}: {res.stderr[-1000:]}")
+    return took
+
+
+def worker_scaling(inputs: list[Path], out: Path, ckpt: str | None, counts: list[int], rounds: int = 1) -> list[dict]:
+    """The command line on ``inputs`` with each number of workers, each run a fresh process from scratch,
+    ``rounds`` rounds with the counts alternated (this machine's speed drifts): the median seconds and
+    the throughput against the first count."""
+    import statistics
+
+    took: dict[int, list[float]] = {n: [] for n in counts}
+    for r in range(rounds):
+        for n in counts:
+            target = out.with_name(f"{out.name}{n}_{r}")
+            took[n].append(cli_seconds(inputs, target, ckpt, "--workers", str(n)))
+            shutil.rmtree(target, ignore_errors=True)
+    rows, base = [], statistics.median(took[counts[0]])
     for n in counts:
-        took, _ = pipeline_seconds(inputs, out.with_name(f"{out.name}{n}"), ckpt, "--workers", str(n))
-        base = base or took
-        rows.append({"workers": n, "seconds": took, "throughput_vs_1": base / took})
-        print(f"  workers {n}: {took:6.1f} s  throughput {base / took:.2f}x one worker")
+        med = statistics.median(took[n])
+        rows.append({"workers": n, "seconds": med, "runs": took[n], "throughput_vs_1": base / med})
+        print(f"  workers {n}: {med:6.1f} s (median of {rounds}: {', '.join(f'{x:.1f}' for x in took[n])})"
+              f"  throughput {base / med:.2f}x")
     return rows
 
 
@@ -131,6 +158,7 @@ def main() -> None:
     ap.add_argument("--checkpoint", help="MMN checkpoint used for both streams (default: the repo's fixture)")
     ap.add_argument("--batch-copies", type=int, default=3,
                     help="also a batch of this many copies of the --seconds video (0: not)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternated rounds of the worker comparisons (median)")
     ap.add_argument("--memory-minutes", type=float, nargs="*", default=[])
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
@@ -163,14 +191,14 @@ def main() -> None:
     clips = sorted(args.demo_dir.glob("*.mp4"))
     counts = args.workers or list(range(1, cores + 1))
     print(f"\nbatch of {len(clips)} demo clips:")
-    figures["batch"] = worker_scaling(clips, work / "batch", ckpt, counts)
+    figures["batch"] = worker_scaling(clips, work / "batch", ckpt, counts, args.rounds)
     if args.batch_copies:
         folder = work / "interviews"
         folder.mkdir()
         for k in range(args.batch_copies):  # a folder of interviews: copies of the real-footage video
             shutil.copyfile(video, folder / f"interview_{k + 1}.mp4")
         print(f"\nbatch of {args.batch_copies} videos of {dur:.0f} s (a folder of interviews):")
-        figures["batch_long"] = worker_scaling([folder], work / "long", ckpt, counts)
+        figures["batch_long"] = worker_scaling([folder], work / "long", ckpt, counts, args.rounds)
 
     for m in args.memory_minutes:
         from pipeline.sample import make_sample_video
