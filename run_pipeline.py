@@ -125,15 +125,14 @@ def main(argv=None) -> int:
     from rich.console import Console
 
     from common.cli import EXIT_USAGE, print_error
-    from pipeline.inputs import InputError, check_output_dir, collect_inputs
-    from pipeline.video import VideoError
+    from pipeline.inputs import check_output_dir, collect_inputs
 
     console = Console(stderr=True)
 
     created = not args.out.exists()
 
-    def fail(msg: str) -> int:
-        print_error(console, msg)
+    def fail(msg: object) -> int:
+        print_error(console, msg)  # on one line
         if created and args.out.is_dir() and not any(args.out.iterdir()):
             args.out.rmdir()  # nothing processed: no empty output folder left behind
         return EXIT_USAGE
@@ -148,8 +147,8 @@ def main(argv=None) -> int:
             console.print("Making the sample video (animated public-domain portrait)...")
             inputs.append(make_sample_video(args.out / "sample" / "astronaut_demo.mp4"))
         jobs = collect_inputs(inputs, exclude=args.out)
-    except (InputError, VideoError, ValueError, OSError, RuntimeError) as e:
-        return fail(" ".join(str(e).split()))
+    except (ValueError, OSError, RuntimeError) as e:  # InputError; VideoError from making the sample
+        return fail(e)
 
     from pipeline.progress import RichReporter, print_summary
     from pipeline.run import USER_ERRORS, Options, Pipeline, run_batch
@@ -172,10 +171,8 @@ def main(argv=None) -> int:
             except RayUnavailable as e:
                 return fail(str(e))
         pipeline = Pipeline.from_options(opts, workers=workers)
-    except (InputError, *USER_ERRORS) as e:
-        return fail(" ".join(str(e).split()))
-    except RuntimeError as e:
-        return fail(" ".join(str(e).split()))
+    except (*USER_ERRORS, RuntimeError) as e:  # USER_ERRORS holds ValueError, so InputError too
+        return fail(e)
     if pipeline.recognizer is None:
         from pipeline.export import NO_CHECKPOINT_NOTE
 

@@ -66,14 +66,17 @@ def naive_pose(video: Path) -> tuple[float, int]:
         return time.perf_counter() - t, n
 
 
+def pipeline_args(inputs: list[Path], out: Path, ckpt: str | None, *extra: str) -> list[str]:
+    """``run_pipeline.py``'s arguments for a benchmark run (long mode on the CPU, ``ckpt`` as both streams)."""
+    args = [*map(str, inputs), "--out", str(out), "--device", "cpu", "--mode", "long", *extra]
+    return args + (["--checkpoint", ckpt, "--bone-checkpoint", ckpt] if ckpt else [])
+
+
 def pipeline_seconds(inputs: list[Path], out: Path, ckpt: str | None, *extra: str) -> tuple[float, list[dict]]:
     import run_pipeline
 
-    args = [*map(str, inputs), "--out", str(out), "--device", "cpu", "--mode", "long", *extra]
-    if ckpt:
-        args += ["--checkpoint", ckpt, "--bone-checkpoint", ckpt]
     t = time.perf_counter()
-    code = run_pipeline.main(args)
+    code = run_pipeline.main(pipeline_args(inputs, out, ckpt, *extra))
     took = time.perf_counter() - t
     if code != 0:
         raise RuntimeError(f"pipeline exit code {code}")
@@ -83,12 +86,9 @@ def pipeline_seconds(inputs: list[Path], out: Path, ckpt: str | None, *extra: st
 def cli_seconds(inputs: list[Path], out: Path, ckpt: str | None, *extra: str) -> float:
     """Seconds for ``run_pipeline.py`` in a fresh process, as a user runs it (imports and model loading
     included, in the main process and in each pose worker)."""
-    args = [sys.executable, str(ROOT / "run_pipeline.py"), *map(str, inputs), "--out", str(out), "--device", "cpu",
-            "--mode", "long", *extra]
-    if ckpt:
-        args += ["--checkpoint", ckpt, "--bone-checkpoint", ckpt]
     t = time.perf_counter()
-    res = subprocess.run(args, capture_output=True, text=True)
+    res = subprocess.run([sys.executable, str(ROOT / "run_pipeline.py"), *pipeline_args(inputs, out, ckpt, *extra)],
+                         capture_output=True, text=True)
     took = time.perf_counter() - t
     if res.returncode != 0:
         raise RuntimeError(f"pipeline exit code {res.returncode}: {res.stderr[-1000:]}")

@@ -344,9 +344,7 @@ class LocalWorkers:
 
     def cancel(self) -> None:
         """Stop everything now (Ctrl-C): queued tasks are dropped, running ones killed."""
-        with self._lock:
-            self._stopping = True
-            pool, self._pool = self._pool, None
+        pool = self._stop()
         for fut in list(self._pending):
             fut.cancel()
         if pool is None:
@@ -356,17 +354,20 @@ class LocalWorkers:
             with contextlib.suppress(Exception):
                 p.kill()
         pool.shutdown(wait=False, cancel_futures=True)
-        if self._begun is not None:
-            shutil.rmtree(self._begun, ignore_errors=True)
 
     def close(self) -> None:
+        pool = self._stop()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _stop(self):
+        """No more tasks or restarts from now on; the pool (or None), for the caller to shut down."""
         with self._lock:
             self._stopping = True
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
         if self._begun is not None:
             shutil.rmtree(self._begun, ignore_errors=True)
+        return pool
 
 
 def _begin(fn, task: ChunkTask, token: str):

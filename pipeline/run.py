@@ -423,7 +423,7 @@ class Pipeline:
             pose, cached = self._pose(run, progress)
             # worker processes start on a video's chunks as soon as ``start`` hands them out, while this
             # process may still be finishing the video before: pose time counts from then
-            timing["pose_s"] = time.perf_counter() - min(t, run.pose_handed_out or t)
+            timing["pose_s"] = time.perf_counter() - (run.pose_handed_out or t)
             timing["pose_cached"] = cached
             if run.tasks:
                 timing["pose_chunks"], timing["pose_chunks_reused"] = len(run.tasks), run.reused

@@ -1,12 +1,16 @@
 """Small generated inputs for tests (videos are made with the real encoder)."""
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.video import ffmpeg_tools, write_video
+
+BIN = Path(sys.executable).parent  # the installed commands (microaction-*) of this environment
 
 
 def blank_video(path: Path, seconds: float = 1.0, fps: float = 10, size=(96, 64), colour=(30, 90, 160)) -> Path:
@@ -95,3 +99,17 @@ def dies_in_worker(task):
             marker.write_text("")
             os._exit(3)
     return task.index
+
+
+def cmd(name: str, *args, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
+    """An installed command (``microaction-run`` ...) as a user runs it, from ``cwd``."""
+    import pytest
+
+    exe = BIN / name
+    if not exe.exists():
+        pytest.fail(f"{exe} is missing: install the tool as the README says (pip install -r requirements.txt -e .)")
+    env = dict(os.environ, PYTHONPATH="")  # nothing from the repository but what the install provides
+    res = subprocess.run([str(exe), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if ok:
+        assert res.returncode == 0, res.stderr[-3000:]
+    return res

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import cmd
 
-BIN = Path(sys.executable).parent
 LABELS = "action_id\tcode\taction_name\tbody_id\tbody_name\n0\tX1\tswaying\t0\tbody\n1\tX2\tnodding\t1\thead\n" \
          "2\tX3\tlooking aside\t1\thead\n"
-
-
-def cmd(name: str, *args, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
-    exe = BIN / name
-    if not exe.exists():
-        pytest.fail(f"{exe} is missing: install the tool as the README says (pip install -r requirements.txt -e .)")
-    env = dict(os.environ, PYTHONPATH="")  # nothing from the repository but what the install provides
-    res = subprocess.run([str(exe), *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    if ok:
-        assert res.returncode == 0, res.stderr[-3000:]
-    return res
 
 
 def _repo_files() -> set[str]:
