@@ -150,6 +150,11 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError) as e:  # InputError; VideoError from making the sample
         return fail(e)
 
+    if args.engine == "local" and args.pose == "mediapipe":
+        from pipeline.posework import default_workers, start_worker_server, will_use_workers
+
+        if will_use_workers([job.path for job in jobs], args.workers or default_workers()):
+            start_worker_server()  # its imports overlap this process's (torch, checkpoints)
     from pipeline.progress import RichReporter, print_summary
     from pipeline.run import USER_ERRORS, Options, Pipeline, run_batch
 
@@ -191,7 +196,10 @@ def cli() -> None:
     from common.quiet import keep_native_output_off_terminal
 
     keep_native_output_off_terminal()
-    sys.exit(main())
+    code = main()
+    from common.cli import exit_now
+
+    exit_now(code)  # everything is written: no waiting for the interpreter to unload torch
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
 """What every command line of the tool does the same way: errors as one line, user text never markup."""
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+from typing import NoReturn
+
 from rich.markup import escape
 
 # exit codes: all done; some input failed (each named); bad arguments or configuration (nothing done); Ctrl-C
@@ -15,3 +20,16 @@ def one_line(message: object) -> str:
 def print_error(console, message: object) -> None:
     """``error: MESSAGE`` on one line; file names in it are shown as they are (``[draft]`` stays)."""
     console.print(f"[red]error:[/red] {escape(one_line(message))}", highlight=False, soft_wrap=True)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once a command's work is done and written: the exit handlers run
+    (logging, multiprocessing, Ray), then the process ends without the interpreter tearing its modules
+    down, which with torch and MediaPipe loaded took 0.5-0.9 s at the end of every run (measured)."""
+    atexit._run_exitfuncs()  # what a normal exit runs first (the documented handlers, in their order)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a pipe whose reader went away
+            pass
+    os._exit(code)

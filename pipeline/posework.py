@@ -167,6 +167,51 @@ def run_chunk(task: ChunkTask, backend=None, on_time=None) -> Detections:
 _BEGUN: str | None = None  # a folder where a worker marks each task it begins (LocalWorkers)
 
 
+# What a worker process needs before its first task, imported once in the process workers are forked
+# from (a forkserver): two workers importing mediapipe each, next to this process importing torch, kept
+# 2 vCPUs busy for seconds before any frame was posed.
+WORKER_PRELOAD = ["pipeline.posework", "mediapipe"]
+
+
+def worker_context():
+    """The multiprocessing context of pose workers: forked from a forkserver that has imported
+    ``WORKER_PRELOAD`` (a fresh process, never a copy of this one, whose torch and threads are not
+    fork-safe), or spawned where there is no forkserver (Windows)."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(WORKER_PRELOAD)
+    return ctx
+
+
+def start_worker_server() -> bool:
+    """Start the process the workers are forked from now, so that its imports run while this process
+    imports torch and loads checkpoints (it is started on first use otherwise). True if there is one."""
+    if worker_context().get_start_method() != "forkserver":
+        return False
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+    return True
+
+
+def will_use_workers(paths: list, workers: int) -> bool:
+    """Whether a local run of ``paths`` with ``workers`` will start worker processes (``Pipeline.start``
+    poses one video of one chunk in this process)."""
+    if workers <= 1 or not paths:
+        return False
+    if len(paths) > 1:
+        return True
+    try:
+        from .video import probe
+
+        return len(plan_chunks(probe(paths[0]).duration)) > 1
+    except Exception:  # an unreadable file is reported when it is processed
+        return False
+
+
 def _worker_init(progress, begun: str | None = None) -> None:
     global _PROGRESS, _BEGUN
     _PROGRESS, _BEGUN = progress, begun
@@ -253,11 +298,10 @@ class LocalWorkers:
         self.restarts = 0  # pools started again after a worker died (for tests and benchmarks)
 
     def _start(self):
-        import multiprocessing
         import tempfile
         from concurrent.futures import ProcessPoolExecutor
 
-        ctx = multiprocessing.get_context("spawn")  # mediapipe and torch are not fork-safe
+        ctx = worker_context()
         if self._queue is None:
             self._queue = ctx.Queue()
         if self._begun is None:

@@ -101,6 +101,15 @@ def dies_in_worker(task):
     return task.index
 
 
+def worker_imports(task):
+    """A chunk-task stand-in that tells what its worker process had imported before the task ran, and
+    its parent process."""
+    import os
+    import sys
+
+    return {"mediapipe": "mediapipe" in sys.modules, "torch": "torch" in sys.modules, "parent": os.getppid()}
+
+
 def cmd(name: str, *args, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
     """An installed command (``microaction-run`` ...) as a user runs it, from ``cwd``."""
     import pytest

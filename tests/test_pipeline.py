@@ -263,6 +263,30 @@ def test_readme_demo_command(readme_demo):
     assert any(s < 4 and e > 2 for s, e in moving) and any(s < 8 and e > 6 for s, e in moving)
 
 
+def test_the_command_ends_at_once_but_after_its_exit_handlers_and_output(tmp_path):
+    """``exit_now`` (the end of ``microaction-run``): the exit code, buffered output and exit handlers
+    (logging's, multiprocessing's) all come through; only the interpreter's module teardown is skipped."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "ends.py"
+    script.write_text(
+        "import atexit, logging, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from common.cli import exit_now\n"
+        f"logging.basicConfig(filename={str(tmp_path / 'log.txt')!r})\n"
+        "logging.warning('logged')\n"
+        f"atexit.register(lambda: open({str(tmp_path / 'handler.txt')!r}, 'w').write('ran'))\n"
+        "sys.stdout.write('no newline, still in the buffer')\n"
+        "sys.stderr.write('error text')\n"
+        "exit_now(3)\n"
+        "print('never')\n")
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert res.returncode == 3
+    assert res.stdout == "no newline, still in the buffer" and res.stderr == "error text"
+    assert (tmp_path / "handler.txt").read_text() == "ran" and "logged" in (tmp_path / "log.txt").read_text()
+
+
 def test_terminal_shows_no_native_log_lines(tmp_path, small_video):
     """MediaPipe's C++ log lines (absl, TensorFlow Lite) stay off the terminal, in the main process and
     in pose worker processes; MICROACTION_NATIVE_LOGS=1 lets them through (so this test can fail)."""

@@ -16,14 +16,15 @@ import pytest
 
 import run_pipeline
 from pipeline import motion
-from pipeline.posework import MIN_CHUNK_S, BackendSpec, ChunkTask, LocalWorkers, plan_chunks
+from pipeline.posework import (MIN_CHUNK_S, BackendSpec, ChunkTask, LocalWorkers, plan_chunks, start_worker_server,
+                               will_use_workers)
 from pipeline.sample import make_sample_video
 from pipeline.shots import CutDetector
 from pipeline.video import Sampling, VideoError, iter_frames, probe
 from pose.estimate import estimate, fill_skipped, make_backend
 from pose.result import load_pose
 from pose.types import DETECTED, PersonTrack
-from tests.helpers import dies_in_worker, docs_by_workers, ffmpeg
+from tests.helpers import dies_in_worker, docs_by_workers, ffmpeg, worker_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,6 +122,31 @@ def test_worker_processes_start_only_when_there_is_something_to_share(tmp_path):
             assert type(pipe.workers) is kind
         finally:
             pipe.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forkserver: Linux (spawned elsewhere)")
+def test_workers_are_forked_from_a_server_that_has_imported_mediapipe_once(tmp_path):
+    """Worker processes start with mediapipe already imported (once, in the forkserver), never with this
+    process's torch; the server can be started early, and a pool started afterwards uses it."""
+    import torch  # noqa: F401  (this process has torch: the workers must not)
+
+    assert start_worker_server()
+    workers = LocalWorkers(2, fn=worker_imports)
+    try:
+        seen = [f.result(timeout=120) for f in [workers.submit(_stand_in_task(str(tmp_path / "v"), i)) for i in range(2)]]
+    finally:
+        workers.close()
+    assert all(s["mediapipe"] and not s["torch"] for s in seen), seen
+    assert all(s["parent"] != os.getpid() for s in seen)  # forked by the server, not by this process
+
+
+def test_the_worker_server_is_started_early_only_when_workers_will_run(tmp_path):
+    short = make_sample_video(tmp_path / "short.mp4", seconds=1, fps=5, size=64)
+    long = make_sample_video(tmp_path / "long.mp4", seconds=2 * MIN_CHUNK_S + 1, fps=2, size=64)
+    assert not will_use_workers([short], 2)  # one video of one chunk runs in this process
+    assert will_use_workers([short, short], 2) and will_use_workers([long], 2)
+    assert not will_use_workers([long], 1) and not will_use_workers([], 2)
+    assert not will_use_workers([tmp_path / "missing.mp4"], 2)  # reported when processed, not here
 
 
 def _processes_naming(path: Path) -> list[str]:
