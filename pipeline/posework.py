@@ -197,9 +197,14 @@ def start_worker_server() -> bool:
     return True
 
 
+def worth_sharing(videos: int | None, chunks: int) -> bool:
+    """Whether pose work is worth worker processes: not for one video of one chunk (nothing to share out;
+    ``Pipeline.start`` then poses it in this process, the same task a second or two sooner)."""
+    return not (videos == 1 and chunks == 1)
+
+
 def will_use_workers(paths: list, workers: int) -> bool:
-    """Whether a local run of ``paths`` with ``workers`` will start worker processes (``Pipeline.start``
-    poses one video of one chunk in this process)."""
+    """Whether a local run of ``paths`` with ``workers`` will start worker processes."""
     if workers <= 1 or not paths:
         return False
     if len(paths) > 1:
@@ -207,7 +212,7 @@ def will_use_workers(paths: list, workers: int) -> bool:
     try:
         from .video import probe
 
-        return len(plan_chunks(probe(paths[0]).duration)) > 1
+        return worth_sharing(1, len(plan_chunks(probe(paths[0]).duration)))
     except Exception:  # an unreadable file is reported when it is processed
         return False
 

@@ -35,7 +35,7 @@ from recognizer.inference import Recognizer
 
 from . import export, motion, report
 from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
-                       default_workers, done_part, every_s_for, pose_settings, stored)
+                       default_workers, done_part, every_s_for, pose_settings, stored, worth_sharing)
 from .inputs import InputError, VideoJob, check_output_dir, collect_inputs  # noqa: F401 (callers import them here)
 from .progress import Reporter
 from .record import TOOL, Record, VideoAnalysis, build_record
@@ -323,10 +323,8 @@ class Pipeline:
             run.store = PartStore(outs["parts"], PartStore.key_for(run.fingerprint, run.settings))
             run.store.clean_others()
             run.tasks = chunk_tasks(str(job.path), info, every, self.backend_spec())
-            if self._workers is None and self.videos_expected == 1 and len(run.tasks) == 1:
-                # one video of one chunk: nothing to share out, so no worker process to start (the same
-                # task, the same result, a second or two sooner)
-                self._workers = InlineWorkers(self.backend)
+            if self._workers is None and not worth_sharing(self.videos_expected, len(run.tasks)):
+                self._workers = InlineWorkers(self.backend)  # no worker process to start
             run.pose_handed_out = time.perf_counter()
             for task in run.tasks:
                 part = run.store.load(task.index)

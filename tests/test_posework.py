@@ -124,7 +124,8 @@ def test_worker_processes_start_only_when_there_is_something_to_share(tmp_path):
             pipe.close()
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="forkserver: Linux (spawned elsewhere)")
+@pytest.mark.skipif("forkserver" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="no forkserver here (Windows): workers are spawned")
 def test_workers_are_forked_from_a_server_that_has_imported_mediapipe_once(tmp_path):
     """Worker processes start with mediapipe already imported (once, in the forkserver), never with this
     process's torch; the server can be started early, and a pool started afterwards uses it."""
