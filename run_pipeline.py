@@ -121,6 +121,13 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
 
 
 def main(argv=None) -> int:
+    from pipeline.forkserver import start_worker_server, usable_cores
+
+    if usable_cores() > 1:
+        # first of all: the process pose workers are forked from imports MediaPipe beside this process's
+        # own imports (~2.5 s), so that workers can begin as soon as there are chunks to hand out (when
+        # the run turns out to need none, it stays idle: ~150 MB)
+        start_worker_server()
     args = parse_args(argv)
     from rich.console import Console
 
@@ -150,13 +157,15 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError) as e:  # InputError; VideoError from making the sample
         return fail(e)
 
-    if args.engine == "local" and args.pose == "mediapipe":
-        from pipeline.posework import default_workers, start_worker_server, will_use_workers
+    # with worker processes, the first pose chunks are handed out while the models load (not with
+    # --resume: the checkpoints tell which videos are complete)
+    pose_first = False
+    if args.engine == "local" and args.pose == "mediapipe" and not args.resume:
+        from pipeline.posework import default_workers, will_use_workers
 
-        if will_use_workers([job.path for job in jobs], args.workers or default_workers()):
-            start_worker_server()  # its imports overlap this process's (torch, checkpoints)
+        pose_first = will_use_workers([job.path for job in jobs], args.workers or default_workers())
     from pipeline.progress import RichReporter, print_summary
-    from pipeline.run import USER_ERRORS, Options, Pipeline, run_batch
+    from pipeline.run import USER_ERRORS, ModelsFailed, Options, Pipeline, run_batch
 
     opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,
                    still_threshold=args.still_threshold, person=args.person, pose=args.pose,
@@ -175,16 +184,18 @@ def main(argv=None) -> int:
                 workers = RayWorkers(args.ray_address)
             except RayUnavailable as e:
                 return fail(str(e))
-        pipeline = Pipeline.from_options(opts, workers=workers)
+        pipeline = Pipeline.from_options(opts, workers=workers, background=pose_first)
     except (*USER_ERRORS, RuntimeError) as e:  # USER_ERRORS holds ValueError, so InputError too
         return fail(e)
-    if pipeline.recognizer is None:
+    if not pipeline.has_models:
         from pipeline.export import NO_CHECKPOINT_NOTE
 
         console.print(f"[yellow]note:[/yellow] {NO_CHECKPOINT_NOTE}", highlight=False, soft_wrap=True)
     try:
         with RichReporter(console, len(jobs)) as reporter:
             summary = run_batch(jobs, pipeline, reporter)
+    except ModelsFailed as e:  # a bad checkpoint, found while the first videos' pose began: no video finished
+        return fail(e)
     finally:
         pipeline.close()
     print_summary(console, summary, opts.out)

@@ -39,6 +39,7 @@ from common.fileio import atomic_path
 from pose.estimate import Detections, detect
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 
+from .forkserver import usable_cores, worker_context
 from .shots import WIDTH as CUT_WIDTH, CutDetector
 from .video import VideoError, VideoInfo, iter_frames, prefetch
 
@@ -64,12 +65,7 @@ def plan_chunks(duration: float) -> list[tuple[float, float]]:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def default_workers() -> int:
-    """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+default_workers = usable_cores  # pose worker processes when --workers is not given
 
 
 @dataclass(frozen=True)
@@ -165,36 +161,6 @@ def run_chunk(task: ChunkTask, backend=None, on_time=None) -> Detections:
 
 
 _BEGUN: str | None = None  # a folder where a worker marks each task it begins (LocalWorkers)
-
-
-# What a worker process needs before its first task, imported once in the process workers are forked
-# from (a forkserver): two workers importing mediapipe each, next to this process importing torch, kept
-# 2 vCPUs busy for seconds before any frame was posed.
-WORKER_PRELOAD = ["pipeline.posework", "mediapipe"]
-
-
-def worker_context():
-    """The multiprocessing context of pose workers: forked from a forkserver that has imported
-    ``WORKER_PRELOAD`` (a fresh process, never a copy of this one, whose torch and threads are not
-    fork-safe), or spawned where there is no forkserver (Windows)."""
-    import multiprocessing
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(WORKER_PRELOAD)
-    return ctx
-
-
-def start_worker_server() -> bool:
-    """Start the process the workers are forked from now, so that its imports run while this process
-    imports torch and loads checkpoints (it is started on first use otherwise). True if there is one."""
-    if worker_context().get_start_method() != "forkserver":
-        return False
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
-    return True
 
 
 def worth_sharing(videos: int | None, chunks: int) -> bool:

@@ -38,6 +38,8 @@ class RichReporter:
         return self
 
     def __exit__(self, *exc):
+        if exc[0] is not None:  # the run stopped with an error, printed next on its own line: no bar left
+            self.progress.live.transient = True
         return self.progress.__exit__(*exc)
 
     def start_video(self, job) -> None:

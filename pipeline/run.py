@@ -13,12 +13,14 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections import deque
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from common.fileio import write_json_atomic
@@ -30,8 +32,7 @@ from pose.result import PoseResult, cached_pose, save_pose, video_fingerprint
 from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
 from pose.types import PoseBackend
-from recognizer.checkpoints import CheckpointError
-from recognizer.inference import Recognizer
+from recognizer.errors import CheckpointError
 
 from . import export, motion, report
 from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
@@ -43,9 +44,17 @@ from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve
 from .shots import CutDetector, detect_cuts
 from .video import VideoError, frame_times, probe
 
+if TYPE_CHECKING:
+    from recognizer.inference import Recognizer  # torch: imported when the models load
+
 USER_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, ValueError, OSError)
 # errors of ours that explain themselves fully: no traceback is kept for them
 EXPECTED_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError)
+
+
+class ModelsFailed(Exception):
+    """The checkpoints, loaded while the first videos' pose began, cannot be used (``__cause__`` says
+    why, in one line): the run stops before any video is finished."""
 
 
 NOTE_PERSON_S = 1.0  # a track seen for less time is not mentioned in the notes (it stays in pose.persons)
@@ -226,24 +235,68 @@ class Pipeline:
     exports), so the workers estimate pose of the next videos while this process finishes one."""
 
     def __init__(self, opts: Options, recognizer: Recognizer | None = None, backend: PoseBackend | None = None,
-                 workers=None):
+                 workers=None, loading: Future | None = None):
         self.opts = opts
-        self.recognizer = recognizer
+        self._recognizer = recognizer
+        self._loading = loading  # the recognizer, being loaded in a background thread (``from_options``)
+        self._settings_key: str | None = None
         self._backend = backend
         self._backend_given = backend is not None  # pose then runs here, with that object
         self._workers = workers
-        ckpts = recognizer.checkpoints if recognizer is not None else []
-        self.settings_key = opts.settings_key(ckpts)
         self._latest: dict[str, float] = {}  # chunk task key -> time it reached (worker progress)
         self.videos_expected: int | None = None  # the batch's size, when known (``run_batch``)
 
     @classmethod
-    def from_options(cls, opts: Options, workers=None) -> "Pipeline":
-        recognizer = None
-        if opts.checkpoint or opts.bone_checkpoint:
-            recognizer = Recognizer(opts.checkpoint, opts.bone_checkpoint, device=opts.device,
-                                    precision=opts.precision)
-        return cls(opts, recognizer, workers=workers)
+    def from_options(cls, opts: Options, workers=None, background: bool = False) -> "Pipeline":
+        """The pipeline with its models loaded (their errors raised here), or with ``background`` being
+        loaded in a thread while the first videos' pose chunks are handed out: importing torch and
+        loading the checkpoints takes ~2 s that the pose workers need not wait for. Errors then come
+        from ``run_batch`` as ``ModelsFailed``, before any video is finished."""
+        if not (opts.checkpoint or opts.bone_checkpoint):
+            return cls(opts, None, workers=workers)
+
+        def load() -> Recognizer:
+            from recognizer.inference import Recognizer
+
+            return Recognizer(opts.checkpoint, opts.bone_checkpoint, device=opts.device, precision=opts.precision)
+
+        if not background:
+            return cls(opts, load(), workers=workers)
+        loading: Future = Future()
+
+        def run() -> None:
+            try:
+                loading.set_result(load())
+            except BaseException as e:  # noqa: BLE001 - handed to whoever waits for the models
+                loading.set_exception(e)
+
+        threading.Thread(target=run, name="load-models", daemon=True).start()
+        return cls(opts, workers=workers, loading=loading)
+
+    @property
+    def has_models(self) -> bool:
+        """Whether MMN checkpoints are configured (known without waiting for them to load)."""
+        return self._recognizer is not None or self._loading is not None
+
+    @property
+    def recognizer(self) -> Recognizer | None:
+        """The MMN recognizer, None without checkpoints; waits for a background load (``ModelsFailed``
+        if it failed)."""
+        if self._loading is not None:
+            try:
+                self._recognizer = self._loading.result()
+            except (*USER_ERRORS, RuntimeError) as e:  # as from_options raises them without ``background``
+                raise ModelsFailed(str(e)) from e
+            self._loading = None
+        return self._recognizer
+
+    @property
+    def settings_key(self) -> str:
+        """What the outputs depend on (``Options.settings_key``), checkpoints included."""
+        if self._settings_key is None:
+            rec = self.recognizer
+            self._settings_key = self.opts.settings_key(rec.checkpoints if rec is not None else [])
+        return self._settings_key
 
     @property
     def backend(self):
@@ -625,25 +678,29 @@ def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | Non
     pipeline.videos_expected = len(jobs)
 
     def start(job: VideoJob):
-        return skip_if_complete(job, opts, pipeline.settings_key) or guarded(job, opts, lambda: pipeline.start(job))
+        skipped = opts.resume and skip_if_complete(job, opts, pipeline.settings_key)  # the key needs the models
+        return skipped or guarded(job, opts, lambda: pipeline.start(job))
 
     try:
         while todo or started:
             while todo and (not started or pipeline.wants_more(len(started))):
                 job = todo.popleft()
                 started.append((job, start(job)))
+            pipeline.recognizer  # noqa: B018 - the models (loading while pose began): none finishes without them
             job, item = started.popleft()
             reporter.start_video(job)
             if isinstance(item, VideoRun):
                 item = guarded(job, opts, lambda: pipeline.finish(item, progress=reporter.frame, stage=reporter.stage))
             summary.outcomes.append(item)
             reporter.end_video(item)
-    except KeyboardInterrupt:
-        summary.interrupted = True
+    except (KeyboardInterrupt, ModelsFailed) as e:
         pipeline.cancel()
         for _, item in started:
             if isinstance(item, VideoRun):
                 item.stack.close()
+        if isinstance(e, ModelsFailed):
+            raise
+        summary.interrupted = True
     return finish(summary, pipeline.opts)
 
 

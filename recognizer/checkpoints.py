@@ -25,14 +25,11 @@ import torch
 
 from common.fileio import atomic_path
 
+from .errors import CheckpointError
 from .mmn import MMN, MMNConfig
 
 PROJECT_FORMAT = "mmn-microaction"
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message is one line naming the file and the cause."""
 
 
 # Official module paths -> this project's, per level of the network. A key is translated by its

@@ -262,6 +262,25 @@ def test_output_folder_inside_the_input_folder(tmp_path, capsys):
     assert code == 0 and "1 skipped" in err
 
 
+def test_bad_checkpoint_found_while_pose_began_stops_the_run_in_one_line(tmp_path, capsys):
+    """With pose workers the first chunks are handed out while the checkpoints load: a bad one stops the
+    run (exit 2, one line naming it) before any video is finished, the workers stop, and nothing but
+    finished pose chunks (kept for the rerun) is left in the output folder."""
+    from tests.test_robustness import _leftovers
+
+    folder = tmp_path / "in"
+    for name in ("a", "b"):
+        _person_video(folder / f"{name}.mp4")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    out = tmp_path / "new_out"
+    code, err = _run([folder, "--out", out, "--workers", "2", "--checkpoint", tmp_path / "junk.pt"], capsys)
+    assert code == 2 and "junk.pt" in err and len(err.strip().splitlines()) == 1, err
+    _no_traceback(err)
+    left = sorted(p.relative_to(out) for p in out.rglob("*")) if out.exists() else []
+    assert all(p.parts[0].endswith(".pose-parts") for p in left), left
+    assert out.exists() or not _leftovers(tmp_path)
+
+
 def test_bad_checkpoint_leaves_no_empty_output_folder(tmp_path, capsys):
     video = _person_video(tmp_path / "v.mp4")
     (tmp_path / "junk.pt").write_bytes(b"junk")

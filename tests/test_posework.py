@@ -16,8 +16,8 @@ import pytest
 
 import run_pipeline
 from pipeline import motion
-from pipeline.posework import (MIN_CHUNK_S, BackendSpec, ChunkTask, LocalWorkers, plan_chunks, start_worker_server,
-                               will_use_workers)
+from pipeline.forkserver import start_worker_server
+from pipeline.posework import MIN_CHUNK_S, BackendSpec, ChunkTask, LocalWorkers, plan_chunks, will_use_workers
 from pipeline.sample import make_sample_video
 from pipeline.shots import CutDetector
 from pipeline.video import Sampling, VideoError, iter_frames, probe
@@ -141,7 +141,39 @@ def test_workers_are_forked_from_a_server_that_has_imported_mediapipe_once(tmp_p
     assert all(s["parent"] != os.getpid() for s in seen)  # forked by the server, not by this process
 
 
-def test_the_worker_server_is_started_early_only_when_workers_will_run(tmp_path):
+def test_pose_begins_while_the_models_load(tmp_path, monkeypatch, ref_checkpoint):
+    """With worker processes the first chunks are handed out before torch is imported and the checkpoints
+    are loaded (~2 s the workers need not wait): here the loading itself waits until a worker has begun
+    a chunk, so handing the chunks out only after the models would never finish."""
+    import recognizer.inference as inference
+    from pipeline.run import Options, Pipeline, collect_inputs, run_batch
+
+    for name in ("a", "b"):
+        make_sample_video(tmp_path / "in" / f"{name}.mp4", seconds=1, fps=5, size=96)
+    real, box = inference.Recognizer, {}
+
+    def after_a_chunk_began(*args, **kwargs):
+        deadline = time.monotonic() + 120
+        while True:
+            workers = getattr(box.get("pipeline"), "_workers", None)
+            begun = getattr(workers, "_begun", None)
+            if begun and any(Path(begun).iterdir()):
+                return real(*args, **kwargs)
+            assert time.monotonic() < deadline, "no pose chunk began while the models loaded"
+            time.sleep(0.05)
+
+    monkeypatch.setattr(inference, "Recognizer", after_a_chunk_began)
+    pipe = box["pipeline"] = Pipeline.from_options(
+        Options(out=tmp_path / "out", workers=2, report=False, checkpoint=ref_checkpoint), background=True)
+    try:
+        summary = run_batch(collect_inputs([tmp_path / "in"]), pipe)
+    finally:
+        pipe.close()
+    assert summary.exit_code == 0 and len(summary.outcomes) == 2
+    assert all(o.doc["model"]["checkpoints"] and o.doc["settings_key"] == pipe.settings_key for o in summary.outcomes)
+
+
+def test_pose_goes_first_only_when_workers_will_run(tmp_path):
     short = make_sample_video(tmp_path / "short.mp4", seconds=1, fps=5, size=64)
     long = make_sample_video(tmp_path / "long.mp4", seconds=2 * MIN_CHUNK_S + 1, fps=2, size=64)
     assert not will_use_workers([short], 2)  # one video of one chunk runs in this process
