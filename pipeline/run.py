@@ -629,9 +629,11 @@ def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
         return Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
 
 
-def skip_if_complete(job: VideoJob, opts: Options, settings_key: str) -> Outcome | None:
-    """--resume: an outcome "skipped" (with the finished record) when the outputs are complete."""
-    if not (opts.resume and is_complete(job, opts, settings_key)):
+def skip_if_complete(job: VideoJob, pipeline: Pipeline) -> Outcome | None:
+    """--resume: an outcome "skipped" (with the finished record) when the outputs are complete (the
+    settings key, and so the models, are only waited for with --resume)."""
+    opts = pipeline.opts
+    if not (opts.resume and is_complete(job, opts, pipeline.settings_key)):
         return None
     try:
         doc = json.loads(job.outputs(opts.out)["json"].read_text(encoding="utf-8"))
@@ -678,8 +680,7 @@ def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | Non
     pipeline.videos_expected = len(jobs)
 
     def start(job: VideoJob):
-        skipped = opts.resume and skip_if_complete(job, opts, pipeline.settings_key)  # the key needs the models
-        return skipped or guarded(job, opts, lambda: pipeline.start(job))
+        return skip_if_complete(job, pipeline) or guarded(job, opts, lambda: pipeline.start(job))
 
     try:
         while todo or started:
