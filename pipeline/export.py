@@ -15,12 +15,13 @@ import numpy as np
 
 from common.fileio import atomic_path, write_text_atomic
 
-from .record import CONTACT_VERBS, Record, analysed_persons, contacts
+from .record import (CONTACT_VERBS, Record, action_label, action_source, analysed_persons,
+                     contacts, weight_free_actions)
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "assets" / "result.schema.json"
 CSV_COLUMNS = ["video", "person", "start_s", "end_s", "duration_s", "action_id", "action_code", "action_name",
-               "body_id", "body_name", "probability", "top5", "body_part", "body_part_score", "motion_energy",
-               "touch_events", "resting_contacts"]
+               "body_id", "body_name", "action_source", "probability", "action_score", "top5", "weight_free_actions",
+               "body_part", "body_part_score", "motion_energy", "touch_events", "resting_contacts"]
 NO_CHECKPOINT_NOTE = (
     "No MMN checkpoint configured: segments carry the movement description only. To name the "
     "micro-actions, download the MMN authors' MA-52 checkpoints (joint and bone .pt files, research licence) "
@@ -29,14 +30,25 @@ NO_CHECKPOINT_NOTE = (
 
 
 def segment_record(seg, recognizer) -> dict:
+    """A segment's record: MMN's action and body part with a checkpoint (``source: mmn``), else the best
+    weight-free action (``source: kinematics``); the weight-free actions always in ``movement.actions``."""
+    actions = [a.record() for a in seg.actions]
     record = {"person": int(seg.person), "start_s": round(seg.start_s, 3), "end_s": round(seg.end_s, 3),
            "duration_s": round(seg.end_s - seg.start_s, 3), "windows": len(seg.windows),
-           "action": None, "body": None, "top5": [], "movement": seg.movement}
+           "action": None, "body": None, "top5": [], "movement": dict(seg.movement, actions=actions)}
+    if seg.probabilities is None or recognizer is None:
+        if actions:
+            best = actions[0]
+            record["action"] = {"id": best["id"], "code": best["code"], "name": best["name"], "score": best["score"],
+                                "source": "kinematics"}
+            record["body"] = {"id": best["body_id"], "name": best["body_name"], "source": "kinematics"}
+        return record
     if seg.probabilities is not None and recognizer is not None:
         pred = recognizer.prediction(seg.probabilities)
         record["action"] = {k: pred.top5[0][k] for k in ("id", "code", "name")}
         record["action"]["probability"] = round(pred.top5[0]["probability"], 6)
-        record["body"] = {"id": pred.body_id, "name": pred.body_name}
+        record["action"]["source"] = "mmn"
+        record["body"] = {"id": pred.body_id, "name": pred.body_name, "source": "mmn"}
         record["top5"] = [dict(t, probability=round(t["probability"], 6),
                             body_id=recognizer.labels[t["id"]].body_id) for t in pred.top5]
     return record
@@ -64,6 +76,11 @@ def _fmt_top5(top5: list[dict]) -> str:
     return ";".join(f"{t['code']}:{t['probability']:.4f}" for t in top5)
 
 
+def _fmt_actions(items: list[dict]) -> str:
+    """``B1:0.62@2.10-2.97`` per weight-free action, ``;``-separated, best first."""
+    return ";".join(f"{a['code']}:{a['score']:.2f}@{a['start_s']:.2f}-{a['end_s']:.2f}" for a in items)
+
+
 def _fmt_contacts(items: list[dict]) -> str:
     """``left-face/head@1.20-2.05`` (touch events) / ``left-legs@...:leave``; ``;``-separated."""
     return ";".join(f"{c['hand']}-{c['target']}@{c['start_s']:.2f}-{c['end_s']:.2f}"
@@ -81,7 +98,10 @@ def csv_text(doc: Record) -> str:
                     "end_s": f"{s['end_s']:.3f}", "duration_s": f"{s['duration_s']:.3f}",
                     "action_id": a.get("id", ""), "action_code": a.get("code", ""), "action_name": a.get("name", ""),
                     "body_id": b.get("id", ""), "body_name": b.get("name", ""),
-                    "probability": f"{a['probability']:.4f}" if a else "", "top5": _fmt_top5(s["top5"]),
+                    "action_source": action_source(s["action"]),
+                    "probability": f"{a['probability']:.4f}" if "probability" in a else "",
+                    "action_score": f"{a['score']:.4f}" if "score" in a else "", "top5": _fmt_top5(s["top5"]),
+                    "weight_free_actions": _fmt_actions(weight_free_actions(s)),
                     "body_part": mv["body_part"] or "",
                     "body_part_score": f"{mv['body_part_scores'][mv['body_part']]:.4f}" if mv["body_part"] else "",
                     "motion_energy": mv["motion_energy"], "touch_events": _fmt_contacts(mv["touch_events"]),
@@ -95,8 +115,20 @@ def write_csv(path: Path, doc: Record) -> None:
 
 def _eaf_value(s: dict) -> str:
     if s["action"]:
-        return f"{s['action']['code']} {s['action']['name']} ({s['action']['probability']:.2f})"
+        return action_label(s["action"])
     return f"movement: {_body_part_value(s)}"
+
+
+def _actions_value(s: dict) -> str:
+    """The weight-free actions of a segment with their scores and the key evidence."""
+    return "; ".join(f"{a['code']} {a['name']} ({a['score']:.2f}{_evidence_brief(a['evidence'])})"
+                     for a in weight_free_actions(s))
+
+
+def _evidence_brief(ev: dict) -> str:
+    keys = [("amplitude_deg", "{} deg"), ("rate_hz", "{} Hz"), ("target", "at {}"), ("hand", "{} hand")]
+    parts = [fmt.format(ev[k]) for k, fmt in keys if ev.get(k) not in (None, "")]
+    return (", " + ", ".join(parts)) if parts else ""
 
 
 def _body_part_value(s: dict) -> str:
@@ -117,8 +149,9 @@ def _contact_annotations(doc: Record, pid: int) -> dict[str, list[tuple[float, f
 
 def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
     """ELAN annotation file linked to the video (relative and absolute URL). Per person: ``person_<id>``
-    (the segments: action, or movement body part), ``person_<id> body part`` (the weight-free MA-52 body
-    part of every segment) and ``person_<id> left hand`` / ``right hand`` (touch and leave events,
+    (the segments: action, or movement body part), ``person_<id> weight-free actions`` (the actions
+    named from the keypoints, with score and evidence), ``person_<id> body part`` (the weight-free MA-52
+    body part of every segment) and ``person_<id> left hand`` / ``right hand`` (touch and leave events,
     resting contacts)."""
     import pympi
 
@@ -130,14 +163,16 @@ def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
         eaf.remove_tier("default")
     persons = analysed_persons(doc)
     for pid in persons:
-        tier, parts = f"person_{pid}", f"person_{pid} body part"
-        for t in (tier, parts):
+        tier, kin, parts = f"person_{pid}", f"person_{pid} weight-free actions", f"person_{pid} body part"
+        for t in (tier, kin, parts):
             eaf.add_tier(t)
         for s in doc["segments"]:
             start, end = int(round(s["start_s"] * 1000)), int(round(s["end_s"] * 1000))
             if s["person"] == pid and end > start:
                 eaf.add_annotation(tier, start, end, _eaf_value(s))
                 eaf.add_annotation(parts, start, end, _body_part_value(s))
+                if weight_free_actions(s):
+                    eaf.add_annotation(kin, start, end, _actions_value(s))
         for hand, items in _contact_annotations(doc, pid).items():
             last_end: dict[str, int] = {}
             for a, b, text in items:  # an ELAN tier holds no overlapping annotations: overflow tiers

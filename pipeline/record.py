@@ -15,7 +15,7 @@ from pose.types import PersonTrack
 
 from .shots import shot_records
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TOOL = {"name": "microaction-finder", "version": "0.1.0"}
 
 
@@ -35,6 +35,19 @@ class Contact(TypedDict, total=False):
     kind: str  # touch | leave (touch events only)
 
 
+class ActionEntry(TypedDict):
+    """A weight-free action instance (``recognizer.kinematics``) in a segment's ``movement.actions``."""
+    id: int
+    code: str
+    name: str
+    body_id: int
+    body_name: str
+    start_s: float
+    end_s: float
+    score: float
+    evidence: dict[str, Any]
+
+
 class Movement(TypedDict):
     body_part: Optional[str]
     body_part_scores: dict[str, float]
@@ -43,6 +56,7 @@ class Movement(TypedDict):
     region_energy: dict[str, float]
     touch_events: list[Contact]
     resting_contacts: list[Contact]
+    actions: list[ActionEntry]  # weight-free actions, best first (schema 3)
 
 
 class SegmentRecord(TypedDict):
@@ -51,8 +65,8 @@ class SegmentRecord(TypedDict):
     end_s: float
     duration_s: float
     windows: int
-    action: Optional[dict[str, Any]]  # id, code, name, probability (with a checkpoint)
-    body: Optional[dict[str, Any]]  # id, name (MMN's body part, with a checkpoint)
+    action: Optional[dict[str, Any]]  # id, code, name, source; probability (mmn) or score (kinematics)
+    body: Optional[dict[str, Any]]  # id, name, source (MMN's body part, or the weight-free action's)
     top5: list[Ranked]
     movement: Movement
 
@@ -199,6 +213,31 @@ def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoA
 
 
 # -- reading a record (the exporters and the report) -------------------------------------------------
+def action_confidence(action: Optional[dict]) -> Optional[float]:
+    """MMN's probability or the weight-free score of a segment's action (None without one)."""
+    if not action:
+        return None
+    value = action.get("probability", action.get("score"))
+    return None if value is None else float(value)
+
+
+def action_source(action: Optional[dict]) -> str:
+    """``mmn`` or ``kinematics`` (records before schema 3 had MMN actions only)."""
+    return action.get("source", "mmn") if action else ""
+
+
+def action_label(action: dict) -> str:
+    """``B1 nodding (0.62)`` for MMN, ``B1 nodding [weight-free 0.62]`` for the kinematics."""
+    value = action_confidence(action)
+    if action_source(action) == "kinematics":
+        return f"{action['code']} {action['name']} [weight-free {value:.2f}]"
+    return f"{action['code']} {action['name']} ({value:.2f})"
+
+
+def weight_free_actions(segment: dict) -> list[dict]:
+    """A segment's weight-free actions (empty in records before schema 3)."""
+    return segment["movement"].get("actions", [])
+
 CONTACT_VERBS = {"touch": "touches", "leave": "leaves", "resting": "rests on"}
 
 

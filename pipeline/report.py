@@ -34,7 +34,8 @@ import numpy as np
 from common.fileio import write_text_atomic
 
 from .export import relative_path
-from .record import CONTACT_VERBS, Record, analysed_persons, contacts
+from .record import (CONTACT_VERBS, Record, action_confidence, action_source, analysed_persons,
+                     contacts, weight_free_actions)
 
 REPORT_SUFFIX = ".report.html"
 TEMPLATES = Path(__file__).resolve().parent.parent / "assets" / "report"
@@ -140,12 +141,15 @@ def _slug(text: str) -> str:
 class Category:
     column: str  # summary.csv column stem
     title: str  # shown in index.html
-    group: str  # action | body part | touch
+    group: str  # action | weight-free action | body part | touch
 
 
 def categories(docs: list[Record]) -> list[Category]:
     """The summary's categories: MMN actions (every action of the label set when any record has a
-    model, in label order, plus codes seen), the seven MA-52 body parts, the three touch targets."""
+    model, in label order, plus codes seen), the weight-free actions (``kin_<code>``: every action the
+    weight-free recognizer can name), the seven MA-52 body parts, the three touch targets."""
+    from recognizer.kinematics import COVERED
+
     cats: list[Category] = []
     if any(d.get("model") for d in docs):
         from definitions.labels import ma52_labels
@@ -153,13 +157,17 @@ def categories(docs: list[Record]) -> list[Category]:
         seen = {}
         for d in docs:
             for s in d["segments"]:
-                if s["action"]:
+                if s["action"] and action_source(s["action"]) == "mmn":
                     seen.setdefault(s["action"]["code"], s["action"]["name"])
         known = [(a.code, a.name) for a in ma52_labels().actions]
         codes = dict(known)
         for code, name in seen.items():
             codes.setdefault(code, name)
         cats += [Category(f"action_{_slug(code)}", f"{code} {name}", "action") for code, name in codes.items()]
+    from definitions.labels import ma52_labels
+
+    cats += [Category(f"kin_{_slug(code)}", f"{code} {ma52_labels().by_code(code).name} (weight-free)",
+                      "weight-free action") for code in COVERED]
     cats += [Category(f"part_{_slug(p)}", p, "body part") for p in BODY_PARTS]
     cats += [Category(f"touch_{_slug(t)}", f"touch {t}", "touch") for t in TOUCH_TARGETS]
     return cats
@@ -176,14 +184,30 @@ def person_counts(doc: Record, pid: int) -> dict[str, tuple[int, float]]:
     for s in doc["segments"]:
         if s["person"] != pid:
             continue
-        if s["action"]:
+        if s["action"] and action_source(s["action"]) == "mmn":
             add(f"action_{_slug(s['action']['code'])}", s["duration_s"])
         if s["movement"]["body_part"]:
             add(f"part_{_slug(s['movement']['body_part'])}", s["duration_s"])
+    for a in person_actions(doc, pid):
+        add(f"kin_{_slug(a['code'])}", a["end_s"] - a["start_s"])
     for c in contacts(doc, pid):
         if c["kind"] == "touch":
             add(f"touch_{_slug(c['target'])}", c["end_s"] - c["start_s"])
     return {k: (int(n), float(s)) for k, (n, s) in out.items()}
+
+
+def person_actions(doc: Record, pid: int) -> list[dict]:
+    """A person's weight-free action instances, each once (a segment lists the instances it overlaps)."""
+    seen, out = set(), []
+    for s in doc["segments"]:
+        if s["person"] != pid:
+            continue
+        for a in weight_free_actions(s):
+            key = (a["code"], a["start_s"], a["end_s"])
+            if key not in seen:
+                seen.add(key)
+                out.append(a)
+    return sorted(out, key=lambda a: a["start_s"])
 
 
 SUMMARY_FIXED = ["video", "path", "status", "message", "duration_s", "person", "subject", "presence", "segments",
@@ -379,12 +403,18 @@ def _segment_label(s: dict) -> str:
     return f"{s['action']['code']} {s['action']['name']}" if s["action"] else (s["movement"]["body_part"] or "movement")
 
 
+def _evidence_html(ev: dict) -> str:
+    from html import escape
+
+    return "<br>".join(f"{escape(str(k))}: {escape(str(v))}" for k, v in ev.items())
+
+
 def _lanes(doc: Record) -> list[str]:
     lanes = []
     for pid in analysed_persons(doc):
         if doc.get("model"):
             lanes.append(f"#{pid} action")
-        lanes += [f"#{pid} body part", f"#{pid} hands", f"#{pid} still/absent"]
+        lanes += [f"#{pid} weight-free", f"#{pid} body part", f"#{pid} hands", f"#{pid} still/absent"]
     return lanes
 
 
@@ -411,11 +441,21 @@ class _Bars:
 
 
 def _segment_bars(doc: Record, bars: _Bars) -> None:
-    """The action lane (MMN, with a checkpoint) and the body-part lane of every segment."""
+    """The action lane (MMN, with a checkpoint), the weight-free actions' lane (each instance at its own
+    times, coloured by its MA-52 body part, the evidence on hover) and the body-part lane of every
+    segment."""
     action_colour: dict[str, str] = {}
+    drawn = set()
     for n, s in enumerate(doc["segments"]):
         pid, mv = s["person"], s["movement"]
-        if s["action"]:
+        for a in weight_free_actions(s):
+            if (pid, a["code"], a["start_s"], a["end_s"]) in drawn:
+                continue
+            drawn.add((pid, a["code"], a["start_s"], a["end_s"]))
+            bars.add(f"#{pid} weight-free", f"{a['code']} {a['name']}", PART_COLOURS.get(a["body_name"], "#7f7f7f"),
+                     a["start_s"], a["end_s"], f"<b>{a['code']} {a['name']}</b> score {a['score']:.2f}<br>"
+                     + _evidence_html(a["evidence"]), n, "weight-free")
+        if s["action"] and action_source(s["action"]) == "mmn":
             code, name = s["action"]["code"], s["action"]["name"]
             col = action_colour.setdefault(code, COLOURS[len(action_colour) % len(COLOURS)])
             top = "<br>".join(f"{t['code']} {t['name']}: {t['probability']:.2f}" for t in s["top5"][:3])
@@ -567,7 +607,9 @@ def _segment_rows(doc: Record, thumbs: list[str | None]) -> list[dict]:
         rows.append({
             "n": n + 1, "person": s["person"], "start": s["start_s"], "end": s["end_s"], "duration": s["duration_s"],
             "action": f"{s['action']['code']} {s['action']['name']}" if s["action"] else "",
-            "probability": s["action"]["probability"] if s["action"] else None,
+            "source": action_source(s["action"]),
+            "probability": action_confidence(s["action"]),
+            "weight_free": "; ".join(f"{a['code']} {a['name']} {a['score']:.2f}" for a in weight_free_actions(s)),
             "top5": ", ".join(f"{t['code']} {t['probability']:.2f}" for t in s["top5"]),
             "mmn_body": s["body"]["name"] if s["body"] else "",
             "body_part": mv["body_part"] or "", "body_part_score": mv["body_part_scores"].get(mv["body_part"])
@@ -642,7 +684,7 @@ def render_index(out: Path, entries: list[Entry], cats: list[Category]) -> str:
                      "subject": bool(r.person.get("subject")), "segments": r.segments if r.doc else None,
                      "cells": {k: {"n": n, "rate": n / r.minutes if r.minutes > 0 else 0.0, "secs": secs}
                                for k, (n, secs) in r.counts.items()}})
-    shown = [c for c in cats if c.group != "action" or c.column in used]
+    shown = [c for c in cats if c.group not in ("action", "weight-free action") or c.column in used]
     done = sum(1 for e in entries if e.status in ("done", "skipped"))
     failed = sum(1 for e in entries if e.status == "failed")
     return _env().get_template("index.html.j2").render(

@@ -33,6 +33,7 @@ import numpy as np
 
 from common.shots import shot_ranges
 from pose.types import PersonTrack
+from recognizer.kinematics import ActionInstance, recognize
 
 from . import description, motion
 
@@ -68,6 +69,7 @@ class Segment:
     windows: list[Window] = field(default_factory=list)
     probabilities: np.ndarray | None = None
     movement: dict = field(default_factory=dict)
+    actions: list[ActionInstance] = field(default_factory=list)  # weight-free, best first
 
 
 def resolve_mode(mode: str, duration: float) -> str:
@@ -176,11 +178,11 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
     if recognizer is not None and active:
         _recognize(track, active, recognizer)
 
+    instances = recognize(track.keypoints, track.scores, times, size, cuts)
     if mode == "long" and recognizer is None:
-        segments = []
-        for a, b in description.episodes(desc, threshold, track.present):
-            start, end = float(times[a]), description.motion_end(times, b)
-            segments.append(Segment(track.id, start, end, [w for w in windows if w.start_s < end and w.end_s > start]))
+        episodes = [(float(times[a]), description.motion_end(times, b)) for a, b in description.episodes(desc, threshold, track.present)]
+        segments = [Segment(track.id, start, end, [w for w in windows if w.start_s < end and w.end_s > start])
+                    for start, end in action_spans(instances, episodes)]
     else:
         segments = _merge_windows(track, windows)
         if mode == "long":
@@ -192,4 +194,46 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
         a = int(np.searchsorted(times, seg.start_s - 1e-9))
         b = max(a + 1, int(np.searchsorted(times, seg.end_s - 1e-9)))
         seg.movement = description.describe(desc, track.keypoints, ok, a, b, scale)
+        seg.actions = instances_in(instances, seg.start_s, seg.end_s)
     return segments, windows
+
+
+def action_spans(instances: list[ActionInstance], episodes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Segment spans without a checkpoint: one per weight-free action instance (instances that overlap
+    share a segment, since a person's segments never overlap), then the parts of the movement
+    episodes that no instance covers and that still last ``description.MIN_EPISODE_S`` (movement
+    without a named action: the body part says what moved)."""
+    spans: list[list[float]] = []
+    for inst in sorted(instances, key=lambda i: i.start_s):
+        if spans and inst.start_s < spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], inst.end_s)
+        else:
+            spans.append([inst.start_s, inst.end_s])
+    covered = [tuple(x) for x in spans]
+    for start, end in episodes:
+        for lo, hi in _uncovered(start, end, covered):
+            if hi - lo >= description.MIN_EPISODE_S:
+                spans.append([lo, hi])
+    return sorted((a, b) for a, b in spans)
+
+
+def _uncovered(start: float, end: float, covered: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out, cursor = [], start
+    for a, b in covered:
+        if b <= cursor or a >= end:
+            continue
+        if a > cursor:
+            out.append((cursor, a))
+        cursor = max(cursor, b)
+    if cursor < end:
+        out.append((cursor, end))
+    return out
+
+
+def instances_in(instances: list[ActionInstance], start: float, end: float) -> list[ActionInstance]:
+    """The instances overlapping [start, end) by at least half of their own length or of the span, best
+    score first."""
+    def enough(i: ActionInstance) -> bool:
+        shared = min(i.end_s, end) - max(i.start_s, start)
+        return shared > 0 and shared >= 0.5 * min(i.end_s - i.start_s, end - start)
+    return sorted((i for i in instances if enough(i)), key=lambda i: -i.score)

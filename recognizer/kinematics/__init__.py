@@ -1,0 +1,38 @@
+"""The weight-free recognizer: MA-52 actions named from a 44-joint keypoint track alone, with the
+measured evidence for every label (no model weights). Pure functions of a track, shared by the
+pipeline and ``microaction-classify``; MMN (``recognizer.mmn``) is the learned recognizer beside it.
+
+* ``headpose``: yaw, pitch, roll per frame (a perspective-n-point fit of a generic head);
+* ``head_actions``: B1-B6 from the angles (oscillations versus held displacements);
+* ``hand_head``: F1-F10 and E2 from where the hands are on the head and how they move there.
+
+Each instance is an ``ActionInstance`` (code, start/end in seconds, score 0-1, evidence).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .hand_head import hand_head_actions
+from .head_actions import head_actions as _head_actions
+from .headpose import HeadPose, head_pose
+from .types import ActionInstance
+
+COVERED = ("B1", "B2", "B3", "B4", "B5", "B6", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "E2")
+
+__all__ = ["ActionInstance", "COVERED", "HeadPose", "head_pose", "recognize"]
+
+
+def recognize(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: tuple[int, int],
+              cuts=()) -> list[ActionInstance]:
+    """Every action instance of one person's track (keypoints [T, 44, 2] in pixels, scores [T, 44],
+    times [T] in seconds, the picture's (width, height)), shot by shot: ``cuts`` are the first frames
+    of the shots after the first, and no instance spans a cut. Sorted by start."""
+    found: list[ActionInstance] = []
+    bounds = [0, *[int(c) for c in cuts], len(times)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b - a < 3:
+            continue
+        kp, sc, t = np.asarray(keypoints[a:b]), np.asarray(scores[a:b]), np.asarray(times[a:b])
+        pose = head_pose(kp, sc, t, size)
+        found += _head_actions(pose, t) + hand_head_actions(kp, sc, t, size, pose)
+    return sorted(found, key=lambda i: (i.start_s, -i.score))

@@ -1,0 +1,300 @@
+"""Head actions from the head-pose angles: B1 nodding, B2 shaking head, B3 turning head, B4 tilting
+head, B5 bowing head, B6 head up.
+
+Each angle (yaw, pitch, roll; ``headpose``) is cut into **swings**: movements from one turning point
+to the next of at least ``MIN_SWING_DEG`` (a zigzag with that hysteresis, so jitter below it never
+makes a turning point). A swing starts when the angle has left its turning point by ``SETTLE_FRACTION``
+of the swing and ends when it is that close to the next one; what lies between two swings is a
+**hold**. Then, per angle:
+
+* **Oscillations**: swings that follow each other with holds under ``MAX_REVERSAL_HOLD_S`` and each
+  last at most ``MAX_HALF_CYCLE_S``. Pitch: two or more swings (down and up: one nod; a series of nods
+  is one instance; some nods start upward) -> B1 nodding. Yaw: three or more swings (left-right-left) -> B2 shaking head; two (out and
+  back) -> B3 turning head (a glance aside), when large enough for a turn. Roll: B4 tilting head.
+* **Displacements**: a swing followed by a hold of at least ``MIN_HOLD_S`` (the head stays turned,
+  tilted, bowed or raised), with the return swing when it comes within ``MAX_HOLD_S``: yaw -> B3,
+  roll -> B4, pitch down -> B5 bowing head, pitch up -> B6 head up, each when the swing reaches its
+  ``DISPLACEMENT_DEG``.
+
+Where instances of different angles overlap by more than half of the shorter, one whose angle moved
+less than 1 / ``CROSSTALK_RATIO`` as far as the other's is crosstalk (a turning head moves the
+fitted pitch and roll a little, and a nod the yaw) and is dropped: the larger rotation names the
+gesture.
+
+The values (why each holds for footage in general; docs/KINEMATICS.md has the measurements):
+
+* ``MIN_SWING_DEG`` 2.0: the nod swings of the MA-52 nodding demo clip measure 2.6-3.8 deg with
+  MediaPipe (small heads, faces masked); on still stretches of real footage the fitted angles wander
+  by less than 1 deg peak to peak within a second, so a swing of 2 deg is over twice that. Nods in
+  conversation are mostly 5-15 deg (motion-capture studies, e.g. Hadar et al. 1985).
+* ``MAX_HALF_CYCLE_S`` 0.7: nods and shakes run at 1-4 Hz (half cycles 0.12-0.5 s; Hadar et al.
+  1985; fast nods up to 6 Hz in Hale et al. 2020); 0.7 s admits slow nods of 0.7 Hz.
+* ``MAX_REVERSAL_HOLD_S`` 0.25: the head does not stop at the turning points of an oscillation; a
+  stop of a quarter second is a held position.
+* ``MIN_HOLD_S`` 0.3: a held head position lasts at least this (MA-52 clips are 1.5-2.5 s with the
+  movement in them).
+* ``MAX_HOLD_S`` 3.0: a return within this belongs to the same action (MA-52 actions last about
+  1.5-2.5 s; a head held turned for longer has two instances, out and back).
+* ``MAX_MOVEMENT_S`` 1.5: a displacement's swing takes at most this; head turns of 10-60 deg take
+  0.2-1 s (peak velocities 50-300 deg/s), and a change spread over more is a drift of posture.
+* ``DISPLACEMENT_DEG``: turn 8 (gaze shifts beyond about 10 deg recruit the head; speech moves yaw
+  by less than 5 deg on the real talking clips), tilt 7, bow 8, head up 7 (both beyond speech-related
+  pitch movement, 3-5 deg).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from .headpose import HeadPose
+from .types import ActionInstance, overlap, strength_score
+
+YAW, PITCH, ROLL = 0, 1, 2
+CHANNELS = ("yaw", "pitch", "roll")
+MIN_SWING_DEG = 2.0
+SETTLE_FRACTION = 0.15
+MAX_HALF_CYCLE_S = 0.7
+MAX_REVERSAL_HOLD_S = 0.25
+MIN_HOLD_S = 0.3
+MAX_HOLD_S = 3.0
+MAX_MOVEMENT_S = 1.5
+DISPLACEMENT_DEG = {"turn": 8.0, "tilt": 7.0, "bow": 8.0, "up": 7.0}
+NOD_DEG = 3.0  # the largest swing of a nod series reaches at least this (B1)
+SHAKE_DEG = 4.0  # likewise for a head shake (B2)
+SMOOTH_S = 0.1  # the fitted angles are averaged over this (pose jitter; a 4 Hz nod keeps 76 %)
+MAX_GAP_S = 0.3  # missing head poses over at most this are interpolated
+MIN_CONFIDENCE = 0.15
+CROSSTALK_RATIO = 1.5
+
+
+@dataclass
+class Swing:
+    channel: int
+    start: int  # frame where the angle leaves the previous turning point
+    end: int  # frame where it reaches the next one
+    amplitude: float  # signed degrees (end value - start value)
+    peak_from: int  # frame of the turning point it leaves
+    peak_to: int  # frame of the turning point it reaches
+
+
+def head_actions(pose: HeadPose, times: np.ndarray) -> list[ActionInstance]:
+    """The head action instances of a track's head pose (see the module's text)."""
+    found: list[ActionInstance] = []
+    for channel in (YAW, PITCH, ROLL):
+        for a, b, signal in _runs(pose, times, channel):
+            swings = _swings(signal, channel, times[a:b])
+            found += _classify(swings, signal, times[a:b], channel, _reliability(pose, a, b))
+    return _drop_crosstalk(sorted(found, key=lambda i: i.start_s))
+
+
+def _reliability(pose: HeadPose, a: int, b: int) -> float:
+    """How far the head-pose fit of frames [a, b) can be trusted (0.5-1): its mean confidence against
+    a typical clean fit's 0.5."""
+    conf = pose.confidence[a:b]
+    return float(np.clip(np.mean(conf[conf > 0]) / 0.5, 0.5, 1.0)) if (conf > 0).any() else 0.5
+
+
+def _runs(pose: HeadPose, times: np.ndarray, channel: int):
+    """(first, last frame, smoothed angle) of each stretch with a head pose (gaps up to MAX_GAP_S
+    interpolated)."""
+    good = pose.valid & (pose.confidence >= MIN_CONFIDENCE)
+    idx = np.flatnonzero(good)
+    if len(idx) < 3:
+        return
+    breaks = np.flatnonzero(np.diff(times[idx]) > MAX_GAP_S)
+    for lo, hi in zip(np.r_[0, breaks + 1], np.r_[breaks + 1, len(idx)]):
+        a, b = int(idx[lo]), int(idx[hi - 1]) + 1
+        if times[b - 1] - times[a] < 2 * SMOOTH_S:
+            continue
+        sel = idx[lo:hi]
+        signal = np.interp(times[a:b], times[sel], pose.angles[sel, channel])
+        step = float(np.median(np.diff(times[a:b])))
+        k = max(1, int(round(SMOOTH_S / step)))
+        yield a, b, uniform_filter1d(signal, size=k, mode="nearest")
+
+
+def _pivots(x: np.ndarray, hysteresis: float) -> list[int]:
+    """Turning points of ``x``: a new one each time it moves ``hysteresis`` back from its last
+    extreme (the first is where the first such movement starts)."""
+    lo = hi = 0
+    direction = 0
+    pivots: list[int] = []
+    extreme = 0
+    for i in range(1, len(x)):
+        if direction == 0:
+            hi = i if x[i] > x[hi] else hi
+            lo = i if x[i] < x[lo] else lo
+            if x[hi] - x[lo] >= hysteresis:
+                pivots, direction, extreme = ([lo], 1, hi) if hi > lo else ([hi], -1, lo)
+        elif direction * (x[i] - x[extreme]) >= 0:
+            extreme = i
+        elif direction * (x[extreme] - x[i]) >= hysteresis:
+            pivots.append(extreme)
+            direction, extreme = -direction, i
+    return pivots + [extreme] if direction else []
+
+
+def _swings(x: np.ndarray, channel: int, times: np.ndarray) -> list[Swing]:
+    """The swings between the turning points of hysteresis MIN_SWING_DEG."""
+    pivots = _pivots(x, MIN_SWING_DEG)
+    out = []
+    for p, q in zip(pivots[:-1], pivots[1:]):
+        amp = float(x[q] - x[p])
+        if abs(amp) < MIN_SWING_DEG:
+            continue
+        tol = max(SETTLE_FRACTION * abs(amp), 0.3)
+        seg = x[p:q + 1]
+        left = np.flatnonzero(np.abs(seg - x[p]) > tol)
+        arrived = np.flatnonzero(np.abs(seg - x[q]) <= tol)
+        start = p + (int(left[0]) - 1 if len(left) else 0)
+        end = p + (int(arrived[0]) if len(arrived) else q - p)
+        out.append(Swing(channel, max(p, start), max(end, start + 1), amp, p, q))
+    return out
+
+
+def _chains(swings: list[Swing], times: np.ndarray) -> list[list[Swing]]:
+    """Swings joined into oscillations: quick swings with short holds between them."""
+    chains: list[list[Swing]] = []
+    for s in swings:
+        quick = times[s.end] - times[s.start] <= MAX_HALF_CYCLE_S
+        if chains and quick and _quick(chains[-1][-1], times) and \
+                times[s.start] - times[chains[-1][-1].end] <= MAX_REVERSAL_HOLD_S:
+            chains[-1].append(s)
+        else:
+            chains.append([s])
+    return chains
+
+
+def _quick(s: Swing, times: np.ndarray) -> bool:
+    return times[s.end] - times[s.start] <= MAX_HALF_CYCLE_S
+
+
+def _classify(swings: list[Swing], x: np.ndarray, times: np.ndarray, channel: int,
+              reliability: float) -> list[ActionInstance]:
+    out: list[ActionInstance] = []
+    chains = _chains(swings, times)
+    used = set()
+    for n, chain in enumerate(chains):
+        inst = _oscillation(chain, times, channel, reliability)
+        if inst is not None:
+            out.append(inst)
+            used.add(n)
+    returns = set()  # swings that brought the head back from a displacement already found
+    for n, chain in enumerate(chains):
+        if n in used:
+            continue
+        for k, s in enumerate(chain):
+            if id(s) in returns:
+                continue
+            nxt = chain[k + 1] if k + 1 < len(chain) else (chains[n + 1][0] if n + 1 < len(chains) else None)
+            inst = _displacement(s, nxt, x, times, channel, reliability)
+            if inst is not None:
+                out.append(inst)
+                if inst.evidence["returned"]:
+                    returns.add(id(nxt))
+    return _merge_returns(out)
+
+
+def _evidence_swings(chain: list[Swing], times: np.ndarray) -> dict:
+    amps = [abs(s.amplitude) for s in chain]
+    span = times[chain[-1].end] - times[chain[0].start]
+    return {"swings": len(chain), "amplitude_deg": round(max(amps), 1),
+            "mean_amplitude_deg": round(float(np.mean(amps)), 1),
+            "rate_hz": round(len(chain) / 2 / span, 2) if span > 0 else None}
+
+
+def _oscillation(chain: list[Swing], times: np.ndarray, channel: int, reliability: float) -> ActionInstance | None:
+    if len(chain) < 2:
+        return None
+    ev = _evidence_swings(chain, times)
+    ev["angle"] = CHANNELS[channel]
+    start, end = float(times[chain[0].start]), float(times[chain[-1].end])
+    big = ev["amplitude_deg"]
+    if channel == PITCH:
+        if big < NOD_DEG:
+            return None
+        return ActionInstance("B1", start, end, strength_score(big / NOD_DEG * min(1.0, len(chain) / 2), reliability),
+                              dict(ev, pattern="down-up oscillation", nods=len(chain) // 2 or 1))
+    if channel == YAW:
+        if len(chain) >= 3 and big >= SHAKE_DEG:
+            return ActionInstance("B2", start, end, strength_score(big / SHAKE_DEG, reliability),
+                                  dict(ev, pattern="left-right oscillation"))
+        if big >= DISPLACEMENT_DEG["turn"]:
+            return ActionInstance("B3", start, end, strength_score(big / DISPLACEMENT_DEG["turn"], reliability),
+                                  dict(ev, pattern="quick turn and back", direction=_side(chain[0].amplitude)))
+        return None
+    if big >= DISPLACEMENT_DEG["tilt"]:
+        return ActionInstance("B4", start, end, strength_score(big / DISPLACEMENT_DEG["tilt"], reliability),
+                              dict(ev, pattern="tilt and back", direction=_tilt_side(chain[0].amplitude)))
+    return None
+
+
+def _side(amplitude: float) -> str:
+    return "to the person's left" if amplitude > 0 else "to the person's right"
+
+
+def _tilt_side(amplitude: float) -> str:
+    return "toward the left shoulder" if amplitude > 0 else "toward the right shoulder"
+
+
+def _displacement(s: Swing, nxt: Swing | None, x: np.ndarray, times: np.ndarray, channel: int,
+                  reliability: float) -> ActionInstance | None:
+    """A swing held for at least MIN_HOLD_S (or until the track ends), with its return if soon."""
+    hold_end = times[nxt.start] if nxt is not None else times[-1]
+    hold = float(hold_end - times[s.end])
+    if hold < MIN_HOLD_S and nxt is not None:
+        return None
+    amp = abs(s.amplitude)
+    if channel == YAW:
+        code, key, detail = "B3", "turn", {"direction": _side(s.amplitude)}
+    elif channel == ROLL:
+        code, key, detail = "B4", "tilt", {"direction": _tilt_side(s.amplitude)}
+    elif s.amplitude > 0:
+        code, key, detail = "B5", "bow", {"direction": "down"}
+    else:
+        code, key, detail = "B6", "up", {"direction": "up"}
+    if amp < DISPLACEMENT_DEG[key]:
+        return None
+    if times[s.end] - times[s.start] > MAX_MOVEMENT_S:
+        return None  # a slow drift of posture, not a movement
+    start = float(times[s.start])
+    end = float(times[s.end]) + min(hold, MIN_HOLD_S)
+    returned = nxt is not None and hold <= MAX_HOLD_S and np.sign(nxt.amplitude) != np.sign(s.amplitude) \
+        and abs(nxt.amplitude) >= 0.5 * amp and times[nxt.end] - times[nxt.start] <= MAX_MOVEMENT_S
+    if returned:
+        end = float(times[nxt.end])
+    ev = {"angle": CHANNELS[channel], "amplitude_deg": round(amp, 1), "hold_s": round(hold, 2),
+          "movement_s": round(float(times[s.end] - times[s.start]), 2), "returned": bool(returned),
+          "pattern": "held " + {"B3": "turn", "B4": "tilt", "B5": "bow", "B6": "raise"}[code], **detail}
+    return ActionInstance(code, start, end, strength_score(amp / DISPLACEMENT_DEG[key], reliability), ev)
+
+
+def _merge_returns(found: list[ActionInstance]) -> list[ActionInstance]:
+    """A displacement whose return was already covered by the previous instance of the same code is
+    not counted twice."""
+    out: list[ActionInstance] = []
+    for inst in sorted(found, key=lambda i: (i.start_s, -i.end_s)):
+        if out and out[-1].code == inst.code and inst.start_s < out[-1].end_s:
+            if inst.score > out[-1].score:
+                inst.start_s = min(inst.start_s, out[-1].start_s)
+                inst.end_s = max(inst.end_s, out[-1].end_s)
+                out[-1] = inst
+            else:
+                out[-1].end_s = max(out[-1].end_s, inst.end_s)
+            continue
+        out.append(inst)
+    return out
+
+
+def _drop_crosstalk(found: list[ActionInstance]) -> list[ActionInstance]:
+    """Drop an instance overlapping (over half of the shorter) one of another angle that turned at
+    least CROSSTALK_RATIO times as far: the larger rotation names the gesture."""
+    def dominated(inst: ActionInstance) -> bool:
+        return any(other.evidence["angle"] != inst.evidence["angle"]
+                   and overlap(inst.start_s, inst.end_s, other.start_s, other.end_s)
+                   > 0.5 * min(inst.end_s - inst.start_s, other.end_s - other.start_s)
+                   and other.evidence["amplitude_deg"] >= CROSSTALK_RATIO * inst.evidence["amplitude_deg"]
+                   for other in found)
+    return [inst for inst in found if not dominated(inst)]
