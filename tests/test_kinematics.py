@@ -17,9 +17,10 @@ L = ma52_layout()
 SIZE = (1280, 720)
 
 
-def _head_points(yaw, pitch, roll, iod_px, rng, shape_mm=3.0, noise_px=0.5, centre=(640, 300)):
+def _head_points(yaw, pitch, roll, iod_px, rng, shape_mm=3.0, noise_px=0.5, centre=(640, 360)):
     """The layout's head points of a head (the generic model with every point moved by ``shape_mm`` at
-    random: another person's head) at known angles, ``iod_px`` between the pupils, with pixel noise."""
+    random: another person's head) at known angles, ``iod_px`` between the pupils, with pixel noise. In the
+    middle of the picture, the angles against the line of sight are the camera-relative ones."""
     focal, c = hp.camera(SIZE)
     model = hp._MODEL + rng.normal(0, shape_mm, hp._MODEL.shape)
     z = focal * hp.INTEROCULAR_MM / iod_px
@@ -51,6 +52,18 @@ def test_head_pose_recovers_known_angles(iod_px):
     err = np.array(errors)
     # documented in docs/KINEMATICS.md: median under 3 deg, 95th percentile under 8 deg
     assert np.median(err) < 3.0 and np.percentile(err, 95) < 8.0, (np.median(err, 0), np.percentile(err, 95, 0))
+
+
+def test_head_moving_across_the_picture_keeps_its_angles():
+    rng = np.random.default_rng(5)
+    for x in (200, 640, 1100):
+        pts, t = _head_points(0, 0, 0, 40, rng, shape_mm=0.0, noise_px=0.0, centre=(x, 360))
+        # the same head, not turning, seen off-centre: its camera-frame rotation is the line of sight's
+        focal, c = hp.camera(SIZE)
+        pts = hp.project(hp._MODEL, hp.line_of_sight(t), t, focal, c)
+        kp, sc = _frame(pts)
+        pose = hp.head_pose(kp[None], sc[None], np.zeros(1), SIZE)
+        assert np.abs(pose.angles[0]).max() < 0.5, (x, pose.angles[0])
 
 
 def test_head_pose_needs_eyes_and_enough_points():

@@ -42,12 +42,14 @@ def batch(tmp_path_factory, ref_checkpoint):
 def _expected_counts(doc: dict, pid: int) -> Counter:
     """Counts per summary column stem, straight from the record (independent of pipeline.report)."""
     c = Counter()
-    touches = set()
+    touches, actions = set(), set()
     for s in doc["segments"]:
         if s["person"] != pid:
             continue
-        if s["action"]:
+        if s["action"] and s["action"]["source"] == "mmn":
             c["action_" + s["action"]["code"].lower()] += 1
+        for a in s["movement"]["actions"]:  # weight-free instances, each once
+            actions.add((a["code"], a["start_s"], a["end_s"]))
         if s["movement"]["body_part"]:
             c["part_" + s["movement"]["body_part"].replace(" ", "_").replace("-", "_")] += 1
         for t in s["movement"]["touch_events"]:
@@ -55,6 +57,8 @@ def _expected_counts(doc: dict, pid: int) -> Counter:
                 touches.add((t["hand"], t["target"], t["start_s"], t["end_s"]))
     for _, target, _, _ in touches:
         c["touch_" + target.replace("/", "_")] += 1
+    for code, _, _ in actions:
+        c["kin_" + code.lower()] += 1
     return c
 
 
