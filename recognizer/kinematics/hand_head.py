@@ -53,8 +53,8 @@ _SHOULDER = {s: _L.index(f"{s}_shoulder") for s in ("left", "right")}
 MIN_SCORE = 0.3
 FACE_PLANE_MM = -15.0
 HOLD_POSE_S = 1.0
-HEAD_ELLIPSE = ((0.0, 10.0), (105.0, 140.0))  # centre, semi-axes (mm): skull top to below the chin
-NECK_BOX = (80.0, 125.0, 210.0)  # |x| <=, y from, y to (mm): chin to the base of the neck
+NECK_BOX = (80.0, 120.0, 210.0)  # |x| <=, y from, y to (mm): below the chin to the base of the neck
+NECK_PLANE_MM = 40.0  # the neck's front, behind the face's plane
 HAND_MM = 190.0  # wrist to middle fingertip of an adult hand
 IN_FRONT_RATIO = 1.35
 FACE_CENTRE = np.array([0.0, 40.0])
@@ -69,21 +69,29 @@ SETTLED_MM = 30.0  # a hand on its way moves 0.3-1 m/s (100-300 mm in 0.3 s); sc
 SETTLED_S = 0.3
 MAX_REACH_S = 1.2
 
-# zone: (|x| from, |x| to, y from, y to) in mm, head frame; checked in this order
+# The head as an ellipsoid (mm, head frame): centre, semi-axes. Adult head breadth 155 mm, length
+# (glabella to the back) 195 mm, vertex 130 mm above the tragion, chin 120 mm below the pupils.
+HEAD_CENTRE = np.array([0.0, 6.0, 87.0])
+HEAD_AXES = np.array([78.0, 117.0, 97.0])
+AT_HEAD_RADIUS = 1.15  # fingertips in the hair or on the ear stand up to 15 % outside the skull's outline
+# zone: (|azimuth| from, to (deg; 0 = the middle of the face, 90 = the ears), y from, y to (mm)),
+# on the head's surface; checked in this order
 ZONES: list[tuple[str, tuple[float, float, float, float]]] = [
-    ("nose bridge", (0, 14, -14, 14)),
-    ("eye", (12, 58, -22, 16)),
-    ("nose", (0, 22, 14, 52)),
-    ("mouth", (0, 34, 52, 92)),
-    ("forehead", (0, 62, -90, -22)),
-    ("ear", (58, 110, -22, 62)),
-    ("face", (0, 80, -22, 135)),
-    ("hair", (0, 125, -170, -22)),
-    ("neck", (0, NECK_BOX[0], NECK_BOX[1], NECK_BOX[2])),
+    ("nose bridge", (0, 9, -14, 14)),
+    ("eye", (7, 40, -22, 16)),
+    ("nose", (0, 14, 14, 52)),
+    ("mouth", (0, 24, 52, 92)),
+    ("forehead", (0, 50, -95, -22)),
+    ("ear", (55, 115, -22, 62)),
+    ("face", (0, 75, -22, 120)),
+    ("hair", (0, 180, -200, -22)),
+    ("hair", (115, 180, -22, 120)),
 ]
-ZONE_NAMES = [z for z, _ in ZONES]
+ZONE_NAMES = list(dict.fromkeys(z for z, _ in ZONES)) + ["neck", "back of head"]
+LEAD_ORDER = ("nose bridge", "nose", "eye", "ear", "mouth", "forehead", "neck", "face", "hair")
+BEHIND_RADIUS = 1.6  # a wrist beside the head (within ~5 cm of its outline) whose fingertips are hidden
 ZONE_CODE = {"eye": "F6", "nose": "F1", "nose bridge": "F5", "mouth": "F2", "forehead": "F7", "ear": "F8",
-             "face": "F2", "hair": "F3", "neck": "E2"}
+             "face": "F2", "hair": "F3", "neck": "E2", "back of head": "F4"}
 
 
 def hold_pose(pose: HeadPose, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,38 +110,59 @@ def hold_pose(pose: HeadPose, times: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rot, trans
 
 
-def to_head_frame(points: np.ndarray, rot: np.ndarray, trans: np.ndarray, focal: float, center) -> np.ndarray:
-    """[T, N, 2] head-frame x, y (mm) where the camera rays of image points [T, N, 2] meet the face's
-    plane (NaN where there is no head pose or the plane is seen edge-on)."""
+def to_head_frame(points: np.ndarray, rot: np.ndarray, trans: np.ndarray, focal: float, center,
+                  plane_mm: float = FACE_PLANE_MM) -> np.ndarray:
+    """[T, N, 2] head-frame x, y (mm) where the camera rays of image points [T, N, 2] meet the plane
+    z = ``plane_mm`` (the face's by default; NaN where there is no head pose or the plane is seen
+    edge-on)."""
     rays = np.concatenate([(points - np.asarray(center)) / focal, np.ones(points.shape[:-1] + (1,))], -1)
     rt = np.swapaxes(rot, -1, -2)  # head from camera
     origin = -np.einsum("tij,tj->ti", rt, trans)  # the camera in head coordinates [T, 3]
     d = np.einsum("tij,tnj->tni", rt, rays)  # [T, N, 3]
     with np.errstate(invalid="ignore", divide="ignore"):
-        s = (FACE_PLANE_MM - origin[:, None, 2]) / d[..., 2]
+        s = (plane_mm - origin[:, None, 2]) / d[..., 2]
         hit = origin[:, None, :2] + s[..., None] * d[..., :2]
     ok = np.isfinite(s) & (s > 0) & (np.abs(d[..., 2]) > 0.25 * np.linalg.norm(d, axis=-1))
     return np.where(ok[..., None], hit, np.nan)
 
 
-def zone_of(xy: np.ndarray) -> np.ndarray:
-    """Zone index (into ZONES) of head-frame points [..., 2]; -1 outside every zone."""
-    out = np.full(xy.shape[:-1], -1)
-    ax, y = np.abs(xy[..., 0]), xy[..., 1]
-    for k, (_, (x0, x1, y0, y1)) in reversed(list(enumerate(ZONES))):
-        with np.errstate(invalid="ignore"):
-            inside = (ax >= x0) & (ax <= x1) & (y >= y0) & (y <= y1)
-        out = np.where(inside, k, out)
+def on_head(points: np.ndarray, rot: np.ndarray, trans: np.ndarray, focal: float, center) -> tuple[np.ndarray, np.ndarray]:
+    """Where the camera rays of image points [T, N, 2] meet the head: ([T, N, 3] head-frame points,
+    [T, N] radius). The radius is the ray's closest approach to the head ellipsoid's centre in units of
+    the ellipsoid (<= 1: the ray hits the head, and the point is where it enters, on the side facing
+    the camera; > 1: it passes beside the head, and the point is its closest approach)."""
+    rays = np.concatenate([(points - np.asarray(center)) / focal, np.ones(points.shape[:-1] + (1,))], -1)
+    rt = np.swapaxes(rot, -1, -2)
+    origin = -np.einsum("tij,tj->ti", rt, trans)[:, None, :]  # the camera in head coordinates
+    d = np.einsum("tij,tnj->tni", rt, rays)
+    o_n, d_n = (origin - HEAD_CENTRE) / HEAD_AXES, d / HEAD_AXES
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dd = (d_n * d_n).sum(-1)
+        s_min = -(o_n * d_n).sum(-1) / dd
+        radius = np.linalg.norm(o_n + s_min[..., None] * d_n, axis=-1)
+        s_hit = np.where(radius <= 1, s_min - np.sqrt(np.clip(1 - radius ** 2, 0, None) / dd), s_min)
+        return origin + s_hit[..., None] * d, radius
+
+
+def zone_of(surface: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Zone index (into ZONE_NAMES) of points on or beside the head ([..., 3] and their radius, from
+    ``on_head``); -1 for points away from it."""
+    out = np.full(surface.shape[:-1], -1)
+    with np.errstate(invalid="ignore"):
+        azimuth = np.abs(np.degrees(np.arctan2(surface[..., 0] - HEAD_CENTRE[0], HEAD_CENTRE[2] - surface[..., 2])))
+        y = surface[..., 1]
+        near = radius <= AT_HEAD_RADIUS
+        for name, (a0, a1, y0, y1) in reversed(ZONES):
+            k = ZONE_NAMES.index(name)
+            inside = (azimuth >= a0) & (azimuth <= a1) & (y >= y0) & (y <= y1)
+            out = np.where(inside & near, k, out)
     return out
 
 
-def at_head(xy: np.ndarray) -> np.ndarray:
-    """Whether head-frame points [..., 2] lie inside the head's outline or on the neck."""
-    (cx, cy), (ax, ay) = HEAD_ELLIPSE
+def on_neck(xy: np.ndarray) -> np.ndarray:
+    """Whether points on the neck's plane (``to_head_frame`` at NECK_PLANE_MM) lie on the neck."""
     with np.errstate(invalid="ignore"):
-        head = ((xy[..., 0] - cx) / ax) ** 2 + ((xy[..., 1] - cy) / ay) ** 2 <= 1.0
-        neck = (np.abs(xy[..., 0]) <= NECK_BOX[0]) & (xy[..., 1] >= NECK_BOX[1]) & (xy[..., 1] <= NECK_BOX[2])
-    return head | neck
+        return (np.abs(xy[..., 0]) <= NECK_BOX[0]) & (xy[..., 1] >= NECK_BOX[1]) & (xy[..., 1] <= NECK_BOX[2])
 
 
 def hand_head_actions(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: tuple[int, int],
@@ -150,8 +179,10 @@ def hand_head_actions(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarr
             inside = (pts[..., 0] >= 0) & (pts[..., 1] >= 0) & (pts[..., 0] < size[0]) & (pts[..., 1] < size[1])
         seen = (scores[:, joints] > MIN_SCORE) & np.isfinite(pts).all(-1) & inside
         xy = to_head_frame(pts, rot, trans, pose.focal, pose.center)
-        xy[_below_shoulders(pts, keypoints, scores) & (xy[..., 1] > NECK_BOX[1])] = np.nan
-        per_hand[side] = _hand_state(side, xy, seen, keypoints, scores)
+        neck = on_neck(to_head_frame(pts, rot, trans, pose.focal, pose.center, NECK_PLANE_MM))
+        neck &= ~_below_shoulders(pts, keypoints, scores)
+        surface, radius = on_head(pts, rot, trans, pose.focal, pose.center)
+        per_hand[side] = _hand_state(side, xy, surface, radius, neck, seen, keypoints, scores)
     found = []
     for side, state in per_hand.items():
         state["settled"] = _settled(state["point"], times)
@@ -173,30 +204,57 @@ def _below_shoulders(points: np.ndarray, keypoints: np.ndarray, scores: np.ndarr
         return both[:, None] & (points[..., 1] > line_y)
 
 
-def _hand_state(side: str, xy: np.ndarray, seen: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> dict:
-    """Per frame: whether the hand is at the head, its deepest point (head frame), that point's zone,
-    the palm centre, the hand's apparent length (mm at the head's depth) and how many fingertips are
-    seen."""
+def _hand_state(side: str, xy: np.ndarray, surface: np.ndarray, radius: np.ndarray, neck: np.ndarray,
+                seen: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> dict:
+    """Per frame: whether the hand is at the head, its touching point (on the head, mm) and that
+    point's zone, the palm centre and the hand's apparent length (on the face's plane), and how many
+    fingertips are seen."""
     xy = np.where(seen[..., None], xy, np.nan)
-    depth = np.linalg.norm(xy - FACE_CENTRE, axis=-1)  # [T, 6]
+    radius = np.where(seen, radius, np.nan)
+    zones = zone_of(surface, radius)  # [T, 6]
+    zones = np.where(seen & (zones < 0) & neck, ZONE_NAMES.index("neck"), np.where(seen, zones, -1))
+    touching, zone = _touching(zones)
+    rows = np.arange(len(xy))
+    point = np.where((touching >= 0)[:, None], surface[rows, np.maximum(touching, 0)], np.nan)
     spans = np.linalg.norm(xy[:, 1:] - xy[:, :1], axis=-1)
     length = np.max(np.where(np.isfinite(spans), spans, -np.inf), axis=1)
     length = np.where(np.isfinite(length), length, np.nan)
-    tips_seen = seen[:, 1:].sum(1)
-    has = np.isfinite(depth).any(1)
-    deepest = np.full((len(xy), 2), np.nan)
-    finger = np.where(np.isfinite(depth[:, 2:4]), depth[:, 2:4], np.inf)  # index, middle fingertips
-    idx = np.where(np.isfinite(finger).any(1), 2 + np.argmin(finger, axis=1),
-                   np.argmin(np.where(np.isfinite(depth), depth, np.inf), axis=1))
-    deepest[has] = xy[has, idx[has]]
-    near = at_head(xy).any(1) & has
     in_front = np.nan_to_num(length) > HAND_MM * IN_FRONT_RATIO
     palm = xy[:, 0] + 0.45 * (xy[:, 3] - xy[:, 0])  # wrist toward the middle fingertip
     elbow_up = (scores[:, _ELBOW[side]] > MIN_SCORE) & (scores[:, _SHOULDER[side]] > MIN_SCORE) & \
         (keypoints[:, _ELBOW[side], 1] < keypoints[:, _SHOULDER[side], 1])
-    return {"at": near & ~in_front, "point": deepest, "zone": zone_of(deepest), "palm": palm, "xy": xy,
-            "length": length, "tips": tips_seen, "seen": seen.any(1), "elbow_up": elbow_up,
-            "dist": np.where(has, np.nanmin(np.where(np.isfinite(depth), depth, np.inf), axis=1), np.nan)}
+    tips = seen[:, 1:].sum(1)
+    with np.errstate(invalid="ignore"):
+        behind = seen[:, 0] & (tips <= 1) & elbow_up & (radius[:, 0] <= BEHIND_RADIUS)
+    zone = np.where((zone < 0) & behind, ZONE_NAMES.index("back of head"), zone)
+    point = np.where((behind & (touching < 0))[:, None], surface[:, 0], point)
+    depth = np.linalg.norm(xy - FACE_CENTRE, axis=-1)
+    return {"at": (zone >= 0) & ~in_front, "point": point, "zone": zone, "palm": palm, "xy": xy,
+            "length": length, "tips": tips, "seen": seen.any(1), "elbow_up": elbow_up,
+            "dist": np.min(np.where(np.isfinite(depth), depth, np.inf), axis=1)}
+
+
+def _touching(zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame of the hand points' zones [T, 6] (wrist, thumb, index, middle, ring, pinky tips): the
+    point that touches and its zone. The thumb and index fingertips lead in self-touch (pinching an
+    ear, pointing at the nose, pushing glasses): the first of ``LEAD_ORDER`` that one of them is in;
+    else the zone most fingertips are in."""
+    n = len(zones)
+    point, zone = np.full(n, -1), np.full(n, -1)
+    for name in reversed(LEAD_ORDER):
+        k = ZONE_NAMES.index(name)
+        for j in (2, 1):  # index, then thumb
+            hit = zones[:, j] == k
+            point, zone = np.where(hit, j, point), np.where(hit, k, zone)
+    tips = zones[:, 1:]
+    for t in np.flatnonzero(zone < 0):
+        found = tips[t][tips[t] >= 0]
+        if len(found):
+            zone[t] = int(np.bincount(found).argmax())
+            point[t] = 1 + int(np.flatnonzero(tips[t] == zone[t])[0])
+        elif zones[t, 0] >= 0:
+            zone[t], point[t] = zones[t, 0], 0
+    return point, zone
 
 
 def _settled(point: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -231,7 +289,7 @@ def _instance(side: str, state: dict, per_hand: dict, a: int, b: int, times: np.
               reliability: float) -> ActionInstance:
     zones = state["zone"][a:b][state["settled"][a:b]]
     zones = zones[zones >= 0]
-    counts = np.bincount(zones, minlength=len(ZONES)) if len(zones) else np.zeros(len(ZONES), int)
+    counts = np.bincount(zones, minlength=len(ZONE_NAMES)) if len(zones) else np.zeros(len(ZONE_NAMES), int)
     zone = ZONE_NAMES[int(np.argmax(counts))] if counts.any() else "face"
     share = float(counts.max() / max(1, counts.sum())) if counts.any() else 0.0
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
@@ -274,12 +332,13 @@ def _name(zone: str, state: dict, a: int, b: int, contact_s: float, both: float)
         return "F10", {"covering": "both hands on the face", "both_hands_share": round(both, 2)}
     if _fraction(palm_on_face) >= 0.5:
         return "F10", {"covering": "palm over the face", "palm_share": round(_fraction(palm_on_face), 2)}
-    if zone in ("mouth", "face") and _fraction(palm_on_mouth) >= 0.5:
+    if zone not in ("hair", "ear", "neck", "back of head") and _fraction(palm_on_mouth) >= 0.5:
         return "F9", {"covering": "palm over the mouth", "palm_share": round(_fraction(palm_on_mouth), 2)}
     if zone == "nose bridge":
         return ("F5", {"glasses": "short touch at the nose bridge"}) if contact_s <= GLASSES_MAX_S else \
             ("F1", {"glasses": "held at the nose bridge: touching the nose"})
-    if zone in ("hair", "ear") and np.median(state["tips"][a:b]) < 2 and _fraction(state["elbow_up"][a:b]) >= 0.5:
+    if zone in ("hair", "ear", "back of head") and np.median(state["tips"][a:b]) < 2 and \
+            _fraction(state["elbow_up"][a:b]) >= 0.5:
         return "F4", {"behind_head": "fingertips hidden, elbow above the shoulder"}
     return ZONE_CODE[zone], {}
 
