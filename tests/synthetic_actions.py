@@ -85,7 +85,7 @@ turned into pixels by the point's own depth (f / Z), with a 0.3 px floor: face-m
 (nose_bridge, nose_bottom, eye corners, lips) 0.4 mm (0.6 % of the 63 mm inter-ocular distance); nose
 and pupils 0.6 mm (1 %); ears and head_top 0.95 mm (1.5 %); hand-model wrist 2 mm, fingertips 3.5 mm;
 neck/shoulders 3 mm, elbows/wrists/knees/ankles 4 mm, hips/feet 5 mm. Plus a slow drift per point
-(Ornstein-Uhlenbeck, 1.5 s time constant, 0.7x the jitter), 3x jitter for points outside the picture,
+(Ornstein-Uhlenbeck, 1.5 s time constant, 0.7x the jitter), 1.5x jitter for points outside the picture,
 and dropouts: a hand missing for 0.07-0.3 s (NaN, score 0) ~3 times a minute, the whole person missing
 for 0.04-0.15 s ~0.5 times a minute. Scores: inside the picture 0.8-1.0, outside < 0.3, hand-model
 points of a hand with fewer than 3 of its 6 points in the picture 0, points hidden behind the head or body 0.1-0.3,
@@ -97,7 +97,7 @@ Framings: ``seated`` (whole body, head top at 4-10 % and feet at 90-97 % of the 
 resting on the lap are below the frame), ``head_shoulders`` (head top to chin 30-45 % of the height,
 the head's top at 8-25 %, which puts the shoulder keypoints at ~65-90 % and the elbows below the
 frame), ``head_only`` (head 55-70 % of the height, both shoulder keypoints 0-8 % below the bottom
-edge). The camera stays at least 1.5 m (seated), 0.9 m (upper), 0.45 m (head_shoulders), 0.35 m
+edge, the head's top at most 32 % down: where perspective needs more, the head grows, up to 85 %). The camera stays at least 1.5 m (seated), 0.9 m (upper), 0.45 m (head_shoulders), 0.35 m
 (head_only) from the face: where the drawn field of view (50-75 deg) would need it nearer (tall
 pictures), the field of view is narrowed instead (``Scenario.camera`` has the one used).
 """
@@ -1214,7 +1214,7 @@ def _place(cam: Camera, neutral: dict, framing: str, rng: np.random.Generator) -
         rows = (H * _u(rng, (0.05, 0.14)), _u(rng, (0.75, 0.92)))
     else:
         rows = ((_u(rng, (0.30, 0.45)), _u(rng, (0.70, 0.90)), (0.08, 0.25)) if framing == "head_shoulders"
-                else (_u(rng, (0.55, 0.70)), _u(rng, (1.00, 1.08)), (-0.05, 0.45)))
+                else (_u(rng, (0.55, 0.70)), _u(rng, (1.00, 1.08)), (-0.10, 0.32)))
     for _ in range(6):
         T = _framing_translation(cam, neutral, framing, rows, u)
         z = (cam.rotation @ neutral["nose"])[2] + T[2]
@@ -1239,7 +1239,8 @@ def _framing_translation(cam: Camera, neutral: dict, framing: str, rows: tuple, 
         cut = rot["neck"] + rows[1] * (rot["hip_center"] - rot["neck"])
         return _solve(cam, rot["head_top"], rows[0], cut, float(H), rot["neck"], u)
     h, want, top = rows
-    return _close_up(cam, neutral, h, want * H, (top[0] * H, top[1] * H), u, higher=framing == "head_only")
+    grow = 0.85 if framing == "head_only" else h  # a bigger head rather than a head low in the picture
+    return _close_up(cam, neutral, (h, grow), want * H, (top[0] * H, top[1] * H), u, higher=framing == "head_only")
 
 
 def _solve(cam: Camera, top, v_top, bottom, v_bottom, anchor, u_anchor) -> np.ndarray:
@@ -1252,24 +1253,30 @@ def _solve(cam: Camera, top, v_top, bottom, v_bottom, anchor, u_anchor) -> np.nd
     return np.array([(u_anchor - W / 2) * (anchor[2] + tz) / f - anchor[0], ty, tz])
 
 
-def _close_up(cam: Camera, neutral: dict, h: float, v_shoulders: float, v_top_range: tuple, u: float,
+def _close_up(cam: Camera, neutral: dict, h: tuple, v_shoulders: float, v_top_range: tuple, u: float,
               higher: bool) -> np.ndarray:
-    """Translation for a close-up: head top to chin ``h`` of the height, the shoulders (their mean, or
-    the higher one) at row ``v_shoulders`` as far as the head's top row stays in ``v_top_range``."""
+    """Translation for a close-up: head top to chin ``h[0]`` of the height, the shoulders (their mean, or
+    the higher one) at row ``v_shoulders`` as far as the head's top row stays in ``v_top_range``; where
+    it cannot, the head grows (up to ``h[1]``) until the shoulders are there."""
     rot = {k: cam.rotation @ v for k, v in neutral.items()}
     H = cam.height
 
-    def place(v_top):
-        T = _solve(cam, rot["head_top"], v_top, rot["menton"], v_top + h * H, rot["nose"], u)
+    def place(v_top, share):
+        T = _solve(cam, rot["head_top"], v_top, rot["menton"], v_top + share * H, rot["nose"], u)
         rows = [H / 2 + cam.focal_px * (rot[k][1] + T[1]) / (rot[k][2] + T[2])
                 for k in ("left_shoulder", "right_shoulder")]
         return T, (min(rows) if higher else sum(rows) / 2)
 
-    lo, hi = v_top_range
-    for _ in range(30):  # the shoulders' row grows with the head's: bisection
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if place(mid)[1] < v_shoulders else (lo, mid)
-    return place((lo + hi) / 2)[0]
+    share = h[0]
+    while True:
+        lo, hi = v_top_range
+        for _ in range(30):  # the shoulders' row grows with the head's: bisection
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if place(mid, share)[1] < v_shoulders else (lo, mid)
+        T, row = place((lo + hi) / 2, share)
+        if row >= v_shoulders - 1.0 or share >= h[1]:
+            return T
+        share = min(share + 0.02, h[1])
 
 
 def _neutral_points(body: _Body) -> dict:
@@ -1315,7 +1322,7 @@ class NoiseModel:
     drift: float = 0.7
     drift_tau_s: float = 1.5
     floor_px: float = 0.3
-    outside_factor: float = 3.0
+    outside_factor: float = 1.5
     hand_dropouts_per_min: float = 3.0
     hand_dropout_s: tuple = (0.07, 0.3)
     person_dropouts_per_min: float = 0.5

@@ -66,15 +66,20 @@ def test_framing_puts_points_in_and_out_of_the_picture_with_scores(framing, outs
         assert (sc.raw_scores[:, sa.HAND_JOINTS["left"] + sa.HAND_JOINTS["right"]] == 0).all()
 
 
-@pytest.mark.parametrize("framing, lo, hi", [("head_shoulders", 0.30, 0.45), ("head_only", 0.55, 0.70)])
+@pytest.mark.parametrize("framing, lo, hi", [("head_shoulders", 0.30, 0.45), ("head_only", 0.55, 0.85)])
 def test_close_up_head_size(framing, lo, hi):
     """Head top to chin fills the framing's share of the picture height (the chin is not a keypoint:
-    head_top to lower_lip_bottom is 200 of the model's 248 mm)."""
-    for seed in range(5):
-        sc = _still(framing, seed=seed, body_yaw_deg=0.0, camera_pitch_deg=0.0)
-        span = sc.true_keypoints[0, J["lower_lip_bottom"], 1] - sc.true_keypoints[0, J["head_top"], 1]
-        share = span / sc.size[1] * 248 / 200
+    head_top to lower_lip_bottom is 200 of the model's 248 mm); head-only shots keep the shoulders below
+    the frame (the head grows beyond 70 % where perspective needs it) and the head's top in the upper
+    third."""
+    for seed in range(6):
+        sc = _still(framing, seed=seed)
+        uv, H = sc.true_keypoints[0], sc.size[1]
+        share = (uv[J["lower_lip_bottom"], 1] - uv[J["head_top"], 1]) / H * 248 / 200
         assert lo - 0.03 <= share <= hi + 0.03, (seed, share)
+        if framing == "head_only":
+            assert uv[J["left_shoulder"], 1] >= H and uv[J["right_shoulder"], 1] >= H
+            assert uv[J["head_top"], 1] <= 0.34 * H
 
 
 def test_yaw_moves_the_nose_by_the_projected_amount():
