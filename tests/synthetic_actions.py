@@ -127,7 +127,6 @@ FAMILIES = {"head": HEAD_CODES, "head_hand": HEAD_HAND_CODES, "body": BODY_CODES
 LOWER_BODY_CODES = tuple(c for c in BODY_CODES if c[0] in "DG")  # need the legs in the picture
 FRAMINGS = ("seated", "upper", "head_shoulders", "head_only")
 SIZES = ((1280, 720), (960, 540), (1080, 1296))
-RESTS = ("lap", "table")
 BACKGROUNDS = ("still", "talking")
 
 # ---------------------------------------------------------------------------------------------------
