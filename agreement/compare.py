@@ -17,8 +17,9 @@ import numpy as np
 from definitions.labels import LabelSet
 
 from .errors import AgreementError
-from .measures import (IOU_THRESHOLDS, EventCounts, Span, binary, boundary_errors, coded_seconds, cohen_kappa,
-                       confusion, event_counts, frame_count, frame_labels, krippendorff_alpha, match, median_p90)
+from .measures import (IOU_THRESHOLDS, NOTHING, EventCounts, Span, binary, boundary_errors, coded_seconds,
+                       confusion, contingency, event_counts, frame_count, frame_labels, kappa, krippendorff_alpha,
+                       match, median_p90, one_against_rest, unit_patterns)
 from .sources import Coding, Side
 
 LEVELS = ("action", "body_part")
@@ -150,9 +151,14 @@ class PairLevel:
     other_spans: list[Span]
     ref_frames: np.ndarray
     other_frames: np.ndarray
+    _matches: dict = field(default_factory=dict, repr=False)
 
     def matches(self, iou: float, same_category: bool = True) -> list[tuple[int, int]]:
-        return match(self.ref, self.other_spans, iou, same_category)
+        """The one-to-one pairs (computed once: the pooled rows use them again)."""
+        key = (iou, same_category)
+        if key not in self._matches:
+            self._matches[key] = match(self.ref, self.other_spans, iou, same_category)
+        return self._matches[key]
 
 
 @dataclass
@@ -247,9 +253,13 @@ def level_rows(items: list[PairLevel], frames: list[CoderFrames], video: str, le
     category, then ``ALL`` (categories pooled; matching within a category) and ``ANY`` (matching across
     categories: did something happen)."""
     names = category_names(labels, level)
+    cats = _categories(items)
     n_coders, alpha_frames = _stack(frames)
     ref_frames = np.concatenate([it.ref_frames for it in items])
     other_frames = np.concatenate([it.other_frames for it in items])
+    values = np.union1d(np.union1d(ref_frames, other_frames), [NOTHING, *cats])
+    table = contingency(ref_frames, other_frames, values)
+    patterns, weights = unit_patterns(alpha_frames)
     same = {t: [it.matches(t) for it in items] for t in IOU_THRESHOLDS}
     anything = {t: [it.matches(t, same_category=False) for it in items] for t in IOU_THRESHOLDS}
     ref_time = _sum_times([coded_seconds(it.ref) for it in items])
@@ -257,27 +267,26 @@ def level_rows(items: list[PairLevel], frames: list[CoderFrames], video: str, le
     head = {"video": video, "reference": items[0].reference, "other": items[0].other, "level": level,
             "coders": n_coders, "frames": len(ref_frames)}
     rows = []
-    for cat in _categories(items):
+    for cat in cats:
         counts = {t: sum((event_counts(it.ref, it.other_spans, p, cat) for it, p in zip(items, same[t])),
                          EventCounts(0, 0, 0)) for t in IOU_THRESHOLDS}
-        errors = _errors(items, same[ONSET_IOU], cat)
-        rows.append(_row(head, names[cat][0], names[cat][1], counts, errors,
-                         cohen_kappa(binary(ref_frames, cat), binary(other_frames, cat)),
-                         krippendorff_alpha(binary(alpha_frames, cat)), ref_time.get(cat, 0.0),
+        rows.append(_row(head, names[cat][0], names[cat][1], counts, _errors(items, same[ONSET_IOU], cat),
+                         kappa(one_against_rest(table, int(np.searchsorted(values, cat)))),
+                         krippendorff_alpha(binary(patterns, cat), weights), ref_time.get(cat, 0.0),
                          other_time.get(cat, 0.0)))
-    for category, pairs, kappa, alpha, times in (
-            (ALL, same, cohen_kappa(ref_frames, other_frames), krippendorff_alpha(alpha_frames),
+    any_time = [sum(coded_seconds([Span(s.start_s, s.end_s, 0) for s in side]).get(0, 0.0) for side in sides)
+                for sides in ([it.ref for it in items], [it.other_spans for it in items])]
+    for category, pairs, pair_kappa, alpha, times in (
+            (ALL, same, kappa(table), krippendorff_alpha(patterns, weights),
              (sum(ref_time.values()), sum(other_time.values()))),
-            (ANY, anything, cohen_kappa(binary(ref_frames, None), binary(other_frames, None)),
-             krippendorff_alpha(binary(alpha_frames, None)),
-             (sum(coded_seconds([Span(s.start_s, s.end_s, 0) for s in it.ref]).get(0, 0.0) for it in items),
-              sum(coded_seconds([Span(s.start_s, s.end_s, 0) for s in it.other_spans]).get(0, 0.0) for it in items)))):
+            (ANY, anything, kappa(one_against_rest(table, int(np.searchsorted(values, NOTHING)))),
+             krippendorff_alpha(binary(patterns, None), weights), any_time)):
         counts = {t: sum((event_counts(it.ref, it.other_spans, p) for it, p in zip(items, pairs[t])),
                          EventCounts(0, 0, 0)) for t in IOU_THRESHOLDS}
-        errors = _errors(items, pairs[ONSET_IOU], None)
         long = "every category (matched within a category)" if category == ALL else \
             "any category (matched whatever the categories)"
-        rows.append(_row(head, category, long, counts, errors, kappa, alpha, *times))
+        rows.append(_row(head, category, long, counts, _errors(items, pairs[ONSET_IOU], None), pair_kappa, alpha,
+                         *times))
     return rows
 
 

@@ -10,7 +10,8 @@ set; ``NOTHING`` is no category). Everything here is arithmetic on those lists:
 * frames: each frame of ``1 / fps`` seconds, frame k covering [k/fps, (k+1)/fps), takes the category
   of the event that covers its centre (``NOTHING`` when none does; where events of one coding overlap,
   the one that started last, and of two starting together the shorter); Cohen's kappa of two codings
-  (scikit-learn) and Krippendorff's alpha of any number (nominal; see ``krippendorff_alpha``);
+  and Krippendorff's alpha of any number (nominal), computed here from a contingency table and from
+  unit patterns (quick on hours of frames; the tests hold them to scikit-learn and ``krippendorff``);
 * the confusion of categories between matched events, and each coding's coded time per category.
 """
 from __future__ import annotations
@@ -179,42 +180,72 @@ def frame_labels(spans: Sequence[Span], n_frames: int, fps: float) -> np.ndarray
     return labels
 
 
-def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
-    """Cohen's kappa of two label sequences (scikit-learn); NaN when it is undefined (one label only in
-    both: there is no chance agreement to beat) or there are no frames."""
-    if len(a) == 0 or len(np.union1d(a, b)) < 2:
+def contingency(a: np.ndarray, b: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Frame counts [label of a, label of b] over ``values`` (sorted; every label of a and b among them)."""
+    k = len(values)
+    return np.bincount(np.searchsorted(values, a) * k + np.searchsorted(values, b), minlength=k * k).reshape(k, k)
+
+
+def kappa(table: np.ndarray) -> float:
+    """Cohen's kappa of a contingency table: (p_o - p_e) / (1 - p_e), p_o the share of agreeing frames, p_e
+    the agreement expected from the two coders' label shares (what scikit-learn's ``cohen_kappa_score``
+    computes, held to it by the tests, here from one table per pair: each category's kappa is a 2 x 2
+    view of it, ``one_against_rest``). NaN when undefined (no frames, or one label only in both)."""
+    n = table.sum()
+    if n == 0:
         return math.nan
-    from sklearn.metrics import cohen_kappa_score
+    p = table / n
+    expected = float(p.sum(axis=1) @ p.sum(axis=0))
+    return math.nan if expected >= 1 - 1e-12 else (float(np.trace(p)) - expected) / (1 - expected)
 
-    return float(cohen_kappa_score(a, b))
+
+def one_against_rest(table: np.ndarray, i: int) -> np.ndarray:
+    """The 2 x 2 table of label ``i`` against every other label."""
+    both = table[i, i]
+    only_a, only_b = table[i].sum() - both, table[:, i].sum() - both
+    return np.array([[both, only_a], [only_b, table.sum() - both - only_a - only_b]])
 
 
-def krippendorff_alpha(labels: np.ndarray) -> float:
-    """Krippendorff's alpha, nominal, of [coders, units] labels (NaN: the coder did not code the unit);
-    NaN when it is undefined (fewer than two coders, or one label only).
+def unit_patterns(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct columns of [coders, units] labels (NaN: not coded) and how often each occurs: alpha
+    sums over units, so units alike are counted once with their number (an hour of frames at 25 fps:
+    90,000 units, a few hundred patterns)."""
+    if labels.shape[1] == 0:
+        return labels, np.zeros(0, np.int64)
+    filled = np.where(np.isfinite(labels), labels, -2.0)  # labels are >= NOTHING (-1)
+    patterns, counts = np.unique(filled, axis=1, return_counts=True)
+    return np.where(patterns == -2.0, np.nan, patterns), counts
+
+
+def krippendorff_alpha(labels: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Krippendorff's alpha, nominal, of [coders, units] labels (NaN: the coder did not code the unit),
+    each unit counted ``weights`` times (``unit_patterns``); NaN when it is undefined (fewer than two
+    coders, or one label only).
 
     From the coincidences of pairable units (those with two coders or more, m_u of them): n_c = how
     often label c was given there, n = sum of n_c, and the agreeing part of the coincidence matrix,
     sum_c o_cc = sum_u (ordered pairs of coders agreeing in u) / (m_u - 1); alpha = 1 - (n - 1)
     (n - sum_c o_cc) / (n^2 - sum_c n_c^2) (Krippendorff 2011, nominal metric). The ``krippendorff``
     package computes the same (the tests hold this to it and to the published example) but keeps a
-    [units, labels, labels] array: 2 GB for an hour of frames at 25 fps and MA-52's 52 actions; this
-    keeps [coders, units]."""
+    [units, labels, labels] array: 2 GB for an hour of frames at 25 fps and MA-52's 52 actions."""
     labels = np.asarray(labels, float)
+    weights = np.ones(labels.shape[1]) if weights is None else np.asarray(weights, float)
     coded = np.isfinite(labels)
     per_unit = coded.sum(axis=0)
     pairable = per_unit >= 2
-    values = labels[:, pairable][coded[:, pairable]]
-    if labels.shape[0] < 2 or len(np.unique(values)) < 2:
+    if labels.shape[0] < 2 or len(np.unique(labels[:, pairable][coded[:, pairable]])) < 2:
         return math.nan
     agreeing = np.zeros(labels.shape[1])
     for i in range(labels.shape[0]):
         for j in range(labels.shape[0]):
             if i != j:
                 agreeing += coded[i] & coded[j] & (labels[i] == labels[j])
-    n = float(per_unit[pairable].sum())
-    diagonal = float((agreeing[pairable] / (per_unit[pairable] - 1)).sum())
-    n_c = np.unique(values, return_counts=True)[1].astype(float)
+    w = weights[pairable]
+    n = float((per_unit[pairable] * w).sum())
+    diagonal = float((agreeing[pairable] / (per_unit[pairable] - 1) * w).sum())
+    given = labels[:, pairable]
+    values, where = np.unique(given[np.isfinite(given)], return_inverse=True)
+    n_c = np.bincount(where, weights=np.broadcast_to(w, given.shape)[np.isfinite(given)], minlength=len(values))
     return 1.0 - (n - 1) * (n - diagonal) / (n * n - float((n_c ** 2).sum()))
 
 

@@ -135,8 +135,9 @@ def render_page(result: Comparison, sides: list[Side], unmatched: list[str], not
                            "title": f"{LEVEL_TITLES[c.level]}: {c.reference} (reference) vs {c.other}"})
     videos = []
     for n, v in enumerate(result.videos):
-        figures[f"timeline-{n}"] = timeline_figure(v, labels)
-        videos.append({"name": v.name, "id": f"timeline-{n}", "report": _link(v.report, out) if v.report else None,
+        figures[f"timeline-{n}"] = timeline = timeline_figure(v, labels)
+        videos.append({"name": v.name, "id": f"timeline-{n}", "height": timeline["layout"]["height"],
+                       "report": _link(v.report, out) if v.report else None,
                        "end": v.end_s, "end_from": v.end_from, "coders": [c.coder for c in v.codings],
                        "events": {c.coder: len(c.events) for c in v.codings}})
     pooled = [r for r in result.rows if r["video"] == ALL]

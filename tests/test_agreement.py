@@ -211,9 +211,34 @@ def test_krippendorff_alpha_equals_the_package():
         data[rng.random((coders, units)) < 0.2] = np.nan
         expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
         assert measures.krippendorff_alpha(data) == pytest.approx(expected, abs=1e-12)
+        # as the tool runs it: distinct units with their counts; one label against the rest
+        patterns, counts = measures.unit_patterns(data)
+        assert measures.krippendorff_alpha(patterns, counts) == pytest.approx(expected, abs=1e-12)
+        one = krippendorff.alpha(reliability_data=measures.binary(data, 1), level_of_measurement="nominal")
+        assert measures.krippendorff_alpha(measures.binary(patterns, 1), counts) == pytest.approx(one, abs=1e-12)
 
 
-REF = [(1.0, 2.0, "B1"), (4.0, 5.0, "nodding"), (6.0, 8.0, "C5 waving"), (10.0, 11.0, "F1")]
+def test_kappa_equals_scikit_learn():
+    """Kappa from one contingency table per pair (each category's as a 2 x 2 view of it) is scikit-learn's
+    cohen_kappa_score on the frames."""
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(3)
+    for _ in range(25):
+        n, k = rng.integers(10, 500), rng.integers(2, 8)
+        a = rng.integers(-1, k, n)
+        b = np.where(rng.random(n) < rng.random(), a, rng.integers(-1, k, n))
+        values = np.union1d(a, b)
+        table = measures.contingency(a, b, values)
+        assert measures.kappa(table) == pytest.approx(cohen_kappa_score(a, b), abs=1e-12)
+        for i, v in enumerate(values):
+            expected = cohen_kappa_score(a == v, b == v) if len(np.union1d(a == v, b == v)) > 1 else math.nan
+            assert measures.kappa(measures.one_against_rest(table, i)) == pytest.approx(expected, abs=1e-12,
+                                                                                         nan_ok=True)
+    assert math.isnan(measures.kappa(measures.contingency(np.zeros(5), np.zeros(5), np.array([0.0]))))
+
+
+REF = [(1.0, 2.0, "B1"), (4.0, 5.0, "Nodding (unsure)"), (6.0, 8.0, "C5 waving"), (10.0, 11.0, "F1")]
 OTHER = [(1.2, 2.2, "b1"), (4.1, 5.1, "B2"), (6.5, 9.5, "waving"), (12.0, 13.0, "touching nose"),
          (20.0, 21.0, "G1")]
 
@@ -415,6 +440,51 @@ def test_overlaps_unmatched_and_mapping(tmp_path, capsys):
     assert code == 2 and f"{mapping}:2: maps 'nod' to 'noding', which is not in the label set" in " ".join(err.split())
 
 
+def test_coders_as_tiers_of_one_file(tmp_path, capsys):
+    """Three coders as tiers of one ELAN file, chosen by a pattern on both sides: each pair once, alpha of
+    all three; the tier of another kind (a reference tier of glosses) read with its parent's times."""
+    import pympi
+
+    path = tmp_path / "v.eaf"
+    write_eaf(path, {"coder1": [(0, 1, "B1"), (2, 3, "F1")], "coder2": [(0.1, 1, "B1"), (2, 3, "F2")],
+                     "coder3": [(0, 1.1, "B1")], "notes": [(5, 6, "B1")]}, media="v.mp4")
+    eaf = pympi.Elan.Eaf(str(path))
+    eaf.add_linguistic_type("gloss", "Symbolic_Association", timealignable=False)
+    eaf.add_tier("coder3 gloss", ling="gloss", parent="coder3")
+    eaf.add_ref_annotation("coder3 gloss", "coder3", 500, "nodding")
+    eaf.to_file(str(path))
+    code, out, err = run([path, path, "--reference-tier", "coder?", "--other-tier", "coder?", "--out",
+                          tmp_path / "out"], capsys)
+    assert code == 0, err
+    with open(tmp_path / "out" / "agreement.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if (r["video"], r["level"], r["category"]) == ("v", "action", "ALL")]
+    assert sorted((r["reference"], r["other"]) for r in rows) == [("v.eaf [coder1]", "v.eaf [coder2]"),
+                                                                  ("v.eaf [coder1]", "v.eaf [coder3]"),
+                                                                  ("v.eaf [coder2]", "v.eaf [coder3]")]
+    assert {r["coders"] for r in rows} == {"3"} and len({r["alpha"] for r in rows}) == 1
+    code, out, err = run([path, path, "--reference-tier", "coder3 gloss", "--other-tier", "coder3",
+                          "--out", tmp_path / "out2"], capsys)
+    gloss = rows_of(tmp_path / "out2")[("v", "action", "ALL")]
+    assert (gloss["n_reference"], gloss["matched@0.5"]) == ("1", "1")
+
+
+def test_elan_time_origin(tmp_path, capsys):
+    """ELAN's times are the linked video's times less its time origin: the origin is added."""
+    import pympi
+
+    eaf = pympi.Elan.Eaf()
+    eaf.add_linked_file("file:///elsewhere/v.mp4", relpath="v.mp4", mimetype="video/mp4", time_origin=500)
+    eaf.add_tier("t")
+    eaf.add_annotation("t", 1000, 2000, "B1")
+    eaf.to_file(str(tmp_path / "coder.eaf"))
+    ref = write_csv(tmp_path / "v.csv", [(1.5, 2.5, "B1")])
+    code, out, err = run([ref, tmp_path / "coder.eaf", "--out", tmp_path / "out"], capsys)
+    assert code == 0, err
+    r = rows_of(tmp_path / "out")[("v", "action", "ALL")]
+    assert r["matched@0.5"] == "1" and num(r["onset_median_s"]) == 0 and num(r["offset_median_s"]) == 0
+    assert "time origin (0.500 s) is added" in " ".join(out.split())
+
+
 def test_folder_keeps_going(tmp_path, capsys):
     """In folders, a file that cannot be read fails alone (named, exit 1); the tool's CSV and ELAN
     exports beside its record and other CSVs (its summary) are passed over and said so."""
@@ -449,6 +519,13 @@ def test_own_label_set(tmp_path, capsys):
     assert rows[("v", "body_part", "ALL")]["matched@0.5"] == "1"  # upper limb vs head at 2-3 s
     code, _, err = run([ref, write_csv(tmp_path / "c" / "v.csv", [(0, 1, "B1")]), "--labels", labels], capsys)
     assert code == 2 and "label 'B1' is not in the label set 'labels'" in err
+    # the training CSV (pose caches named in a column) as it is
+    training = write_csv(tmp_path / "train.csv", [("poses/v.pose.npz", 0, 1, "X1"),
+                                                  ("poses/w.pose.npz", 0, 1, "X2")],
+                         header=("pose", "start_s", "end_s", "label"))
+    code, out, err = run([training, tmp_path / "b", "--labels", labels, "--out", tmp_path / "out2"], capsys)
+    assert code == 0 and rows_of(tmp_path / "out2")[("v", "action", "ALL")]["matched@0.5"] == "1"
+    assert "w: only in REFERENCE" in out
 
 
 # ------------------------------------------------------------------------------------ workflow
@@ -519,6 +596,16 @@ def test_workflow_two_coders_and_the_tool(tmp_path):
             assert browser.console_errors(d) == []
             heat = d.execute_script("return document.querySelectorAll('.heat .main-svg').length")
             assert heat >= 2  # a heat map per level
+            drawn = d.execute_script("""
+                const div = document.getElementById('timeline-0');
+                div.scrollIntoView();
+                return new Promise(done => {
+                    const t0 = performance.now();
+                    const wait = () => div.dataset.drawn || performance.now() - t0 > 10000 ? done(div.dataset.drawn)
+                                                                                           : setTimeout(wait, 20);
+                    wait();
+                });""")
+            assert drawn == "1" and browser.console_errors(d) == []  # drawn when scrolled to
             bars = d.execute_script("return document.querySelectorAll('#timeline-0 .barlayer .point').length")
             assert bars == 7  # anna's 4 events and ben's 3, or the interviewee's 3 segments in the record
             ticks = d.execute_script("return Array.from(document.querySelectorAll('#timeline-0 .ytick text'))"
