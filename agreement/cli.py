@@ -15,7 +15,7 @@ import math
 import sys
 from pathlib import Path
 
-from common.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_error
+from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error
 from common.fileio import check_writable_dir, write_text_atomic
 
 from .compare import ALL, ANY, COLUMNS, LEVELS, Comparison, compare, pair_videos
@@ -26,6 +26,7 @@ from .vocabulary import Vocabulary, read_mapping
 
 LEVEL_TITLES = {"action": "Action level", "body_part": "Body-part level"}
 CSV_NAME, HTML_NAME = "agreement.csv", "agreement.html"
+MAX_VIDEO_LINES = 10  # more videos: one line for them all
 
 
 def parser() -> argparse.ArgumentParser:
@@ -68,11 +69,19 @@ def side_names(reference: Path, other: Path) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
-
     ap = parser()
     args = ap.parse_args(argv)
     _check_args(ap, args)
+    try:
+        return run(args)
+    except KeyboardInterrupt:  # the files are written atomically: none is left half-written
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     # piped into a file: wide enough for the tables (a terminal keeps its own width)
     console, err = Console(width=None if sys.stdout.isatty() else 160), Console(stderr=True)
     try:
@@ -160,9 +169,15 @@ def show(console, result: Comparison, sides: list[Side], unmatched: list[str], n
                     "onset_median_s", "offset_median_s", "kappa", "alpha")]
                 table.add_row(*map(Text, cells), end_section=_last_category(rows, r, pair))  # Text: never markup
             console.print(table)
-    for video in result.videos:
-        console.print(f"{video.name}: {len(video.pairs)} pair(s) of coders; frames to {video.end_s:.2f} s, "
-                      f"{video.end_from}", highlight=False, markup=False)
+    if len(result.videos) <= MAX_VIDEO_LINES:
+        for video in result.videos:
+            console.print(f"{video.name}: {len(video.pairs)} pair(s) of coders; frames to {video.end_s:.2f} s, "
+                          f"{video.end_from}", highlight=False, markup=False)
+    else:
+        known = sum(v.end_from.startswith("the video") for v in result.videos)
+        console.print(f"frames to the video's end for {known} videos, to the last annotation's end for "
+                      f"{len(result.videos) - known} (their length is not known); per video: agreement.csv",
+                      highlight=False, markup=False)
     for line in unmatched:
         console.print(f"not compared: {line}", highlight=False, markup=False)
     for line in passed_over(sides):

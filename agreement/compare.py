@@ -187,40 +187,50 @@ class Comparison:
 
 
 def compare(videos: list[Video], labels: LabelSet, fps: float) -> Comparison:
+    """Rows per video, pair of coders and level; then per pair and level, all its videos pooled."""
     rows: list[dict] = []
     notes: list[str] = []
     pooled: dict[tuple[str, str, str], list[PairLevel]] = {}
-    pooled_frames: dict[str, list[CoderFrames]] = {level: [] for level in LEVELS}
+    coder_frames: dict[tuple[str, str], CoderFrames] = {}  # (video, level)
     for video in videos:
         for level in LEVELS:
-            coders = [c for c in video.codings if codes(c, level)]
-            frames = CoderFrames([c.coder for c in coders], np.array(
-                [frame_labels(spans(c, level), video.n_frames, fps) for c in coders], float).reshape(
-                len(coders), video.n_frames))
-            pooled_frames[level].append(frames)
-            for ref, other in video.pairs:
-                missing = [c.coder for c in (ref, other) if not codes(c, level)]
-                if missing:
-                    if level == "action":
-                        notes.append(f"{video.name}: action level not compared for {ref.coder} vs {other.coder}: "
-                                     f"{' and '.join(missing)} name body parts only")
-                    continue
-                if level == "action":
-                    for c in (ref, other):
-                        n = sum(e.label.action is None for e in c.events)
-                        if n:
-                            notes.append(f"{video.name}: {c.coder}: {n} of {len(c.events)} annotations name a body "
-                                         "part only: left out at the action level")
-                item = PairLevel(video.name, ref.coder, other.coder, spans(ref, level), spans(other, level),
-                                 frame_labels(spans(ref, level), video.n_frames, fps),
-                                 frame_labels(spans(other, level), video.n_frames, fps))
+            frames = coder_frames[(video.name, level)] = _coder_frames(video, level, fps)
+            for item in _pair_levels(video, level, fps, notes):
                 rows += level_rows([item], [frames], video.name, level, labels)
-                pooled.setdefault((ref.coder, other.coder, level), []).append(item)
+                pooled.setdefault((item.reference, item.other, level), []).append(item)
     confusions = []
     for (ref, other, level), items in pooled.items():
-        rows += level_rows(items, pooled_frames[level], ALL, level, labels)
+        rows += level_rows(items, [coder_frames[(it.video, level)] for it in items], ALL, level, labels)
         confusions.append(pooled_confusion(items, ref, other, level))
     return Comparison(videos, rows, confusions, list(dict.fromkeys(notes)))
+
+
+def _coder_frames(video: Video, level: str, fps: float) -> CoderFrames:
+    coders = [c for c in video.codings if codes(c, level)]
+    frames = [frame_labels(spans(c, level), video.n_frames, fps) for c in coders]
+    return CoderFrames([c.coder for c in coders], np.array(frames, float).reshape(len(coders), video.n_frames))
+
+
+def _pair_levels(video: Video, level: str, fps: float, notes: list[str]) -> list[PairLevel]:
+    """The video's pairs of coders that both code ``level``; what is left out is said in ``notes``."""
+    items = []
+    for ref, other in video.pairs:
+        missing = [c.coder for c in (ref, other) if not codes(c, level)]
+        if missing:
+            notes.append(f"{video.name}: action level not compared for {ref.coder} vs {other.coder}: "
+                         f"{' and '.join(missing)} name body parts only")
+            continue
+        if level == "action":
+            for c in (ref, other):
+                n = sum(e.label.action is None for e in c.events)
+                if n:
+                    notes.append(f"{video.name}: {c.coder}: {n} of {len(c.events)} annotations name a body part "
+                                 "only: left out at the action level")
+        ref_spans, other_spans = spans(ref, level), spans(other, level)
+        items.append(PairLevel(video.name, ref.coder, other.coder, ref_spans, other_spans,
+                               frame_labels(ref_spans, video.n_frames, fps),
+                               frame_labels(other_spans, video.n_frames, fps)))
+    return items
 
 
 def _categories(items: list[PairLevel]) -> list[int]:

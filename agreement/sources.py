@@ -34,6 +34,7 @@ TIME_COLUMNS = {"start_s": ("end_s", 1.0), "start_ms": ("end_ms", 1e-3), "start"
 TIME_UNITS = {"s": 1.0, "ms": 1e-3}
 REPORT_SUFFIX = ".report.html"  # the tool's video report beside a record
 EXPORT = "this tool's export of the record beside it (the record is read)"
+NOT_RECORD = "not a record of this tool"
 
 
 @dataclass(frozen=True)
@@ -111,18 +112,22 @@ def read_side(path: Path, name: str, opts: ReadOptions, exclude: Path | None = N
         return side
     records = {p.with_suffix("") for p in files if p.suffix.lower() == ".json" and _is_record_file(p)}
     for p in files:
-        if path.is_dir() and p.suffix.lower() != ".json" and p.with_suffix("") in records:
+        in_folder = p != path
+        if in_folder and p.suffix.lower() == ".json" and p.with_suffix("") not in records:
+            side.skipped.append((p, NOT_RECORD))  # not read: AlphaPose results beside the records can be big
+            continue
+        if in_folder and p.suffix.lower() != ".json" and p.with_suffix("") in records:
             side.skipped.append((p, EXPORT))
             continue
         try:
-            codings = read_file(p, name, opts)
-        except NotAnnotations as e:
-            (side.failed if p == path else side.skipped).append((p, f"{p}: {e}" if p == path else str(e)))
-            continue
+            side.codings.extend(read_file(p, name, opts))
+        except NotAnnotations as e:  # passed over in a folder; named on the command line, a mistake
+            if in_folder:
+                side.skipped.append((p, str(e)))
+            else:
+                side.failed.append((p, f"{p}: {e}"))
         except AgreementError as e:
             side.failed.append((p, str(e)))
-            continue
-        side.codings.extend(codings)
     return side
 
 
@@ -204,7 +209,7 @@ def read_record(path: Path, side_name: str, opts: ReadOptions) -> Coding:
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise AgreementError(f"{path}: not a readable JSON file ({type(e).__name__})") from None
     if not (isinstance(doc, dict) and isinstance(doc.get("segments"), list) and isinstance(doc.get("video"), dict)):
-        raise NotAnnotations("not a record of this tool (JSON without video and segments)")
+        raise NotAnnotations(f"{NOT_RECORD} (JSON without video and segments)")
     people = doc.get("pose", {}).get("persons", [])
     analysed = sorted({int(s["person"]) for s in doc["segments"]} | {p["id"] for p in people if p.get("analysed")})
     subject = next((p["id"] for p in people if p.get("subject")), None)

@@ -494,6 +494,7 @@ def test_folder_keeps_going(tmp_path, capsys):
         (tmp_path / "r" / f"{name}.csv").write_text("video,start_s\n")
         (tmp_path / "r" / f"{name}.eaf").write_text("<not elan/>")
     (tmp_path / "r" / "summary.csv").write_text("video,status\nv1.mp4,done\n")
+    (tmp_path / "r" / "alphapose-results.json").write_text('[{"image_id": "0.jpg"}]')
     write_eaf(tmp_path / "c" / "v1.eaf", {"actions": [(1.0, 2.0, "B1")]}, media="v1.mp4")
     broken = write_eaf(tmp_path / "c" / "v2.eaf", {"actions": [(1.0, 2.0, "B1"), (3, 4, "?")]}, media="v2.mp4")
     code, out, err = run([tmp_path / "c", tmp_path / "r"], capsys)
@@ -503,6 +504,7 @@ def test_folder_keeps_going(tmp_path, capsys):
     text = " ".join(out.split())
     assert "passed over: 4 files: this tool's export of the record beside it (the record is read)" in text
     assert f"passed over: {tmp_path / 'r' / 'summary.csv'}: not an annotation CSV" in text
+    assert f"passed over: {tmp_path / 'r' / 'alphapose-results.json'}: not a record of this tool" in text
     assert f"v2: only in OTHER ({tmp_path / 'r' / 'v2.json'})" in text
 
 
