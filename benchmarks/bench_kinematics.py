@@ -32,7 +32,7 @@ def evaluate(scenarios) -> dict:
     """Per code: counts, right, onset/offset errors; false positives; seconds of recognition per frame."""
     rows: dict[str, dict] = defaultdict(lambda: {"n": 0, "right": 0, "on": [], "off": [], "called": 0,
                                                  "called_right": 0, "confused": defaultdict(int)})
-    negatives, frames, spent = [], 0, 0.0
+    negatives, invisible, frames, spent = [], [], 0, 0.0
     for sc in scenarios:
         t0 = time.perf_counter()
         found = recognize(sc.keypoints, sc.scores, sc.times, sc.size)
@@ -42,6 +42,9 @@ def evaluate(scenarios) -> dict:
             negatives.append((sc.name, [(f.code, round(f.start_s, 2), round(f.end_s, 2)) for f in found]))
             continue
         for truth in sc.instances:
+            if getattr(truth, "visible_s", None) == 0:  # the acting hand never in the picture: not countable
+                invisible.append((sc.name, truth.code))
+                continue
             r = rows[truth.code]
             r["n"] += 1
             best = max(found, key=lambda f: _overlap(f, truth), default=None)
@@ -57,7 +60,7 @@ def evaluate(scenarios) -> dict:
         for f in found:
             rows[f.code]["called"] += 1
             rows[f.code]["called_right"] += any(t.code == f.code and _overlap(f, t) > 0 for t in sc.instances)
-    return {"rows": rows, "negatives": negatives, "ms_per_frame": 1000 * spent / max(frames, 1)}
+    return {"rows": rows, "negatives": negatives, "invisible": invisible, "ms_per_frame": 1000 * spent / max(frames, 1)}
 
 
 def _overlap(a, b) -> float:
@@ -82,6 +85,8 @@ def print_table(name: str, result: dict) -> None:
         conf = ", ".join(f"{k} {v}" for k, v in sorted(r["confused"].items(), key=lambda kv: -kv[1]))
         print(f"{code:5} {r['n']:4d} {r['right']:5d} {rec:6.2f} {prec:6.2f} {on:>14} {off:>15}  {conf}")
     print(f"all   {total:4d} {right:5d} {right / max(total, 1):6.2f}")
+    if result["invisible"]:
+        print(f"not counted (the acting hand never in the picture): {result['invisible']}")
     for clip, found in result["negatives"]:
         print(f"negative {clip}: {found if found else 'no action'}")
 

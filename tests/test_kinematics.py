@@ -129,10 +129,11 @@ def test_still_head_and_slow_drift_give_no_action():
 
 
 def _hand_at(zone_xy, head_t, rot, rng, *, length_mm=185.0, sideways=False):
-    """The six hand points (image) of a hand whose index fingertip lies at ``zone_xy`` (head frame, mm,
-    on the face's plane), pointing up from the wrist below (or sideways, toward the person's left)."""
+    """The six hand points (image) of a hand whose index fingertip lies at ``zone_xy`` (head frame, mm: x, y
+    on the face's plane, or x, y, z), pointing up from the wrist below (or sideways, toward the person's
+    left)."""
     focal, c = hp.camera(SIZE)
-    tip = np.array([zone_xy[0], zone_xy[1], hh.FACE_PLANE_MM])
+    tip = np.array([zone_xy[0], zone_xy[1], zone_xy[2] if len(zone_xy) > 2 else hh.FACE_PLANE_MM])
     offsets = np.array([[0, length_mm, 20], [-35, 25, 0], [0, 0, 0], [18, 5, 0], [34, 15, 0], [48, 35, 0]], float)
     if sideways:
         offsets = offsets[:, [1, 0, 2]]
@@ -163,7 +164,7 @@ def _touch_track(zone_xy, side="right", seconds=4.0, fps=30.0, touch=(1.5, 2.7),
 
 
 @pytest.mark.parametrize("zone_xy, sideways, code", [
-    ((0, 30), False, "F1"), ((-32, 2), False, "F6"), ((-40, -50), True, "F7"), ((-85, 20), False, "F8"),
+    ((0, 30), False, "F1"), ((-32, 2), False, "F6"), ((-40, -50), True, "F7"), ((-80, 20, 60), False, "F8"),
     ((-55, 60), False, "F2"), ((0, 160), False, "E2")])
 def test_hand_at_a_place_on_the_head_names_the_action(zone_xy, sideways, code):
     kp, sc, t = _touch_track(zone_xy, sideways=sideways)

@@ -5,7 +5,8 @@ and how they move there.
 person's left, y down, origin midway between the pupils; ``headpose``) by intersecting its camera ray
 with the plane of the face (``FACE_PLANE_MM`` in front of the eyes). The head pose of a frame without
 one (a hand over the face hides the points the fit needs) is the nearest one within ``HOLD_POSE_S``:
-heads move little while a hand rests on them.
+heads move little while a hand rests on them (``HOLD_POSE_S``: an MA-52 action's length at most; a palm
+over the face hides the fit's points for all of it).
 
 **At the head** is a hand point inside the head's outline (an ellipse ``HEAD_ELLIPSE`` around the
 face and skull) or on the neck below the chin (above the shoulder line where the shoulders are seen),
@@ -52,8 +53,8 @@ _ELBOW = {s: _L.index(f"{s}_elbow") for s in ("left", "right")}
 _SHOULDER = {s: _L.index(f"{s}_shoulder") for s in ("left", "right")}
 MIN_SCORE = 0.3
 FACE_PLANE_MM = -15.0
-HOLD_POSE_S = 1.0
-NECK_BOX = (80.0, 120.0, 210.0)  # |x| <=, y from, y to (mm): below the chin to the base of the neck
+HOLD_POSE_S = 4.0
+NECK_BOX = (80.0, 130.0, 210.0)  # |x| <=, y from, y to (mm): below the chin (120-130) to the base of the neck
 NECK_PLANE_MM = 40.0  # the neck's front, behind the face's plane
 HAND_MM = 190.0  # wrist to middle fingertip of an adult hand
 IN_FRONT_RATIO = 1.35
@@ -82,14 +83,19 @@ ZONES: list[tuple[str, tuple[float, float, float, float]]] = [
     ("nose", (0, 14, 14, 52)),
     ("mouth", (0, 24, 52, 92)),
     ("forehead", (0, 50, -95, -22)),
-    ("ear", (55, 115, -22, 62)),
-    ("face", (0, 75, -22, 120)),
+    ("ear", (50, 115, -22, 62)),
+    ("face", (0, 75, -22, 135)),
     ("hair", (0, 180, -200, -22)),
     ("hair", (115, 180, -22, 120)),
 ]
 ZONE_NAMES = list(dict.fromkeys(z for z, _ in ZONES)) + ["neck", "back of head"]
-LEAD_ORDER = ("nose bridge", "nose", "eye", "ear", "mouth", "forehead", "neck", "face", "hair")
-BEHIND_RADIUS = 1.6  # a wrist beside the head (within ~5 cm of its outline) whose fingertips are hidden
+LEAD_ORDER = ("nose bridge", "nose", "eye", "ear", "mouth", "forehead", "face", "neck", "hair")
+PALM_FRACTION = 0.45  # the palm's centre lies this far from the wrist toward the middle fingertip
+COVER_AZIMUTH = 40.0  # the palm over the front of the face (the eye corners are at ~35 deg)
+COVER_Y = (-40.0, 10.0, 45.0, 95.0)  # palm centre over the eyes (covering the face) from -40 to 10 mm; over
+# the mouth from 45 to 95 (below the nose, to below the lips); between them it hides neither
+BEHIND_WRIST_Y = 60.0  # mm: a hand behind the head has its wrist no lower than the ears' lobes
+BEHIND_RADIUS = 2.5  # a wrist beside the head (within ~12 cm of its outline) whose fingertips are hidden
 ZONE_CODE = {"eye": "F6", "nose": "F1", "nose bridge": "F5", "mouth": "F2", "forehead": "F7", "ear": "F8",
              "face": "F2", "hair": "F3", "neck": "E2", "back of head": "F4"}
 
@@ -183,6 +189,9 @@ def hand_head_actions(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarr
         neck &= ~_below_shoulders(pts, keypoints, scores)
         surface, radius = on_head(pts, rot, trans, pose.focal, pose.center)
         per_hand[side] = _hand_state(side, xy, surface, radius, neck, seen, keypoints, scores)
+        palm_img = pts[:, 0] + PALM_FRACTION * (pts[:, 3] - pts[:, 0])  # wrist toward the middle fingertip
+        palm, palm_radius = on_head(palm_img[:, None], rot, trans, pose.focal, pose.center)
+        per_hand[side]["covering"] = _covering(palm[:, 0], palm_radius[:, 0], seen[:, 0] & seen[:, 3])
     found = []
     for side, state in per_hand.items():
         state["settled"] = _settled(state["point"], times)
@@ -220,18 +229,35 @@ def _hand_state(side: str, xy: np.ndarray, surface: np.ndarray, radius: np.ndarr
     length = np.max(np.where(np.isfinite(spans), spans, -np.inf), axis=1)
     length = np.where(np.isfinite(length), length, np.nan)
     in_front = np.nan_to_num(length) > HAND_MM * IN_FRONT_RATIO
-    palm = xy[:, 0] + 0.45 * (xy[:, 3] - xy[:, 0])  # wrist toward the middle fingertip
-    elbow_up = (scores[:, _ELBOW[side]] > MIN_SCORE) & (scores[:, _SHOULDER[side]] > MIN_SCORE) & \
-        (keypoints[:, _ELBOW[side], 1] < keypoints[:, _SHOULDER[side], 1])
+    elbow_seen = (scores[:, _ELBOW[side]] > MIN_SCORE) & (scores[:, _SHOULDER[side]] > MIN_SCORE)
+    elbow_up = elbow_seen & (keypoints[:, _ELBOW[side], 1] < keypoints[:, _SHOULDER[side], 1])
     tips = seen[:, 1:].sum(1)
     with np.errstate(invalid="ignore"):
-        behind = seen[:, 0] & (tips <= 1) & elbow_up & (radius[:, 0] <= BEHIND_RADIUS)
+        # the wrist beside the head at ear height or above, the fingertips hidden, the elbow raised
+        # (or out of a close-up's picture)
+        behind = seen[:, 0] & (tips <= 1) & (elbow_up | ~elbow_seen) & (radius[:, 0] <= BEHIND_RADIUS) \
+            & (surface[:, 0, 1] <= BEHIND_WRIST_Y)
     zone = np.where((zone < 0) & behind, ZONE_NAMES.index("back of head"), zone)
     point = np.where((behind & (touching < 0))[:, None], surface[:, 0], point)
     depth = np.linalg.norm(xy - FACE_CENTRE, axis=-1)
-    return {"at": (zone >= 0) & ~in_front, "point": point, "zone": zone, "palm": palm, "xy": xy,
+    dist = np.min(np.where(np.isfinite(depth), depth, np.inf), axis=1)
+    return {"at": (zone >= 0) & ~in_front, "point": point, "zone": zone, "xy": xy,
             "length": length, "tips": tips, "seen": seen.any(1), "elbow_up": elbow_up,
-            "dist": np.min(np.where(np.isfinite(depth), depth, np.inf), axis=1)}
+            "dist": np.where(np.isfinite(dist), dist, np.nan)}
+
+
+def _covering(palm: np.ndarray, radius: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Per frame: 0 where the palm's centre is not over the face, 1 over the mouth, 2 over the eyes and
+    nose (a hand covers with its palm; a hand touching with its fingertips keeps the palm away: an
+    index finger on the nose has its palm at the chin or lower, fingers on the forehead have it at
+    the nose)."""
+    with np.errstate(invalid="ignore"):
+        azimuth = np.abs(np.degrees(np.arctan2(palm[:, 0] - HEAD_CENTRE[0], HEAD_CENTRE[2] - palm[:, 2])))
+        front = seen & (radius <= 1.0) & (azimuth <= COVER_AZIMUTH)
+        y = palm[:, 1]
+        mouth = front & (y >= COVER_Y[2]) & (y <= COVER_Y[3])
+        eyes = front & (y >= COVER_Y[0]) & (y <= COVER_Y[1])
+        return np.where(mouth, 1, np.where(eyes, 2, 0))
 
 
 def _touching(zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -296,7 +322,8 @@ def _instance(side: str, state: dict, per_hand: dict, a: int, b: int, times: np.
     contact_s = float(times[b - 1] - times[a] + step)
     strokes = _strokes(state["point"][a:b], times[a:b])
     other = "right" if side == "left" else "left"
-    both = _fraction(per_hand[other]["at"][a:b] & _on_face(per_hand[other]["zone"][a:b]))
+    both = _fraction(per_hand[other]["at"][a:b] & (per_hand[other]["covering"][a:b] > 0)
+                     & (state["covering"][a:b] > 0))
     code, detail = _name(zone, state, a, b, contact_s, both)
     start, end, arrived = _reach(state, times, a, b)
     ev = {"hand": side, "target": zone, "zone_share": round(share, 2), "contact_s": round(contact_s, 2),
@@ -315,31 +342,21 @@ def _fraction(mask: np.ndarray) -> float:
     return float(mask.mean()) if len(mask) else 0.0
 
 
-def _on_face(zone: np.ndarray) -> np.ndarray:
-    face = [ZONE_NAMES.index(z) for z in ("nose bridge", "eye", "nose", "mouth", "forehead", "face")]
-    return np.isin(zone, face)
-
-
 def _name(zone: str, state: dict, a: int, b: int, contact_s: float, both: float) -> tuple[str, dict]:
     """The action code of a contact and what decided it."""
-    palm = state["palm"][a:b]
-    with np.errstate(invalid="ignore"):
-        palm_on_mouth = (np.abs(palm[:, 0]) <= 40) & (palm[:, 1] >= 35) & (palm[:, 1] <= 110)
-        ys = state["xy"][a:b, :, 1]
-        span = np.max(np.where(np.isfinite(ys), ys, -np.inf), 1) - np.min(np.where(np.isfinite(ys), ys, np.inf), 1)
-        palm_on_face = (np.abs(palm[:, 0]) <= 50) & (palm[:, 1] >= -25) & (palm[:, 1] <= 80) & (span >= 110)
-    if both >= 0.5 and zone not in ("hair", "neck", "ear"):
+    cover = state["covering"][a:b]
+    if both >= 0.5 and zone not in ("hair", "neck", "ear", "eye", "back of head"):
         return "F10", {"covering": "both hands on the face", "both_hands_share": round(both, 2)}
-    if _fraction(palm_on_face) >= 0.5:
-        return "F10", {"covering": "palm over the face", "palm_share": round(_fraction(palm_on_face), 2)}
-    if zone not in ("hair", "ear", "neck", "back of head") and _fraction(palm_on_mouth) >= 0.5:
-        return "F9", {"covering": "palm over the mouth", "palm_share": round(_fraction(palm_on_mouth), 2)}
+    if _fraction(cover > 0) >= 0.5:
+        if _fraction(cover == 2) >= 0.5:
+            return "F10", {"covering": "palm over the eyes and nose", "palm_share": round(_fraction(cover > 0), 2)}
+        return "F9", {"covering": "palm over the mouth", "palm_share": round(_fraction(cover > 0), 2)}
     if zone == "nose bridge":
         return ("F5", {"glasses": "short touch at the nose bridge"}) if contact_s <= GLASSES_MAX_S else \
             ("F1", {"glasses": "held at the nose bridge: touching the nose"})
-    if zone in ("hair", "ear", "back of head") and np.median(state["tips"][a:b]) < 2 and \
-            _fraction(state["elbow_up"][a:b]) >= 0.5:
-        return "F4", {"behind_head": "fingertips hidden, elbow above the shoulder"}
+    if zone == "back of head" or (zone in ("hair", "ear") and np.median(state["tips"][a:b]) < 2
+                                  and _fraction(state["elbow_up"][a:b]) >= 0.5):
+        return "F4", {"behind_head": "fingertips hidden, the wrist beside the head, elbow raised or out of the picture"}
     return ZONE_CODE[zone], {}
 
 
@@ -376,7 +393,8 @@ def _reach(state: dict, times: np.ndarray, a: int, b: int) -> tuple[float, float
     """When the hand started toward the head and when it had moved away again."""
     dist = state["dist"]
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
-    speed = np.gradient(dist, times) if len(times) > 1 else np.zeros_like(dist)
+    with np.errstate(invalid="ignore"):
+        speed = np.gradient(dist, times) if len(times) > 1 else np.zeros_like(dist)
     i = a
     while i > 0 and times[a] - times[i - 1] <= MAX_REACH_S and np.isfinite(speed[i - 1]) and speed[i - 1] < -MOVING_MM_S:
         i -= 1
