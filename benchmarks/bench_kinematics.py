@@ -4,12 +4,15 @@ make: the generated suite of ``tests/synthetic_actions.py`` (3D persons doing la
 projected with camera and framing variation, pose-like noise and dropouts, through the pipeline's
 stabiliser), and the head pose against known angles; also its cost per frame.
 
-    python benchmarks/bench_kinematics.py [--families head head_hand] [--seeds 0 1] [--pose]
+    python benchmarks/bench_kinematics.py [--families head head_hand] [--seeds 0 1] [--pose] [--cost]
 
 Prints, per family and action: instances, found right (top-1: the recognized instance overlapping the
 true one most has its code), recall, precision (recognized instances that overlap a true instance of
 their code), median and 90th-percentile onset/offset errors of the right ones, and the false
-instances on the negative clips (no action at all). ``docs/KINEMATICS.md`` holds the figures.
+instances on the negative clips (no action at all). ``--cost`` runs the pipeline (defaults, no
+checkpoint) on the 20 s benchmark video of ``benchmarks/bench_pipeline.py`` (the real MA-52 demo clips
+concatenated, 30 fps; needs ../shared) and prints the recognizer's share of the run's time.
+``docs/KINEMATICS.md`` holds the figures.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from recognizer.kinematics import COVERED, head_pose, recognize  # noqa: E402
 from recognizer.kinematics.headpose import euler  # noqa: E402
@@ -113,11 +117,41 @@ def head_pose_accuracy(seed: int = 0) -> None:
             print(f"{iod:6.0f} {lo:2d}-{hi:<3d} {sel.sum():5d} {ok.mean():5.2f}  {cols}")
 
 
+def cost(seconds: float = 20.0) -> None:
+    """The weight-free recognizer's time against a whole run of the pipeline on the 20 s video."""
+    import json
+    import tempfile
+
+    import run_pipeline
+    from bench_pipeline import real_footage
+    from pose.result import load_pose
+
+    demo = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "ma52_demo"
+    with tempfile.TemporaryDirectory() as tmp:
+        video = real_footage(demo, seconds, Path(tmp) / "interview.mp4")
+        t0 = time.perf_counter()
+        assert run_pipeline.main([str(video), "--out", str(Path(tmp) / "out"), "--no-report"]) == 0
+        run_s = time.perf_counter() - t0
+        doc = json.loads((Path(tmp) / "out" / "interview.json").read_text())
+        pose = load_pose(Path(tmp) / "out" / "interview.pose.npz")
+        track = pose.tracks[0]
+        spent = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            recognize(track.keypoints, track.scores, pose.times, (pose.width, pose.height), pose.cuts)
+            spent.append(time.perf_counter() - t0)
+    rec = min(spent)
+    print(f"\n{seconds:g} s video: run {run_s:.1f} s (record total_s {doc['timing']['total_s']:.1f} s); "
+          f"recognizer {rec * 1000:.0f} ms = {100 * rec / run_s:.2f} % of the run "
+          f"({1000 * rec / len(pose.times):.2f} ms per frame)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--families", nargs="+", default=["head", "head_hand"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--pose", action="store_true", help="also the head pose against known angles")
+    ap.add_argument("--cost", action="store_true", help="also the recognizer's share of a 20 s run (needs ../shared)")
     args = ap.parse_args()
     print(f"covered codes: {' '.join(COVERED)}")
     for family in args.families:
@@ -125,6 +159,8 @@ def main() -> None:
         print_table(f"{family} (seeds {args.seeds}, {len(scen)} clips)", evaluate(scen))
     if args.pose:
         head_pose_accuracy()
+    if args.cost:
+        cost()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ the head's depth cannot look longer than ``HAND_MM`` times ``IN_FRONT_RATIO`` (f
 shortens it), so a longer one is that much nearer the camera, in front of the face, not on it
 (0.74 of the head's distance or less: 16 cm in front of a face 60 cm from a webcam).
 
-**Where on the head** is the zone (``ZONES``, checked in order) of the touching point: the index or
-middle fingertip, whichever is nearer to the middle of the face (another point where neither is seen),
+**Where on the head** is the zone (``ZONES``, checked in order, on an ellipsoid standing for the head:
+the point where the hand point's camera ray meets it) of the touching point: the index fingertip
+(else the thumb's, else the zone most fingertips are in),
 in the frames where the hand has settled (it moved less than ``SETTLED_MM`` in ``SETTLED_S``: not on its
 way past other zones). A contact in which the hand never settles is a hand passing by, not a touch. Per contact (a hand at the head for at least
 ``MIN_CONTACT_S``; dropouts of up to ``GAP_S`` bridged) the zone it spends most time in names the action:
@@ -54,7 +55,8 @@ _SHOULDER = {s: _L.index(f"{s}_shoulder") for s in ("left", "right")}
 MIN_SCORE = 0.3
 FACE_PLANE_MM = -15.0
 HOLD_POSE_S = 4.0
-NECK_BOX = (80.0, 130.0, 210.0)  # |x| <=, y from, y to (mm): below the chin (120-130) to the base of the neck
+NECK_BOX = (80.0, 130.0, 210.0, 35.0, 95.0)  # |x| <=, y from, y to (mm): below the chin (120-130) to the
+# base of the neck; beside the jaw (|x| >= 35) from 95 mm (the jaw's angle lies 90-100 mm below the eyes)
 NECK_PLANE_MM = 40.0  # the neck's front, behind the face's plane
 HAND_MM = 190.0  # wrist to middle fingertip of an adult hand
 IN_FRONT_RATIO = 1.35
@@ -62,6 +64,7 @@ FACE_CENTRE = np.array([0.0, 40.0])
 MIN_CONTACT_S = 0.2
 GAP_S = 0.25
 GLASSES_MAX_S = 1.5
+REJOIN_S = 0.6  # a hand lost by the pose model for a moment at the same place
 STROKE_MM = 4.0
 MIN_STROKES = 3
 MIN_STROKE_HZ = 1.5
@@ -74,7 +77,8 @@ MAX_REACH_S = 1.2
 # (glabella to the back) 195 mm, vertex 130 mm above the tragion, chin 120 mm below the pupils.
 HEAD_CENTRE = np.array([0.0, 6.0, 87.0])
 HEAD_AXES = np.array([78.0, 117.0, 97.0])
-AT_HEAD_RADIUS = 1.15  # fingertips in the hair or on the ear stand up to 15 % outside the skull's outline
+AT_HEAD_RADIUS = 1.15  # fingertips on the ear or the face's edge stand up to 15 % outside the ellipsoid
+HAIR_RADIUS = 1.35  # above the ears, fingers in the hair stand up to 35 % (~25 mm) outside the skull
 # zone: (|azimuth| from, to (deg; 0 = the middle of the face, 90 = the ears), y from, y to (mm)),
 # on the head's surface; checked in this order
 ZONES: list[tuple[str, tuple[float, float, float, float]]] = [
@@ -86,10 +90,9 @@ ZONES: list[tuple[str, tuple[float, float, float, float]]] = [
     ("ear", (50, 115, -22, 62)),
     ("face", (0, 75, -22, 135)),
     ("hair", (0, 180, -200, -22)),
-    ("hair", (115, 180, -22, 120)),
+    ("hair", (115, 180, -22, 60)),
 ]
 ZONE_NAMES = list(dict.fromkeys(z for z, _ in ZONES)) + ["neck", "back of head"]
-LEAD_ORDER = ("nose bridge", "nose", "eye", "ear", "mouth", "forehead", "face", "neck", "hair")
 PALM_FRACTION = 0.45  # the palm's centre lies this far from the wrist toward the middle fingertip
 COVER_AZIMUTH = 40.0  # the palm over the front of the face (the eye corners are at ~35 deg)
 COVER_Y = (-40.0, 10.0, 45.0, 95.0)  # palm centre over the eyes (covering the face) from -40 to 10 mm; over
@@ -157,7 +160,7 @@ def zone_of(surface: np.ndarray, radius: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         azimuth = np.abs(np.degrees(np.arctan2(surface[..., 0] - HEAD_CENTRE[0], HEAD_CENTRE[2] - surface[..., 2])))
         y = surface[..., 1]
-        near = radius <= AT_HEAD_RADIUS
+        near = (radius <= AT_HEAD_RADIUS) | ((radius <= HAIR_RADIUS) & (y < -22))
         for name, (a0, a1, y0, y1) in reversed(ZONES):
             k = ZONE_NAMES.index(name)
             inside = (azimuth >= a0) & (azimuth <= a1) & (y >= y0) & (y <= y1)
@@ -168,7 +171,9 @@ def zone_of(surface: np.ndarray, radius: np.ndarray) -> np.ndarray:
 def on_neck(xy: np.ndarray) -> np.ndarray:
     """Whether points on the neck's plane (``to_head_frame`` at NECK_PLANE_MM) lie on the neck."""
     with np.errstate(invalid="ignore"):
-        return (np.abs(xy[..., 0]) <= NECK_BOX[0]) & (xy[..., 1] >= NECK_BOX[1]) & (xy[..., 1] <= NECK_BOX[2])
+        ax, y = np.abs(xy[..., 0]), xy[..., 1]
+        below = (y >= NECK_BOX[1]) | ((ax >= NECK_BOX[3]) & (y >= NECK_BOX[4]))
+        return (ax <= NECK_BOX[0]) & below & (y <= NECK_BOX[2])
 
 
 def hand_head_actions(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: tuple[int, int],
@@ -262,16 +267,14 @@ def _covering(palm: np.ndarray, radius: np.ndarray, seen: np.ndarray) -> np.ndar
 
 def _touching(zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per frame of the hand points' zones [T, 6] (wrist, thumb, index, middle, ring, pinky tips): the
-    point that touches and its zone. The thumb and index fingertips lead in self-touch (pinching an
-    ear, pointing at the nose, pushing glasses): the first of ``LEAD_ORDER`` that one of them is in;
-    else the zone most fingertips are in."""
+    point that touches and its zone. The index fingertip leads in self-touch (pointing at the nose,
+    pushing glasses, pinching an ear with the thumb); where it is on no zone, the thumb's; else the zone
+    most fingertips are in (and last the wrist's)."""
     n = len(zones)
     point, zone = np.full(n, -1), np.full(n, -1)
-    for name in reversed(LEAD_ORDER):
-        k = ZONE_NAMES.index(name)
-        for j in (2, 1):  # index, then thumb
-            hit = zones[:, j] == k
-            point, zone = np.where(hit, j, point), np.where(hit, k, zone)
+    for j in (1, 2):  # the thumb, overwritten by the index where it is on the head
+        hit = zones[:, j] >= 0
+        point, zone = np.where(hit, j, point), np.where(hit, zones[:, j], zone)
     tips = zones[:, 1:]
     for t in np.flatnonzero(zone < 0):
         found = tips[t][tips[t] >= 0]
@@ -347,10 +350,10 @@ def _name(zone: str, state: dict, a: int, b: int, contact_s: float, both: float)
     cover = state["covering"][a:b]
     if both >= 0.5 and zone not in ("hair", "neck", "ear", "eye", "back of head"):
         return "F10", {"covering": "both hands on the face", "both_hands_share": round(both, 2)}
-    if _fraction(cover > 0) >= 0.5:
-        if _fraction(cover == 2) >= 0.5:
-            return "F10", {"covering": "palm over the eyes and nose", "palm_share": round(_fraction(cover > 0), 2)}
-        return "F9", {"covering": "palm over the mouth", "palm_share": round(_fraction(cover > 0), 2)}
+    if _fraction(cover == 2) >= 0.5 and zone in ("forehead", "hair", "face", "eye", "nose"):
+        return "F10", {"covering": "palm over the eyes", "palm_share": round(_fraction(cover == 2), 2)}
+    if _fraction(cover == 1) >= 0.5 and zone in ("mouth", "face", "nose", "ear"):  # fingertips not at the eyes
+        return "F9", {"covering": "palm over the mouth", "palm_share": round(_fraction(cover == 1), 2)}
     if zone == "nose bridge":
         return ("F5", {"glasses": "short touch at the nose bridge"}) if contact_s <= GLASSES_MAX_S else \
             ("F1", {"glasses": "held at the nose bridge: touching the nose"})
@@ -414,13 +417,17 @@ def _reach(state: dict, times: np.ndarray, a: int, b: int) -> tuple[float, float
 
 
 def _merge_two_hands(found: list[ActionInstance]) -> list[ActionInstance]:
-    """Two hands covering the face together are one F10 instance."""
+    """Two hands covering the face together are one F10 instance; one hand's contacts at the same place
+    less than ``REJOIN_S`` apart (the hand lost for a moment) are one instance."""
     out: list[ActionInstance] = []
     for inst in found:
-        prev = out[-1] if out else None
-        if prev is not None and inst.code == prev.code == "F10" and inst.start_s < prev.end_s:
+        same = [p for p in out if p.code == inst.code and inst.start_s <= p.end_s + REJOIN_S
+                and (p.evidence["hand"] == inst.evidence["hand"] or inst.code == "F10")]
+        if same:
+            prev = same[-1]
+            if inst.code == "F10" and prev.evidence["hand"] != inst.evidence["hand"]:
+                prev.evidence["hand"] = "both"
             prev.start_s, prev.end_s = min(prev.start_s, inst.start_s), max(prev.end_s, inst.end_s)
-            prev.evidence["hand"] = "both"
             prev.score = max(prev.score, inst.score)
             continue
         out.append(inst)
