@@ -42,6 +42,7 @@ the bottom edge).
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from definitions.layout import hand_joints, ma52_layout
 
@@ -68,7 +69,8 @@ REJOIN_S = 0.6  # a hand lost by the pose model for a moment at the same place
 STROKE_MM = 4.0
 MIN_STROKES = 3
 MIN_STROKE_HZ = 1.5
-MOVING_MM_S = 60.0
+MOVING_MM_S = 30.0  # a hand at rest drifts slower; a reach (0.3-1 m/s at its peak) passes this at its start
+REACH_SMOOTH_S = 0.15
 SETTLED_MM = 30.0  # a hand on its way moves 0.3-1 m/s (100-300 mm in 0.3 s); scratching stays within 10-20 mm
 SETTLED_S = 0.3
 MAX_REACH_S = 1.2
@@ -393,10 +395,17 @@ def _strokes(point: np.ndarray, times: np.ndarray) -> dict:
 
 
 def _reach(state: dict, times: np.ndarray, a: int, b: int) -> tuple[float, float, dict]:
-    """When the hand started toward the head and when it had moved away again."""
-    dist = state["dist"]
+    """When the hand started toward the head and when it had moved away again: the hand's middle (the
+    mean of its points seen, on the face's plane), its distance to the face's middle averaged over
+    REACH_SMOOTH_S, changing faster than MOVING_MM_S."""
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
     with np.errstate(invalid="ignore"):
+        middle = np.nanmean(state["xy"], axis=1) if np.isfinite(state["xy"]).any() else np.full((len(times), 2), np.nan)
+        dist = np.linalg.norm(middle - FACE_CENTRE, axis=-1)
+        known = np.isfinite(dist)
+        if known.sum() >= 2:
+            filled = np.interp(times, times[known], dist[known])
+            dist = np.where(known, uniform_filter1d(filled, max(1, int(round(REACH_SMOOTH_S / step))), mode="nearest"), np.nan)
         speed = np.gradient(dist, times) if len(times) > 1 else np.zeros_like(dist)
     i = a
     while i > 0 and times[a] - times[i - 1] <= MAX_REACH_S and np.isfinite(speed[i - 1]) and speed[i - 1] < -MOVING_MM_S:
