@@ -25,7 +25,7 @@ class VideoJob:
         base = out / self.rel
         paths = {k: base.with_name(base.name + suffix) for k, suffix in
                  (("json", ".json"), ("csv", ".csv"), ("eaf", ".eaf"), ("pose", ".pose.npz"),
-                  ("overlay", ".overlay.mp4"))}
+                  ("overlay", ".overlay.mp4"), ("report", ".report.html"))}
         paths["lock"] = base.with_name(f".{base.name}.lock")
         paths["parts"] = base.with_name(f".{base.name}.pose-parts")  # finished pose chunks (pipeline.posework)
         return paths

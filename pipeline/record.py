@@ -123,6 +123,11 @@ class ShotRecord(TypedDict):
     first_frame: int
 
 
+class OutputFile(TypedDict):
+    file: str  # beside the record
+    fingerprint: str  # its size and SHA-256 (pose.result.video_fingerprint)
+
+
 class Record(TypedDict):
     schema_version: int
     tool: dict[str, str]
@@ -135,6 +140,7 @@ class Record(TypedDict):
     windows: list[WindowRecord]
     notes: list[str]
     settings_key: str
+    outputs: dict[str, OutputFile]  # csv, eaf[, overlay]: the files this record was written with
     timing: dict[str, Any]
 
 
@@ -180,7 +186,7 @@ def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:
 
 def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoAnalysis, *, opts, recognizer,
                  cache: Optional[str], notes: list[str], settings_key: str, smooth_s: float) -> Record:
-    """The record of a video (``timing`` is added when the run ends)."""
+    """The record of a video (``outputs`` and ``timing`` are added when the run ends)."""
     duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
     return {
         "schema_version": SCHEMA_VERSION,
@@ -194,6 +200,7 @@ def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoA
         "windows": analysis.windows,
         "notes": notes,
         "settings_key": settings_key,
+        "outputs": {},  # filled in as the files are written (pipeline.run)
         "timing": {},
     }
 

@@ -181,8 +181,39 @@ def remove_stale_parts(outs: dict[str, Path]) -> None:
                 stale.unlink()
 
 
+RESULT_FILES = ("json", "report", "csv", "eaf", "overlay")  # one run's, all or nothing: the record first
+
+
+def discard_results(outs: dict[str, Path]) -> None:
+    """Remove a video's result files, the JSON record (the mark of a complete video) first, before a run
+    writes any new one: a run stopped part-way then leaves no record beside files of two runs."""
+    for key in RESULT_FILES:
+        try:
+            outs[key].unlink()
+        except FileNotFoundError:
+            pass
+
+
+def output_entry(path: Path) -> dict:
+    """How the record names a file written with it (``Record.outputs``)."""
+    return {"file": path.name, "fingerprint": video_fingerprint(path)}
+
+
+def outputs_intact(doc: dict, outs: dict[str, Path], needed: list[str]) -> bool:
+    """Every file the record was written with is there, unchanged, and those of ``needed`` among them."""
+    written = doc.get("outputs")
+    if not isinstance(written, dict) or not set(needed) <= set(written):
+        return False
+    try:
+        return all(key in outs and entry["file"] == outs[key].name and output_entry(outs[key]) == entry
+                   for key, entry in written.items())
+    except (OSError, KeyError, TypeError):
+        return False
+
+
 def is_complete(job: VideoJob, opts: Options, settings_key: str) -> bool:
-    """--resume: the JSON record exists, is readable, and matches this video and these settings."""
+    """--resume: the JSON record exists, is readable, matches this video and these settings, and every
+    file it was written with is there unchanged."""
     outs = job.outputs(opts.out)
     try:
         doc = json.loads(outs["json"].read_text(encoding="utf-8"))
@@ -202,8 +233,7 @@ def is_complete(job: VideoJob, opts: Options, settings_key: str) -> bool:
                 return False
         except (OSError, AlphaPoseError, KeyError, TypeError):
             return False
-    needed = ["csv", "eaf"] + (["overlay"] if opts.overlay else [])
-    return all(outs[k].exists() for k in needed)
+    return outputs_intact(doc, outs, ["csv", "eaf"] + (["overlay"] if opts.overlay else []))
 
 
 def alphapose_json_for(opts: Options, job: VideoJob) -> Path:
@@ -240,6 +270,8 @@ class VideoRun:
     reused: int = 0  # chunks taken from an earlier, interrupted run
     timing: dict = field(default_factory=dict)
     pose_handed_out: float | None = None  # when its pose chunks went to the workers (perf_counter)
+    replacing: bool = False  # the earlier results are removed: this run writes the video's files
+    complete: bool = False  # the JSON record is written
 
 
 class Pipeline:
@@ -421,12 +453,14 @@ class Pipeline:
             return res, False
         if run.cached is not None:
             if ensure_stabilized(run.cached, stabilizer, outs["pose"].parent):
+                self._replace(run)
                 save_pose(outs["pose"], run.cached)  # the cache holds the keypoints the analysis used
             return run.cached, True
         backend = self.backend
         res = assemble(self._parts_in_order(run, progress), info.width, info.height, info.fps, backend.name,
                        run.settings, scratch_dir=outs["pose"].parent, stabilizer=stabilizer)
         res.fingerprint = run.fingerprint
+        self._replace(run)
         save_pose(outs["pose"], res)
         run.store.remove()
         return res, False
@@ -468,15 +502,28 @@ class Pipeline:
         """Assemble the pose, analyse, export; the JSON record last. Releases the video's lock."""
         stage = stage or (lambda name, total=None: None)
         with run.stack:
-            pose = self._finish_pose(run, progress, stage)
-            analysis = self._analyse(run, pose, stage, progress)
-            doc = self._export(run, pose, analysis, stage, progress)
+            try:
+                pose = self._finish_pose(run, progress, stage)
+                analysis = self._analyse(run, pose, stage, progress)
+                doc = self._export(run, pose, analysis, stage, progress)
+            except BaseException:
+                if run.replacing and not run.complete:  # all or nothing: no file of a run that did not finish
+                    with contextlib.suppress(OSError):
+                        discard_results(run.outs)
+                raise
             warnings = [w for w in [decoded_short(pose.num_frames, run.info.num_frames)] if w]
             if self.opts.report:
                 stage("report")
                 warnings += self._report(run.outs["json"], doc, run.job, pose, run.info)
         return Outcome(run.job, "done", "; ".join(f"warning: {w}" for w in warnings), segments=len(doc["segments"]),
                        seconds=doc["timing"]["total_s"], doc=doc)
+
+    @staticmethod
+    def _replace(run: VideoRun) -> None:
+        """Before this run writes the first file of the video (pose cache included): the earlier results go."""
+        if not run.replacing:
+            discard_results(run.outs)
+            run.replacing = True
 
     def _finish_pose(self, run: VideoRun, progress, stage) -> PoseResult:
         """The video's pose: its chunks assembled (or the cache, or AlphaPose's results)."""
@@ -554,18 +601,22 @@ class Pipeline:
                            cache=outs["pose"].name if opts.pose != "alphapose-json" else None,
                            notes=self._notes(run, pose, analysis), settings_key=self.settings_key,
                            smooth_s=motion.SMOOTH_S)
-        steps = [lambda: export.write_csv(outs["csv"], doc), lambda: export.write_eaf(outs["eaf"], doc, run.job.path)]
+        steps = {"csv": lambda: export.write_csv(outs["csv"], doc),
+                 "eaf": lambda: export.write_eaf(outs["eaf"], doc, run.job.path)}
         if opts.overlay:
-            steps.append(lambda: export.write_overlay(outs["overlay"], run.job.path, run.info, pose, analysis.people,
-                                                      doc["segments"]))
-        for done, step in enumerate(steps, 1):
+            steps["overlay"] = lambda: export.write_overlay(outs["overlay"], run.job.path, run.info, pose,
+                                                            analysis.people, doc["segments"])
+        self._replace(run)
+        for done, (key, step) in enumerate(steps.items(), 1):
             step()
+            doc["outputs"][key] = output_entry(outs[key])
             if progress is not None:
                 progress(done)
         timing["export_s"] = time.perf_counter() - t
         timing["total_s"] = time.perf_counter() - run.t_start
         doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
         write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
+        run.complete = True
         if progress is not None:
             progress(len(steps) + 1)
         return doc
@@ -648,10 +699,14 @@ def skip_if_complete(job: VideoJob, pipeline: Pipeline) -> Outcome | None:
     opts = pipeline.opts
     if not (opts.resume and is_complete(job, opts, pipeline.settings_key)):
         return None
+    outs = job.outputs(opts.out)
     try:
-        doc = json.loads(job.outputs(opts.out)["json"].read_text(encoding="utf-8"))
+        doc = json.loads(outs["json"].read_text(encoding="utf-8"))
     except (OSError, ValueError):
         doc = None
+    with contextlib.suppress(BusyError):  # temporary files a killed run left (unless a run is writing now)
+        with video_lock(outs["lock"]):
+            remove_stale_parts(outs)
     return Outcome(job, "skipped", "complete (--resume)", doc=doc)
 
 

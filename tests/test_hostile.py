@@ -3,12 +3,14 @@ one-line message, what is on disk). Bad inputs of the first passes are in test_r
 test_adversarial.py."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
 from pathlib import Path
 
 from pipeline.run import BusyError, video_lock
+from tests.test_robustness import _person_video, _run
 
 
 # -- 6. the per-video lock is exclusive under contention -------------------------------------------------
@@ -46,3 +48,99 @@ def test_video_lock_is_held_by_one_process_at_a_time(tmp_path):
     assert sum(o for _, o in counts) == 0, counts  # never two holders at once
     assert all(h > 20 for h, _ in counts), counts  # each process held it many times: real contention
     assert not lock.exists() and not marker.exists()  # nothing left behind
+
+
+# -- 1. a video's outputs are one run's, all or nothing ---------------------------------------------------
+def _killed_run(video: Path, out: Path, target: str, **opts) -> None:
+    """A run (``Options(**opts)``) in a child process killed with SIGKILL when it calls ``target``
+    (``module.function``), leaving the temporary file an atomic write in progress leaves."""
+
+    def child() -> None:
+        import importlib
+
+        from pipeline.run import Options, Pipeline, collect_inputs, run_batch
+
+        module, name = target.rsplit(".", 1)
+
+        def die(path, *args, **kwargs):
+            path = Path(path)
+            if name == "write_video_report":  # it writes NAME.report.html beside the record
+                path = path.with_name(path.name[:-len(".json")] + ".report.html")
+            path.with_name(f".{path.name}.killed.part").write_text("half a file")
+            os.kill(os.getpid(), 9)
+
+        setattr(importlib.import_module(module), name, die)
+        run_batch(collect_inputs([video]), Pipeline(Options(out=out, **opts), workers=None))
+
+    proc = multiprocessing.get_context("fork").Process(target=child)
+    proc.start()
+    proc.join(120)
+    assert proc.exitcode == -9  # killed where planned
+
+
+def _files(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir() if p.is_file())
+
+
+def test_rerun_killed_while_writing_then_resume_with_the_first_settings(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    first = ["--mode", "clip", "--workers", "1"]
+    assert _run([video, "--out", out, *first], capsys)[0] == 0
+    assert len(json.loads((out / "v.json").read_text())["segments"]) == 1
+    # a rerun with other settings (long mode: no segment) killed while it writes the ELAN file
+    _killed_run(video, out, "pipeline.export.write_eaf", mode="long")
+    assert not (out / "v.json").exists()  # the record went before the first new file was written
+    assert (out / ".v.eaf.killed.part").exists()
+    code, err = _run([video, "--out", out, *first, "--resume"], capsys)
+    assert code == 0 and "1 done, 0 skipped, 0 failed" in err  # not "complete (--resume)"
+    doc = json.loads((out / "v.json").read_text())
+    assert len(doc["segments"]) == 1 and doc["analysis"]["mode"] == "clip"
+    assert len((out / "v.csv").read_text().splitlines()) == 2  # header and the one segment
+    assert _files(out) == ["index.html", "summary.csv", "v.csv", "v.eaf", "v.json", "v.pose.npz", "v.report.html"]
+
+
+def test_killed_right_after_the_record_leaves_no_older_report(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    assert _run([video, "--out", out, "--mode", "clip", "--workers", "1"], capsys)[0] == 0
+    old_key = json.loads((out / "v.json").read_text())["settings_key"]
+    _killed_run(video, out, "pipeline.report.write_video_report", mode="long")
+    doc = json.loads((out / "v.json").read_text())
+    assert doc["settings_key"] != old_key and not (out / "v.report.html").exists()  # no report of the first run
+    assert (out / ".v.report.html.killed.part").exists()
+    code, err = _run([video, "--out", out, "--mode", "long", "--workers", "1", "--resume"], capsys)
+    assert code == 0 and "0 done, 1 skipped, 0 failed" in err
+    assert old_key not in (out / "v.report.html").read_text() and doc["settings_key"] in (out / "v.report.html").read_text()
+    assert not list(out.glob(".*.part"))  # the stale temporary files are gone
+
+
+def test_resume_recomputes_when_an_output_was_changed_or_is_missing(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    args = [video, "--out", out, "--mode", "clip", "--workers", "1", "--no-report"]
+    assert _run(args, capsys)[0] == 0
+    assert set(json.loads((out / "v.json").read_text())["outputs"]) == {"csv", "eaf"}
+    assert "0 done, 1 skipped" in _run(args + ["--resume"], capsys)[1]
+    (out / "v.csv").write_text((out / "v.csv").read_text().splitlines()[0] + "\n")  # another run's CSV
+    assert "1 done, 0 skipped" in _run(args + ["--resume"], capsys)[1]
+    (out / "v.eaf").unlink()
+    assert "1 done, 0 skipped" in _run(args + ["--resume"], capsys)[1]
+    assert "1 done, 0 skipped" in _run(args + ["--resume", "--overlay"], capsys)[1]  # no overlay was written
+    assert "0 done, 1 skipped" in _run(args + ["--resume", "--overlay"], capsys)[1]
+
+
+def test_a_rerun_that_fails_while_writing_leaves_nothing_of_the_video(tmp_path, capsys, monkeypatch):
+    from pipeline import export
+
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    assert _run([video, "--out", out, "--mode", "clip", "--workers", "1"], capsys)[0] == 0
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export, "write_eaf", full_disk)
+    code, err = _run([video, "--out", out, "--mode", "long", "--workers", "1"], capsys)
+    assert code == 1 and f"failed: {video}: [Errno 28] No space left on device" in " ".join(err.split())
+    assert _files(out) == ["errors.log", "index.html", "summary.csv", "v.pose.npz"]  # no CSV of a run that did not finish
