@@ -659,8 +659,15 @@ def write_batch(out: Path, entries: list[Entry]) -> tuple[Path, Path]:
 
 
 def batch_entries(out: Path, failures: list[tuple[str, str]] = ()) -> list[Entry]:
-    """Every record under ``out`` (status done), then the videos that failed (``(video, message)``)."""
-    entries = [Entry(doc["video"]["path"], "done", "", path, doc) for path, doc in find_results(out)]
+    """Every record under ``out`` (status done; a video recorded twice, as when the input folders moved
+    between runs, counts once, by its newest record), then the videos that failed (``(video, message)``)."""
+    newest: dict[str, tuple[Path, dict]] = {}
+    for path, doc in find_results(out):
+        video = doc["video"].get("source") or str(path)  # the video's resolved path
+        if video not in newest or path.stat().st_mtime > newest[video][0].stat().st_mtime:
+            newest[video] = (path, doc)
+    entries = [Entry(doc["video"]["path"], "done", "", path, doc) for path, doc in sorted(newest.values(),
+                                                                                           key=lambda r: r[0])]
     return entries + [Entry(video, "failed", message) for video, message in failures]
 
 

@@ -144,3 +144,43 @@ def test_a_rerun_that_fails_while_writing_leaves_nothing_of_the_video(tmp_path, 
     code, err = _run([video, "--out", out, "--mode", "long", "--workers", "1"], capsys)
     assert code == 1 and f"failed: {video}: [Errno 28] No space left on device" in " ".join(err.split())
     assert _files(out) == ["errors.log", "index.html", "summary.csv", "v.pose.npz"]  # no CSV of a run that did not finish
+
+
+# -- 5. symlinks: followed, counted once, outputs where the paths as given say -----------------------------
+def test_symlinked_folders_are_searched_once_without_looping(tmp_path):
+    from pipeline.run import collect_inputs
+
+    src, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    _person_video(src / "a.mp4")
+    _person_video(elsewhere / "more" / "b.mp4")
+    (src / "linked").symlink_to(elsewhere / "more", target_is_directory=True)
+    (src / "loop").symlink_to(src, target_is_directory=True)  # a link back up the tree
+    (src / "again").symlink_to(src / "a.mp4")  # the same video by another name (not a video suffix)
+    (src / "again.mp4").symlink_to(src / "a.mp4")  # and one that is: still one video
+    jobs = collect_inputs([src])
+    assert [(j.path.relative_to(src).as_posix(), j.rel.as_posix()) for j in jobs] == [
+        ("a.mp4", "a"), ("linked/b.mp4", "linked/b")]
+
+
+def test_adding_a_symlinked_video_moves_no_output(tmp_path, capsys):
+    import csv
+
+    src, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    _person_video(src / "a.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    args = [src, "--out", out, "--mode", "clip", "--workers", "1", "--resume"]
+    assert _run(args, capsys)[0] == 0
+    _person_video(elsewhere / "c.mp4", seconds=2.0, fps=5)
+    (src / "c.mp4").symlink_to(elsewhere / "c.mp4")  # its real folder is outside the input folder
+    code, err = _run(args, capsys)
+    assert code == 0 and "1 done, 1 skipped, 0 failed" in err  # a.mp4 is where it was: complete
+    assert (out / "a.json").is_file() and (out / "c.json").is_file()
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [r["video"] for r in rows] == ["a.mp4", "c.mp4"]
+    # a record of the same video left elsewhere in --out by an earlier layout counts once (the newest)
+    (out / "old").mkdir()
+    (out / "old" / "a.json").write_text((out / "a.json").read_text())
+    os.utime(out / "old" / "a.json", (1, 1))
+    assert _run(args, capsys)[0] == 0
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [r["video"] for r in rows] == ["a.mp4", "c.mp4"]
