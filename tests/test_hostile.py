@@ -9,6 +9,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline.run import BusyError, video_lock
 from tests.test_robustness import _person_video, _run
 
@@ -184,3 +186,66 @@ def test_adding_a_symlinked_video_moves_no_output(tmp_path, capsys):
     assert _run(args, capsys)[0] == 0
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert [r["video"] for r in rows] == ["a.mp4", "c.mp4"]
+
+
+# -- 2. training data: clip ids unique, label files unambiguous --------------------------------------------
+LABELS = ("action_id\tcode\taction_name\tbody_id\tbody_name\n0\tX1\tswaying\t0\tbody\n1\tX2\tnodding\t1\thead\n"
+          "2\tX3\tlooking aside\t1\thead\n")
+
+
+def _two_person_pose(path: Path) -> Path:
+    """A pose cache of two persons seen for 3 s at 10 fps."""
+    import numpy as np
+
+    from pose.result import PoseResult, save_pose
+    from pose.types import PersonTrack
+
+    rng = np.random.default_rng(0)
+    tracks = [PersonTrack(tid, (rng.random((30, 44, 2)) * 100 + 200 * tid).astype(np.float32),
+                          np.full((30, 44), 0.9, np.float32), np.ones((30, 44), np.uint8)) for tid in (0, 1)]
+    save_pose(path, PoseResult(np.arange(30) / 10.0, 640, 480, "mediapipe", {}, tracks, "f"))
+    return path
+
+
+def _export(tmp_path, rows: str, labels: str = LABELS, capsys=None) -> tuple[int, str]:
+    from pose.export_skeletons import main as export
+
+    (tmp_path / "labels.tsv").write_text(labels, encoding="utf-8")
+    (tmp_path / "a.csv").write_text("pose,start_s,end_s,label,person\n" + rows, encoding="utf-8")
+    code = export([str(tmp_path / "a.csv"), "--labels", str(tmp_path / "labels.tsv"), "--out", str(tmp_path / "ds")])
+    return code, " ".join(capsys.readouterr().err.split()) if capsys else ""
+
+
+def test_export_keeps_two_persons_and_close_times_apart(tmp_path, capsys):
+    from definitions.skeleton_io import read_ma52_pickle
+
+    _two_person_pose(tmp_path / "v.pose.npz")
+    code, err = _export(tmp_path, "v.pose.npz,0.5,2.0,X1,0\nv.pose.npz,0.5,2.0,X2,1\n"
+                                  "v.pose.npz,0.501,2.0,X3,0\n", capsys=capsys)
+    assert code == 0, err
+    clips = read_ma52_pickle(tmp_path / "ds" / "train_data.pkl")
+    assert [(c.clip_id, c.label) for c in clips] == [("v_p0_0.5_2.0", 0), ("v_p1_0.5_2.0", 1),
+                                                     ("v_p0_0.501_2.0", 2)]
+
+
+def test_export_refuses_two_labels_for_one_person_and_time_span(tmp_path, capsys):
+    _two_person_pose(tmp_path / "v.pose.npz")
+    code, err = _export(tmp_path, "v.pose.npz,0.5,2.0,X1,0\nv.pose.npz,0.5,2.0,X2,0\n", capsys=capsys)
+    assert code == 2 and err == (f"error: {tmp_path / 'a.csv'}:3: clip 'v_p0_0.5_2.0' is annotated already "
+                                 f"({tmp_path / 'a.csv'}:2): one label per person and time span (or give each "
+                                 "its own clip_id)")
+    assert not (tmp_path / "ds" / "train_data.pkl").exists()
+
+
+@pytest.mark.parametrize("line, says", [
+    ("3\tX1\twaving\t0\tbody", ":5: code 'X1' is already the code of line 2"),
+    ("3\tX4\tnodding\t1\thead", ":5: action_name 'nodding' is already the action_name of line 3"),
+    ("3\tswaying\twave\t0\tbody", ":5: code 'swaying' is already the action_name of line 2"),
+    ("3\tX4\twaving\t1\tupper limb", ":5: body_id 1 is named 'upper limb' here but 'head' on line 3"),
+    ("2\tX4\twaving\t0\tbody", ":5: action_id 2 is already on line 4"),
+])
+def test_ambiguous_label_files_are_refused_naming_the_line(tmp_path, capsys, line, says):
+    _two_person_pose(tmp_path / "v.pose.npz")
+    code, err = _export(tmp_path, "v.pose.npz,0.5,2.0,X1,0\n", labels=LABELS + line + "\n", capsys=capsys)
+    assert code == 2 and err.startswith(f"error: {tmp_path / 'labels.tsv'}{says}"), err
+    assert not (tmp_path / "ds").exists()
