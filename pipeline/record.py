@@ -102,7 +102,8 @@ class PoseRecord(TypedDict):
 class ModelRecord(TypedDict):
     checkpoints: list[dict]
     fusion: str
-    labels: str
+    labels: str  # the label set's name
+    actions: list[dict]  # the label set: id, code, name, body_id, body_name per class
     device: str
     precision: str
 
@@ -176,7 +177,7 @@ def model_record(recognizer) -> Optional[ModelRecord]:
         return None
     return {"checkpoints": recognizer.checkpoints,
             "fusion": "mean of joint and bone logits" if len(recognizer.streams) == 2 else "single stream",
-            "labels": recognizer.labels.name, "device": str(recognizer.device), "precision": recognizer.precision}
+            "labels": recognizer.labels.name, "actions": recognizer.labels.to_list(), "device": str(recognizer.device), "precision": recognizer.precision}
 
 
 def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:

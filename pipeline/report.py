@@ -25,6 +25,7 @@ import gzip
 import io
 import json
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -141,48 +142,60 @@ class Category:
     column: str  # summary.csv column stem
     title: str  # shown in index.html
     group: str  # action | body part | touch
+    key: tuple = ()  # what ``person_counts`` counts it under
+
+
+def label_set(doc: Record) -> list[tuple[str, str]]:
+    """The (code, name) of every action of the label set a record was made with (records made before
+    the record held its label set: MA-52's when that was their set, else none)."""
+    model = doc.get("model") or {}
+    if "actions" in model:
+        return [(a["code"], a["name"]) for a in model["actions"]]
+    if model.get("labels") == "MA-52":
+        from definitions.labels import ma52_labels
+
+        return [(a.code, a.name) for a in ma52_labels().actions]
+    return []
 
 
 def categories(docs: list[Record]) -> list[Category]:
-    """The summary's categories: MMN actions (every action of the label set when any record has a
-    model, in label order, plus codes seen), the seven MA-52 body parts, the three touch targets."""
+    """The summary's categories: MMN actions (every action of the records' label sets when any record has
+    a model, in label order, plus actions seen; a code named differently by two label sets gets a column
+    per name), the seven MA-52 body parts, the three touch targets."""
     cats: list[Category] = []
     if any(d.get("model") for d in docs):
-        from definitions.labels import ma52_labels
-
-        seen = {}
+        actions: dict[tuple[str, str], None] = {}
         for d in docs:
-            for s in d["segments"]:
-                if s["action"]:
-                    seen.setdefault(s["action"]["code"], s["action"]["name"])
-        known = [(a.code, a.name) for a in ma52_labels().actions]
-        codes = dict(known)
-        for code, name in seen.items():
-            codes.setdefault(code, name)
-        cats += [Category(f"action_{_slug(code)}", f"{code} {name}", "action") for code, name in codes.items()]
-    cats += [Category(f"part_{_slug(p)}", p, "body part") for p in BODY_PARTS]
-    cats += [Category(f"touch_{_slug(t)}", f"touch {t}", "touch") for t in TOUCH_TARGETS]
+            actions.update(dict.fromkeys(label_set(d)))
+        for d in docs:
+            actions.update(dict.fromkeys((s["action"]["code"], s["action"]["name"]) for s in d["segments"]
+                                         if s["action"]))
+        names = Counter(code for code, _ in actions)
+        cats += [Category(f"action_{_slug(code)}" + (f"_{_slug(name)}" if names[code] > 1 else ""), f"{code} {name}",
+                          "action", ("action", code, name)) for code, name in actions]
+    cats += [Category(f"part_{_slug(p)}", p, "body part", ("part", p)) for p in BODY_PARTS]
+    cats += [Category(f"touch_{_slug(t)}", f"touch {t}", "touch", ("touch", t)) for t in TOUCH_TARGETS]
     return cats
 
 
-def person_counts(doc: Record, pid: int) -> dict[str, tuple[int, float]]:
-    """Per category column stem: (count, total seconds) for one person of one record."""
-    out: dict[str, list] = {}
+def person_counts(doc: Record, pid: int) -> dict[tuple, tuple[int, float]]:
+    """Per category key (``Category.key``): (count, total seconds) for one person of one record."""
+    out: dict[tuple, list] = {}
 
-    def add(stem: str, seconds: float) -> None:
-        n, s = out.setdefault(stem, [0, 0.0])
-        out[stem] = [n + 1, s + seconds]
+    def add(key: tuple, seconds: float) -> None:
+        n, s = out.setdefault(key, [0, 0.0])
+        out[key] = [n + 1, s + seconds]
 
     for s in doc["segments"]:
         if s["person"] != pid:
             continue
         if s["action"]:
-            add(f"action_{_slug(s['action']['code'])}", s["duration_s"])
+            add(("action", s["action"]["code"], s["action"]["name"]), s["duration_s"])
         if s["movement"]["body_part"]:
-            add(f"part_{_slug(s['movement']['body_part'])}", s["duration_s"])
+            add(("part", s["movement"]["body_part"]), s["duration_s"])
     for c in contacts(doc, pid):
         if c["kind"] == "touch":
-            add(f"touch_{_slug(c['target'])}", c["end_s"] - c["start_s"])
+            add(("touch", c["target"]), c["end_s"] - c["start_s"])
     return {k: (int(n), float(s)) for k, (n, s) in out.items()}
 
 
@@ -253,7 +266,7 @@ def summary_rows(entries: list[Entry], cats: list[Category]) -> list[dict]:
         row.update(person=r.pid, subject=int(bool(r.person.get("subject"))), presence=r.person.get("presence", ""),
                    **{f"{k}_s": f"{v:.3f}" for k, v in times.items()})
         for c in cats:
-            n, secs = r.counts.get(c.column, (0, 0.0))
+            n, secs = r.counts.get(c.key, (0, 0.0))
             row[f"{c.column}_n"] = n
             row[f"{c.column}_per_min"] = f"{n / r.minutes:.3f}" if r.minutes > 0 else ""
             row[f"{c.column}_s"] = f"{secs:.3f}"
@@ -640,9 +653,9 @@ def render_index(out: Path, entries: list[Entry], cats: list[Category]) -> str:
                      "status": r.entry.status, "message": r.entry.message,
                      "duration": r.doc["video"]["duration_s"] if r.doc else None, "person": r.pid,
                      "subject": bool(r.person.get("subject")), "segments": r.segments if r.doc else None,
-                     "cells": {k: {"n": n, "rate": n / r.minutes if r.minutes > 0 else 0.0, "secs": secs}
-                               for k, (n, secs) in r.counts.items()}})
-    shown = [c for c in cats if c.group != "action" or c.column in used]
+                     "cells": {c.column: {"n": n, "rate": n / r.minutes if r.minutes > 0 else 0.0, "secs": secs}
+                               for c in cats if c.key in r.counts for n, secs in [r.counts[c.key]]}})
+    shown = [c for c in cats if c.group != "action" or c.key in used]
     done = sum(1 for e in entries if e.status in ("done", "skipped"))
     failed = sum(1 for e in entries if e.status == "failed")
     return _env().get_template("index.html.j2").render(

@@ -249,3 +249,61 @@ def test_ambiguous_label_files_are_refused_naming_the_line(tmp_path, capsys, lin
     code, err = _export(tmp_path, "v.pose.npz,0.5,2.0,X1,0\n", labels=LABELS + line + "\n", capsys=capsys)
     assert code == 2 and err.startswith(f"error: {tmp_path / 'labels.tsv'}{says}"), err
     assert not (tmp_path / "ds").exists()
+
+
+# -- 3. a custom label set is shown with its own names -----------------------------------------------------
+CUSTOM = [{"id": 0, "code": "A1", "name": "waving hello", "body_id": 2, "body_name": "upper limb"},
+          {"id": 1, "code": "Z9", "name": "shrugging", "body_id": 0, "body_name": "body"}]
+
+
+def test_summary_uses_each_records_label_set():
+    import csv
+
+    from pipeline import report
+    from tests.test_report import _doc
+
+    ma52 = _doc()  # an older record: MA-52 by name, no label list
+    custom = _doc()
+    custom["model"].update(labels="mine", actions=CUSTOM)
+    for s in custom["segments"]:
+        if s["action"]:
+            s["action"].update(code="A1", name="waving hello")
+    cats = report.categories([custom])
+    assert [(c.column, c.title) for c in cats if c.group == "action"] == [("action_a1", "A1 waving hello"),
+                                                                          ("action_z9", "Z9 shrugging")]
+    # an MA-52 record beside it: A1 is two actions, each with its own column
+    cats = report.categories([ma52, custom])
+    titles = {c.column: c.title for c in cats if c.group == "action"}
+    assert len(titles) == 54 and titles["action_a1_shaking_body"] == "A1 shaking body"
+    assert titles["action_a1_waving_hello"] == "A1 waving hello" and titles["action_z9"] == "Z9 shrugging"
+    entries = [report.Entry("v.mp4", "done", "", Path("v.json"), d) for d in (ma52, custom)]
+    rows = list(csv.DictReader(report.summary_csv(entries, cats).splitlines()))
+    assert [(r["action_a1_shaking_body_n"], r["action_a1_waving_hello_n"]) for r in rows if r["person"] == "0"] == [
+        ("2", "0"), ("0", "3")]  # the custom record: its B1 segment became A1 too
+
+
+def test_a_checkpoint_with_its_own_labels_names_them_everywhere(tmp_path, capsys):
+    import csv
+
+    import torch
+
+    from recognizer.checkpoints import save_project_checkpoint
+    from recognizer.mmn import MMN, MMNConfig
+
+    torch.manual_seed(0)
+    ckpt = tmp_path / "mine.pt"
+    save_project_checkpoint(ckpt, MMN(MMNConfig(num_classes=2, width=16, blocks_per_scale=1)), stream="joint",
+                            labels=CUSTOM)
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    code, err = _run([video, "--out", out, "--mode", "clip", "--workers", "1", "--checkpoint", ckpt,
+                      "--device", "cpu"], capsys)
+    assert code == 0, err
+    doc = json.loads((out / "v.json").read_text())
+    assert doc["model"]["actions"] == CUSTOM
+    header = next(csv.reader((out / "summary.csv").open()))
+    assert [h for h in header if h.startswith("action_")] == [f"action_{c}_{m}" for c in ("a1", "z9")
+                                                              for m in ("n", "per_min", "s")]
+    index = (out / "index.html").read_text()
+    action = doc["segments"][0]["action"]
+    assert f"{action['code']} {action['name']}" in index and "shaking body" not in index

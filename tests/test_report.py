@@ -106,12 +106,14 @@ def test_summary_counts_match_json(batch):
 
 def _doc(persons=(0, 1), model=True) -> dict:
     """A small hand-made record: two persons, a touch shared by two segments, one resting contact."""
+    from definitions.labels import ma52_labels
+
     touch = {"hand": "left", "target": "face/head", "start_s": 1.2, "end_s": 1.9, "kind": "touch"}
     leave = {"hand": "right", "target": "legs", "start_s": 3.0, "end_s": 3.4, "kind": "leave"}
     rest = {"hand": "right", "target": "legs", "start_s": 0.0, "end_s": 3.0}
 
     def seg(pid, a, b, part, code=None, touches=(), resting=()):
-        action = {"id": 0, "code": code, "name": f"name of {code}", "probability": 0.7} if code else None
+        action = {"id": 0, "code": code, "name": ma52_labels().by_code(code).name, "probability": 0.7} if code else None
         scores = {p: 0.0 for p in report.BODY_PARTS}
         if part:
             scores[part] = 0.8
