@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import csv
 import functools
 import gzip
@@ -71,24 +72,63 @@ def is_result(doc: object) -> bool:
         and "segments" in doc and "video" in doc
 
 
-def find_results(out: Path) -> list[tuple[Path, dict]]:
-    """Every result record (``NAME.json`` written by the pipeline) under ``out``, in path order;
-    hidden folders, other JSON files (AlphaPose results, ...) and unreadable files are passed over."""
-    found = []
+def find_records(out: Path) -> tuple[list[tuple[Path, dict]], list[tuple[Path, str]]]:
+    """The result records (``NAME.json`` written by the pipeline) under ``out``, in path order: those that
+    can be shown, and those that cannot, with the reason in one line (cut off, a field missing or of the
+    wrong type, times before 0 or reversed). Hidden folders and other JSON files (AlphaPose results, ...)
+    are passed over."""
+    good, bad = [], []
     for path in sorted(out.rglob("*.json")):
         rel = path.relative_to(out)
         if any(part.startswith(".") for part in rel.parts):
             continue
         try:
             with open(path, "rb") as f:
-                if b'"schema_version"' not in f.read(64):  # records start with it; skip big foreign files unread
-                    continue
+                head = f.read(256)  # records start with these; big foreign files are skipped unread
+            if b'"schema_version"' not in head or TOOL_NAME.encode() not in head:
+                continue
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except OSError as e:
+            bad.append((path, f"cannot be read ({e.strerror or e})"))
             continue
-        if is_result(doc):
-            found.append((path, doc))
-    return found
+        except ValueError as e:
+            bad.append((path, f"not valid JSON, cut off? ({' '.join(str(e).split())})"))
+            continue
+        if not is_result(doc):
+            continue
+        try:
+            check_record(doc)
+        except ReportError as e:
+            bad.append((path, str(e)))
+            continue
+        good.append((path, doc))
+    return good, bad
+
+
+def find_results(out: Path) -> list[tuple[Path, dict]]:
+    """The result records under ``out`` that can be shown (``find_records``)."""
+    return find_records(out)[0]
+
+
+def check_record(doc: dict) -> None:
+    """``ReportError`` (one line: where and what) unless the record fits the schema, every time span runs
+    forwards, and its summary can be made."""
+    from .export import schema_problem
+
+    problem = schema_problem(doc)
+    if problem:
+        raise ReportError(problem)
+    spans = [("shots", doc["shots"]), ("segments", doc["segments"]), ("windows", doc["windows"])]
+    spans += [(f"segments/{n}/movement/{kind}", s["movement"][kind]) for n, s in enumerate(doc["segments"])
+              for kind in ("touch_events", "resting_contacts")]
+    for name, items in spans:
+        for n, item in enumerate(items):
+            if item["end_s"] < item["start_s"]:
+                raise ReportError(f"{name}/{n}: end_s {item['end_s']} is before start_s {item['start_s']}")
+    try:
+        summary_rows([Entry(doc["video"]["path"], "done", "", None, doc)], categories([doc]))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # a record the schema lets through
+        raise ReportError(f"cannot be summarised ({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
 
 
 def report_path(json_path: Path) -> Path:
@@ -658,29 +698,47 @@ def render_index(out: Path, entries: list[Entry], cats: list[Category]) -> str:
     shown = [c for c in cats if c.group != "action" or c.key in used]
     done = sum(1 for e in entries if e.status in ("done", "skipped"))
     failed = sum(1 for e in entries if e.status == "failed")
+    unreadable = sum(1 for e in entries if e.status == "unreadable")
     return _env().get_template("index.html.j2").render(
-        out=out.name or str(out), rows=rows, cats=shown, done=done, failed=failed)
+        out=out.name or str(out), rows=rows, cats=shown, done=done, failed=failed, unreadable=unreadable)
 
 
 def write_batch(out: Path, entries: list[Entry]) -> tuple[Path, Path]:
-    """``summary.csv`` and ``index.html`` in ``out``."""
+    """``summary.csv`` and ``index.html`` in ``out``; when they cannot be made, the old ones are removed
+    (they would pass for this run's) and the error is raised."""
     docs = [e.doc for e in entries if e.doc is not None]
-    cats = categories(docs)
-    write_text_atomic(out / "summary.csv", summary_csv(entries, cats))
-    write_text_atomic(out / "index.html", render_index(out, entries, cats))
+    try:
+        cats = categories(docs)
+        texts = {"summary.csv": summary_csv(entries, cats), "index.html": render_index(out, entries, cats)}
+        for name, text in texts.items():
+            write_text_atomic(out / name, text)
+    except Exception:
+        remove_batch_pages(out)
+        raise
     return out / "index.html", out / "summary.csv"
 
 
-def batch_entries(out: Path, failures: list[tuple[str, str]] = ()) -> list[Entry]:
+def remove_batch_pages(out: Path) -> None:
+    """``index.html`` and ``summary.csv`` of an earlier run, when this run's cannot be written."""
+    for name in ("summary.csv", "index.html"):
+        with contextlib.suppress(OSError):
+            (out / name).unlink()
+
+
+def batch_entries(out: Path, failures: list[tuple[str, str]] = (), records=None) -> list[Entry]:
     """Every record under ``out`` (status done; a video recorded twice, as when the input folders moved
-    between runs, counts once, by its newest record), then the videos that failed (``(video, message)``)."""
+    between runs, counts once, by its newest record), the records that cannot be shown (status
+    unreadable, with the reason), then the videos that failed (``(video, message)``). ``records``:
+    ``find_records(out)`` when the caller has it."""
+    good, bad = records if records is not None else find_records(out)
     newest: dict[str, tuple[Path, dict]] = {}
-    for path, doc in find_results(out):
+    for path, doc in good:
         video = doc["video"].get("source") or str(path)  # the video's resolved path
         if video not in newest or path.stat().st_mtime > newest[video][0].stat().st_mtime:
             newest[video] = (path, doc)
     entries = [Entry(doc["video"]["path"], "done", "", path, doc) for path, doc in sorted(newest.values(),
                                                                                            key=lambda r: r[0])]
+    entries += [Entry(path.relative_to(out).as_posix(), "unreadable", f"record skipped: {why}") for path, why in bad]
     return entries + [Entry(video, "failed", message) for video, message in failures]
 
 
@@ -701,12 +759,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.out.is_dir():
         print(f"error: {args.out}: not a folder", file=sys.stderr)
         return 2
-    results = find_results(args.out)
-    if not results:
+    results, unreadable = records = find_records(args.out)
+    if not results and not unreadable:
         print(f"error: {args.out}: no result records (NAME.json from microaction-run) in this folder",
               file=sys.stderr)
         return 2
-    failed = 0
+    for path, why in unreadable:
+        print(f"warning: {path}: record skipped ({why})", file=sys.stderr)
+    failed = len(unreadable)
     if not args.index_only:
         for path, doc in results:
             try:
@@ -717,7 +777,12 @@ def main(argv: list[str] | None = None) -> int:
                 failed += 1
                 print(f"error: {path}: report not written ({type(e).__name__}: {' '.join(str(e).split())})",
                       file=sys.stderr)
-    index, summary = write_batch(args.out, batch_entries(args.out))
+    try:
+        index, summary = write_batch(args.out, batch_entries(args.out, records=records))
+    except Exception as e:  # noqa: BLE001 - a bug of ours or the disk: said in one line, no stale pages left
+        print(f"error: {args.out / 'index.html'} and summary.csv not written ({type(e).__name__}: "
+              f"{' '.join(str(e).split())}); the old ones are removed", file=sys.stderr)
+        return 1
     print(index)
     print(summary)
     return 1 if failed else 0

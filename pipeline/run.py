@@ -732,9 +732,14 @@ def write_reports(summary: Summary, opts: Options) -> None:
                     print(f"warning: {o.job.path}: no report ({one_line(e)})", file=sys.stderr)
     try:
         failures = [(str(o.job.rel.parent / o.job.path.name), o.message) for o in summary.failed]
-        report.write_batch(opts.out, report.batch_entries(opts.out, failures))
+        records = report.find_records(opts.out)
+        for path, why in records[1]:  # listed in the index as unreadable
+            print(f"warning: {path}: record skipped ({why})", file=sys.stderr)
+        report.write_batch(opts.out, report.batch_entries(opts.out, failures, records))
     except Exception as e:  # noqa: BLE001
-        print(f"warning: {opts.out}: index.html / summary.csv not written ({one_line(e)})", file=sys.stderr)
+        report.remove_batch_pages(opts.out)  # they would pass for this run's
+        print(f"warning: {opts.out / 'index.html'} and summary.csv not written ({one_line(e)}); the old ones are "
+              "removed", file=sys.stderr)
 
 
 def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | None = None) -> Summary:

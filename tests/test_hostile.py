@@ -307,3 +307,81 @@ def test_a_checkpoint_with_its_own_labels_names_them_everywhere(tmp_path, capsys
     index = (out / "index.html").read_text()
     action = doc["segments"][0]["action"]
     assert f"{action['code']} {action['name']}" in index and "shaking body" not in index
+
+
+# -- 4. one bad record never stops the batch pages ---------------------------------------------------------
+def _spoil(doc: dict, how: str) -> str:
+    """A record spoiled in one way, as JSON text."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    seg = doc["segments"][0]
+    if how == "no windows":
+        del doc["windows"]
+    elif how == "mistyped":
+        seg["start_s"] = "0.1"
+    elif how == "reversed":
+        seg["start_s"], seg["end_s"] = seg["end_s"], seg["start_s"]
+    elif how == "negative":
+        seg["start_s"] = -1.5
+    elif how == "window mistyped":
+        doc["windows"][0]["end_s"] = None
+    text = json.dumps(doc, indent=2)
+    return text[:len(text) // 2] if how == "truncated" else text
+
+
+BAD_RECORDS = {"no windows": 'the record: "windows" is a required property',
+               "mistyped": 'segments/0/start_s: "0.1" is not of type "number"',
+               "reversed": "segments/0: end_s 0.0 is before start_s 2.0",
+               "negative": "segments/0/start_s: -1.5 is less than the minimum of 0",
+               "window mistyped": 'windows/0/end_s: null is not of type "number"',
+               "truncated": "not valid JSON, cut off?"}
+
+
+def test_bad_records_are_skipped_and_listed_the_others_shown(tmp_path, capsys):
+    import csv
+
+    from pipeline.report import main as report_main
+
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    assert _run([video, "--out", out, "--mode", "clip", "--workers", "1"], capsys)[0] == 0
+    good = json.loads((out / "v.json").read_text())
+    assert good["segments"][0]["start_s"] == 0.0 and good["segments"][0]["end_s"] == 2.0
+    for n, how in enumerate(BAD_RECORDS):
+        (out / f"bad{n}.json").write_text(_spoil(good, how))
+    (out / "index.html").unlink()
+    assert report_main([str(out), "--no-keyframes"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == len(BAD_RECORDS), err
+    for n, (how, says) in enumerate(BAD_RECORDS.items()):
+        line = next(ln for ln in err if f"/bad{n}.json:" in ln)
+        assert line.startswith(f"warning: {out / f'bad{n}.json'}: record skipped (") and says in line, (how, line)
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [(r["video"], r["status"]) for r in rows] == [("v.mp4", "done")] + [
+        (f"bad{n}.json", "unreadable") for n in range(len(BAD_RECORDS))]
+    index = (out / "index.html").read_text()
+    assert "6 unreadable records (skipped)" in index and index.count(">unreadable<") == 6
+    assert (out / "v.report.html").is_file()
+    # a run on the folder says the same, and writes its pages
+    (out / "index.html").unlink()
+    code, err = _run([video, "--out", out, "--mode", "clip", "--workers", "1", "--resume"], capsys)
+    assert code == 0 and " ".join(err.split()).count("record skipped") == 6
+    assert (out / "index.html").is_file()
+
+
+def test_batch_pages_that_cannot_be_made_leave_no_stale_ones(tmp_path, capsys, monkeypatch):
+    from pipeline import report
+
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    assert _run([video, "--out", out, "--mode", "clip", "--workers", "1"], capsys)[0] == 0
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(report, "render_index", broken)
+    code, err = _run([video, "--out", out, "--mode", "clip", "--workers", "1", "--resume"], capsys)
+    assert code == 0 and (f"warning: {out / 'index.html'} and summary.csv not written (RuntimeError: a bug); the "
+                          "old ones are removed") in " ".join(err.split())
+    assert not (out / "index.html").exists() and not (out / "summary.csv").exists()
