@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from common.cli import terminal_line, visible
 from common.fileio import write_text_atomic
 
 from .export import relative_path
@@ -757,35 +758,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index-only", action="store_true", help="only index.html and summary.csv")
     args = ap.parse_args(argv)
     if not args.out.is_dir():
-        print(f"error: {args.out}: not a folder", file=sys.stderr)
+        _say(f"error: {args.out}: not a folder")
         return 2
     results, unreadable = records = find_records(args.out)
     if not results and not unreadable:
-        print(f"error: {args.out}: no result records (NAME.json from microaction-run) in this folder",
-              file=sys.stderr)
+        _say(f"error: {args.out}: no result records (NAME.json from microaction-run) in this folder")
         return 2
     for path, why in unreadable:
-        print(f"warning: {path}: record skipped ({why})", file=sys.stderr)
+        _say(f"warning: {path}: record skipped ({why})")
     failed = len(unreadable)
     if not args.index_only:
         for path, doc in results:
             try:
                 write_video_report(path, doc, video_root=args.video_root, with_keyframes=not args.no_keyframes,
                                    out=args.out)
-                print(f"{report_path(path)}")
+                print(visible(report_path(path)))
             except Exception as e:  # one bad record never stops the others
                 failed += 1
-                print(f"error: {path}: report not written ({type(e).__name__}: {' '.join(str(e).split())})",
-                      file=sys.stderr)
+                _say(f"error: {path}: report not written ({type(e).__name__}: {e})")
     try:
         index, summary = write_batch(args.out, batch_entries(args.out, records=records))
     except Exception as e:  # noqa: BLE001 - a bug of ours or the disk: said in one line, no stale pages left
-        print(f"error: {args.out / 'index.html'} and summary.csv not written ({type(e).__name__}: "
-              f"{' '.join(str(e).split())}); the old ones are removed", file=sys.stderr)
+        _say(f"error: {args.out / 'index.html'} and summary.csv not written ({type(e).__name__}: {e}); the old "
+             "ones are removed")
         return 1
-    print(index)
-    print(summary)
+    print(visible(index))
+    print(visible(summary))
     return 1 if failed else 0
+
+
+def _say(message: object) -> None:
+    """One line on stderr (names shown safely: ``common.cli.terminal_line``)."""
+    print(terminal_line(message), file=sys.stderr)
 
 
 if __name__ == "__main__":

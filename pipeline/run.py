@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, terminal_line
 from common.fileio import write_json_atomic
 from definitions.skeleton_io import SkeletonFileError
 from pose.alphapose import AlphaPoseError
@@ -690,7 +690,8 @@ def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
         if not isinstance(e, EXPECTED_ERRORS):  # perhaps a bug of ours: the traceback is kept, and said where
             log = _log_traceback(opts.out, job, e)
             msg += f" (traceback in {log})" if log else ""
-        return Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
+        named = " ".join(str(job.path).split()) in msg  # (as one_line left it)
+        return Outcome(job, "failed", msg if named else f"{job.path}: {msg}")
 
 
 def skip_if_complete(job: VideoJob, pipeline: Pipeline) -> Outcome | None:
@@ -729,17 +730,21 @@ def write_reports(summary: Summary, opts: Options) -> None:
                 try:
                     report.write_video_report(path, o.doc, video=o.job.path, out=opts.out)
                 except Exception as e:  # noqa: BLE001
-                    print(f"warning: {o.job.path}: no report ({one_line(e)})", file=sys.stderr)
+                    warn(f"{o.job.path}: no report ({one_line(e)})")
     try:
         failures = [(str(o.job.rel.parent / o.job.path.name), o.message) for o in summary.failed]
         records = report.find_records(opts.out)
         for path, why in records[1]:  # listed in the index as unreadable
-            print(f"warning: {path}: record skipped ({why})", file=sys.stderr)
+            warn(f"{path}: record skipped ({why})")
         report.write_batch(opts.out, report.batch_entries(opts.out, failures, records))
     except Exception as e:  # noqa: BLE001
         report.remove_batch_pages(opts.out)  # they would pass for this run's
-        print(f"warning: {opts.out / 'index.html'} and summary.csv not written ({one_line(e)}); the old ones are "
-              "removed", file=sys.stderr)
+        warn(f"{opts.out / 'index.html'} and summary.csv not written ({one_line(e)}); the old ones are removed")
+
+
+def warn(message: str) -> None:
+    """``warning: MESSAGE`` on one line of stderr (names shown safely: ``common.cli.terminal_line``)."""
+    print(f"warning: {terminal_line(message)}", file=sys.stderr)
 
 
 def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | None = None) -> Summary:

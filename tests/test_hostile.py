@@ -385,3 +385,42 @@ def test_batch_pages_that_cannot_be_made_leave_no_stale_ones(tmp_path, capsys, m
     assert code == 0 and (f"warning: {out / 'index.html'} and summary.csv not written (RuntimeError: a bug); the "
                           "old ones are removed") in " ".join(err.split())
     assert not (out / "index.html").exists() and not (out / "summary.csv").exists()
+
+
+# -- 7. control characters in names: well-formed XML, nothing raw on the terminal ---------------------------
+HOSTILE_NAME = "a\x1b[31mred\x1b[0m\u202e\x07\nfailed: forged"
+
+
+def test_control_characters_in_a_video_name(tmp_path, capsys, monkeypatch):
+    import xml.etree.ElementTree as ET
+
+    monkeypatch.setenv("COLUMNS", "300")
+    src = tmp_path / "in"
+    video = _person_video(src / f"{HOSTILE_NAME}.mp4", seconds=2.0, fps=5)
+    (src / f"{HOSTILE_NAME} broken.mp4").write_bytes(b"not a video")
+    out = tmp_path / "out"
+    code, err = _run([src, "--out", out, "--mode", "clip", "--workers", "1"], capsys)
+    assert code == 1
+    assert "\x1b" not in err and "\u202e" not in err and "\x07" not in err  # nothing a terminal acts on
+    lines = err.splitlines()
+    assert not any(ln.startswith("failed: forged") for ln in lines)  # no line forged by the name
+    failed = [ln for ln in lines if ln.startswith("failed:")]
+    assert len(failed) == 2 and failed[0] == failed[1], failed  # as it happened, and in the summary at the end
+    assert f"failed: {src}/a\\x1b[31mred\\x1b[0m\\u202e\\x07 failed: forged broken.mp4: not a readable video" in failed[0]
+    # the ELAN file is well-formed XML, its media links point at the video
+    eaf = ET.parse(out / f"{HOSTILE_NAME}.eaf").getroot()
+    media = eaf.find("HEADER/MEDIA_DESCRIPTOR")
+    assert media.get("MEDIA_URL") == video.resolve().as_uri() and "\ufffd" in media.get("RELATIVE_MEDIA_URL")
+
+
+def test_control_characters_in_a_label_name_keep_the_elan_file_well_formed(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from pipeline.export import write_eaf
+    from tests.test_report import _doc
+
+    doc = _doc()
+    doc["segments"][0]["action"]["name"] = "wave\x1b[5m\x00hello\ufffe"
+    write_eaf(tmp_path / "v.eaf", doc, tmp_path / "v.mp4")
+    values = [v.text for v in ET.parse(tmp_path / "v.eaf").getroot().iter("ANNOTATION_VALUE")]
+    assert "A1 wave\ufffd[5m\ufffdhello\ufffd (0.70)" in values
