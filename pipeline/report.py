@@ -23,6 +23,7 @@ import contextlib
 import csv
 import functools
 import gzip
+import html
 import io
 import json
 import sys
@@ -464,6 +465,13 @@ class _Bars:
         t["text"].append(f"{text}<br>{_fmt_time(start)}-{_fmt_time(end)} ({end - start:.2f} s)")
 
 
+def plain(text: object) -> str:
+    """Text from a record (label names, codes) for a Plotly figure, where ``<b>``, ``<span style>`` and
+    ``<a href>`` are markup: shown as written, never as markup (Plotly turns the entities back into
+    characters)."""
+    return html.escape(str(text), quote=False)
+
+
 def _segment_bars(doc: Record, bars: _Bars) -> None:
     """The action lane (MMN, with a checkpoint) and the body-part lane of every segment."""
     action_colour: dict[str, str] = {}
@@ -472,13 +480,14 @@ def _segment_bars(doc: Record, bars: _Bars) -> None:
         if s["action"]:
             code, name = s["action"]["code"], s["action"]["name"]
             col = action_colour.setdefault(code, COLOURS[len(action_colour) % len(COLOURS)])
-            top = "<br>".join(f"{t['code']} {t['name']}: {t['probability']:.2f}" for t in s["top5"][:3])
-            bars.add(f"#{pid} action", f"{code} {name}", col, s["start_s"], s["end_s"],
-                     f"<b>{code} {name}</b> p={s['action']['probability']:.2f}<br>{top}", n, "action")
+            top = "<br>".join(plain(f"{t['code']} {t['name']}: {t['probability']:.2f}") for t in s["top5"][:3])
+            label = plain(f"{code} {name}")
+            bars.add(f"#{pid} action", label, col, s["start_s"], s["end_s"],
+                     f"<b>{label}</b> p={s['action']['probability']:.2f}<br>{top}", n, "action")
         part = mv["body_part"]
-        text = (f"<b>{part}</b> ({mv['body_part_scores'][part]:.2f}), " if part else "movement, ") + \
+        text = (f"<b>{plain(part)}</b> ({mv['body_part_scores'][part]:.2f}), " if part else "movement, ") + \
             f"energy {mv['motion_energy']:.2f}"
-        bars.add(f"#{pid} body part", part or "movement", PART_COLOURS.get(part, "#bbbbbb"), s["start_s"],
+        bars.add(f"#{pid} body part", plain(part or "movement"), PART_COLOURS.get(part, "#bbbbbb"), s["start_s"],
                  s["end_s"], text, n, "body part")
 
 
@@ -486,9 +495,9 @@ def _person_bars(doc: Record, bars: _Bars) -> None:
     """Per person: hand contacts, and the still/absent stretches."""
     for pid in analysed_persons(doc):
         for c in contacts(doc, pid):
-            bars.add(f"#{pid} hands", f"{c['kind']} {c['target']}", TARGET_COLOURS.get(c["target"], "#7f7f7f"),
-                     c["start_s"], c["end_s"], f"{c['hand']} hand {CONTACT_VERBS[c['kind']]} {c['target']}", -1,
-                     "hands")
+            bars.add(f"#{pid} hands", plain(f"{c['kind']} {c['target']}"), TARGET_COLOURS.get(c["target"], "#7f7f7f"),
+                     c["start_s"], c["end_s"], plain(f"{c['hand']} hand {CONTACT_VERBS[c['kind']]} {c['target']}"),
+                     -1, "hands")
         for a, b, status in stretches(doc, pid):
             if status != "active":
                 bars.add(f"#{pid} still/absent", status, STATUS_COLOURS[status], a, b, status, -1, "status")

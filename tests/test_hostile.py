@@ -424,3 +424,27 @@ def test_control_characters_in_a_label_name_keep_the_elan_file_well_formed(tmp_p
     write_eaf(tmp_path / "v.eaf", doc, tmp_path / "v.mp4")
     values = [v.text for v in ET.parse(tmp_path / "v.eaf").getroot().iter("ANNOTATION_VALUE")]
     assert "A1 wave\ufffd[5m\ufffdhello\ufffd (0.70)" in values
+
+
+# -- 8. label names are text in the figures, never Plotly markup -------------------------------------------
+def test_label_names_are_not_plotly_markup(tmp_path):
+    from pipeline import report
+    from tests.test_report import _doc
+
+    loud = '<span style="font-size:60px;color:red">big</span><a href="https://example.org">Q&A</a>'
+    doc = _doc()
+    for s in doc["segments"]:
+        if s["action"]:
+            s["action"].update(code="<b>A1</b>", name=loud)
+            s["top5"][0].update(code="<b>A1</b>", name=loud)
+    fig = report.timeline_figure(doc)
+    texts = [str(v) for t in fig["data"] for v in [t["name"], *t["hovertext"], *t["y"]]]
+    assert not any(tag in t for t in texts for tag in ("<span", "<a ", "<b>A1"))
+    escaped = "&lt;b&gt;A1&lt;/b&gt; &lt;span style=\"font-size:60px;color:red\"&gt;big&lt;/span&gt;" \
+              "&lt;a href=\"https://example.org\"&gt;Q&amp;A&lt;/a&gt;"
+    assert escaped in {t["name"] for t in fig["data"]}  # the legend entry: shown as written
+    assert any(h.startswith(f"<b>{escaped}</b> p=0.70<br>{escaped}: 0.70") for h in texts)  # our own markup stays
+    # the segments table escapes the same text (HTML)
+    (tmp_path / "sub").mkdir()
+    page = report.write_video_report(tmp_path / "sub" / "v.json", doc, out=tmp_path).read_text()
+    assert "<span style=" not in page and "&lt;span style=" in page
