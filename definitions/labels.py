@@ -69,9 +69,10 @@ class LabelSet:
         are comments, ``# label set: NAME`` names the set); every problem is a ``LabelFileError`` naming
         the file, line and column."""
         path = Path(path)
-        try:
-            with open(path, newline="", encoding="utf-8") as f:
-                text = f.read().splitlines()
+        try:  # a UTF-8 BOM (spreadsheets write one) is no part of the first column's name; lines end at
+            # line ends only (splitlines would also cut a name at U+2028, U+0085, form feeds, ...)
+            with open(path, encoding="utf-8-sig") as f:
+                text = f.read().split("\n")
         except (OSError, UnicodeDecodeError) as e:
             raise LabelFileError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
         comments = 0

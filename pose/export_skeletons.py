@@ -52,7 +52,7 @@ def _label_id(value: str, labels: LabelSet, where: str) -> int:
 def clips_from_annotations(csv_path: str | Path, labels: LabelSet) -> list[SkeletonClip]:
     csv_path = Path(csv_path)
     try:
-        with csv_path.open(encoding="utf-8", newline="") as f:
+        with csv_path.open(encoding="utf-8-sig", newline="") as f:  # a spreadsheet's BOM is no part of "pose"
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
             rows = list(reader)

@@ -448,3 +448,21 @@ def test_label_names_are_not_plotly_markup(tmp_path):
     (tmp_path / "sub").mkdir()
     page = report.write_video_report(tmp_path / "sub" / "v.json", doc, out=tmp_path).read_text()
     assert "<span style=" not in page and "&lt;span style=" in page
+
+
+# -- 9. smaller ones ---------------------------------------------------------------------------------------
+def test_label_and_annotation_files_with_a_bom_and_line_separators_in_names(tmp_path, capsys):
+    from definitions.labels import load_labels
+    from definitions.skeleton_io import read_ma52_pickle
+    from pose.export_skeletons import main as export
+
+    _two_person_pose(tmp_path / "v.pose.npz")
+    labels = "\ufeff# label set: mine\r\n" + LABELS.replace("looking aside", "looking\u2028aside\x85now").replace("\n", "\r\n")
+    (tmp_path / "labels.tsv").write_text(labels, encoding="utf-8")
+    (tmp_path / "a.csv").write_text("\ufeffpose,start_s,end_s,label\r\nv.pose.npz,0.5,2.0,looking\u2028aside\x85now\r\n",
+                                    encoding="utf-8")
+    assert export([str(tmp_path / "a.csv"), "--labels", str(tmp_path / "labels.tsv"), "--out",
+                   str(tmp_path / "ds")]) == 0, capsys.readouterr().err
+    assert [c.label for c in read_ma52_pickle(tmp_path / "ds" / "train_data.pkl")] == [2]
+    back = load_labels(tmp_path / "ds" / "labels.tsv")
+    assert back.name == "mine" and back[2].name == "looking\u2028aside\x85now"
