@@ -87,7 +87,10 @@ def print_summary(console: Console, summary, out) -> None:
         console.print("[yellow]Interrupted.[/yellow] Finished videos are complete; rerun with --resume to go on.")
     for o in summary.failed:
         console.print(f"[red]failed:[/red] {shown(o.message)}", highlight=False, soft_wrap=True)
-    console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed")
+    busy = len(summary.busy)
+    console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed"
+                  + (f" ({busy} skipped as busy in another run: not done, rerun with --resume once it is done)"
+                     if busy else ""))
     index = Path(out) / "index.html"
     if not summary.interrupted and index.is_file():
         console.print(f"Review in a browser: {shown(index)} (summary table: {shown(index.with_name('summary.csv'))})",

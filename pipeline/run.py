@@ -124,6 +124,7 @@ class Outcome:
     segments: int = 0
     seconds: float = 0.0
     doc: dict | None = None
+    busy: bool = False  # skipped because another run holds the video: not done here
 
 
 @dataclass
@@ -136,10 +137,16 @@ class Summary:
         return [o for o in self.outcomes if o.status == "failed"]
 
     @property
+    def busy(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.busy]
+
+    @property
     def exit_code(self) -> int:
+        """130 interrupted; 1 when a video failed or was busy in another run (not done: a script must not
+        take the batch for complete); else 0."""
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_FAILED if self.failed else EXIT_OK
+        return EXIT_FAILED if self.failed or self.busy else EXIT_OK
 
 
 @contextlib.contextmanager
@@ -684,7 +691,7 @@ def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
     except KeyboardInterrupt:
         raise
     except BusyError as e:
-        return Outcome(job, "skipped", str(e))
+        return Outcome(job, "skipped", str(e), busy=True)
     except Exception as e:  # one video's failure never stops the batch
         msg = one_line(e)
         if not isinstance(e, EXPECTED_ERRORS):  # perhaps a bug of ours: the traceback is kept, and said where

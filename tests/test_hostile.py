@@ -466,3 +466,16 @@ def test_label_and_annotation_files_with_a_bom_and_line_separators_in_names(tmp_
     assert [c.label for c in read_ma52_pickle(tmp_path / "ds" / "train_data.pkl")] == [2]
     back = load_labels(tmp_path / "ds" / "labels.tsv")
     assert back.name == "mine" and back[2].name == "looking\u2028aside\x85now"
+
+
+def test_a_video_busy_in_another_run_is_not_done(tmp_path, capsys):
+    from pipeline.run import collect_inputs
+
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    with video_lock(collect_inputs([video])[0].outputs(out)["lock"]):
+        code, err = _run([video, "--out", out, "--mode", "clip", "--workers", "1"], capsys)
+    assert code == 1
+    assert ("0 done, 1 skipped, 0 failed (1 skipped as busy in another run: not done, rerun with --resume once it is "
+            "done)") in " ".join(err.split())
+    assert not (out / "v.json").exists()
