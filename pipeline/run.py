@@ -30,7 +30,7 @@ from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from pose.result import PoseResult, cached_pose, save_pose, video_fingerprint
 from pose.stabilize import ensure_stabilized, stabilizer_for
-from pose.tracking import select_people, subject_score
+from pose.tracking import PersonNotFound, select_people, subject_score
 from pose.types import PoseBackend
 from recognizer.errors import CheckpointError
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 USER_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, ValueError, OSError)
 # errors of ours that explain themselves fully: no traceback is kept for them
-EXPECTED_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError)
+EXPECTED_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, PersonNotFound)
 
 
 class ModelsFailed(Exception):

@@ -479,3 +479,31 @@ def test_a_video_busy_in_another_run_is_not_done(tmp_path, capsys):
     assert ("0 done, 1 skipped, 0 failed (1 skipped as busy in another run: not done, rerun with --resume once it is "
             "done)") in " ".join(err.split())
     assert not (out / "v.json").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--window", "1e-300"], "--window must be at least 0.2 s (two motion-smoothing spans of 0.1 s: a shorter one "
+                             "measures pose jitter, not movement); got 1e-300"),
+    (["--stride", "0.05"], "--stride must be at least 0.2 s"),
+    (["--submission"], "--submission needs --checkpoint"),
+    (["--person", "\u00b2"], "--person must be subject, all or a person id"),  # a digit to str.isdigit, no number
+])
+def test_options_refused_before_any_work(tmp_path, capsys, args, says):
+    import run_pipeline
+
+    video = _person_video(tmp_path / "v.mp4")
+    with pytest.raises(SystemExit) as exc:
+        run_pipeline.main([str(video), "--out", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and says in " ".join(err.split()) and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_person_id_not_in_the_video_is_a_one_line_user_error(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
+    out = tmp_path / "out"
+    code, err = _run([video, "--out", out, "--mode", "clip", "--workers", "1", "--person", "999"], capsys)
+    failed = [ln for ln in err.splitlines() if ln.startswith("failed:")]
+    assert code == 1 and failed[0] == (f"failed: {video}: no person with id 999 in this video (ids seen: 0; --person "
+                                       "all analyses everyone)")
+    assert not (out / "errors.log").exists()  # no bug of ours: no traceback kept
