@@ -507,3 +507,35 @@ def test_a_person_id_not_in_the_video_is_a_one_line_user_error(tmp_path, capsys)
     assert code == 1 and failed[0] == (f"failed: {video}: no person with id 999 in this video (ids seen: 0; --person "
                                        "all analyses everyone)")
     assert not (out / "errors.log").exists()  # no bug of ours: no traceback kept
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--width", "8"], "--width must be a multiple of 16 (quarters of it are split into 4 groups); got 8 (96 = the "
+                       "released model)"),
+    (["--width", "24"], "--width must be a multiple of 16"),
+    (["--device", "gpu"], "--device must be auto, cpu or cuda[:N]; got 'gpu'"),
+])
+def test_training_arguments_checked_before_any_work(tmp_path, capsys, args, says):
+    from recognizer.train import main
+
+    with pytest.raises(SystemExit) as exc:  # the training pickle is not even read
+        main(["--train", str(tmp_path / "missing.pkl"), "--out", str(tmp_path / "run"), *args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and says in " ".join(err.split()) and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_checkpoint_of_an_unbuildable_width_is_refused_in_one_line(tmp_path):
+    import torch
+
+    from recognizer.checkpoints import CheckpointError, load_mmn, save_project_checkpoint
+    from recognizer.mmn import MMN, MMNConfig
+
+    path = tmp_path / "c.pt"
+    save_project_checkpoint(path, MMN(MMNConfig(num_classes=2, width=16, blocks_per_scale=1)), stream="joint",
+                            labels=CUSTOM)
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["width"] = 24
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match=r"c.pt: bad config in checkpoint \(width must be a multiple of 16"):
+        load_mmn(path)
