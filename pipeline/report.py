@@ -35,7 +35,7 @@ from urllib.parse import quote
 import numpy as np
 
 from common.cli import terminal_line, visible
-from common.fileio import write_text_atomic
+from common.fileio import stale_parts, write_text_atomic
 
 from .export import relative_path
 from .record import CONTACT_VERBS, Record, analysed_persons, contacts
@@ -60,6 +60,9 @@ PART_COLOURS = dict(zip(BODY_PARTS, ["#8c564b", "#1f77b4", "#2ca02c", "#9467bd",
 TARGET_COLOURS = {"face/head": "#d62728", "torso": "#ff7f0e", "legs": "#2ca02c"}
 STATUS_COLOURS = {"still": "#c7c7c7", "absent": "#f4b6b6"}
 GAP_S = 0.25
+# a page is written in well under a second: a temporary .part file a minute old is a killed writer's
+# (younger ones may be another run's write in progress, and are left alone)
+STALE_PART_S = 60.0
 PERSON_COLOURS = ["#00c8ff", "#ff7800", "#00ff78", "#ff00c8"]  # as the overlay video (BGR there)
 
 
@@ -678,7 +681,15 @@ def write_video_report(json_path: Path, doc: Record, video: Path | None = None, 
     overlay = json_path.with_name(json_path.name[:-len(".json")] + ".overlay.mp4")
     path = report_path(json_path)
     write_text_atomic(path, render_video_report(doc, json_path, video, thumbs, overlay, out))
+    remove_stale_parts(path)
     return path
+
+
+def remove_stale_parts(page: Path) -> None:
+    """Temporary files of ``page`` that a killed writer left (``STALE_PART_S``)."""
+    for part in stale_parts(page, STALE_PART_S):
+        with contextlib.suppress(OSError):
+            part.unlink()
 
 
 def _load_cache(path: Path, doc: Record):
@@ -722,6 +733,7 @@ def write_batch(out: Path, entries: list[Entry]) -> tuple[Path, Path]:
         texts = {"summary.csv": summary_csv(entries, cats), "index.html": render_index(out, entries, cats)}
         for name, text in texts.items():
             write_text_atomic(out / name, text)
+            remove_stale_parts(out / name)
     except Exception:
         remove_batch_pages(out)
         raise

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, terminal_line
-from common.fileio import write_json_atomic
+from common.fileio import stale_parts, write_json_atomic
 from definitions.skeleton_io import SkeletonFileError
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
@@ -183,7 +183,7 @@ def video_lock(path: Path):
 def remove_stale_parts(outs: dict[str, Path]) -> None:
     """Temporary files of this video's outputs left by a killed run (we hold the video's lock)."""
     for target in outs.values():
-        for stale in target.parent.glob(f".{target.name}.*.part"):
+        for stale in stale_parts(target):
             with contextlib.suppress(OSError):
                 stale.unlink()
 

@@ -539,3 +539,23 @@ def test_a_checkpoint_of_an_unbuildable_width_is_refused_in_one_line(tmp_path):
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match=r"c.pt: bad config in checkpoint \(width must be a multiple of 16"):
         load_mmn(path)
+
+
+def test_temporary_files_of_killed_page_writes_are_removed(tmp_path, capsys):
+    from pipeline.report import main as report_main
+
+    video = _person_video(tmp_path / "in" / "a [draft].mp4", seconds=2.0, fps=5)  # [..] is glob syntax
+    out = tmp_path / "out"
+    args = [video, "--out", out, "--mode", "clip", "--workers", "1"]
+    assert _run(args, capsys)[0] == 0
+    old = [out / ".index.html.k1.part", out / ".summary.csv.k2.part", out / ".a [draft].report.html.k3.part"]
+    for part in old:
+        part.write_text("half")
+        os.utime(part, (time.time() - 3600,) * 2)
+    fresh = out / ".index.html.now.part"  # another writer's, right now
+    fresh.write_text("half")
+    assert report_main([str(out), "--no-keyframes"]) == 0
+    assert [p.exists() for p in old] == [False, False, False] and fresh.exists()
+    (out / ".a [draft].csv.k4.part").write_text("half")  # a killed run's, of the video: gone with its next run
+    assert _run(args, capsys)[0] == 0
+    assert sorted(p.name for p in out.glob(".*.part")) == [".index.html.now.part"]
