@@ -714,14 +714,18 @@ def render_index(out: Path, entries: list[Entry], cats: list[Category]) -> str:
                      "status": r.entry.status, "message": r.entry.message,
                      "duration": r.doc["video"]["duration_s"] if r.doc else None, "person": r.pid,
                      "subject": bool(r.person.get("subject")), "segments": r.segments if r.doc else None,
-                     "cells": {c.column: {"n": n, "rate": n / r.minutes if r.minutes > 0 else 0.0, "secs": secs}
-                               for c in cats if c.key in r.counts for n, secs in [r.counts[c.key]]}})
+                     "cells": {c.column: _cell(*r.counts[c.key], r.minutes) for c in cats if c.key in r.counts}})
     shown = [c for c in cats if c.group != "action" or c.key in used]
     done = sum(1 for e in entries if e.status in ("done", "skipped"))
     failed = sum(1 for e in entries if e.status == "failed")
     unreadable = sum(1 for e in entries if e.status == "unreadable")
     return _env().get_template("index.html.j2").render(
         out=out.name or str(out), rows=rows, cats=shown, done=done, failed=failed, unreadable=unreadable)
+
+
+def _cell(n: int, secs: float, minutes: float) -> dict:
+    """An index.html cell: count, rate per minute of video, total seconds."""
+    return {"n": n, "rate": n / minutes if minutes > 0 else 0.0, "secs": secs}
 
 
 def write_batch(out: Path, entries: list[Entry]) -> tuple[Path, Path]:
