@@ -65,18 +65,19 @@ def record(video: str, duration: float, segments: list[tuple[float, float, str |
         if part:
             scores[part] = 1.0
         return {"person": pid, "start_s": a, "end_s": b, "duration_s": round(b - a, 3), "windows": 1,
-                "action": {"id": act.id, "code": act.code, "name": act.name, "probability": 0.8} if act else None,
-                "body": {"id": act.body_id, "name": act.body_name} if act else None,
+                "action": {"id": act.id, "code": act.code, "name": act.name, "probability": 0.8,
+                           "source": "mmn"} if act else None,
+                "body": {"id": act.body_id, "name": act.body_name, "source": "mmn"} if act else None,
                 "top5": [{"id": act.id, "code": act.code, "name": act.name, "probability": 0.8,
                           "body_id": act.body_id}] if act else [],
                 "movement": {"body_part": part, "body_part_scores": scores,
                              "part_energy": {"body": 0.1, "head": 0.1, "upper limb": 0.1, "lower limb": 0.0},
                              "motion_energy": 0.2, "region_energy": {r: 0.1 for r in ("head", "torso", "arms/hands",
                                                                                         "legs")},
-                             "touch_events": [], "resting_contacts": []}}
+                             "touch_events": [], "resting_contacts": [], "actions": []}}
 
     segs = [seg(0, *s) for s in segments] + [seg(1, 0.0, duration, "A1" if model else None, "body")]
-    return {"schema_version": 2, "tool": {"name": "microaction-finder", "version": "0.1.0"},
+    return {"schema_version": 3, "tool": {"name": "microaction-finder", "version": "0.1.0"},
             "video": {"file": f"{video}.mp4", "path": f"{video}.mp4", "fingerprint": "x", "duration_s": duration,
                       "fps": 10.0, "num_frames": int(duration * 10), "width": 96, "height": 64, "rotation": 0,
                       "codec": "h264"},

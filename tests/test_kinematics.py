@@ -204,3 +204,53 @@ def test_demo_clips_weight_free_action(demo_run):
         actions = seg["movement"]["actions"]
         assert actions and actions[0]["code"] == best, (path.name, actions)
         assert seg["action"]["source"] == "mmn" and actions[0]["evidence"]["amplitude_deg"] > 0
+
+
+def _named(scenario):
+    """(truth instance, the recognized instance overlapping it most) of a generated scenario."""
+    found = recognize(scenario.keypoints, scenario.scores, scenario.times, scenario.size)
+    out = []
+    for truth in scenario.instances:
+        best = max(found, key=lambda f: min(f.end_s, truth.end_s) - max(f.start_s, truth.start_s), default=None)
+        overlaps = best is not None and min(best.end_s, truth.end_s) > max(best.start_s, truth.start_s)
+        out.append((truth, best if overlaps else None))
+    return out, found
+
+
+def test_close_up_hands_at_the_mouth_eyes_and_nose():
+    """A webcam close-up, head and top of the shoulders (tests/synthetic_actions: its own 3D person and
+    camera): covering the mouth, rubbing the eyes, touching the nose are named at their times; before
+    and after, no hand action."""
+    from tests.synthetic_actions import Action, make_scenario
+
+    scenario = make_scenario([Action("F9"), Action("F6"), Action("F1")], fps=30.0, framing="head_shoulders", seed=11)
+    pairs, found = _named(scenario)
+    for truth, best in pairs:
+        assert best is not None and best.code == truth.code, (truth.code, [(f.code, f.start_s, f.end_s) for f in found])
+        assert abs(best.start_s - truth.start_s) <= 0.6 and abs(best.end_s - truth.end_s) <= 0.6
+    hands = [f for f in found if f.code.startswith(("F", "E"))]
+    assert len(hands) == 3  # nothing where no hand is near the head
+
+
+def test_generated_suite_is_named_right():
+    """The generated suite's seed 5 (not used while the rules were written): head gestures and hands at
+    the head together >= 90 % top-1, median onset and offset errors within 0.3 s, no action on the still
+    negatives. docs/KINEMATICS.md has the per-code figures of seeds 2-4."""
+    from tests.synthetic_actions import suite
+
+    right, total, onsets, offsets = 0, 0, [], []
+    for family in ("head", "head_hand"):
+        for scenario in suite(family, seed=5):
+            pairs, found = _named(scenario)
+            if not scenario.instances and scenario.background == "still":
+                assert found == [], (scenario.name, [(f.code, f.start_s) for f in found])
+            for truth, best in pairs:
+                if getattr(truth, "visible_s", None) == 0:
+                    continue  # the acting hand never in the picture
+                total += 1
+                if best is not None and best.code == truth.code:
+                    right += 1
+                    onsets.append(abs(best.start_s - truth.start_s))
+                    offsets.append(abs(best.end_s - truth.end_s))
+    assert right / total >= 0.9, (right, total)
+    assert np.median(onsets) <= 0.3 and np.median(offsets) <= 0.3, (np.median(onsets), np.median(offsets))

@@ -400,7 +400,8 @@ def _reach(state: dict, times: np.ndarray, a: int, b: int) -> tuple[float, float
     REACH_SMOOTH_S, changing faster than MOVING_MM_S."""
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
     with np.errstate(invalid="ignore"):
-        middle = np.nanmean(state["xy"], axis=1) if np.isfinite(state["xy"]).any() else np.full((len(times), 2), np.nan)
+        seen = np.isfinite(state["xy"]).all(-1)
+        middle = np.where(seen[..., None], state["xy"], 0.0).sum(1) / np.where(seen.any(1), seen.sum(1), np.nan)[:, None]
         dist = np.linalg.norm(middle - FACE_CENTRE, axis=-1)
         known = np.isfinite(dist)
         if known.sum() >= 2:
