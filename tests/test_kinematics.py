@@ -254,3 +254,19 @@ def test_generated_suite_is_named_right():
                     offsets.append(abs(best.end_s - truth.end_s))
     assert right / total >= 0.9, (right, total)
     assert np.median(onsets) <= 0.3 and np.median(offsets) <= 0.3, (np.median(onsets), np.median(offsets))
+
+
+def test_classify_names_weight_free_actions_without_a_checkpoint(tmp_path, capsys):
+    """``microaction-classify`` runs the same weight-free recognizer on skeletons you have: a generated
+    nod saved as .npy, its frame rate and picture size given."""
+    from pipeline import classify
+    from tests.synthetic_actions import Action, make_scenario
+
+    scenario = make_scenario([Action("B1")], fps=25.0, framing="head_shoulders", seed=3)
+    np.save(tmp_path / "nod.npy", scenario.keypoints)
+    w, h = scenario.size
+    assert classify.main([str(tmp_path / "nod.npy"), "--fps", "25", "--size", f"{w}x{h}"]) == 0
+    out = capsys.readouterr().out
+    assert "B1" in out and "nodding" in out and "No --checkpoint" in out
+    assert classify.main([str(tmp_path / "nod.npy"), "--size", "wide"]) == 2
+    assert "--size must be WIDTHxHEIGHT" in capsys.readouterr().out

@@ -1,43 +1,47 @@
 """Hands at the head: F1-F10 (head-hand) and E2 (neck), from where a hand's points are on the head
 and how they move there.
 
-**The head's frame.** Every hand point is carried into the head's own frame (millimetres; x toward the
-person's left, y down, origin midway between the pupils; ``headpose``) by intersecting its camera ray
-with the plane of the face (``FACE_PLANE_MM`` in front of the eyes). The head pose of a frame without
-one (a hand over the face hides the points the fit needs) is the nearest one within ``HOLD_POSE_S``:
-heads move little while a hand rests on them (``HOLD_POSE_S``: an MA-52 action's length at most; a palm
-over the face hides the fit's points for all of it).
+**Onto the head.** Every hand point seen (confidence above ``MIN_SCORE`` inside the picture) is carried
+into the head's own frame (millimetres; x toward the person's left, y down, origin midway between the
+pupils; ``headpose``): its camera ray meets an ellipsoid standing for the head (``HEAD_CENTRE``,
+``HEAD_AXES``: adult head breadth, length and height) where it enters, on the side facing the camera;
+a ray passing beside the head gives its closest approach, with its distance in units of the ellipsoid
+(the radius). The neck is a plane ``NECK_PLANE_MM`` behind the face, in ``NECK_BOX`` and above the
+shoulder line where the shoulders are seen. A frame without a head pose (a palm over the face hides
+the points the fit needs) takes the nearest one within ``HOLD_POSE_S``.
 
-**At the head** is a hand point inside the head's outline (an ellipse ``HEAD_ELLIPSE`` around the
-face and skull) or on the neck below the chin (above the shoulder line where the shoulders are seen),
-unless the hand looks too large for its place: a hand at
-the head's depth cannot look longer than ``HAND_MM`` times ``IN_FRONT_RATIO`` (foreshortening only
-shortens it), so a longer one is that much nearer the camera, in front of the face, not on it
-(0.74 of the head's distance or less: 16 cm in front of a face 60 cm from a webcam).
+**Where.** The zones (``ZONES``: nose bridge, eye, nose, mouth, forehead, ear, face, hair) are ranges
+of azimuth and height on the ellipsoid, for points up to ``AT_HEAD_RADIUS`` outside it (``HAIR_RADIUS``
+above the ears: fingers in the hair). The index fingertip names the place (in self-touch it leads:
+pointing at the nose, pushing glasses, pinching an ear); where it is on no zone, the thumb; else the
+zone most fingertips are in. A hand behind the head shows as its wrist beside the head at ear height or
+above (``BEHIND_RADIUS``, ``BEHIND_WRIST_Y``) with the fingertips hidden and the elbow raised (or out of
+a close-up's picture): the back of the head.
 
-**Where on the head** is the zone (``ZONES``, checked in order, on an ellipsoid standing for the head:
-the point where the hand point's camera ray meets it) of the touching point: the index fingertip
-(else the thumb's, else the zone most fingertips are in),
-in the frames where the hand has settled (it moved less than ``SETTLED_MM`` in ``SETTLED_S``: not on its
-way past other zones). A contact in which the hand never settles is a hand passing by, not a touch. Per contact (a hand at the head for at least
-``MIN_CONTACT_S``; dropouts of up to ``GAP_S`` bridged) the zone it spends most time in names the action:
-eye -> F6 rubbing eyes; nose -> F1 touching nose; nose bridge -> F5 pushing glasses when short
-(``GLASSES_MAX_S``), else F1; mouth -> F9 covering mouth when the palm is over the mouth, else F2;
-forehead -> F7; ear -> F8; cheek, chin, jaw -> F2 scratching/touching face; hair (above the ears and
-the forehead) -> F3, or F4 hindbrain when the fingertips are hidden and the elbow is raised above the
-shoulder (a hand behind the head); neck -> E2. Both hands on the face together, or one palm spanning
-eyes to mouth, -> F10 covering face.
+A hand is not at the head when it looks longer than ``HAND_MM`` times ``IN_FRONT_RATIO`` at the head's
+depth (foreshortening only shortens a hand, so a longer one is at least 26 % nearer the camera: 16 cm
+in front of a face 60 cm from a webcam).
 
-**Scratching and rubbing**: the deepest point's path on the head is cut into strokes of at least
-``STROKE_MM`` (a zigzag with that hysteresis); ``MIN_STROKES`` strokes at ``MIN_STROKE_HZ`` or more are
-a repeated movement (evidence ``strokes``, ``stroke_mm``, ``rate_hz``).
+**Which action.** A contact is a run of frames at the head of at least ``MIN_CONTACT_S`` (dropouts up
+to ``GAP_S`` bridged) in which the hand settles at least once (it moves under ``SETTLED_MM`` in
+``SETTLED_S``: a hand passing by is no touch). The place where the settled hand spends most time names
+it: eye -> F6 rubbing eyes; nose -> F1; nose bridge -> F5 pushing glasses when the contact is under
+``GLASSES_MAX_S``, else F1; forehead -> F7; ear -> F8; face (cheek, chin, jaw, lips) -> F2; hair -> F3;
+back of the head -> F4; neck -> E2. A hand covers with its palm (its centre, ``PALM_FRACTION`` of the
+way from the wrist to the middle fingertip): the palm over the eyes -> F10 covering face; over the mouth
+(``COVER_Y``) while the fingertips are not at the eyes -> F9 covering mouth; both palms on the face ->
+F10. One hand's contacts at the same place less than ``REJOIN_S`` apart are one instance.
 
-**When**: an instance starts when the hand starts moving toward the head (its distance to the face's
-middle shrinking faster than ``MOVING_MM_S``, at most ``MAX_REACH_S`` before it arrives) and ends when it
-has moved away after the contact (likewise). A hand already at the head when it is first seen (it
-person appeared with it there) is an action all the same; its evidence says ``already_at_head``; one
-that came into the picture on its way there says ``came_into_view`` (close-ups: the hand enters from
-the bottom edge).
+**Scratching and rubbing**: the touching point's path on the head is cut into strokes of at least
+``STROKE_MM`` (a zigzag with that hysteresis); ``MIN_STROKES`` strokes at ``MIN_STROKE_HZ`` or more are a
+repeated movement (evidence ``strokes``, ``stroke_mm``, ``rate_hz``, ``repeated``).
+
+**When**: an instance starts when the hand's middle starts toward the face (its distance to the face's
+middle, averaged over ``REACH_SMOOTH_S``, shrinking faster than ``MOVING_MM_S``, at most ``MAX_REACH_S``
+before the contact) and ends when it has moved away again. A hand already at the head when it is first
+seen (the person appeared with it there) is an action all the same (``already_at_head``); one that came
+into the picture on its way (close-ups: it enters from the bottom edge) says ``came_into_view``, and
+its instance starts where it came into view.
 """
 from __future__ import annotations
 
