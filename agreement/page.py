@@ -8,15 +8,13 @@ file, offline: plotly.js comes from the plotly package, packed as in the video r
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
 
 from definitions.labels import LabelSet
 from pipeline.export import relative_path
-from pipeline.report import COLOURS, PART_COLOURS, TEMPLATES, plotly_js_packed
+from pipeline.report import COLOURS, PART_COLOURS, json_for_script, plotly_js_packed, template_env
 
 from .compare import ALL, ANY, LEVELS, Comparison, Confusion, Video, category_names, is_missing
 from .measures import IOU_THRESHOLDS
@@ -94,29 +92,7 @@ def confusion_figure(conf: Confusion, labels: LabelSet) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _env():
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["tojson_script"] = _json_for_script
-    env.filters["num"] = _num
-    return env
-
-
-def _json_for_script(obj) -> str:
-    """JSON safe inside a <script> element."""
-    from markupsafe import Markup
-
-    text = json.dumps(obj, separators=(",", ":"), default=_json_default, allow_nan=False)  # NaN is no JSON
-    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
+    return template_env(num=_num, tojson_script=functools.partial(json_for_script, allow_nan=False))
 
 
 def _num(value, digits: int = 2) -> str:

@@ -41,9 +41,8 @@ def _pick(clips, which: str | None):
     raise SkeletonFileError(f"no clip {which!r} in the file ({len(clips)} clips, e.g. {clips[0].clip_id!r})")
 
 
-def from_pose_cache(path, person: str = "subject", start: float | None = None, end: float | None = None
-                    ) -> tuple[SkeletonClip, "np.ndarray"]:
-    """One person's keypoints over [start, end) seconds of a pipeline pose cache, and their frame times."""
+def from_pose_cache(path, person: str = "subject", start: float | None = None, end: float | None = None) -> tuple:
+    """(clip, frame times [T]): one person's keypoints over [start, end) seconds of a pipeline pose cache."""
     import numpy as np
 
     from pose.result import load_pose

@@ -631,22 +631,28 @@ def plotly_js_packed() -> str:
     return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), 9, mtime=0)).decode("ascii")
 
 
-@functools.lru_cache(maxsize=1)
-def _env():
+def template_env(**filters):
+    """The pages' Jinja environment (``assets/report``): autoescaped, strict, with ``tojson_script`` and
+    the given filters (the agreement page uses it too)."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["tojson_script"] = _json_for_script
-    env.filters["mmss"] = _fmt_time
+    env.filters["tojson_script"] = json_for_script
+    env.filters.update(filters)
     return env
 
 
-def _json_for_script(obj) -> str:
-    """JSON safe inside a <script> element."""
+@functools.lru_cache(maxsize=1)
+def _env():
+    return template_env(mmss=_fmt_time)
+
+
+def json_for_script(obj, allow_nan: bool = True) -> str:
+    """JSON safe inside a <script> element (``allow_nan=False``: NaN refused, as JSON has none)."""
     from markupsafe import Markup
 
-    text = json.dumps(obj, separators=(",", ":"), default=_json_default)
+    text = json.dumps(obj, separators=(",", ":"), default=_json_default, allow_nan=allow_nan)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
