@@ -28,7 +28,8 @@ movement episodes, from one person's (stabilised) keypoints alone.
   most moving part names the movement. ``body_part_scores`` are the evidence shares behind it (they
   sum to 1): with touch events, the touch categories share ``TOUCH_WEIGHT`` by touch time and the
   motion categories the rest by (weighted) own motion; without, the motion categories share all.
-* **Movement episodes** (the segments when no MMN checkpoint is given): the frames whose motion
+* **Movement episodes** (without an MMN checkpoint, the segments where no weight-free action is named,
+  ``pipeline.segments``): the frames whose motion
   energy reaches the still threshold (not counting the first ``SETTLE_S`` after the person appears,
   while the pose model's landmarks settle: on a frozen frame they drift for about 0.4 s), gaps under ``MERGE_GAP_S`` closed, runs under
   ``MIN_EPISODE_S`` or never reaching ``PEAK_FACTOR`` times the threshold dropped (pose jitter hovers

@@ -14,9 +14,11 @@ Modes:
   reaches the threshold, so a segment starts and ends where the movement does.
 * ``auto``: ``clip`` for videos up to ``AUTO_CLIP_MAX_S`` seconds, else ``long``.
 
-Without an MMN checkpoint, long-mode segments are the movement episodes of ``pipeline.description``
-(the windows still say which stretches are still or absent). Every segment carries the weight-free
-movement description (``pipeline.description.describe``).
+Without an MMN checkpoint, long-mode segments are the weight-free recognizer's action instances
+(``recognizer.kinematics``; instances that overlap share a segment), then the parts of the movement
+episodes of ``pipeline.description`` that no instance covers (movement without a named action); the
+windows still say which stretches are still or absent. Every segment carries the weight-free movement
+description (``pipeline.description.describe``) and the action instances it overlaps.
 
 Defaults: MA-52 clips last about 1.5-2.5 s, so a 2 s window holds one micro-action at the time scale
 the model was trained on. A 1 s stride (windows overlap by half) gives every micro-action a window
