@@ -26,6 +26,7 @@ from pipeline.shots import WIDTH, CutDetector  # noqa: E402
 from pipeline.video import iter_frames, probe  # noqa: E402
 from pose.estimate import detect  # noqa: E402
 from pose.mediapipe_backend import MediaPipeBackend  # noqa: E402
+from pose.tracking import trunk_tilt  # noqa: E402
 from tests.helpers import ffmpeg  # noqa: E402
 
 PAIRS = [("A1_shaking_body__0030_01_0002", "B1_nodding__0019_02_0078"),
@@ -44,12 +45,6 @@ class Witnessed(CutDetector):
         return super().finish(pose_jumps)
 
 
-def tilt(kp: np.ndarray) -> float:
-    """Degrees between the torso (mid-hips to mid-shoulders, Halpe 5, 6, 11, 12) and the picture's up."""
-    up = (kp[5] + kp[6]) / 2 - (kp[11] + kp[12]) / 2
-    return float(np.degrees(np.arccos(np.clip(-up[1] / max(np.hypot(*up), 1e-6), -1, 1))))
-
-
 def measure(video: Path, backend: MediaPipeBackend) -> str:
     info = probe(video)
     cuts = Witnessed(info.fps)
@@ -60,9 +55,10 @@ def measure(video: Path, backend: MediaPipeBackend) -> str:
     people = []
     for pid in np.unique(det.person[det.frame >= 0]):
         rows = np.flatnonzero((det.person == pid) & (det.frame >= 0))
-        people.append(f"{pid}: {len(rows)} frames, tilt {np.median([tilt(det.keypoints[r]) for r in rows]):.0f}")
-    return (f"{video.name[:44]:44} {len(det.times):4d} frames | picture {cuts.picture} | jumps {len(cuts.jumps):2d}, "
-            f"ratio away from cuts <= {max(away) if away else float('nan'):.1f} | cuts {det.cuts} | "
+        tilt = np.median([trunk_tilt(det.keypoints[r][[5, 6]], det.keypoints[r][[11, 12]]) for r in rows])
+        people.append(f"{pid}: {len(rows)} frames, tilt {tilt:.0f}")
+    return (f"{video.name[:44]:44} {len(det.times):4d} frames | picture {cuts.picture} | jumps {len(cuts.jumps):2d} "
+            f"({len(away)} away from them, ratio <= {max(away) if away else float('nan'):.1f}) | cuts {det.cuts} | "
             f"persons {'; '.join(people) or 'none'}")
 
 
