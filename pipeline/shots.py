@@ -42,18 +42,15 @@ LAG = 2  # frames (the detector's window on each side)
 class CutDetector:
     def __init__(self, fps: float):
         from scenedetect.detectors import AdaptiveDetector
-        from scenedetect.stats_manager import StatsManager
 
         fps = fps if fps and fps > 0 else 30.0
         self.min_shot = max(1, int(round(MIN_SHOT_S * fps)))
         self._det = AdaptiveDetector(adaptive_threshold=ADAPTIVE_THRESHOLD, window_width=LAG,
                                      min_scene_len=self.min_shot)
-        self._stats = StatsManager
-        self._ratio_key = self._det.get_metrics()[-1]  # the frame's change over its neighbours' (public key)
         self.cuts: list[int] = []
         self._last = -1
         self._first: int | None = None
-        self._ratios = array("f")  # the adaptive ratio of every frame from ``_first`` (NaN: not known)
+        self._scores = array("f")  # every frame's change from the one before (the detector's content score)
 
     @staticmethod
     def settings() -> dict:
@@ -70,9 +67,10 @@ class CutDetector:
         if self._first is None:
             self._first = index
         bgr = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2BGR)  # as the detector expects; ~50x faster than a reversed copy
-        self._det.stats_manager = stats = self._stats()  # a new one each frame: it keeps every frame it is given
         found = [int(c) for c in self._det.process_frame(index, bgr)]
-        self._keep_ratio(index - LAG, stats.get_metrics(index - LAG, [self._ratio_key])[0])  # known LAG frames on
+        # the score the detector just computed: an attribute of scenedetect 0.6.7 (pinned in requirements.txt;
+        # its public route, a StatsManager, makes the detector find edges too, ten times the time)
+        self._keep_score(index, self._det._frame_score)
         return self._add(found)
 
     def finish(self, pose_jumps=()) -> list[int]:
@@ -87,18 +85,24 @@ class CutDetector:
                 self.cuts.append(cut)
         return sorted(self.cuts)
 
-    def _keep_ratio(self, frame: int, ratio) -> None:
-        if ratio is None or self._first is None or frame < self._first:
-            return
-        while len(self._ratios) <= frame - self._first:
-            self._ratios.append(np.nan)
-        self._ratios[frame - self._first] = float(ratio)
-
     def ratio(self, frame: int) -> float:
-        """How much frame ``frame``'s picture changed, relative to its neighbours' changes (the detector's
-        adaptive ratio; NaN where it is not known: the first and last ``LAG`` frames)."""
+        """How much frame ``frame``'s picture changed relative to the changes of the ``LAG`` frames on each
+        side: the detector's adaptive ratio, computed as it does (at most 255; with no change around, 255
+        where the change reaches the detector's floor, else 0); NaN where not all of them were fed."""
         k = frame - (self._first if self._first is not None else 0)
-        return float(self._ratios[k]) if 0 <= k < len(self._ratios) else np.nan
+        if k - LAG < 0 or k + LAG >= len(self._scores):
+            return np.nan
+        around = np.r_[self._scores[k - LAG:k], self._scores[k + 1:k + 1 + LAG]]
+        score, mean = float(self._scores[k]), float(np.mean(around))
+        if abs(mean) < 1e-5:
+            return 255.0 if score >= self._det.min_content_val else 0.0
+        return min(score / mean, 255.0)
+
+    def _keep_score(self, frame: int, score) -> None:
+        while len(self._scores) < frame - self._first:
+            self._scores.append(np.nan)
+        if len(self._scores) == frame - self._first:
+            self._scores.append(np.nan if score is None else float(score))
 
     def _confirmed(self, a: int, b: int) -> int | None:
         """The frame of (a, b] whose picture changed most relative to its neighbours, if that change

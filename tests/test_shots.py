@@ -170,6 +170,30 @@ def test_picture_change_confirms_a_skeleton_jump_without_the_floor():
         assert det.finish(jumps) == expected, jumps
 
 
+def test_the_change_ratio_is_the_detectors_own():
+    """``CutDetector.ratio`` equals what PySceneDetect's AdaptiveDetector reports for every frame (through its
+    public StatsManager, which the pipeline does not use: it costs edge detection on every frame)."""
+    import cv2
+    from scenedetect.detectors import AdaptiveDetector
+    from scenedetect.stats_manager import StatsManager
+
+    from pipeline.shots import LAG, CutDetector
+
+    rng = np.random.default_rng(2)
+    frames = [rng.integers(0, 255, (72, 128, 3), np.uint8) // (1 + (i % 7)) for i in range(40)]
+    frames[20:] = [np.full_like(f, 128) for f in frames[20:25]] + frames[25:]  # still frames: no change around
+    ours = CutDetector(30)
+    lib = AdaptiveDetector(adaptive_threshold=3.0, window_width=LAG, min_scene_len=15)
+    lib.stats_manager = stats = StatsManager()
+    for i, f in enumerate(frames):
+        ours.cut_at(i, f)
+        lib.process_frame(i, cv2.cvtColor(cv2.resize(f, (256, 144), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR))
+    theirs = [stats.get_metrics(i, [lib.get_metrics()[-1]])[0] for i in range(40)]
+    assert [i for i, r in enumerate(theirs) if r is not None] == list(range(LAG, 40 - LAG))
+    np.testing.assert_allclose([ours.ratio(i) for i in range(LAG, 40 - LAG)], theirs[LAG:40 - LAG], rtol=1e-5, atol=1e-5)
+    assert np.isnan(ours.ratio(0)) and np.isnan(ours.ratio(39))
+
+
 def _skeleton(n: int, fps: float, shift_at: int | None = None, sway_tl_s: float = 0.0):
     """A standing skeleton (torso 100 px) over ``n`` frames with 0.3 px jitter; moved by 0.3 torso lengths
     from ``shift_at`` on, or swaying sideways at ``sway_tl_s`` torso lengths a second."""
