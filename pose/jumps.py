@@ -7,9 +7,9 @@ in torso lengths) would have to go from the speed of the interval before (and af
 jump within one frame interval: an acceleration of ``JUMP_ACCEL`` torso lengths per second squared
 is about 2 g for a 0.5 m torso, more than a seated or standing person's trunk and head reach (a
 sudden nod or a sneeze moves the head, not the median joint). A jump must also be at least
-``JUMP_TL`` torso lengths (about 5 cm), well above the pose model's frame-to-frame jitter (at most
-0.022 on the real development clips, where a continuous body reaches 6 torso lengths / s^2 at
-most). Between pose frames further apart the same displacement takes less acceleration, so a cut
+``JUMP_TL`` torso lengths (about 5 cm), well above the pose model's frame-to-frame jitter (on the
+real development clips with one person followed throughout: displacements of at most 0.022 torso
+lengths, accelerations of at most 6 torso lengths / s^2). Between pose frames further apart the same displacement takes less acceleration, so a cut
 is seen at 30 frames a second (a jump cut between MA-52 clips: 130-311 torso lengths / s^2) but
 not, say, at 5, where a quick real movement could look alike.
 
