@@ -13,10 +13,12 @@ from typing import Any, Optional, TypedDict
 from pose.result import PoseResult
 from pose.types import PersonTrack
 
+from . import __version__
+from .method import method_version
 from .shots import shot_records
 
 SCHEMA_VERSION = 3
-TOOL = {"name": "microaction-finder", "version": "0.1.0"}
+TOOL = {"name": "microaction-finder", "version": __version__}
 
 
 class Ranked(TypedDict):
@@ -205,7 +207,7 @@ def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoA
     duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": TOOL,
+        "tool": dict(TOOL, method=method_version()),  # the method's version: pipeline.method
         "video": video_record(job, fingerprint, info, pose.num_frames),
         "pose": pose_record(pose, cache, analysis),
         "model": model_record(recognizer),

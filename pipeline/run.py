@@ -39,7 +39,8 @@ from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorker
                        default_workers, done_part, every_s_for, pose_settings, stored, worth_sharing)
 from .inputs import InputError, VideoJob, check_output_dir, collect_inputs  # noqa: F401 (callers import them here)
 from .progress import Reporter
-from .record import TOOL, Record, VideoAnalysis, build_record
+from .method import method_version, pose_method
+from .record import Record, VideoAnalysis, build_record
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
 from .shots import CutDetector, detect_cuts
 from .video import VideoError, frame_times, probe
@@ -105,15 +106,13 @@ class Options:
 
 
 def method_constants(opts: "Options") -> dict:
-    """What the results depend on besides the options: the tool's version and the constants of its
-    methods (stabiliser, motion and description, cut detection), so an upgrade never passes old
-    results off as current (``--resume``)."""
-    from . import description
+    """What the results depend on besides the options: the tool's version, its method (``pipeline.method``:
+    the code that computes results and every constant of it), and the stabiliser these options choose, so
+    that an upgrade or an edited constant never passes old results off as current (``--resume``)."""
+    import pipeline
 
-    consts = {k: v for k, v in vars(description).items() if k.isupper() and isinstance(v, (int, float, str, tuple))}
-    consts.update({k: v for k, v in vars(motion).items() if k.isupper() and isinstance(v, (int, float, str))})
-    return {"version": TOOL["version"], "stabilizer": stabilizer_for(opts.pose, 30.0, opts.raw_keypoints).settings.to_dict(),
-            "description": consts, "shots": CutDetector.settings()}
+    return {"version": pipeline.__version__, "method": method_version(),
+            "stabilizer": stabilizer_for(opts.pose, 30.0, opts.raw_keypoints).settings.to_dict()}
 
 
 @dataclass
@@ -421,7 +420,8 @@ class Pipeline:
                 return run
             backend = self.backend
             every = every_s_for(opts.pose_fps, info.fps)
-            run.settings = dict(pose_settings(backend.settings, every, info.duration), shots=CutDetector.settings())
+            run.settings = dict(pose_settings(backend.settings, every, info.duration), shots=CutDetector.settings(),
+                                method=pose_method())
             run.cached = cached_pose(outs["pose"], run.fingerprint, backend.name, run.settings, outs["pose"].parent)
             if run.cached is not None:
                 return run
@@ -456,6 +456,7 @@ class Pipeline:
                                       cuts=detect_cuts(run.job.path, info), rotation=info.rotation)
             res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
             res.settings["shots"] = CutDetector.settings()
+            res.settings["method"] = pose_method()
             res.fingerprint = run.fingerprint
             return res, False
         if run.cached is not None:
