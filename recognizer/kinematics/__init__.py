@@ -4,7 +4,12 @@ pipeline and ``microaction-classify``; MMN (``recognizer.mmn``) is the learned r
 
 * ``headpose``: yaw, pitch, roll per frame (a perspective-n-point fit of a generic head);
 * ``head_actions``: B1-B6 from the angles (oscillations versus held displacements);
-* ``hand_head``: F1-F10 and E2 from where the hands are on the head and how they move there.
+* ``hand_head``: F1-F10 and E2 from where the hands are on the head and how they move there;
+* ``body``: the torso's frame and scale (torso lengths); ``body_actions``: A1-A5 from the torso;
+* ``signals``: the pieces they share (smoothing, runs, swings, strokes).
+
+Where a body action overlaps a head action by over half of the head action's time, the head action is
+dropped: a swaying or turning torso carries the head, and the body's movement names the gesture.
 
 Each instance is an ``ActionInstance`` (code, start/end in seconds, score 0-1, evidence).
 """
@@ -12,12 +17,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .body import body_of
+from .body_actions import body_actions as _body_actions
 from .hand_head import hand_head_actions
 from .head_actions import head_actions as _head_actions
 from .headpose import HeadPose, head_pose
-from .types import ActionInstance
+from .types import ActionInstance, overlap
 
-COVERED = ("B1", "B2", "B3", "B4", "B5", "B6", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "E2")
+COVERED = ("A1", "A2", "A3", "A4", "A5",
+           "B1", "B2", "B3", "B4", "B5", "B6", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "E2")
+CARRYING = ("A1", "A2", "A3", "A5")  # body actions that carry the head with them
 
 __all__ = ["ActionInstance", "COVERED", "HeadPose", "head_pose", "recognize"]
 
@@ -34,5 +43,14 @@ def recognize(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size
             continue
         kp, sc, t = np.asarray(keypoints[a:b]), np.asarray(scores[a:b]), np.asarray(times[a:b])
         pose = head_pose(kp, sc, t, size)
-        found += _head_actions(pose, t) + hand_head_actions(kp, sc, t, size, pose)
+        body = body_of(kp, sc, t, size)
+        moved = _body_actions(body, pose)
+        found += _not_carried(_head_actions(pose, t), moved) + moved + hand_head_actions(kp, sc, t, size, pose)
     return sorted(found, key=lambda i: (i.start_s, -i.score))
+
+
+def _not_carried(head: list[ActionInstance], body: list[ActionInstance]) -> list[ActionInstance]:
+    """The head actions that no body action carrying the head overlaps by over half of their time."""
+    carried = [b for b in body if b.code in CARRYING]
+    return [h for h in head if not any(overlap(h.start_s, h.end_s, b.start_s, b.end_s) > 0.5 * (h.end_s - h.start_s)
+                                       for b in carried)]

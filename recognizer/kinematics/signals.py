@@ -170,3 +170,23 @@ def settled(point: np.ndarray, times: np.ndarray, window_s: float, max_move: flo
     with np.errstate(invalid="ignore"):
         moved = np.linalg.norm(point[hi] - point[lo], axis=-1)
     return np.isfinite(moved) & (moved < max_move)
+
+
+def movement_bounds(x: np.ndarray, times: np.ndarray, p: int, q: int, fraction: float = 0.12) -> tuple[int, int]:
+    """The frames [start, end] of the movement between turning points p and q of ``x``: around its
+    fastest frame, as far as the speed toward q stays above ``fraction`` of that peak (a slow drift
+    before or after a movement is not part of it; a minimum-jerk movement passes 12 % of its peak
+    speed 9 % of its duration from each end)."""
+    if q <= p + 1:
+        return p, q
+    v = np.gradient(x[p:q + 1], times[p:q + 1]) * np.sign(x[q] - x[p])
+    v = np.where(np.isfinite(v), v, 0.0)
+    k = int(np.argmax(v))
+    floor = fraction * v[k]
+    i = k
+    while i > 0 and v[i - 1] > floor:
+        i -= 1
+    j = k
+    while j < len(v) - 1 and v[j + 1] > floor:
+        j += 1
+    return p + i, p + j
