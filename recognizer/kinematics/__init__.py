@@ -19,12 +19,14 @@ import numpy as np
 
 from .body import body_of
 from .body_actions import body_actions as _body_actions
+from .hand_actions import hand_actions as _hand_actions
 from .hand_head import hand_head_actions
 from .head_actions import head_actions as _head_actions
 from .headpose import HeadPose, head_pose
 from .types import ActionInstance, overlap
 
-COVERED = ("A1", "A2", "A3", "A4", "A5",
+COVERED = ("A1", "A2", "A3", "A4", "A5", "C1", "C3", "C4", "C5", "C6", "C7", "C9", "C10", "C11", "C12", "C13",
+           "E1", "E3", "E4", "E5", "E6", "G1", "G2", "G3", "G4",
            "B1", "B2", "B3", "B4", "B5", "B6", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "E2")
 CARRYING = ("A1", "A2", "A3", "A5")  # body actions that carry the head with them
 
@@ -46,6 +48,7 @@ def recognize(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size
         body = body_of(kp, sc, t, size)
         moved = _body_actions(body, pose)
         found += _not_carried(_head_actions(pose, t), moved) + moved + hand_head_actions(kp, sc, t, size, pose)
+        found += _hand_actions(body)
     return sorted(found, key=lambda i: (i.start_s, -i.score))
 
 

@@ -1,0 +1,272 @@
+"""Upper-limb actions (MA-52 C) and crossing arms (E5): the rules that ``hand_actions`` asks about a
+visit's main stay (a ``View``: torso frame, torso lengths; the neck at 0, the shoulders at x = +-0.37).
+C8 playing objects needs the object, which a skeleton does not hold: it is left to MMN.
+
+Both hands (their stays overlapping):
+
+* **E5 crossing arms**: each hand across the midline on the other side by ``CROSS`` or more and within
+  ``AT_ELBOW`` of the other arm's elbow, at the chest or belly (``TORSO_Y``).
+* **C13 rubbing hands** / **C9 putting hands together**: the hands' centres within ``TOGETHER``; rubbing
+  when the one moves against the other back and forth (``RUB``: at least 3 strokes of ``RUB_STROKE`` at
+  ``RUB_HZ`` or more).
+* **C3 hands touching fingers**: the fingertips of the two hands within ``TIPS_TOUCH`` of each other
+  while the wrists stay ``WRISTS_APART`` apart (a steeple; palms together bring the wrists together).
+* **C7 spreading hands**: both hands out sideways, ``SPREAD`` beyond the midline, below the head.
+* **C4 stretching arms**: both arms stretched (each by the one-hand rule).
+
+One hand:
+
+* **C5 waving**: the hand raised to the shoulders or above (``RAISED_Y``) and moving side to side at least
+  ``WAVE_STROKES`` times by ``WAVE_STROKE`` at ``WAVE_HZ`` or more.
+* **C4 stretching arms**: the arm straight (the wrist ``STRETCH`` or more of the arm's length from the
+  shoulder, the upper arm no shorter than usual, the hand no lower than ``STRETCH_Y``: arms stretch up,
+  out or forward, not down to the knees) or the hand above the head (``ABOVE_HEAD_Y``).
+* **C10 retracting arms**: the hand beside the hip (``HIP_Y`` down, ``BESIDE_HIP`` outward of the hip point),
+  the upper arm foreshortened (the elbow drawn back: ``DRAWN_BACK`` of its usual length or less), the
+  elbow not out sideways (not akimbo).
+* **C11 pointing oneself**: the fingertips at the chest (``CHEST``), the hand seen end-on (a hand
+  pointing at its own chest aims the index along the line of sight: its fingertips gather over the back
+  of the hand, ``GATHERED`` of their usual spread or less, and stand no higher than the hand's centre,
+  ``END_ON``); **E1 touching the chest** otherwise (a hand laid on the chest shows its fingers).
+* **C6 scratching arms**: the fingertips within ``ON_ARM`` of the other forearm, away from the other
+  hand.
+* **C1 illustrative gestures**: the hand in front of the body (below the head, above the lap) moving
+  back and forth at least ``GESTURE_STROKES`` times by ``GESTURE_STROKE`` (the strokes of a gesture), or
+  a visit without a stay (the hand kept moving).
+
+At rest: **C12 clenching fist**: the fingertips' spread falls to ``FIST`` of the hand's usual for
+``MIN_FIST_S`` while the hand stays (``fists``).
+
+The values:
+
+* ``CROSS`` 0.1 (50 mm) and ``AT_ELBOW`` 0.35 (175 mm): crossed forearms put each wrist 150-250 mm past
+  the midline, the hand on or beside the other upper arm near its elbow; hands held together in front
+  cross the midline by a few centimetres, far from the elbows.
+* ``TOGETHER`` 0.25 (125 mm) and ``TIPS_TOUCH`` 0.12 (60 mm): hands palm to palm have their centres a
+  palm's thickness apart (40-60 mm), seen at any angle within a hand's breadth (85 mm); fingertips that
+  touch lie within a fingertip's width plus the pose models' error (10-15 mm each).
+* ``WRISTS_APART`` 0.25 (125 mm): in a steeple the palms are apart, the wrists 150-250 mm.
+* ``RUB_STROKE`` 0.03 (15 mm), ``RUB_HZ`` 1.5: rubbing slides the palms 20-40 mm at 2-4 Hz.
+* ``SPREAD`` 0.55: spread hands are beyond the shoulders (0.37) by a hand's breadth or more.
+* ``RAISED_Y`` 0.15, ``WAVE_STROKE`` 0.05 (25 mm) x 3 at 1 Hz or more: a wave moves the hand 35-75 mm
+  (the fingertips more) at 1.5-3 Hz; a hand held still at the shoulder jitters by under 10 mm.
+* ``STRETCH`` 0.85 of the arm (upper arm 0.63 + forearm 0.5 torso lengths): a bent elbow brings the
+  wrist to 0.5-0.7 of it; ``ABOVE_HEAD_Y`` -0.7: the top of the head is 0.6 above the neck.
+* ``HIP_Y`` 0.75, ``DRAWN_BACK`` 0.85: an elbow drawn back by 30 deg or more shortens the upper arm's
+  picture by 13 % or more (cos 30 deg).
+* ``CHEST`` |x| 0.4, y 0.05-0.65: between the shoulders, collarbone to the lower ribs. ``GATHERED`` 0.85 and
+  ``END_ON`` 0.02 (10 mm): fingertips seen along the fingers lie within 20-30 mm of their centre instead
+  of 27-35 mm; fingers laid on the chest rise 20-60 mm above the hand's centre.
+* ``ON_ARM`` 0.15 (75 mm) from the forearm's line (elbow to wrist): the forearm is 60-80 mm thick.
+* ``GESTURE_STROKE`` 0.08 (40 mm) x 2: conversational gestures move the hands 50-200 mm at 0.5-2.5 Hz.
+* ``FIST`` 0.75 for ``MIN_FIST_S`` 0.3: relaxed fingertips lie 27-35 mm from their centre, a fist's 20 mm
+  (a fall to 0.57-0.74); fingertip jitter moves the averaged spread by 3 %.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .hand_body import ELBOW_OUT, _naming, _segment_distance, at_head
+from .signals import runs
+from .types import ActionInstance, overlap, strength_score
+
+if TYPE_CHECKING:
+    from .hand_actions import Naming, View
+
+CROSS = 0.1
+AT_ELBOW = 0.35
+TORSO_Y = (0.05, 0.95)
+TOGETHER = 0.25
+TIPS_TOUCH = 0.12
+WRISTS_APART = 0.25
+RUB_STROKE = 0.03
+RUB_STROKES = 3
+RUB_HZ = 1.5
+SPREAD = 0.55
+RAISED_Y = 0.15
+WAVE_STROKE = 0.05
+WAVE_STROKES = 3
+WAVE_HZ = 1.0
+ARM = 1.13
+STRETCH = 0.85
+STRETCH_Y = 0.5
+ABOVE_HEAD_Y = -0.7
+HIP_Y = 0.75
+HIP_OUT = 0.21  # the hip keypoints' half spacing (0.125 of the stature / 0.294)
+BESIDE_HIP = 0.05
+DRAWN_BACK = 0.85
+CHEST_X = 0.4
+CHEST_Y = (0.05, 0.65)
+GATHERED = 0.85
+END_ON = 0.02
+ON_ARM = 0.15
+GESTURE_STROKE = 0.08
+GESTURE_STROKES = 2
+GESTURE_Y = (-0.3, 1.0)
+FIST = 0.75
+MIN_FIST_S = 0.3
+
+
+def two_hands(lv: "View", rv: "View") -> "Naming | None":
+    """The two-hand action of two overlapping stays, or None."""
+    if not (np.isfinite(lv.centre).all() and np.isfinite(rv.centre).all()):
+        return None
+    a, b = max(lv.a, rv.a), min(lv.b, rv.b)
+    left, right = lv.hand, rv.hand
+    from .hands import median
+    lc, rc = median(left.centre, a, b), median(right.centre, a, b)
+    across = min(float(left.out(lc)), float(right.out(rc)))
+    at_elbows = max(_distance(lc, median(right.elbow, a, b)), _distance(rc, median(left.elbow, a, b)))
+    if -across >= CROSS and at_elbows <= AT_ELBOW and TORSO_Y[0] <= max(lc[1], rc[1]) and min(lc[1], rc[1]) <= TORSO_Y[1]:
+        return _naming("E5", -across / CROSS, across=-across, hands_to_other_elbows=at_elbows)
+    gap = float(np.linalg.norm(lc - rc))
+    wrists = float(np.linalg.norm(median(left.wrist, a, b) - median(right.wrist, a, b)))
+    tips = _tips_gap(left, right, a, b)
+    if gap <= TOGETHER and wrists < WRISTS_APART:
+        rub = _rub(left, right, lv.times, a, b)
+        if rub["strokes"] >= RUB_STROKES and rub["rate_hz"] >= RUB_HZ:
+            return _naming("C13", rub["strokes"] / RUB_STROKES, strokes=rub["strokes"], rate_hz=rub["rate_hz"],
+                           stroke_mm=rub["spread"] * 500, hands_gap=gap)
+        return _naming("C9", TOGETHER / max(gap, 1e-3), hands_gap=gap, wrists_gap=wrists)
+    if tips <= TIPS_TOUCH and wrists >= WRISTS_APART:
+        return _naming("C3", TIPS_TOUCH / max(tips, 1e-3), fingertips_gap=tips, wrists_gap=wrists)
+    if min(float(left.out(lc)), float(right.out(rc))) >= SPREAD and max(lc[1], rc[1]) >= HEAD_LOW:
+        return _naming("C7", min(float(left.out(lc)), float(right.out(rc))) / SPREAD, out_left=float(left.out(lc)),
+                       out_right=float(right.out(rc)))
+    one_l, one_r = _stretch(lv), _stretch(rv)
+    if one_l is not None and one_r is not None:
+        return _naming("C4", min(one_l.ratio, one_r.ratio), arms="both", **one_l.evidence)
+    return None
+
+
+HEAD_LOW = -0.2  # spread hands are below the head's middle
+
+
+def _distance(p: np.ndarray, q: np.ndarray) -> float:
+    return float(np.linalg.norm(p - q)) if np.isfinite(p).all() and np.isfinite(q).all() else np.inf
+
+
+def _rub(left, right, times, a, b) -> dict:
+    from .hand_shapes import stroke_info
+    return stroke_info(left.centre - right.centre, times, a, b, RUB_STROKE)
+
+
+def _tips_gap(left, right, a: int, b: int) -> float:
+    """The median over frames [a, b) of the smallest distance between a fingertip of one hand and one
+    of the other (torso lengths)."""
+    lt, rt = left.points[a:b, 1:], right.points[a:b, 1:]
+    d = np.linalg.norm(lt[:, :, None] - rt[:, None, :], axis=-1)  # [n, 5, 5]
+    with np.errstate(all="ignore"):
+        m = np.nanmin(d.reshape(len(d), -1), axis=1)
+    m = m[np.isfinite(m)]
+    return float(np.median(m)) if len(m) else np.inf
+
+
+def one_hand(v: "View") -> "Naming | None":
+    """The upper-limb action of one hand's stay, or None (``hand_body.place`` is asked first)."""
+    if not np.isfinite(v.centre).all() or at_head(v):
+        return None
+    return _wave(v) or _stretch(v) or _retract(v) or _on_arm(v) or _chest(v) or _gesture(v)
+
+
+def _wave(v: "View") -> "Naming | None":
+    if v.y > RAISED_Y:
+        return None
+    best = v.stroke(v.hand.centre[:, 0], WAVE_STROKE)
+    if best["strokes"] >= WAVE_STROKES and best["rate_hz"] >= WAVE_HZ:
+        return _naming("C5", best["strokes"] / WAVE_STROKES, strokes=best["strokes"], rate_hz=best["rate_hz"],
+                       wave_mm=best["spread"] * 500, hand_height=v.y)
+    return None
+
+
+def _stretch(v: "View") -> "Naming | None":
+    if not np.isfinite(v.centre).all():
+        return None
+    reach = float(np.linalg.norm(v.centre - v.shoulder)) if np.isfinite(v.shoulder).all() else np.nan
+    straight = np.isfinite(reach) and reach >= STRETCH * ARM and not (v.upper_ratio < 0.9) and v.y <= STRETCH_Y
+    if straight or v.y <= ABOVE_HEAD_Y:
+        return _naming("C4", max(reach / (STRETCH * ARM) if np.isfinite(reach) else 1.0, 1.0), reach=reach, hand_height=v.y)
+    return None
+
+
+def _retract(v: "View") -> "Naming | None":
+    elbow_out = float(v.hand.out(v.elbow) - v.hand.out(v.shoulder))
+    hip = v.legs[f"{v.hand.side}_hip"]
+    beside = v.out - float(v.hand.out(hip)) if np.isfinite(hip).all() else v.out - HIP_OUT
+    if v.y >= HIP_Y and v.upper_ratio <= DRAWN_BACK and elbow_out < ELBOW_OUT and beside >= BESIDE_HIP:
+        return _naming("C10", DRAWN_BACK / max(v.upper_ratio, 1e-3), upper_arm_ratio=v.upper_ratio, hand_height=v.y,
+                       beside_hip=beside)
+    return None
+
+
+def _on_arm(v: "View") -> "Naming | None":
+    tip = v.tips if np.isfinite(v.tips).all() else v.centre
+    if not (np.isfinite(v.other_elbow).all() and np.isfinite(v.other_wrist).all()):
+        return None
+    d = _segment_distance(tip, v.other_elbow, v.other_wrist)
+    to_hand = float(np.linalg.norm(tip - v.other_centre)) if np.isfinite(v.other_centre).all() else np.inf
+    if d <= ON_ARM and to_hand > TOGETHER:
+        return _naming("C6", ON_ARM / max(d, 1e-3), forearm_distance=d, other_hand_distance=to_hand)
+    return None
+
+
+def _chest(v: "View") -> "Naming | None":
+    tip = v.tips if np.isfinite(v.tips).all() else v.centre
+    if not (abs(tip[0]) <= CHEST_X and CHEST_Y[0] <= tip[1] <= CHEST_Y[1]):
+        return None
+    if _gesture(v) is not None:
+        return None
+    fingers_up = float(v.centre[1] - tip[1])
+    if np.isfinite(v.spread_ratio) and v.spread_ratio <= GATHERED and fingers_up <= END_ON:
+        return _naming("C11", GATHERED / max(v.spread_ratio, 1e-3), fingertip_spread_ratio=v.spread_ratio,
+                       fingers_above_hand=fingers_up, cue="hand seen end-on at the chest, fingertips gathered")
+    return _naming("E1", 1.5, fingertips_at=[round(float(x), 2) for x in tip], fingers_above_hand=fingers_up)
+
+
+def _gesture(v: "View") -> "Naming | None":
+    if not GESTURE_Y[0] <= v.y <= GESTURE_Y[1]:
+        return None
+    a, b = v.visit.start, v.visit.end
+    from .hand_shapes import stroke_info
+    s = stroke_info(v.hand.centre, v.times, a, min(b, len(v.times)), GESTURE_STROKE)
+    moving = v.stay_s < 0.3
+    if (s["strokes"] - 2) >= GESTURE_STROKES or moving:  # the reach out and back are two strokes
+        return _naming("C1", max((s["strokes"] - 2) / GESTURE_STROKES, 1.0), strokes=s["strokes"] - 2,
+                       rate_hz=s["rate_hz"], stroke_mm=s["spread"] * 500)
+    return None
+
+
+def fists(hands: dict, refs: dict, times: np.ndarray, found: list) -> list[ActionInstance]:
+    """C12: the fingertips' spread at or under FIST of the hand's usual for MIN_FIST_S while the hand
+    stays, where no other instance of that hand is."""
+    out = []
+    for side, hand in hands.items():
+        spread, ref = refs[side]["spread"], refs[side]["spread_ref"]
+        if not np.isfinite(ref) or ref <= 0:
+            continue
+        with np.errstate(invalid="ignore"):
+            closed = (spread <= FIST * ref) & hand.stays
+        for a, b in runs(closed, times, 0.2, MIN_FIST_S):
+            s, e = float(times[a]), float(times[b - 1])
+            if any(f.evidence.get("hand") in (side, "both") and overlap(s, e, f.start_s, f.end_s) > 0 for f in found):
+                continue
+            ratio = float(np.nanmedian(spread[a:b]) / ref)
+            out.append(ActionInstance("C12", s, e, strength_score(FIST / max(ratio, 1e-3)),
+                                      {"hand": side, "fingertip_spread_ratio": round(ratio, 2)}))
+    return _merge_hands(out)
+
+
+def _merge_hands(found: list[ActionInstance]) -> list[ActionInstance]:
+    """Instances of one code by the two hands at once are one instance."""
+    out: list[ActionInstance] = []
+    for inst in sorted(found, key=lambda i: i.start_s):
+        prev = next((o for o in out if o.code == inst.code and overlap(o.start_s, o.end_s, inst.start_s, inst.end_s) > 0), None)
+        if prev is not None:
+            prev.start_s, prev.end_s = min(prev.start_s, inst.start_s), max(prev.end_s, inst.end_s)
+            if prev.evidence.get("hand") != inst.evidence.get("hand"):
+                prev.evidence["hand"] = "both"
+            continue
+        out.append(inst)
+    return out
