@@ -8,8 +8,11 @@ pipeline and ``microaction-classify``; MMN (``recognizer.mmn``) is the learned r
 * ``body``: the torso's frame and scale (torso lengths); ``body_actions``: A1-A5 from the torso;
 * ``signals``: the pieces they share (smoothing, runs, swings, strokes).
 
-Where a body action overlaps a head action by over half of the head action's time, the head action is
-dropped: a swaying or turning torso carries the head, and the body's movement names the gesture.
+Where a body action (or G4, bending down to scratch the feet) overlaps a head action by over half of
+the head action's time, the head action is dropped: a swaying or turning torso carries the head, and the
+body's movement names the gesture; likewise body sways and straightenings within G4. Hands held
+together in front of the chest (C3, C9, C13, E5) are one action: their fingertips reaching the chin in
+the picture are not a touch of the face or neck (``hand_head``'s instances they overlap are dropped).
 
 Each instance is an ``ActionInstance`` (code, start/end in seconds, score 0-1, evidence).
 """
@@ -21,14 +24,16 @@ from .body import body_of
 from .body_actions import body_actions as _body_actions
 from .hand_actions import hand_actions as _hand_actions
 from .hand_head import hand_head_actions
+from .leg_actions import leg_actions as _leg_actions
 from .head_actions import head_actions as _head_actions
 from .headpose import HeadPose, head_pose
 from .types import ActionInstance, overlap
 
 COVERED = ("A1", "A2", "A3", "A4", "A5", "C1", "C3", "C4", "C5", "C6", "C7", "C9", "C10", "C11", "C12", "C13",
-           "E1", "E3", "E4", "E5", "E6", "G1", "G2", "G3", "G4",
+           "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "E1", "E3", "E4", "E5", "E6", "G1", "G2", "G3", "G4",
            "B1", "B2", "B3", "B4", "B5", "B6", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "E2")
-CARRYING = ("A1", "A2", "A3", "A5")  # body actions that carry the head with them
+CARRYING = ("A1", "A2", "A3", "A5", "G4")  # actions that carry the head with them (G4: bending to the feet)
+TWO_HANDS = ("C3", "C9", "C13", "E5")  # hands held together in front: their fingertips can reach the chin
 
 __all__ = ["ActionInstance", "COVERED", "HeadPose", "head_pose", "recognize"]
 
@@ -46,14 +51,15 @@ def recognize(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size
         kp, sc, t = np.asarray(keypoints[a:b]), np.asarray(scores[a:b]), np.asarray(times[a:b])
         pose = head_pose(kp, sc, t, size)
         body = body_of(kp, sc, t, size)
-        moved = _body_actions(body, pose)
-        found += _not_carried(_head_actions(pose, t), moved) + moved + hand_head_actions(kp, sc, t, size, pose)
-        found += _hand_actions(body)
+        limbs = _hand_actions(body) + _leg_actions(body)
+        moved = _not_carried(_body_actions(body, pose), limbs, ("G4",))
+        found += _not_carried(_head_actions(pose, t), moved + limbs, CARRYING) + moved + limbs
+        found += _not_carried(hand_head_actions(kp, sc, t, size, pose), limbs, TWO_HANDS)
     return sorted(found, key=lambda i: (i.start_s, -i.score))
 
 
-def _not_carried(head: list[ActionInstance], body: list[ActionInstance]) -> list[ActionInstance]:
-    """The head actions that no body action carrying the head overlaps by over half of their time."""
-    carried = [b for b in body if b.code in CARRYING]
-    return [h for h in head if not any(overlap(h.start_s, h.end_s, b.start_s, b.end_s) > 0.5 * (h.end_s - h.start_s)
-                                       for b in carried)]
+def _not_carried(found: list[ActionInstance], others: list[ActionInstance], codes) -> list[ActionInstance]:
+    """The instances that no instance of ``codes`` among ``others`` overlaps by over half of their time."""
+    carrying = [b for b in others if b.code in codes]
+    return [h for h in found if not any(overlap(h.start_s, h.end_s, b.start_s, b.end_s) > 0.5 * (h.end_s - h.start_s)
+                                        for b in carrying)]

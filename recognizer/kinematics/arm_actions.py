@@ -48,7 +48,8 @@ The values:
 * ``WRISTS_APART`` 0.25 (125 mm): in a steeple the palms are apart, the wrists 150-250 mm.
 * ``RUB_STROKE`` 0.03 (15 mm), ``RUB_HZ`` 1.5: rubbing slides the palms 20-40 mm at 2-4 Hz.
 * ``SPREAD`` 0.55: spread hands are beyond the shoulders (0.37) by a hand's breadth or more.
-* ``RAISED_Y`` 0.15, ``WAVE_STROKE`` 0.05 (25 mm) x 3 at 1 Hz or more: a wave moves the hand 35-75 mm
+* ``RAISED_Y`` 0 (the shoulder line), ``WAVE_STROKE`` 0.05 (25 mm) x 3 at 1 Hz or more: a waving hand is
+  held up with the forearm raised; a wave moves the hand 35-75 mm
   (the fingertips more) at 1.5-3 Hz; a hand held still at the shoulder jitters by under 10 mm.
 * ``STRETCH`` 0.85 of the arm (upper arm 0.63 + forearm 0.5 torso lengths): a bent elbow brings the
   wrist to 0.5-0.7 of it; ``ABOVE_HEAD_Y`` -0.7: the top of the head is 0.6 above the neck.
@@ -85,7 +86,7 @@ RUB_STROKE = 0.03
 RUB_STROKES = 3
 RUB_HZ = 1.5
 SPREAD = 0.55
-RAISED_Y = 0.15
+RAISED_Y = 0.0
 WAVE_STROKE = 0.05
 WAVE_STROKES = 3
 WAVE_HZ = 1.0

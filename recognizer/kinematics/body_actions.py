@@ -70,7 +70,7 @@ import numpy as np
 
 from .body import MIN_SHOULDER_WIDTH, TORSO_MM, Body
 from .headpose import HeadPose
-from .signals import Swing, fill_gaps, movement_bounds, smooth_valid, step, swings
+from .signals import Swing, fill_gaps, movement_bounds, movements, smooth_valid, step, swings
 from .types import ActionInstance, overlap, strength_score
 
 SMOOTH_S = 0.15
@@ -228,14 +228,14 @@ def _displacements(x: np.ndarray, times: np.ndarray, threshold: float, max_move_
     movement of ``x`` by at least ``threshold`` within ``max_move_s`` held at least ``min_hold_s``, with
     its return when it comes within MAX_HOLD_S (half to 1.5 times as large: a larger one goes on past
 the start, a movement of its own). A movement runs from turning point to turning point
-    (hysteresis half the threshold) and lasts while its speed is above a tenth of its peak
-    (``signals.movement_bounds``)."""
+    (hysteresis half the threshold), split where it pauses for MIN_HOLD_S, and lasts while its speed
+    is above an eighth of its peak (``signals.movements``)."""
     for a, b in _finite_runs(x):
         t, seg = times[a:b], x[a:b]
         moves = []
         for s in swings(seg, threshold * 0.5, 0.1, threshold * 0.05):
-            i, j = movement_bounds(seg, t, s.peak_from, s.peak_to)
-            moves.append((i, j, float(seg[s.peak_to] - seg[s.peak_from])))
+            for i, j in movements(seg, t, s.peak_from, s.peak_to, MIN_HOLD_S, threshold * 0.5):
+                moves.append((i, j, float(seg[j] - seg[i])))
         k = 0
         while k < len(moves):
             i, j, amp = moves[k]

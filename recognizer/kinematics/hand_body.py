@@ -5,7 +5,9 @@ the neck at 0, the shoulders at x = +-0.37, the hips at +-0.21 one torso length 
 
 * **At the head** (the hand's centre above ``HEAD_Y`` within ``HEAD_HALF_WIDTH`` of the midline): left to
   ``hand_head``, which names F1-F10 and E2 from the head's own frame.
-* **E6 shoulder**: the fingertips within ``SHOULDER_R`` of either shoulder, no lower than ``SHOULDER_Y``.
+* **E6 shoulder**: the fingertips within ``SHOULDER_R`` of the other shoulder, no lower than
+  ``SHOULDER_Y``. A hand at its own shoulder is, seen from the front, where raised, gesturing and waving
+  hands are too (in front of it): it is not named.
 * **E4 arms akimbo**: the hand at the waist (``WAIST_Y`` below the neck; within ``ON_HIP`` of its hip
   where the hips are seen), outward of the midline, the elbow out sideways (``ELBOW_OUT`` beyond its
   shoulder) and above the hand.
@@ -94,10 +96,10 @@ def place(v: "View") -> "Naming | None":
 
 def _shoulder(v: "View") -> "Naming | None":
     tip = v.tips if np.isfinite(v.tips).all() else v.centre
-    for name, sh in (("own", v.shoulder), ("other", _other_shoulder(v))):
-        d = float(np.linalg.norm(tip - sh)) if np.isfinite(sh).all() else np.inf
-        if d <= SHOULDER_R and tip[1] <= SHOULDER_Y:
-            return _naming("E6", SHOULDER_R / max(d, 1e-3), shoulder=name, distance=d)
+    sh = _other_shoulder(v)
+    d = float(np.linalg.norm(tip - sh)) if np.isfinite(sh).all() else np.inf
+    if d <= SHOULDER_R and tip[1] <= SHOULDER_Y:
+        return _naming("E6", SHOULDER_R / max(d, 1e-3), shoulder="the other one", distance=d)
     return None
 
 
@@ -156,7 +158,7 @@ def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _on_leg(v: "View", d_leg: float) -> "Naming":
-    pat = v.stroke(v.hand.centre[:, 1], PAT_STROKE)
+    pat = v.stroke(v.hand.seat[:, 1], PAT_STROKE)
     if pat["strokes"] >= PAT_STROKES and pat["rate_hz"] >= PAT_HZ:
         return _naming("G2", pat["strokes"] / PAT_STROKES, pats=pat["strokes"] // 2, pat_mm=pat["spread"] * 500,
                        rate_hz=pat["rate_hz"], leg_distance=d_leg)
@@ -211,7 +213,7 @@ def at_rest(hands: dict, times: np.ndarray, legs: dict, found: list) -> list:
                 wa, wb = w, min(b, w + window)
                 if wb - wa < window // 2:
                     break
-                pat = stroke_info(hand.centre[:, 1], times, wa, wb, PAT_STROKE)
+                pat = stroke_info(hand.seat[:, 1], times, wa, wb, PAT_STROKE)
                 scr = stroke_info(_tips_rel(hand), times, wa, wb, SCRATCH_STROKE)
                 code = None
                 if pat["strokes"] >= PAT_STROKES and pat["rate_hz"] >= PAT_HZ:

@@ -20,7 +20,9 @@ reaches (0.3-1 s). The hand **stays** where its place moves less than ``STAY_MOV
 lengths below the neck or lower: the lap, the thighs, a table): resting there is a posture, not an action.
 The hand is away from home when its place is over ``HOME_RADIUS`` from it, or its elbow over
 ``ELBOW_AWAY`` from where it was at home (a hand reaching forward to the knee or back beside the hip moves
-mostly in depth, which the elbow shows: the upper arm swings and looks shorter). Without a home (the hands
+mostly in depth, which the elbow shows: the upper arm swings and looks shorter; not while the neck is
+``TRUNK_MOVED`` from its usual place in the seat's frame: a trunk leaning or rising swings the elbows of
+hands that stay on the lap). Without a home (the hands
 rest below the picture, or never rest) every stretch where the hand is seen is away.
 
 **Visits.** A visit is a stretch of at least ``MIN_VISIT_S`` away from home (gaps of ``GAP_S`` bridged): it
@@ -38,6 +40,8 @@ The values:
   centimetres of where it was; resting hands and elbows, averaged, wander by under 10 mm.
 * ``REST_Y`` 0.6: hands resting on the lap or a table lie 0.65-1.1 torso lengths below the neck; hands
   held in front of the chest (together, crossed, pointing) lie 0.2-0.55 below it.
+* ``TRUNK_MOVED`` 0.1 (50 mm): breathing and talking move the neck by under 20 mm; a lean of 10 deg
+  moves it 90 mm.
 * ``MOVING`` 0.2 (100 mm/s): resting hands with pose jitter move under 40 mm/s once smoothed over 0.1 s.
 * ``MIN_VISIT_S`` 0.4: a reach out and back takes at least this.
 """
@@ -59,6 +63,7 @@ STAY_WINDOW_S = 0.3
 MIN_STAY_S = 0.3
 HOME_RADIUS = 0.12
 ELBOW_AWAY = 0.1
+TRUNK_MOVED = 0.1
 REST_Y = 0.6
 MOVING = 0.2
 MIN_VISIT_S = 0.4
@@ -157,7 +162,7 @@ def _hand(body: Body, side: str) -> Hand:
                 body.local(elbow_px), body.local(shoulder_px), seen.sum(1), seat, place, arm, speed,
                 settled(place, t, STAY_WINDOW_S, STAY_MOVE))
     hand.home, hand.arm_home = _home(hand, t)
-    hand.away = _away(hand)
+    hand.away = _away(hand, _trunk_moved(body))
     hand.visits = _visits(hand, t)
     return hand
 
@@ -187,14 +192,26 @@ def _home(hand: Hand, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray 
     return np.median(pts[near], axis=0), (np.median(arms, axis=0) if len(arms) else None)
 
 
-def _away(hand: Hand) -> np.ndarray:
+def _away(hand: Hand, trunk_moved: np.ndarray) -> np.ndarray:
+    """[T] frames where the hand is away from home: its place, or its elbow while the trunk stays (a
+    leaning or rising trunk swings the elbows of hands resting on the lap)."""
     if hand.home is None:
         return hand.seen.copy()
     with np.errstate(invalid="ignore"):
         away = np.linalg.norm(hand.place - hand.home, axis=1) > HOME_RADIUS
         if hand.arm_home is not None:
-            away |= np.linalg.norm(hand.arm - hand.arm_home, axis=1) > ELBOW_AWAY
+            away |= (np.linalg.norm(hand.arm - hand.arm_home, axis=1) > ELBOW_AWAY) & ~trunk_moved
     return away & np.isfinite(hand.place).all(1)
+
+
+def _trunk_moved(body: Body) -> np.ndarray:
+    """[T] frames where the neck is over TRUNK_MOVED from its usual place in the seat's frame."""
+    neck = smooth_valid((body.origin - seat_origin(body)) / body.scale, body.times, PLACE_S)
+    ok = np.isfinite(neck).all(1)
+    if not ok.any():
+        return np.zeros(len(body.times), bool)
+    with np.errstate(invalid="ignore"):
+        return np.linalg.norm(neck - np.median(neck[ok], axis=0), axis=1) > TRUNK_MOVED
 
 
 def _visits(hand: Hand, times: np.ndarray) -> list[Visit]:

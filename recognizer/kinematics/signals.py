@@ -190,3 +190,26 @@ def movement_bounds(x: np.ndarray, times: np.ndarray, p: int, q: int, fraction: 
     while j < len(v) - 1 and v[j + 1] > floor:
         j += 1
     return p + i, p + j
+
+
+def movements(x: np.ndarray, times: np.ndarray, p: int, q: int, pause_s: float, min_amplitude: float,
+              fraction: float = 0.12) -> list[tuple[int, int]]:
+    """The movements [start, end] between turning points p and q of ``x``, split where it pauses: its
+    speed toward q stays under ``fraction`` of the peak for ``pause_s`` or longer (a return to rest and the
+    next movement away in the same direction are two movements). Each is bounded as in
+    ``movement_bounds``; parts moving less than ``min_amplitude`` (jitter during a pause) are dropped."""
+    if q <= p + 1:
+        return [(p, q)]
+    v = np.gradient(x[p:q + 1], times[p:q + 1]) * np.sign(x[q] - x[p])
+    v = np.where(np.isfinite(v), v, 0.0)
+    moving = v > fraction * v.max()
+    parts = []
+    quiet = runs(~moving, times[p:q + 1], 0.0, pause_s)
+    cuts = [(a, b) for a, b in quiet if a > 0 and b < len(v)]
+    bounds = [0] + [c for a, b in cuts for c in (a, b)] + [len(v)]
+    for a, b in zip(bounds[::2], bounds[1::2]):
+        if b - a >= 2 and moving[a:b].any():
+            i, j = movement_bounds(x, times, p + a, p + b - 1, fraction)
+            if abs(x[j] - x[i]) >= min_amplitude:
+                parts.append((i, j))
+    return parts or [movement_bounds(x, times, p, q, fraction)]
