@@ -223,10 +223,10 @@ def _sways(tor: Torso, times: np.ndarray) -> list[ActionInstance]:
 
 
 def _displacements(x: np.ndarray, times: np.ndarray, threshold: float, max_move_s: float,
-                   min_hold_s: float = MIN_HOLD_S):
+                   min_hold_s: float = MIN_HOLD_S, max_hold_s: float = MAX_HOLD_S):
     """(first frame, end of the movement, end of the hold or return, amplitude, returned, hold) of each
     movement of ``x`` by at least ``threshold`` within ``max_move_s`` held at least ``min_hold_s``, with
-    its return when it comes within MAX_HOLD_S (half to 1.5 times as large: a larger one goes on past
+    its return when it comes within ``max_hold_s`` (half to 1.5 times as large: a larger one goes on past
 the start, a movement of its own). A movement runs from turning point to turning point
     (hysteresis half the threshold), split where it pauses for MIN_HOLD_S, and lasts while its speed
     is above an eighth of its peak (``signals.movements``)."""
@@ -246,7 +246,7 @@ the start, a movement of its own). A movement runs from turning point to turning
             hold = float((t[nxt[0]] if nxt is not None else t[-1]) - t[j])
             if hold < min_hold_s:
                 continue
-            returned = nxt is not None and hold <= MAX_HOLD_S and np.sign(nxt[2]) != np.sign(amp) \
+            returned = nxt is not None and hold <= max_hold_s and np.sign(nxt[2]) != np.sign(amp) \
                 and 0.5 * abs(amp) <= abs(nxt[2]) <= 1.5 * abs(amp) and t[nxt[1]] - t[nxt[0]] <= max_move_s
             end = nxt[1] if returned else min(b - a - 1, j + max(1, int(round(min(hold, MIN_HOLD_S) / step(t)))))
             if returned:

@@ -22,9 +22,11 @@ A posture change is a movement of one of these by its threshold within ``MAX_MOV
 * **D5 closing / D6 spreading legs**: the knees' spacing shrinks or grows by ``KNEES`` or more.
 * **D2 retracting feet**: an ankle rises ``RETRACT`` (less than a curl) with the heel coming up off the
   floor.
-* **D4 stretching feet**: an ankle drops ``STRETCH`` or more (the foot slides forward, toward the camera).
-* **D1 tiptoe**: a heel rises ``TIPTOE`` or more over its toes, lifting the knee by ``TIPTOE_KNEE`` or more,
-  while the ankle rises less than ``RETRACT``.
+* **D4 stretching feet**: an ankle drops ``STRETCH`` or more (the foot slides forward, toward the camera),
+  or the toes rise ``TIPTOE`` over the heel (the foot forward on its heel).
+* **D1 tiptoe**: a knee rises ``TIPTOE_KNEE`` or more while its ankle rises less (a heel lifted off the
+  floor with the toes on it lifts the shank and the knee; the ankle, nearer the toes, less) and less than
+  ``RETRACT``.
 
 **D3 shaking legs**: in a window of ``SHAKE_WINDOW_S``, the heel and ankle of one leg go up and down at
 least ``SHAKE_STROKES`` times by ``SHAKE_STROKE`` (after removing their average over 0.3 s) and the knee
@@ -41,10 +43,11 @@ The values (one torso length is about 500 mm):
 * ``KNEES`` 0.15 (75 mm): knees closing or opening move by 40-150 mm each; the knees' spacing wanders by
   under 20 mm.
 * ``STRETCH`` 0.08 (40 mm): a foot slid 150-300 mm forward drops 0.1-0.3 in the picture.
-* ``TIPTOE`` 0.08 (40 mm) and ``TIPTOE_KNEE`` 0.04 (20 mm): a heel raised 30-60 mm (more in the picture
-  where the camera looks down along the foot) lifts the ankle and the knee with it; heel and toe points,
-  each jittering and drifting by 5 mm, make their difference wander by up to 30 mm, but not the knee.
-* ``SHAKE_STROKE`` 0.015 (7.5 mm) x 6 in ``SHAKE_WINDOW_S`` 1 s (3 cycles: 3 Hz or more), coherence 0.75:
+* ``TIPTOE`` 0.08 (40 mm): toes raised 10-25 deg on a 250 mm foot lift them 45-100 mm over the heel;
+  heel and toe points, each jittering and drifting by 5 mm, make their difference wander by up to 30 mm.
+  ``TIPTOE_KNEE`` 0.05 (25 mm): a heel raised 30-60 mm lifts the knee 25-70 mm in the picture; knees at rest
+  wander by under 10 mm.
+* ``SHAKE_STROKE`` 0.01 (5 mm) x 6 in ``SHAKE_WINDOW_S`` 1 s (3 cycles: 3 Hz or more), coherence 0.75:
   legs shake at 3-6 Hz with the heel bouncing 10-30 mm; slower heel movements are other leg actions.
 """
 from __future__ import annotations
@@ -52,7 +55,7 @@ from __future__ import annotations
 import numpy as np
 
 from .body import Body
-from .body_actions import _displacements
+from .body_actions import _displacements as _moves
 from .signals import runs, smooth_valid, step, strokes, turning_points
 from .types import ActionInstance, overlap, strength_score
 
@@ -67,9 +70,9 @@ KNEES = 0.15
 RETRACT = 0.14
 STRETCH = 0.08
 TIPTOE = 0.08
-TIPTOE_KNEE = 0.04
+TIPTOE_KNEE = 0.05
 SHAKE_WINDOW_S = 1.0
-SHAKE_STROKE = 0.015
+SHAKE_STROKE = 0.01
 SHAKE_STROKES = 6
 SHAKE_COHERENCE = 0.75
 SHAKE_HIGHPASS_S = 0.3
@@ -105,6 +108,12 @@ def _legs(body: Body) -> dict | None:
     return {k: smooth_valid(v, body.times, SMOOTH_S) for k, v in out.items()} | {"raw": out}
 
 
+def _displacements(x: np.ndarray, t: np.ndarray, threshold: float, max_move_s: float):
+    """``body_actions``' displacements, with the return however long the posture was held: a leg going
+    back to where it was is the end of the posture, not another action."""
+    return _moves(x, t, threshold, max_move_s, max_hold_s=np.inf)
+
+
 def _instance(code: str, t: np.ndarray, i: int, end: int, ratio: float, **ev) -> ActionInstance:
     return ActionInstance(code, float(t[i]), float(t[end]), strength_score(ratio),
                           {k: (round(float(v), 3) if isinstance(v, (float, np.floating)) else v) for k, v in ev.items()})
@@ -137,8 +146,8 @@ def _rise(y: np.ndarray, i: int, j: int) -> float:
 def _postures(legs: dict, t: np.ndarray) -> list[ActionInstance]:
     out = []
     for s in SIDES:
-        ankle_y, heel_up = legs[f"{s}_ankle"][:, 1], legs[f"{s}_heel_up"]
-        for i, j, end, amp, returned, hold in _displacements(ankle_y, t, min(RETRACT, STRETCH), MAX_MOVE_S):
+        ankle_y, heel_up, knee_y = legs[f"{s}_ankle"][:, 1], legs[f"{s}_heel_up"], legs[f"{s}_knee"][:, 1]
+        for i, j, end, amp, returned, hold in _displacements(ankle_y, t, STRETCH, MAX_MOVE_S):
             heel = _rise(heel_up, i, j)  # > 0: the heel came up over the toes
             if amp <= -CURL:
                 out.append(_instance("D7", t, i, end, -amp / CURL, leg=s, ankle_rise=-amp))
@@ -147,12 +156,13 @@ def _postures(legs: dict, t: np.ndarray) -> list[ActionInstance]:
             elif amp >= STRETCH:
                 out.append(_instance("D4", t, i, end, amp / STRETCH, leg=s, ankle_drop=amp, heel_rise=heel))
         for i, j, end, amp, returned, hold in _displacements(heel_up, t, TIPTOE, MAX_MOVE_S):
-            if amp > -TIPTOE:
-                continue
-            ankle, knee = _rise(ankle_y, i, j), _rise(legs[f"{s}_knee"][:, 1], i, j)
-            if ankle < RETRACT and knee >= TIPTOE_KNEE:
-                out.append(_instance("D1", t, i, end, -amp / TIPTOE, leg=s, heel_rise=-amp, ankle_rise=ankle,
-                                     knee_rise=knee))
+            if amp >= TIPTOE and _rise(ankle_y, i, j) < RETRACT:
+                out.append(_instance("D4", t, i, end, amp / TIPTOE, leg=s, toes_rise=amp, cue="toes up"))
+        for i, j, end, amp, returned, hold in _displacements(knee_y, t, TIPTOE_KNEE, MAX_MOVE_S):
+            ankle = _rise(ankle_y, i, j)
+            if -amp >= TIPTOE_KNEE and ankle < min(RETRACT, -amp):
+                out.append(_instance("D1", t, i, end, -amp / TIPTOE_KNEE, leg=s, knee_rise=-amp, ankle_rise=ankle,
+                                     heel_rise=_rise(heel_up, i, j)))
     return out
 
 
