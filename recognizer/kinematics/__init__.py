@@ -12,7 +12,9 @@ Where a body action (or G4, bending down to scratch the feet) overlaps a head ac
 the head action's time, the head action is dropped: a swaying or turning torso carries the head, and the
 body's movement names the gesture; likewise body sways and straightenings within G4. Hands held
 together in front of the chest (C3, C9, C13, E5) are one action: their fingertips reaching the chin in
-the picture are not a touch of the face or neck (``hand_head``'s instances they overlap are dropped).
+the picture are not a touch of the face or neck (``hand_head``'s instances they overlap are dropped);
+otherwise a hand at the head is named by ``hand_head`` and the hand's other instances it overlaps by
+over half of their time are dropped (a hand reaching the face, a raised elbow behind the head).
 
 Each instance is an ``ActionInstance`` (code, start/end in seconds, score 0-1, evidence).
 """
@@ -51,11 +53,22 @@ def recognize(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size
         kp, sc, t = np.asarray(keypoints[a:b]), np.asarray(scores[a:b]), np.asarray(times[a:b])
         pose = head_pose(kp, sc, t, size)
         body = body_of(kp, sc, t, size)
-        limbs = _hand_actions(body) + _leg_actions(body)
+        hands = _hand_actions(body)
+        at_head = _not_carried(hand_head_actions(kp, sc, t, size, pose), hands, TWO_HANDS)
+        limbs = _not_at_head(hands, at_head) + _leg_actions(body)
         moved = _not_carried(_body_actions(body, pose), limbs, ("G4",))
-        found += _not_carried(_head_actions(pose, t), moved + limbs, CARRYING) + moved + limbs
-        found += _not_carried(hand_head_actions(kp, sc, t, size, pose), limbs, TWO_HANDS)
+        found += _not_carried(_head_actions(pose, t), moved + limbs, CARRYING) + moved + limbs + at_head
     return sorted(found, key=lambda i: (i.start_s, -i.score))
+
+
+def _not_at_head(limbs: list[ActionInstance], at_head: list[ActionInstance]) -> list[ActionInstance]:
+    """The hand instances that no hand-at-head instance of the same hand overlaps by over half of their
+    time: a hand going to the face is named by where it arrives on the head."""
+    def same_hand(a: ActionInstance, b: ActionInstance) -> bool:
+        ha, hb = a.evidence.get("hand"), b.evidence.get("hand")
+        return ha == hb or "both" in (ha, hb)
+    return [h for h in limbs if not any(same_hand(h, f) and overlap(h.start_s, h.end_s, f.start_s, f.end_s)
+                                        > 0.5 * (h.end_s - h.start_s) for f in at_head)]
 
 
 def _not_carried(found: list[ActionInstance], others: list[ActionInstance], codes) -> list[ActionInstance]:

@@ -20,7 +20,9 @@ One hand:
   ``WAVE_STROKES`` times by ``WAVE_STROKE`` at ``WAVE_HZ`` or more.
 * **C4 stretching arms**: the arm straight (the wrist ``STRETCH`` or more of the arm's length from the
   shoulder, the upper arm no shorter than usual, the hand no lower than ``STRETCH_Y``: arms stretch up,
-  out or forward, not down to the knees) or the hand above the head (``ABOVE_HEAD_Y``).
+  out or forward, not down to the knees) or the hand above the head (``ABOVE_HEAD_Y``); or, from the
+  elbows alone (``raised_arms``: hands stretched up leave most pictures), an elbow ``ARM_UP`` above its
+  shoulder, the hand not at the head.
 * **C10 retracting arms**: the hand beside the hip (``HIP_Y`` down, ``BESIDE_HIP`` outward of the hip point),
   the upper arm foreshortened (the elbow drawn back: ``DRAWN_BACK`` of its usual length or less), the
   elbow not out sideways (not akimbo).
@@ -32,7 +34,8 @@ One hand:
   hand.
 * **C1 illustrative gestures**: the hand in front of the body (below the head, above the lap) moving
   back and forth at least ``GESTURE_STROKES`` times by ``GESTURE_STROKE`` (the strokes of a gesture), or
-  a visit without a stay (the hand kept moving).
+  a visit without a stay (the hand kept moving); not a visit in which the hand was at the head for
+  ``MIN_AT_HEAD_S`` (a touch of the face, which ``hand_head`` names).
 
 At rest: **C12 clenching fist**: the fingertips' spread falls to ``FIST`` of the hand's usual for
 ``MIN_FIST_S`` while the hand stays (``fists``).
@@ -60,6 +63,9 @@ The values:
   of 27-35 mm; fingers laid on the chest rise 20-60 mm above the hand's centre.
 * ``ON_ARM`` 0.15 (75 mm) from the forearm's line (elbow to wrist): the forearm is 60-80 mm thick.
 * ``GESTURE_STROKE`` 0.08 (40 mm) x 2: conversational gestures move the hands 50-200 mm at 0.5-2.5 Hz.
+* ``ARM_UP`` 0.35: an upper arm (0.63 torso lengths) raised 35 deg or more above the horizontal; hands
+  touching the hair or the back of the head can raise the elbow that far, but stay within a hand's
+  breadth of the head's outline (``NEAR_HEAD_X`` 0.5: the head's half width 0.3 and half a hand).
 * ``FIST`` 0.75 for ``MIN_FIST_S`` 0.3: relaxed fingertips lie 27-35 mm from their centre, a fist's 20 mm
   (a fall to 0.57-0.74); fingertip jitter moves the averaged spread by 3 %.
 """
@@ -69,8 +75,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .hand_body import ELBOW_OUT, _naming, _segment_distance, at_head
-from .signals import runs
+from .hand_body import ELBOW_OUT, HEAD_HALF_WIDTH, HEAD_Y, _naming, _segment_distance, at_head
+from .hand_shapes import tips_centre
+from .signals import runs, step
 from .types import ActionInstance, overlap, strength_score
 
 if TYPE_CHECKING:
@@ -106,13 +113,17 @@ ON_ARM = 0.15
 GESTURE_STROKE = 0.08
 GESTURE_STROKES = 2
 GESTURE_Y = (-0.3, 1.0)
+MIN_AT_HEAD_S = 0.2
 FIST = 0.75
+ARM_UP = 0.35
+NEAR_HEAD_X = 0.5
+MIN_RAISED_S = 0.3
 MIN_FIST_S = 0.3
 
 
 def two_hands(lv: "View", rv: "View") -> "Naming | None":
-    """The two-hand action of two overlapping stays, or None."""
-    if not (np.isfinite(lv.centre).all() and np.isfinite(rv.centre).all()):
+    """The two-hand action of two overlapping stays, or None (both hands at the head: ``hand_head``'s)."""
+    if not (np.isfinite(lv.centre).all() and np.isfinite(rv.centre).all()) or (at_head(lv) and at_head(rv)):
         return None
     a, b = max(lv.a, rv.a), min(lv.b, rv.b)
     left, right = lv.hand, rv.hand
@@ -230,6 +241,11 @@ def _gesture(v: "View") -> "Naming | None":
     if not GESTURE_Y[0] <= v.y <= GESTURE_Y[1]:
         return None
     a, b = v.visit.start, v.visit.end
+    c = tips_centre(v.hand)[a:b]
+    with np.errstate(invalid="ignore"):
+        at_head_s = float(((c[:, 1] < HEAD_Y) & (np.abs(c[:, 0]) < HEAD_HALF_WIDTH)).sum()) * step(v.times)
+    if at_head_s >= MIN_AT_HEAD_S:
+        return None  # the hand went to the head: a touch (``hand_head``), not a gesture
     from .hand_shapes import stroke_info
     s = stroke_info(v.hand.centre, v.times, a, min(b, len(v.times)), GESTURE_STROKE)
     moving = v.stay_s < 0.3
@@ -237,6 +253,31 @@ def _gesture(v: "View") -> "Naming | None":
         return _naming("C1", max((s["strokes"] - 2) / GESTURE_STROKES, 1.0), strokes=s["strokes"] - 2,
                        rate_hz=s["rate_hz"], stroke_mm=s["spread"] * 500)
     return None
+
+
+def raised_arms(hands: dict, body, times: np.ndarray, found: list) -> list[ActionInstance]:
+    """C4 from the elbows alone: an elbow ``ARM_UP`` or more above its shoulder for MIN_RAISED_S, the hand
+    not by the head or neck (above the shoulders, below the top of the head, within ``NEAR_HEAD_X`` of the
+    midline: a hand touching the head raises the elbow too; a hand hidden behind the head is judged by
+    where the pose model put its wrist) and no other instance of that hand there
+    (arms stretched up take the hands out of most pictures; the elbows stay in)."""
+    from .hands import _reach
+    out = []
+    for side, hand in hands.items():
+        wrist = np.where(np.isfinite(hand.centre), hand.centre, body.local(body.guessed(f"{side}_wrist")))
+        with np.errstate(invalid="ignore"):
+            up = (hand.shoulder[:, 1] - hand.elbow[:, 1]) >= ARM_UP
+            head = (wrist[:, 1] < 0.0) & (wrist[:, 1] > ABOVE_HEAD_Y) & (np.abs(wrist[:, 0]) < NEAR_HEAD_X)
+        for a, b in runs(up & ~head, times, 0.25, MIN_RAISED_S):
+            start, _ = _reach(hand.speed, times, a, -1)
+            end, _ = _reach(hand.speed, times, b - 1, +1)
+            s, e = float(times[start]), float(times[end])
+            if any(f.evidence.get("hand") in (side, "both") and overlap(s, e, f.start_s, f.end_s) > 0.5 * (e - s) for f in found):
+                continue
+            lift = float(np.nanmedian(hand.shoulder[a:b, 1] - hand.elbow[a:b, 1]))
+            out.append(ActionInstance("C4", s, e, strength_score(lift / ARM_UP),
+                                      {"hand": side, "elbow_above_shoulder": round(lift, 2), "cue": "elbow raised"}))
+    return _merge_hands(out)
 
 
 def fists(hands: dict, refs: dict, times: np.ndarray, found: list) -> list[ActionInstance]:

@@ -87,6 +87,7 @@ class Body:
     xaxis: np.ndarray  # [T, 2] unit, toward the person's left
     yaxis: np.ndarray  # [T, 2] unit, toward the hips
     facing: np.ndarray  # [T] +1 facing the camera, -1 facing away
+    raw: np.ndarray  # [T, V, 2] the track's own keypoints (not a copy): where the pose model put a point
 
     @property
     def usable(self) -> bool:
@@ -95,6 +96,11 @@ class Body:
     def point(self, name: str) -> np.ndarray:
         """[T, 2] pixels of a layout point (NaN where not seen)."""
         return self.kp[:, J[name]].astype(np.float64)
+
+    def guessed(self, name: str) -> np.ndarray:
+        """[T, 2] pixels of a layout point wherever the pose model put it, seen or not (only to tell
+        whether a hidden point is outside the picture or inside it)."""
+        return np.asarray(self.raw[:, J[name]], np.float64)
 
     def seen(self, name: str) -> np.ndarray:
         return np.isfinite(self.kp[:, J[name]]).all(-1)
@@ -133,7 +139,7 @@ def body_of(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: 
     xaxis = np.stack([np.cos(roll), np.sin(roll)], -1) * facing[:, None]
     yaxis = np.stack([-np.sin(roll), np.cos(roll)], -1)
     origin = fill_gaps(origin, times, HOLD_FRAME_S)
-    return Body(kp, times, size, scale, source, origin, xaxis, yaxis, facing)
+    return Body(kp, times, size, scale, source, origin, xaxis, yaxis, facing, keypoints)
 
 
 def _hold(x: np.ndarray, times: np.ndarray) -> np.ndarray:

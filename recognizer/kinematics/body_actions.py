@@ -26,8 +26,9 @@ Rules:
   shaking-body clip holds one: the trunk rolls 11 deg in 1 s). A sway explained by a turn (A2) or by
   rising (A5) is part of those.
 * **A2 turning around**: the head turns at least ``TURN_HEAD_DEG`` within ``MAX_MOVEMENT_S`` and the
-  shoulders' width says the torso turned at least ``TURN_TORSO_DEG`` with it (a head turning alone, B3,
-  leaves the shoulders' width as it was), held at least ``MIN_HOLD_S``; the return within ``MAX_HOLD_S``
+  shoulders' width says the torso turned at least ``TURN_TORSO_DEG`` with it, and at least ``TORSO_SHARE``
+  of the head's turn (a head turning alone, B3, leaves the shoulders' width as it was; a turning trunk
+  carries the head, which leads it by a tenth to a third), held at least ``MIN_HOLD_S``; the return within ``MAX_HOLD_S``
   belongs to the same instance. The torso's facing before the turn is taken as the head's usual yaw
   over the track (a person's head faces where the torso faces most of the time).
 * **A3 sitting straightly**: the head moves back (away from the camera) at least ``STRAIGHTEN_MM`` within
@@ -87,6 +88,7 @@ MIN_HOLD_S = 0.3
 MAX_HOLD_S = 3.0
 TURN_HEAD_DEG = 10.0
 TURN_TORSO_DEG = 15.0
+TORSO_SHARE = 0.5
 STRAIGHTEN_MM = 80.0
 MAX_STRAIGHTEN_S = 2.0
 PITCH_UP_DEG = 4.0
@@ -258,7 +260,7 @@ def _turns(tor: Torso, times: np.ndarray) -> list[ActionInstance]:
     out = []
     for i, j, end, amp, returned, hold in _displacements(tor.yaw, times, TURN_HEAD_DEG, MAX_MOVEMENT_S):
         torso = _torso_turn(tor, times, i, j, amp)
-        if torso is None or abs(torso) < TURN_TORSO_DEG:
+        if torso is None or abs(torso) < TURN_TORSO_DEG or abs(torso) < TORSO_SHARE * abs(amp):
             continue
         ev = {"head_turn_deg": round(abs(amp), 1), "torso_turn_deg": round(abs(torso), 1),
               "direction": "to the person's left" if amp > 0 else "to the person's right",

@@ -106,6 +106,7 @@ def hand_actions(body: Body) -> list[ActionInstance]:
             named = hand_body.place(v) or arm_actions.one_hand(v)
             if named is not None:
                 found.append(_instance(named, [v], t))
+    found += arm_actions.raised_arms(hands, body, t, found)
     found += arm_actions.fists(hands, refs, t, found) + hand_body.at_rest(hands, t, legs, found)
     return sorted(found, key=lambda i: i.start_s)
 

@@ -3,7 +3,8 @@ in ``arm_actions``) and on the legs (G1 touching, G2 patting, G3 scratching legs
 the rules that ``hand_actions`` asks about a visit's main stay (a ``View``, torso frame, torso lengths;
 the neck at 0, the shoulders at x = +-0.37, the hips at +-0.21 one torso length down).
 
-* **At the head** (the hand's centre above ``HEAD_Y`` within ``HEAD_HALF_WIDTH`` of the midline): left to
+* **At the head** (the hand's centre or fingertips above ``HEAD_Y`` within ``HEAD_HALF_WIDTH`` of the
+  midline): left to
   ``hand_head``, which names F1-F10 and E2 from the head's own frame.
 * **E6 shoulder**: the fingertips within ``SHOULDER_R`` of the other shoulder, no lower than
   ``SHOULDER_Y``. A hand at its own shoulder is, seen from the front, where raised, gesturing and waving
@@ -84,7 +85,9 @@ def _naming(code: str, ratio: float, **evidence) -> "Naming":
 
 
 def at_head(v: "View") -> bool:
-    return v.y < HEAD_Y and abs(v.centre[0]) < HEAD_HALF_WIDTH
+    """The hand's centre or fingertips above HEAD_Y within HEAD_HALF_WIDTH of the midline."""
+    tip = v.tips if np.isfinite(v.tips).all() else v.centre
+    return min(v.y, float(tip[1])) < HEAD_Y and min(abs(v.centre[0]), abs(float(tip[0]))) < HEAD_HALF_WIDTH
 
 
 def place(v: "View") -> "Naming | None":
