@@ -32,7 +32,7 @@ from .headpose import HeadPose, head_pose
 from .types import ActionInstance, overlap
 
 COVERED = ("A1", "A2", "A3", "A4", "A5", "C1", "C3", "C4", "C5", "C6", "C7", "C9", "C10", "C11", "C12", "C13",
-           "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "E1", "E3", "E4", "E5", "E6", "G1", "G2", "G3", "G4",
+           "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "E1", "E3", "E4", "E5", "E6", "G1", "G2", "G4",
            "B1", "B2", "B3", "B4", "B5", "B6", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "E2")
 CARRYING = ("A1", "A2", "A3", "A5", "G4")  # actions that carry the head with them (G4: bending to the feet)
 TWO_HANDS = ("C3", "C9", "C13", "E5")  # hands held together in front: their fingertips can reach the chin

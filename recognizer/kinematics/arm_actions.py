@@ -32,13 +32,15 @@ One hand:
   ``END_ON``); **E1 touching the chest** otherwise (a hand laid on the chest shows its fingers).
 * **C6 scratching arms**: the fingertips within ``ON_ARM`` of the other forearm, away from the other
   hand.
-* **C1 illustrative gestures**: the hand in front of the body (below the head, above the lap) moving
-  back and forth at least ``GESTURE_STROKES`` times by ``GESTURE_STROKE`` (the strokes of a gesture), or
-  a visit without a stay (the hand kept moving); not a visit in which the hand was at the head for
-  ``MIN_AT_HEAD_S`` (a touch of the face, which ``hand_head`` names).
+* **C1 illustrative gestures**: the hand in front of the body (below the head, above the lap), besides
+  the reach out and back, moving back and forth at least ``GESTURE_STROKES`` times by ``GESTURE_STROKE``
+  (a rhythmic gesture) or making ``GESTURE_MOVES`` separate movement of that size or more (a stroke
+  between holds, as speakers gesture; a hand reaching to touch the body goes there and back), or kept moving for ``MIN_GESTURE_S`` without staying anywhere;
+  not a visit in which the hand was at the head for ``MIN_AT_HEAD_S`` (a touch of the face, which
+  ``hand_head`` names).
 
-At rest: **C12 clenching fist**: the fingertips' spread falls to ``FIST`` of the hand's usual for
-``MIN_FIST_S`` while the hand stays (``fists``).
+At rest or anywhere the hand stays: **C12 clenching fist**: the fingertips' spread falls to ``FIST`` of
+what it was, within ``MAX_FIST_MOVE_S``, for ``MIN_FIST_S`` or more (``fists``).
 
 The values:
 
@@ -62,12 +64,14 @@ The values:
   ``END_ON`` 0.02 (10 mm): fingertips seen along the fingers lie within 20-30 mm of their centre instead
   of 27-35 mm; fingers laid on the chest rise 20-60 mm above the hand's centre.
 * ``ON_ARM`` 0.15 (75 mm) from the forearm's line (elbow to wrist): the forearm is 60-80 mm thick.
-* ``GESTURE_STROKE`` 0.08 (40 mm) x 2: conversational gestures move the hands 50-200 mm at 0.5-2.5 Hz.
+* ``GESTURE_STROKE`` 0.08 (40 mm) x 2: conversational gestures move the hands 50-200 mm at 0.5-2.5 Hz;
+  ``MIN_GESTURE_S`` 1: a hand that moves for under a second and comes back is a reach, not a gesture.
 * ``ARM_UP`` 0.35: an upper arm (0.63 torso lengths) raised 35 deg or more above the horizontal; hands
   touching the hair or the back of the head can raise the elbow that far, but stay within a hand's
   breadth of the head's outline (``NEAR_HEAD_X`` 0.5: the head's half width 0.3 and half a hand).
-* ``FIST`` 0.75 for ``MIN_FIST_S`` 0.3: relaxed fingertips lie 27-35 mm from their centre, a fist's 20 mm
-  (a fall to 0.57-0.74); fingertip jitter moves the averaged spread by 3 %.
+* ``FIST`` 0.75 for ``MIN_FIST_S`` 0.3, within ``MAX_FIST_MOVE_S`` 0.8: relaxed fingertips lie 27-35 mm
+  from their centre, a fist's 20 mm (a fall to 0.57-0.74); fingertip jitter moves the averaged spread by
+  3 %; a hand closes in 0.2-0.5 s.
 """
 from __future__ import annotations
 
@@ -77,6 +81,7 @@ import numpy as np
 
 from .hand_body import ELBOW_OUT, HEAD_HALF_WIDTH, HEAD_Y, _naming, _segment_distance, at_head
 from .hand_shapes import tips_centre
+from .hands import merge_hands
 from .signals import runs, step
 from .types import ActionInstance, overlap, strength_score
 
@@ -113,8 +118,12 @@ ON_ARM = 0.15
 GESTURE_STROKE = 0.08
 GESTURE_STROKES = 2
 GESTURE_Y = (-0.3, 1.0)
+GESTURE_MOVES = 1
+MIN_STAY_S = 0.3
+MIN_GESTURE_S = 1.0
 MIN_AT_HEAD_S = 0.2
 FIST = 0.75
+MAX_FIST_MOVE_S = 0.8
 ARM_UP = 0.35
 NEAR_HEAD_X = 0.5
 MIN_RAISED_S = 0.3
@@ -240,18 +249,21 @@ def _chest(v: "View") -> "Naming | None":
 def _gesture(v: "View") -> "Naming | None":
     if not GESTURE_Y[0] <= v.y <= GESTURE_Y[1]:
         return None
-    a, b = v.visit.start, v.visit.end
+    a, b = v.visit.start, min(v.visit.end, len(v.times))
     c = tips_centre(v.hand)[a:b]
     with np.errstate(invalid="ignore"):
         at_head_s = float(((c[:, 1] < HEAD_Y) & (np.abs(c[:, 0]) < HEAD_HALF_WIDTH)).sum()) * step(v.times)
     if at_head_s >= MIN_AT_HEAD_S:
         return None  # the hand went to the head: a touch (``hand_head``), not a gesture
-    from .hand_shapes import stroke_info
-    s = stroke_info(v.hand.centre, v.times, a, min(b, len(v.times)), GESTURE_STROKE)
-    moving = v.stay_s < 0.3
-    if (s["strokes"] - 2) >= GESTURE_STROKES or moving:  # the reach out and back are two strokes
-        return _naming("C1", max((s["strokes"] - 2) / GESTURE_STROKES, 1.0), strokes=s["strokes"] - 2,
-                       rate_hz=s["rate_hz"], stroke_mm=s["spread"] * 500)
+    from .hand_shapes import count_movements, stroke_info
+    from .hands import MOVING
+    s = stroke_info(v.hand.centre, v.times, a, b, GESTURE_STROKE)
+    oscillating = s["strokes"] - 2  # the reach out and back are two strokes
+    moves = count_movements(v.hand.centre, v.times, a, b, MOVING, GESTURE_STROKE) - 2
+    duration = float(v.times[b - 1] - v.times[a])
+    if oscillating >= GESTURE_STROKES or moves >= GESTURE_MOVES or (v.stay_s < MIN_STAY_S and duration >= MIN_GESTURE_S):
+        return _naming("C1", max(oscillating / GESTURE_STROKES, moves / GESTURE_MOVES, 1.0), strokes=oscillating,
+                       movements=moves, rate_hz=s["rate_hz"], stroke_mm=s["spread"] * 500)
     return None
 
 
@@ -277,38 +289,31 @@ def raised_arms(hands: dict, body, times: np.ndarray, found: list) -> list[Actio
             lift = float(np.nanmedian(hand.shoulder[a:b, 1] - hand.elbow[a:b, 1]))
             out.append(ActionInstance("C4", s, e, strength_score(lift / ARM_UP),
                                       {"hand": side, "elbow_above_shoulder": round(lift, 2), "cue": "elbow raised"}))
-    return _merge_hands(out)
+    return merge_hands(out)
 
 
-def fists(hands: dict, refs: dict, times: np.ndarray, found: list) -> list[ActionInstance]:
-    """C12: the fingertips' spread at or under FIST of the hand's usual for MIN_FIST_S while the hand
-    stays, where no other instance of that hand is."""
+def fists(hands: dict, refs: dict, times: np.ndarray, found: list, confidence: dict) -> list[ActionInstance]:
+    """C12: the fingertips' spread falls to FIST of what it was or less (the logarithm of the spread drops
+    by log 1/FIST within MAX_FIST_MOVE_S, ``body_actions``' displacements) while the hand stays, held at
+    least MIN_FIST_S, until it opens again; not where another instance of that hand is. The score is
+    weighed by the hand's confidence, as for visits."""
+    from .body_actions import _displacements
+    from .hand_actions import RELIABLE_SCORE
     out = []
     for side, hand in hands.items():
-        spread, ref = refs[side]["spread"], refs[side]["spread_ref"]
-        if not np.isfinite(ref) or ref <= 0:
-            continue
-        with np.errstate(invalid="ignore"):
-            closed = (spread <= FIST * ref) & hand.stays
-        for a, b in runs(closed, times, 0.2, MIN_FIST_S):
-            s, e = float(times[a]), float(times[b - 1])
-            if any(f.evidence.get("hand") in (side, "both") and overlap(s, e, f.start_s, f.end_s) > 0 for f in found):
+        spread = refs[side]["spread"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_spread = np.where(spread > 0, np.log(spread), np.nan)
+        for i, j, end, amp, returned, hold in _displacements(log_spread, times, -np.log(FIST), MAX_FIST_MOVE_S,
+                                                             min_hold_s=MIN_FIST_S, max_hold_s=np.inf):
+            if amp >= 0 or hand.stays[i:j + 1].mean() < 0.5:
                 continue
-            ratio = float(np.nanmedian(spread[a:b]) / ref)
-            out.append(ActionInstance("C12", s, e, strength_score(FIST / max(ratio, 1e-3)),
-                                      {"hand": side, "fingertip_spread_ratio": round(ratio, 2)}))
-    return _merge_hands(out)
-
-
-def _merge_hands(found: list[ActionInstance]) -> list[ActionInstance]:
-    """Instances of one code by the two hands at once are one instance."""
-    out: list[ActionInstance] = []
-    for inst in sorted(found, key=lambda i: i.start_s):
-        prev = next((o for o in out if o.code == inst.code and overlap(o.start_s, o.end_s, inst.start_s, inst.end_s) > 0), None)
-        if prev is not None:
-            prev.start_s, prev.end_s = min(prev.start_s, inst.start_s), max(prev.end_s, inst.end_s)
-            if prev.evidence.get("hand") != inst.evidence.get("hand"):
-                prev.evidence["hand"] = "both"
-            continue
-        out.append(inst)
-    return out
+            s, e = float(times[i]), float(times[end])
+            if any(f.evidence.get("hand") in (side, "both") and overlap(s, e, f.start_s, f.end_s) > 0.5 * (e - s) for f in found):
+                continue
+            conf = float(np.nanmedian(confidence[side][i:end + 1])) if np.isfinite(confidence[side][i:end + 1]).any() else 0.0
+            ratio = float(np.exp(amp))
+            out.append(ActionInstance("C12", s, e, strength_score(np.log(ratio) / np.log(FIST), min(1.0, conf / RELIABLE_SCORE)),
+                                      {"hand": side, "fingertip_spread_ratio": round(ratio, 2), "opened": bool(returned),
+                                       "hand_confidence": round(conf, 2)}))
+    return merge_hands(out)

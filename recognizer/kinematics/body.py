@@ -88,6 +88,7 @@ class Body:
     yaxis: np.ndarray  # [T, 2] unit, toward the hips
     facing: np.ndarray  # [T] +1 facing the camera, -1 facing away
     raw: np.ndarray  # [T, V, 2] the track's own keypoints (not a copy): where the pose model put a point
+    scores: np.ndarray  # [T, V] the track's own confidences (not a copy)
 
     @property
     def usable(self) -> bool:
@@ -101,6 +102,14 @@ class Body:
         """[T, 2] pixels of a layout point wherever the pose model put it, seen or not (only to tell
         whether a hidden point is outside the picture or inside it)."""
         return np.asarray(self.raw[:, J[name]], np.float64)
+
+    def confidence(self, names) -> np.ndarray:
+        """[T] the mean confidence of the seen points among ``names`` (NaN where none is seen)."""
+        idx = [J[n] for n in names]
+        ok = np.isfinite(self.kp[:, idx]).all(-1)
+        sc = np.asarray(self.scores[:, idx], np.float64)
+        with np.errstate(invalid="ignore"):
+            return np.where(ok.any(1), (sc * ok).sum(1) / ok.sum(1), np.nan)
 
     def seen(self, name: str) -> np.ndarray:
         return np.isfinite(self.kp[:, J[name]]).all(-1)
@@ -139,7 +148,7 @@ def body_of(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: 
     xaxis = np.stack([np.cos(roll), np.sin(roll)], -1) * facing[:, None]
     yaxis = np.stack([-np.sin(roll), np.cos(roll)], -1)
     origin = fill_gaps(origin, times, HOLD_FRAME_S)
-    return Body(kp, times, size, scale, source, origin, xaxis, yaxis, facing, keypoints)
+    return Body(kp, times, size, scale, source, origin, xaxis, yaxis, facing, keypoints, scores)
 
 
 def _hold(x: np.ndarray, times: np.ndarray) -> np.ndarray:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import arm_actions, hand_body
+from definitions.layout import hand_joints
+
 from .body import Body
 from .hand_shapes import index_out, stroke_info, tip_spread, tips_centre
 from .hands import Hand, Visit, hands_of, median
@@ -33,6 +35,7 @@ from .signals import step
 from .types import ActionInstance, strength_score
 
 LEG_POINTS = ("hip", "knee", "ankle", "heel", "big_toe", "small_toe")
+RELIABLE_SCORE = 0.8  # hand models give 0.8-1.0 to hands they see clearly
 
 
 @dataclass
@@ -85,6 +88,7 @@ def hand_actions(body: Body) -> list[ActionInstance]:
         return []
     hands = hands_of(body)
     t = body.times
+    confidence = {side: body.confidence(hand_joints(side)) for side in hands}
     refs = {side: _references(h, t) for side, h in hands.items()}
     legs = {f"{s}_{p}": body.local_point(f"{s}_{p}") for s in ("left", "right") for p in LEG_POINTS}
     views = {side: [_view(h, hands[_other(side)], v, t, refs[side], legs) for v in h.visits]
@@ -96,7 +100,7 @@ def hand_actions(body: Body) -> list[ActionInstance]:
                 continue
             named = arm_actions.two_hands(lv, rv)
             if named is not None:
-                found.append(_instance(named, [lv, rv], t))
+                found.append(_instance(named, [lv, rv], t, confidence))
                 used |= {id(lv), id(rv)}
                 break
     for side in ("left", "right"):
@@ -105,9 +109,9 @@ def hand_actions(body: Body) -> list[ActionInstance]:
                 continue
             named = hand_body.place(v) or arm_actions.one_hand(v)
             if named is not None:
-                found.append(_instance(named, [v], t))
+                found.append(_instance(named, [v], t, confidence))
     found += arm_actions.raised_arms(hands, body, t, found)
-    found += arm_actions.fists(hands, refs, t, found) + hand_body.at_rest(hands, t, legs, found)
+    found += arm_actions.fists(hands, refs, t, found, confidence) + hand_body.at_rest(hands, t, legs, found)
     return sorted(found, key=lambda i: i.start_s)
 
 
@@ -147,11 +151,17 @@ def _together(lv: View, rv: View) -> bool:
     return shared > 0 and shared >= 0.5 * min(lv.b - lv.a, rv.b - rv.a)
 
 
-def _instance(named: Naming, views: list[View], times: np.ndarray) -> ActionInstance:
+def _instance(named: Naming, views: list[View], times: np.ndarray, confidence: dict) -> ActionInstance:
+    """The instance of a named visit (or two): from the first hand leaving to the last back; its score
+    times the hands' reliability (their points' median confidence over the stay against
+    RELIABLE_SCORE: a hand model at 0.3-0.5 is guessing half of the time)."""
     start = min(v.visit.start for v in views)
     end = min(max(v.visit.end for v in views), len(times)) - 1
     hands = [v.hand.side for v in views]
+    conf = min(median(confidence[v.hand.side], v.a, v.b) for v in views)
+    reliability = float(np.clip(conf / RELIABLE_SCORE, 0.0, 1.0)) if np.isfinite(conf) else 0.5
     ev = {"hand": hands[0] if len(hands) == 1 else "both", "stay_s": round(max(v.stay_s for v in views), 2),
-          "arrived": all(v.visit.arrived for v in views), **named.evidence}
+          "arrived": all(v.visit.arrived for v in views), "hand_confidence": round(float(conf), 2) if np.isfinite(conf) else None,
+          **named.evidence}
     return ActionInstance(named.code, float(times[start]), float(times[end]) + (step(times) if end == len(times) - 1 else 0.0),
-                          strength_score(named.ratio), ev)
+                          strength_score(named.ratio, reliability), ev)

@@ -1,5 +1,6 @@
 """Hands on the body (E1 chest, E3 back, E4 arms akimbo, E6 shoulder; E5 crossing arms is a two-hand rule
-in ``arm_actions``) and on the legs (G1 touching, G2 patting, G3 scratching legs, G4 scratching feet):
+in ``arm_actions``) and on the legs (G1 touching, G2 patting, G4 scratching feet; G3 scratching legs is
+not told from G1, below):
 the rules that ``hand_actions`` asks about a visit's main stay (a ``View``, torso frame, torso lengths;
 the neck at 0, the shoulders at x = +-0.37, the hips at +-0.21 one torso length down).
 
@@ -23,8 +24,8 @@ the neck at 0, the shoulders at x = +-0.37, the hips at +-0.21 one torso length 
   ``ON_KNEE`` of a knee (a hand laid on the thigh near the hip is where hands rest, or beside the hip:
   C10).
 
-Hands that rest on the thighs and pat or scratch there are found at rest (``at_rest``): resting is a
-posture, patting and scratching are actions.
+Hands that rest on the thighs and pat there are found at rest (``at_rest``): resting is a posture,
+patting is an action.
 
 The values:
 
@@ -41,9 +42,6 @@ The values:
   ``ON_KNEE`` 0.28 (140 mm): the knee point lies in the joint, 50 mm under the knee's top; a hand laid on
   the knee has its fingertips within a palm's length of it.
 * ``PAT_STROKE`` 0.04 (20 mm) x 3 at ``PAT_HZ`` 1.5 or more: pats lift the hand 30-60 mm at 2-4 Hz.
-* ``SCRATCH_STROKE`` 0.012 (6 mm) x 4 at ``SCRATCH_HZ`` 2.5 or more, of the fingertips against the
-  wrist: scratching moves the fingertips 5-15 mm at 3-6 Hz; still fingertips, averaged over 0.05 s,
-  jitter by 2-3 mm.
 """
 from __future__ import annotations
 
@@ -72,10 +70,9 @@ BELOW_KNEE = 0.25
 PAT_STROKE = 0.04
 PAT_STROKES = 3
 PAT_HZ = 1.5
-SCRATCH_STROKE = 0.012
-SCRATCH_STROKES = 4
-SCRATCH_HZ = 2.5
+SCRATCH_STROKE = 0.012  # 6 mm: the fingertip strokes reported in G1's evidence
 MIN_REST_EVENT_S = 0.6
+PAT_WINDOW_S = 1.0
 
 
 def _naming(code: str, ratio: float, **evidence) -> "Naming":
@@ -166,14 +163,12 @@ def _on_leg(v: "View", d_leg: float) -> "Naming":
         return _naming("G2", pat["strokes"] / PAT_STROKES, pats=pat["strokes"] // 2, pat_mm=pat["spread"] * 500,
                        rate_hz=pat["rate_hz"], leg_distance=d_leg)
     scratch = _scratch(v)
-    if scratch["strokes"] >= SCRATCH_STROKES and scratch["rate_hz"] >= SCRATCH_HZ:
-        return _naming("G3", scratch["strokes"] / SCRATCH_STROKES, strokes=scratch["strokes"],
-                       stroke_mm=scratch["spread"] * 500, rate_hz=scratch["rate_hz"], leg_distance=d_leg)
     knee = min(float(np.linalg.norm(_tip(v) - v.legs[f"{s}_knee"])) for s in ("left", "right")
                if np.isfinite(v.legs[f"{s}_knee"]).all())
     if knee > ON_KNEE:
         return None
-    return _naming("G1", ON_KNEE / max(knee, 1e-3), knee_distance=knee, strokes=scratch["strokes"])
+    return _naming("G1", ON_KNEE / max(knee, 1e-3), knee_distance=knee, fingertip_strokes=scratch["strokes"],
+                   fingertip_stroke_hz=scratch["rate_hz"])
 
 
 def _tip(v: "View") -> np.ndarray:
@@ -197,38 +192,29 @@ def median(x, a, b):
 
 
 def at_rest(hands: dict, times: np.ndarray, legs: dict, found: list) -> list:
-    """Patting (G2) and scratching (G3) by a hand at rest on the legs (not on a visit), over the stays
-    where the hand's movement passes the rules, at least MIN_REST_EVENT_S long, where no other
-    instance of that hand is."""
-    from .hand_actions import Naming  # noqa: F401  (type only)
+    """G2 patting by a hand at rest on the legs (not on a visit): windows of PAT_WINDOW_S in its rest
+    where its centre (seat's frame) goes up and down as the rule says, joined, at least
+    MIN_REST_EVENT_S long, where no other instance of that hand is."""
     from .hand_shapes import stroke_info
     from .types import ActionInstance, overlap, strength_score
     out = []
+    window = max(4, int(round(PAT_WINDOW_S / step(times))))
     for side, hand in hands.items():
-        if not hand.stays.any():
-            continue
-        knees = [legs[f"{s}_knee"] for s in ("left", "right")]
+        patting = np.zeros(len(times), bool)
         for a, b in runs(hand.stays & ~hand.away, times, 0.25, MIN_REST_EVENT_S):
-            if not any(np.isfinite(k[a:b]).all(-1).mean() >= 0.5 for k in knees):
-                continue
-            window = int(round(1.0 / step(times)))
-            for w in range(a, b, max(1, window // 2)):
-                wa, wb = w, min(b, w + window)
-                if wb - wa < window // 2:
-                    break
-                pat = stroke_info(hand.seat[:, 1], times, wa, wb, PAT_STROKE)
-                scr = stroke_info(_tips_rel(hand), times, wa, wb, SCRATCH_STROKE)
-                code = None
+            if not any(np.isfinite(legs[f"{s}_knee"][a:b]).all(-1).mean() >= 0.5 for s in ("left", "right")):
+                continue  # legs not seen: the hand may rest on a table
+            for w in range(a, max(a + 1, b - window + 1), max(1, window // 4)):
+                pat = stroke_info(hand.seat[:, 1], times, w, min(b, w + window), PAT_STROKE)
                 if pat["strokes"] >= PAT_STROKES and pat["rate_hz"] >= PAT_HZ:
-                    code, ev = "G2", {"pats": pat["strokes"] // 2, "rate_hz": round(pat["rate_hz"], 2)}
-                elif scr["strokes"] >= SCRATCH_STROKES and scr["rate_hz"] >= SCRATCH_HZ:
-                    code, ev = "G3", {"strokes": scr["strokes"], "rate_hz": round(scr["rate_hz"], 2)}
-                if code is None:
-                    continue
-                s, e = float(times[wa]), float(times[wb - 1])
-                if any(f.evidence.get("hand") in (side, "both") and overlap(s, e, f.start_s, f.end_s) > 0 for f in found + out):
-                    if out and out[-1].code == code and out[-1].evidence["hand"] == side and s <= out[-1].end_s:
-                        out[-1].end_s = e
-                    continue
-                out.append(ActionInstance(code, s, e, strength_score(1.0), {"hand": side, "at_rest": True, **ev}))
-    return out
+                    patting[w:min(b, w + window)] = True
+        for a, b in runs(patting, times, 0.1, MIN_REST_EVENT_S):
+            s, e = float(times[a]), float(times[b - 1])
+            if any(f.evidence.get("hand") in (side, "both") and overlap(s, e, f.start_s, f.end_s) > 0 for f in found):
+                continue
+            pat = stroke_info(hand.seat[:, 1], times, a, b, PAT_STROKE)
+            out.append(ActionInstance("G2", s, e, strength_score(pat["strokes"] / PAT_STROKES),
+                                      {"hand": side, "at_rest": True, "pats": pat["strokes"] // 2,
+                                       "rate_hz": round(pat["rate_hz"], 2), "pat_mm": round(pat["spread"] * 500, 1)}))
+    from .hands import merge_hands
+    return merge_hands(out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .hands import INDEX, MIDDLE, PINKY, RING, TIPS, Hand
-from .signals import smooth_valid, strokes
+from .signals import runs, smooth_valid, strokes
 
 SHAPE_SMOOTH_S = 0.3  # fingertip jitter (3.5 mm) on a 30 mm spread: 10 % a frame, 3 % averaged over 0.3 s
 MIN_TIPS = 4
@@ -55,3 +55,22 @@ def stroke_info(path: np.ndarray, times: np.ndarray, a: int, b: int, stroke: flo
         return {"strokes": 0, "spread": 0.0, "rate_hz": 0.0}
     seg = smooth_valid(np.asarray(path[a:b], np.float64), times[a:b], smooth_s)
     return strokes(seg, times[a:b], stroke)
+
+
+def count_movements(path: np.ndarray, times: np.ndarray, a: int, b: int, moving: float, least: float) -> int:
+    """How many separate movements the path [T, 2] makes over frames [a, b): runs where its speed
+    (averaged over 0.1 s) is above ``moving`` (a second each, gaps of 0.1 s bridged) that carry it at
+    least ``least`` from where they start."""
+    if b - a < 4:
+        return 0
+    p = smooth_valid(np.asarray(path[a:b], np.float64), times[a:b], 0.1)
+    v = np.linalg.norm(np.gradient(p, times[a:b], axis=0), axis=-1)
+    with np.errstate(invalid="ignore"):
+        fast = np.isfinite(v) & (v > moving)
+    n = 0
+    for i, j in runs(fast, times[a:b], 0.1, 0.0):
+        seg = p[i:j]
+        ok = np.isfinite(seg).all(1)
+        if ok.sum() >= 2 and np.linalg.norm(seg[ok][-1] - seg[ok][0]) >= least:
+            n += 1
+    return n

@@ -18,6 +18,8 @@ reaches (0.3-1 s). The hand **stays** where its place moves less than ``STAY_MOV
 
 **Home.** Each hand's home is where it stays longest with its place low on the body (``REST_Y`` torso
 lengths below the neck or lower: the lap, the thighs, a table): resting there is a posture, not an action.
+A hand that never stays that low but holds still from the track's start for ``HELD_FROM_START_S`` (hands
+clasped in front of a standing speaker) has that place as its home.
 The hand is away from home when its place is over ``HOME_RADIUS`` from it, or its elbow over
 ``ELBOW_AWAY`` from where it was at home (a hand reaching forward to the knee or back beside the hip moves
 mostly in depth, which the elbow shows: the upper arm swings and looks shorter; not while the neck is
@@ -55,6 +57,7 @@ from definitions.layout import hand_joints
 
 from .body import J, Body
 from .signals import fill_gaps, runs, settled, smooth_valid, step
+from .types import ActionInstance, overlap
 
 PLACE_S = 0.5
 SPEED_SMOOTH_S = 0.1
@@ -65,6 +68,7 @@ HOME_RADIUS = 0.12
 ELBOW_AWAY = 0.1
 TRUNK_MOVED = 0.1
 REST_Y = 0.6
+HELD_FROM_START_S = 1.0
 MOVING = 0.2
 MIN_VISIT_S = 0.4
 GAP_S = 0.25
@@ -176,10 +180,14 @@ def _speed(xy: np.ndarray, times: np.ndarray) -> np.ndarray:
 
 def _home(hand: Hand, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The low place where the hand stays longest: stay places gathered within HOME_RADIUS of each
-    other, the largest gathering's median (and the arm's pose there)."""
+    other, the largest gathering's median (and the arm's pose there); without a low stay, the place
+    where the hand holds still from the track's start for HELD_FROM_START_S (clasped or folded hands)."""
     idx = np.flatnonzero(hand.stays & np.isfinite(hand.place).all(1) & (hand.centre[:, 1] >= REST_Y))
     if len(idx) == 0:
-        return None, None
+        first = runs(hand.stays & np.isfinite(hand.place).all(1), times, 0.1, HELD_FROM_START_S)
+        if not first or first[0][0] > 0:
+            return None, None
+        idx = np.arange(*first[0])
     pts = hand.place[idx]
     sample = pts[:: max(1, len(pts) // 300)]
     counts = [(np.linalg.norm(pts - p, axis=1) <= HOME_RADIUS).sum() for p in sample]
@@ -244,3 +252,17 @@ def median(x: np.ndarray, a: int, b: int) -> np.ndarray | float:
     if not ok.any():
         return float("nan") if seg.ndim == 1 else np.full(seg.shape[1:], np.nan)
     return np.median(seg[ok], axis=0) if seg.ndim > 1 else float(np.median(seg[ok]))
+
+
+def merge_hands(found: list[ActionInstance]) -> list[ActionInstance]:
+    """Instances of one code by the two hands at once are one instance."""
+    out: list[ActionInstance] = []
+    for inst in sorted(found, key=lambda i: i.start_s):
+        prev = next((o for o in out if o.code == inst.code and overlap(o.start_s, o.end_s, inst.start_s, inst.end_s) > 0), None)
+        if prev is not None:
+            prev.start_s, prev.end_s = min(prev.start_s, inst.start_s), max(prev.end_s, inst.end_s)
+            if prev.evidence.get("hand") != inst.evidence.get("hand"):
+                prev.evidence["hand"] = "both"
+            continue
+        out.append(inst)
+    return out

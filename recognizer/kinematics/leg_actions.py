@@ -26,7 +26,8 @@ A posture change is a movement of one of these by its threshold within ``MAX_MOV
   or the toes rise ``TIPTOE`` over the heel (the foot forward on its heel).
 * **D1 tiptoe**: a knee rises ``TIPTOE_KNEE`` or more while its ankle rises less (a heel lifted off the
   floor with the toes on it lifts the shank and the knee; the ankle, nearer the toes, less) and less than
-  ``RETRACT``.
+  ``RETRACT``, and the heel comes up over the toes (or the ankle, where the toes are not seen) by half of
+  ``TIPTOE``.
 
 **D3 shaking legs**: in a window of ``SHAKE_WINDOW_S``, the heel and ankle of one leg go up and down at
 least ``SHAKE_STROKES`` times by ``SHAKE_STROKE`` (after removing their average over 0.3 s) and the knee
@@ -159,10 +160,10 @@ def _postures(legs: dict, t: np.ndarray) -> list[ActionInstance]:
             if amp >= TIPTOE and _rise(ankle_y, i, j) < RETRACT:
                 out.append(_instance("D4", t, i, end, amp / TIPTOE, leg=s, toes_rise=amp, cue="toes up"))
         for i, j, end, amp, returned, hold in _displacements(knee_y, t, TIPTOE_KNEE, MAX_MOVE_S):
-            ankle = _rise(ankle_y, i, j)
-            if -amp >= TIPTOE_KNEE and ankle < min(RETRACT, -amp):
+            ankle, heel = _rise(ankle_y, i, j), _rise(heel_up, i, j)
+            if -amp >= TIPTOE_KNEE and ankle < min(RETRACT, -amp) and heel >= TIPTOE / 2:
                 out.append(_instance("D1", t, i, end, -amp / TIPTOE_KNEE, leg=s, knee_rise=-amp, ankle_rise=ankle,
-                                     heel_rise=_rise(heel_up, i, j)))
+                                     heel_rise=heel))
     return out
 
 
