@@ -16,7 +16,8 @@ Both hands (their stays overlapping):
 
 One hand:
 
-* **C5 waving**: the hand raised to the shoulders or above (``RAISED_Y``) and moving side to side at least
+* **C5 waving**: the hand raised to the shoulders or above (``RAISED_Y``), ``FOREARM_UP`` above its elbow
+  (the forearm held up), and moving side to side at least
   ``WAVE_STROKES`` times by ``WAVE_STROKE`` at ``WAVE_HZ`` or more.
 * **C4 stretching arms**: the arm straight (the wrist ``STRETCH`` or more of the arm's length from the
   shoulder, the upper arm no shorter than usual, the hand no lower than ``STRETCH_Y``: arms stretch up,
@@ -51,10 +52,13 @@ The values:
   palm's thickness apart (40-60 mm), seen at any angle within a hand's breadth (85 mm); fingertips that
   touch lie within a fingertip's width plus the pose models' error (10-15 mm each).
 * ``WRISTS_APART`` 0.25 (125 mm): in a steeple the palms are apart, the wrists 150-250 mm.
-* ``RUB_STROKE`` 0.03 (15 mm), ``RUB_HZ`` 1.5: rubbing slides the palms 20-40 mm at 2-4 Hz.
+* ``RUB_STROKE`` 0.02 (10 mm), ``RUB_HZ`` 1.5: rubbing slides the palms 20-40 mm against each other at
+  2-4 Hz, much of it along the line of sight from the front; two resting hands' centres, averaged over
+  0.05 s, jitter against each other by 3-4 mm.
 * ``SPREAD`` 0.55: spread hands are beyond the shoulders (0.37) by a hand's breadth or more.
 * ``RAISED_Y`` 0 (the shoulder line), ``WAVE_STROKE`` 0.05 (25 mm) x 3 at 1 Hz or more: a waving hand is
-  held up with the forearm raised; a wave moves the hand 35-75 mm
+  held up with the forearm raised (``FOREARM_UP`` 0.2: the forearm, 0.5 long, 25 deg or more above the
+  horizontal; gesturing forearms are held level or forward); a wave moves the hand 35-75 mm
   (the fingertips more) at 1.5-3 Hz; a hand held still at the shoulder jitters by under 10 mm.
 * ``STRETCH`` 0.85 of the arm (upper arm 0.63 + forearm 0.5 torso lengths): a bent elbow brings the
   wrist to 0.5-0.7 of it; ``ABOVE_HEAD_Y`` -0.7: the top of the head is 0.6 above the neck.
@@ -94,11 +98,12 @@ TORSO_Y = (0.05, 0.95)
 TOGETHER = 0.25
 TIPS_TOUCH = 0.12
 WRISTS_APART = 0.25
-RUB_STROKE = 0.03
+RUB_STROKE = 0.02
 RUB_STROKES = 3
 RUB_HZ = 1.5
 SPREAD = 0.55
 RAISED_Y = 0.0
+FOREARM_UP = 0.2
 WAVE_STROKE = 0.05
 WAVE_STROKES = 3
 WAVE_HZ = 1.0
@@ -193,7 +198,7 @@ def one_hand(v: "View") -> "Naming | None":
 
 
 def _wave(v: "View") -> "Naming | None":
-    if v.y > RAISED_Y:
+    if v.y > RAISED_Y or not v.y <= v.elbow[1] - FOREARM_UP:
         return None
     best = v.stroke(v.hand.centre[:, 0], WAVE_STROKE)
     if best["strokes"] >= WAVE_STROKES and best["rate_hz"] >= WAVE_HZ:

@@ -41,7 +41,8 @@ Rules:
 * **A4 shrugging**: the shoulders rise toward the ears by at least ``SHRUG_MM`` within
   ``MAX_SHRUG_RISE_S`` and come back down by half of it within ``MAX_SHRUG_S``.
 * **A5 rising up**: the hips rise at least ``RISE_HIPS`` torso lengths in the picture within
-  ``MAX_RISE_S`` (the seat left), or, where the hips are not seen, the neck rises ``RISE_NECK``.
+  ``MAX_RISE_S`` (the seat left, however briefly), or, where the hips are not seen, the neck rises
+  ``RISE_NECK``.
 
 The values and why they hold:
 
@@ -331,7 +332,7 @@ def _rises(tor: Torso, times: np.ndarray) -> list[ActionInstance]:
     hips = np.isfinite(tor.hips_y).mean() >= 0.5
     x, threshold, what = (tor.hips_y, RISE_HIPS, "hips") if hips else (tor.neck_y, RISE_NECK, "neck")
     out = []
-    for i, j, end, amp, returned, hold in _displacements(x, times, threshold, MAX_RISE_S):
+    for i, j, end, amp, returned, hold in _displacements(x, times, threshold, MAX_RISE_S, min_hold_s=0.0):
         if amp >= 0 or times[j] - times[i] < MIN_TRUNK_MOVE_S:
             continue
         start, stop = _with_lean(tor.depth_mm, times, i, end)

@@ -16,20 +16,24 @@ half a second removes the repeated small movements of scratching, rubbing and pa
 reaches (0.3-1 s). The hand **stays** where its place moves less than ``STAY_MOVE`` within
 ``STAY_WINDOW_S``. The arm's pose is the elbow's place relative to its shoulder (so averaged too).
 
-**Home.** Each hand's home is where it stays longest with its place low on the body (``REST_Y`` torso
-lengths below the neck or lower: the lap, the thighs, a table): resting there is a posture, not an action.
-A hand that never stays that low but holds still from the track's start for ``HELD_FROM_START_S`` (hands
-clasped in front of a standing speaker) has that place as its home.
+**Home.** Each hand's home is where it first stays for ``HOME_MIN_S`` with its place low on the body
+(``REST_Y`` torso lengths below the neck or lower: the lap, the thighs, a table): resting there is a
+posture, not an action. The first such stay, not the longest: a hand held on the hip or the knee for
+most of a short clip has left its rest to go there. A hand that never stays that low but holds still
+from the track's start for ``HELD_FROM_START_S`` (hands clasped in front of a standing speaker) has that
+place as its home.
 The hand is away from home when its place is over ``HOME_RADIUS`` from it, or its elbow over
 ``ELBOW_AWAY`` from where it was at home (a hand reaching forward to the knee or back beside the hip moves
-mostly in depth, which the elbow shows: the upper arm swings and looks shorter; not while the neck is
-``TRUNK_MOVED`` from its usual place in the seat's frame: a trunk leaning or rising swings the elbows of
-hands that stay on the lap). Without a home (the hands
+mostly in depth, which the elbow shows: the upper arm swings and looks shorter; the hand itself moves
+in the picture by ``HAND_SHIFT`` at least, and the neck stays within ``TRUNK_MOVED`` of its usual place in
+the seat's frame: a trunk leaning, rising or straightening swings the elbows of hands that stay on the
+lap). Without a home (the hands
 rest below the picture, or never rest) every stretch where the hand is seen is away.
 
 **Visits.** A visit is a stretch of at least ``MIN_VISIT_S`` away from home (gaps of ``GAP_S`` bridged): it
-starts when the hand begins to move (hand or elbow faster than ``MOVING``, at most ``MAX_REACH_S`` before it
-is away) and ends when it has come back and stopped (likewise after). Its main stay (the longest stay
+starts when the hand begins to move (hand or elbow faster than ``REACH_FRACTION`` of the reach's peak
+speed and than ``MOVING_FLOOR``, at most ``MAX_REACH_S`` before it is away) and ends when it has come back
+and stopped (likewise after); the hand was seen arriving when that peak passed ``MOVING``. Its main stay (the longest stay
 inside it) is the place that the rules name.
 
 The values:
@@ -42,9 +46,13 @@ The values:
   centimetres of where it was; resting hands and elbows, averaged, wander by under 10 mm.
 * ``REST_Y`` 0.6: hands resting on the lap or a table lie 0.65-1.1 torso lengths below the neck; hands
   held in front of the chest (together, crossed, pointing) lie 0.2-0.55 below it.
+* ``HAND_SHIFT`` 0.04 (20 mm): a hand reaching from the lap to the knee moves 30-150 mm in the picture;
+  a resting hand's averaged place wanders by under 5 mm.
 * ``TRUNK_MOVED`` 0.1 (50 mm): breathing and talking move the neck by under 20 mm; a lean of 10 deg
   moves it 90 mm.
-* ``MOVING`` 0.2 (100 mm/s): resting hands with pose jitter move under 40 mm/s once smoothed over 0.1 s.
+* ``MOVING`` 0.2 (100 mm/s): resting hands with pose jitter move under 40 mm/s once smoothed over 0.1 s;
+  ``MOVING_FLOOR`` 0.08 (40 mm/s, what resting hands stay under) and ``REACH_FRACTION`` 0.12: a minimum-jerk reach is above 12 % of its
+  peak speed for all but 9 % of its duration at each end.
 * ``MIN_VISIT_S`` 0.4: a reach out and back takes at least this.
 """
 from __future__ import annotations
@@ -67,12 +75,16 @@ MIN_STAY_S = 0.3
 HOME_RADIUS = 0.12
 ELBOW_AWAY = 0.1
 TRUNK_MOVED = 0.1
+HAND_SHIFT = 0.04
 REST_Y = 0.6
+HOME_MIN_S = 0.5
 HELD_FROM_START_S = 1.0
 MOVING = 0.2
 MIN_VISIT_S = 0.4
 GAP_S = 0.25
 MAX_REACH_S = 1.2
+REACH_FRACTION = 0.12
+MOVING_FLOOR = 0.08
 SIDES = ("left", "right")
 _HAND = {s: [J[n] for n in hand_joints(s)] for s in SIDES}
 TIPS = slice(1, 6)
@@ -179,36 +191,40 @@ def _speed(xy: np.ndarray, times: np.ndarray) -> np.ndarray:
 
 
 def _home(hand: Hand, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The low place where the hand stays longest: stay places gathered within HOME_RADIUS of each
-    other, the largest gathering's median (and the arm's pose there); without a low stay, the place
-    where the hand holds still from the track's start for HELD_FROM_START_S (clasped or folded hands)."""
-    idx = np.flatnonzero(hand.stays & np.isfinite(hand.place).all(1) & (hand.centre[:, 1] >= REST_Y))
-    if len(idx) == 0:
-        first = runs(hand.stays & np.isfinite(hand.place).all(1), times, 0.1, HELD_FROM_START_S)
+    """Where the hand rests: the place of its first stay of HOME_MIN_S or more low on the body, with the
+    stays near it (within HOME_RADIUS: their median), and the arm's pose over that stay's first
+    HOME_MIN_S (a hand reaching to the knee can stay in the picture while its elbow swings); without a low stay, the
+    place where the hand holds still from the track's start for HELD_FROM_START_S (clasped or folded
+    hands)."""
+    placed = hand.stays & np.isfinite(hand.place).all(1)
+    with np.errstate(invalid="ignore"):
+        low = placed & (hand.centre[:, 1] >= REST_Y)
+    first = runs(low, times, 0.1, HOME_MIN_S)
+    if not first:
+        first = runs(placed, times, 0.1, HELD_FROM_START_S)
         if not first or first[0][0] > 0:
             return None, None
-        idx = np.arange(*first[0])
-    pts = hand.place[idx]
-    sample = pts[:: max(1, len(pts) // 300)]
-    counts = [(np.linalg.norm(pts - p, axis=1) <= HOME_RADIUS).sum() for p in sample]
-    best = sample[int(np.argmax(counts))]
-    near = np.linalg.norm(pts - best, axis=1) <= HOME_RADIUS
-    if near.sum() * step(times) < MIN_STAY_S:
-        return None, None
-    arms = hand.arm[idx[near]]
+    a, b = first[0]
+    anchor = np.median(hand.place[a:b][np.isfinite(hand.place[a:b]).all(1)], axis=0)
+    idx = np.flatnonzero(placed)
+    near = idx[np.linalg.norm(hand.place[idx] - anchor, axis=1) <= HOME_RADIUS]
+    k = min(b, a + max(1, int(round(HOME_MIN_S / step(times)))))
+    arms = hand.arm[a:k]  # the arm's pose as that stay begins: the hand may stay while the elbow moves
     arms = arms[np.isfinite(arms).all(1)]
-    return np.median(pts[near], axis=0), (np.median(arms, axis=0) if len(arms) else None)
+    return np.median(hand.place[near], axis=0), (np.median(arms, axis=0) if len(arms) else None)
 
 
 def _away(hand: Hand, trunk_moved: np.ndarray) -> np.ndarray:
-    """[T] frames where the hand is away from home: its place, or its elbow while the trunk stays (a
-    leaning or rising trunk swings the elbows of hands resting on the lap)."""
+    """[T] frames where the hand is away from home: its place, or its elbow while the hand moved at least
+    HAND_SHIFT and the trunk stays (a leaning or straightening trunk swings the elbows of hands resting
+    on the lap or a table, which do not move)."""
     if hand.home is None:
         return hand.seen.copy()
     with np.errstate(invalid="ignore"):
-        away = np.linalg.norm(hand.place - hand.home, axis=1) > HOME_RADIUS
+        shift = np.linalg.norm(hand.place - hand.home, axis=1)
+        away = shift > HOME_RADIUS
         if hand.arm_home is not None:
-            away |= (np.linalg.norm(hand.arm - hand.arm_home, axis=1) > ELBOW_AWAY) & ~trunk_moved
+            away |= (np.linalg.norm(hand.arm - hand.arm_home, axis=1) > ELBOW_AWAY) & (shift > HAND_SHIFT) & ~trunk_moved
     return away & np.isfinite(hand.place).all(1)
 
 
@@ -236,13 +252,22 @@ def _visits(hand: Hand, times: np.ndarray) -> list[Visit]:
 
 
 def _reach(speed: np.ndarray, times: np.ndarray, i: int, direction: int) -> tuple[int, bool]:
-    """From frame i, back (direction -1) or on (+1) through the frames where the hand moves faster
-    than MOVING, at most MAX_REACH_S; and whether it moved there at all."""
+    """From frame i, back (direction -1) or on (+1) through the frames where the hand (or elbow) moves:
+    faster than REACH_FRACTION of its peak speed within MAX_REACH_S, and than MOVING_FLOOR; and whether
+    it moved there at all (the peak passed MOVING)."""
+    n = len(times)
+    lo, hi = (max(0, i - int(round(MAX_REACH_S / step(times)))), i + 1) if direction < 0 else \
+        (i, min(n, i + 1 + int(round(MAX_REACH_S / step(times)))))
+    window = speed[lo:hi]
+    peak = float(np.nanmax(window)) if np.isfinite(window).any() else 0.0
+    if peak <= MOVING:
+        return i, False
+    floor = max(REACH_FRACTION * peak, MOVING_FLOOR)
     k = i
-    while 0 <= k + direction < len(times) and np.isfinite(speed[k + direction]) and speed[k + direction] > MOVING \
-            and abs(times[k + direction] - times[i]) <= MAX_REACH_S:
+    while 0 <= k + direction < n and abs(times[k + direction] - times[i]) <= MAX_REACH_S and \
+            np.isfinite(speed[k + direction]) and speed[k + direction] > floor:
         k += direction
-    return k, k != i
+    return k, True
 
 
 def median(x: np.ndarray, a: int, b: int) -> np.ndarray | float:
