@@ -32,7 +32,8 @@ A posture change is a movement of one of these by its threshold within ``MAX_MOV
 **D3 shaking legs**: in a window of ``SHAKE_WINDOW_S``, the heel and ankle of one leg go up and down at
 least ``SHAKE_STROKES`` times by ``SHAKE_STROKE`` (after removing their average over 0.3 s) and the knee
 moves with them (correlation ``SHAKE_COHERENCE`` or more: a bouncing heel lifts the shank and the knee;
-pose jitter moves each point on its own).
+pose jitter moves each point on its own); the instance runs from the first to the last bounce at least
+half the size of the median one.
 
 The values (one torso length is about 500 mm):
 
@@ -57,12 +58,13 @@ import numpy as np
 
 from .body import Body
 from .body_actions import _displacements as _moves
-from .signals import runs, smooth_valid, step, strokes, turning_points
+from .signals import fill_gaps, runs, smooth_valid, step, strokes, turning_points
 from .types import ActionInstance, overlap, strength_score
 
 SIDES = ("left", "right")
 MIN_SEEN = 0.8
 SMOOTH_S = 0.15
+MAX_GAP_S = 0.3  # dropouts of the points up to this are interpolated (pose models lose a person for a few frames)
 MAX_MOVE_S = 1.5
 CROSS = 0.1
 CROSS_RISE = 0.2
@@ -106,7 +108,7 @@ def _legs(body: Body) -> dict | None:
         if np.isfinite(out[f"{s}_{toe}"]).all(-1).mean() < 0.5:
             toe = "ankle"  # toes not seen: the heel against the ankle (it rises more, the foot turning on its ball)
         out[f"{s}_heel_up"] = out[f"{s}_heel"][:, 1] - out[f"{s}_{toe}"][:, 1]  # < 0: the heel above the toes
-    return {k: smooth_valid(v, body.times, SMOOTH_S) for k, v in out.items()} | {"raw": out}
+    return {k: smooth_valid(fill_gaps(v, body.times, MAX_GAP_S), body.times, SMOOTH_S) for k, v in out.items()} | {"raw": out}
 
 
 def _displacements(x: np.ndarray, t: np.ndarray, threshold: float, max_move_s: float):
@@ -196,13 +198,23 @@ def _shakes(legs: dict, t: np.ndarray) -> list[ActionInstance]:
                 continue
             shaking[a:b] = True
         for a, b in runs(shaking, t, 0.1, SHAKE_WINDOW_S):
-            pivots = turning_points(np.nan_to_num(foot[a:b]), SHAKE_STROKE)
-            if len(pivots) >= 2:
-                a, b = a + pivots[0], a + pivots[-1] + 1
+            a, b = _bounce_span(foot, a, b)
             st = strokes(foot[a:b], t[a:b], SHAKE_STROKE)
             out.append(_instance("D3", t, a, b - 1, st["strokes"] / SHAKE_STROKES, leg=s, strokes=st["strokes"],
                                  rate_hz=st["rate_hz"], bounce_mm=st["spread"] * 500))
     return out
+
+
+def _bounce_span(foot: np.ndarray, a: int, b: int) -> tuple[int, int]:
+    """Frames [a, b) narrowed to the bounce: from the first to the last turning point of a swing at least
+    half as large as the median swing (the windows that found it reach up to a window past it)."""
+    seg = np.nan_to_num(foot[a:b])
+    pivots = turning_points(seg, SHAKE_STROKE)[:-1]  # the last is the running extreme, not a turn
+    if len(pivots) < 3:
+        return a, b
+    amps = np.abs(np.diff(seg[pivots]))
+    big = np.flatnonzero(amps >= 0.5 * np.median(amps))
+    return a + pivots[big[0]], a + pivots[big[-1] + 1] + 1
 
 
 def _highpass(y: np.ndarray, t: np.ndarray) -> np.ndarray:
