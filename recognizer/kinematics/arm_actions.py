@@ -183,9 +183,8 @@ def _tips_gap(left, right, a: int, b: int) -> float:
     """The median over frames [a, b) of the smallest distance between a fingertip of one hand and one
     of the other (torso lengths)."""
     lt, rt = left.points[a:b, 1:], right.points[a:b, 1:]
-    d = np.linalg.norm(lt[:, :, None] - rt[:, None, :], axis=-1)  # [n, 5, 5]
-    with np.errstate(all="ignore"):
-        m = np.nanmin(d.reshape(len(d), -1), axis=1)
+    d = np.linalg.norm(lt[:, :, None] - rt[:, None, :], axis=-1).reshape(b - a, -1)  # [n, 25]
+    m = np.where(np.isfinite(d), d, np.inf).min(axis=1)
     m = m[np.isfinite(m)]
     return float(np.median(m)) if len(m) else np.inf
 

@@ -124,7 +124,7 @@ def _references(hand: Hand, times: np.ndarray) -> dict:
     spread, index = tip_spread(hand, times), index_out(hand, times)
     upper = hand.upper_arm()
     rest = hand.stays & ~hand.away if hand.away is not None else hand.stays
-    upper_rest = median(upper, 0, len(times)) if not rest.any() else float(np.nanmedian(np.where(rest, upper, np.nan)))
+    upper_rest = median(np.where(rest, upper, np.nan) if rest.any() else upper, 0, len(times))
     return {"spread": spread, "index": index, "upper": upper, "spread_ref": float(np.nanmedian(spread)) if np.isfinite(spread).any() else np.nan,
             "index_ref": float(np.nanmedian(index)) if np.isfinite(index).any() else np.nan, "upper_ref": upper_rest,
             "tips": tips_centre(hand)}

@@ -184,8 +184,9 @@ def _shakes(legs: dict, t: np.ndarray) -> list[ActionInstance]:
     hop = max(1, win // 4)
     out = []
     for s in SIDES:
-        foot = np.nanmean(np.stack([raw[f"{s}_heel"][:, 1], raw[f"{s}_ankle"][:, 1]]), axis=0)
-        foot = _highpass(foot, t)
+        heel, ankle = raw[f"{s}_heel"][:, 1], raw[f"{s}_ankle"][:, 1]
+        foot = _highpass(np.where(np.isfinite(heel) & np.isfinite(ankle), (heel + ankle) / 2,
+                                  np.where(np.isfinite(heel), heel, ankle)), t)
         knee = _highpass(raw[f"{s}_knee"][:, 1], t)
         shaking = np.zeros(len(t), bool)
         for a in range(0, max(1, len(t) - win + 1), hop):
