@@ -54,7 +54,11 @@ The values and why they hold:
   of posture of a few degrees is not shaking).
 * ``MAX_SWAY_HALF_S`` 1.0: trunk sways of 0.5-2.5 Hz (half cycles 0.2-1 s).
 * ``TURN_HEAD_DEG`` 10 and ``TURN_TORSO_DEG`` 15: a turn of the torso of 15 deg narrows frontal
-  shoulders by 3.4 %, over twice the width's jitter (1.5 %) once smoothed.
+  shoulders by 3.4 %, over twice the width's jitter (1.5 %) once smoothed; a width change under
+  ``WIDTH_NOISE`` (2 %) is no sign of a turn at all. A torso turning through the frontal view (from one
+  side of the camera to the other) ends with a width it also has after a small turn (cos is even): the
+  smaller turn is taken, so such turns are missed (the head's turn remains, B3) rather than head turns
+  named A2.
 * ``STRAIGHTEN_MM`` 80: the head is 670 mm above the hips (torso and neck, 0.39 of the stature): a
   trunk pitching 7 deg moves it 80 mm; talking moves it 10-30 mm, and the head pose's distance jitters
   by 20-30 mm at 2.5 m.
@@ -90,6 +94,7 @@ MAX_HOLD_S = 3.0
 TURN_HEAD_DEG = 10.0
 TURN_TORSO_DEG = 15.0
 TORSO_SHARE = 0.5
+WIDTH_NOISE = 0.02
 STRAIGHTEN_MM = 80.0
 MAX_STRAIGHTEN_S = 2.0
 PITCH_UP_DEG = 4.0
@@ -273,18 +278,20 @@ def _turns(tor: Torso, times: np.ndarray) -> list[ActionInstance]:
 
 def _torso_turn(tor: Torso, times: np.ndarray, i: int, j: int, head_amp: float) -> float | None:
     """The torso's yaw change (degrees, signed as the head's) from the shoulders' width before frame i
-    and after frame j, the head's yaw before standing for the torso's facing."""
+    and after frame j, the head's usual yaw standing for the torso's facing. Where two turns in the
+    head's direction give that width (toward the camera by a little, or past it by more), the smaller."""
     before = _around(tor.width, times, i, -1)
     after = _around(tor.width, times, j, +1)
     y0 = float(np.nanmedian(tor.yaw)) if np.isfinite(tor.yaw).any() else float("nan")
     if not (np.isfinite(before) and np.isfinite(after) and np.isfinite(y0)) or before <= 0:
         return None
+    if abs(after / before - 1) < WIDTH_NOISE:
+        return 0.0  # within the shoulders' jitter: no sign of the torso turning
     c = np.clip(after / before * np.cos(np.radians(y0)), -1.0, 1.0)
     turned = np.degrees(np.arccos(c))  # |y0 + a|
     sign = 1.0 if head_amp > 0 else -1.0
-    candidates = [turned - y0, -turned - y0]  # the torso's turn a, either side
-    a = max(candidates, key=lambda v: v * sign)
-    return float(a) if a * sign > 0 else 0.0
+    candidates = [a for a in (turned - y0, -turned - y0) if a * sign > 0]  # the torso's turn a, either side
+    return float(min(candidates, key=abs)) if candidates else 0.0  # the smaller: widths cannot tell more
 
 
 def _around(x: np.ndarray, times: np.ndarray, i: int, direction: int, span_s: float = 0.3) -> float:

@@ -28,7 +28,7 @@ import numpy as np
 from . import arm_actions, hand_body
 from definitions.layout import hand_joints
 
-from .body import Body
+from .body import J, Body
 from .hand_shapes import index_out, stroke_info, tip_spread, tips_centre
 from .hands import Hand, Visit, hands_of, median
 from .signals import step
@@ -69,6 +69,7 @@ class View:
     model_seen: float
     legs: dict  # name -> [2] torso frame, NaN where not seen ("left_knee", ...)
     stay_s: float
+    hand_inside: float  # the share of the hand model's points placed inside the picture
 
     @property
     def out(self) -> float:
@@ -89,7 +90,7 @@ def hand_actions(body: Body) -> list[ActionInstance]:
     hands = hands_of(body)
     t = body.times
     confidence = {side: body.confidence(hand_joints(side)) for side in hands}
-    refs = {side: _references(h, t) for side, h in hands.items()}
+    refs = {side: _references(h, t) | {"inside": _inside(body, side)} for side, h in hands.items()}
     legs = {f"{s}_{p}": body.local_point(f"{s}_{p}") for s in ("left", "right") for p in LEG_POINTS}
     views = {side: [_view(h, hands[_other(side)], v, t, refs[side], legs) for v in h.visits]
              for side, h in hands.items()}
@@ -130,6 +131,16 @@ def _references(hand: Hand, times: np.ndarray) -> dict:
             "tips": tips_centre(hand)}
 
 
+def _inside(body: Body, side: str) -> np.ndarray:
+    """[T] the share of the hand model's six points that the pose model put inside the picture, seen or
+    not (a hand out of the picture is not a hand hidden behind the body)."""
+    w, h = body.size
+    raw = np.asarray(body.raw[:, [J[n] for n in hand_joints(side)]], np.float64)
+    with np.errstate(invalid="ignore"):
+        inside = (raw[..., 0] >= 0) & (raw[..., 1] >= 0) & (raw[..., 0] < w) & (raw[..., 1] < h)
+    return inside.mean(1)
+
+
 def _view(hand: Hand, other: Hand, v: Visit, times: np.ndarray, ref: dict, legs: dict) -> View:
     a, b = v.stay_a, v.stay_b
 
@@ -142,7 +153,7 @@ def _view(hand: Hand, other: Hand, v: Visit, times: np.ndarray, ref: dict, legs:
                 median(other.elbow, a, b), median(other.wrist, a, b), ratio(ref["upper"], ref["upper_ref"]),
                 ratio(ref["spread"], ref["spread_ref"]), ratio(ref["index"], ref["index_ref"]),
                 float(np.median(hand.model_seen[a:b])), {k: median(p, a, b) for k, p in legs.items()},
-                float(times[b - 1] - times[a] + step(times)))
+                float(times[b - 1] - times[a] + step(times)), float(np.median(ref["inside"][a:b])))
 
 
 def _together(lv: View, rv: View) -> bool:

@@ -4,6 +4,8 @@ not told from G1, below):
 the rules that ``hand_actions`` asks about a visit's main stay (a ``View``, torso frame, torso lengths;
 the neck at 0, the shoulders at x = +-0.37, the hips at +-0.21 one torso length down).
 
+* A hand most of whose points the pose model places outside the picture (under ``HIDDEN_INSIDE``) has no
+  place here, but for E4 (the elbows out tell it).
 * **At the head** (the hand's centre or fingertips above ``HEAD_Y`` within ``HEAD_HALF_WIDTH`` of the
   midline): left to
   ``hand_head``, which names F1-F10 and E2 from the head's own frame.
@@ -14,8 +16,10 @@ the neck at 0, the shoulders at x = +-0.37, the hips at +-0.21 one torso length 
   where the hips are seen), outward of the midline, the elbow out sideways (``ELBOW_OUT`` beyond its
   shoulder) and above the hand.
 * **E3 back**: the hand model does not see the hand (at most one point: the hand is behind the body;
-  pose models keep guessing the arm's wrist), the arm's wrist within the torso's outline at the
-  back's height, after the hand was seen moving there.
+  pose models keep guessing the arm's wrist) although it places most of the hand's points
+  (``HIDDEN_INSIDE``) inside the picture (a hand below the picture's edge is out of view, not behind the
+  back), the arm's wrist within the torso's outline at the back's height, after the hand was seen moving
+  there.
 * **G**: only where the legs are seen (knees inside the picture; a desk hides them: then nothing).
   G4 scratching feet: the fingertips within ``FOOT_R`` of an ankle, heel or toe, or below the knees by
   ``BELOW_KNEE``. Otherwise the fingertips within ``LEG_R`` of a thigh (hip to knee) or a knee: G2 when the
@@ -35,9 +39,10 @@ The values:
   in the joint, 40-60 mm inside the shoulder's top.
 * ``ON_HIP`` 0.35 (175 mm): a hand on the hip, fingers forward, has its centre within a hand's length
   of the hip point.
-* ``WAIST_Y`` 0.5-1.2 and ``ELBOW_OUT`` 0.25 (125 mm): a hand on the hip sits 0.6-1.0 below the neck; in
+* ``WAIST_Y`` 0.5-1.2 and ``ELBOW_OUT`` 0.3 (150 mm): a hand on the hip sits 0.6-1.0 below the neck; in
   akimbo the elbow points sideways, 150-250 mm beyond the shoulder; a hanging or resting arm's elbow is
-  within 60 mm of it.
+  within 60 mm of the shoulder's line and up to 150 mm behind it, which a camera 25 deg aside shows as
+  up to 0.27 torso lengths out.
 * ``LEG_R`` 0.3 (150 mm) and ``FOOT_R`` 0.3: a hand (184 mm) lying on the knee or the thigh covers it.
   ``ON_KNEE`` 0.28 (140 mm): the knee point lies in the joint, 50 mm under the knee's top; a hand laid on
   the knee has its fingertips within a palm's length of it.
@@ -59,10 +64,11 @@ HEAD_HALF_WIDTH = 0.3
 SHOULDER_R = 0.22
 SHOULDER_Y = 0.25
 WAIST_Y = (0.5, 1.2)
-ELBOW_OUT = 0.25
+ELBOW_OUT = 0.3
 ON_HIP = 0.35
 BACK_Y = (0.35, 1.15)
 BACK_HALF_WIDTH = 0.55
+HIDDEN_INSIDE = 0.67  # of the hand model's points placed inside the picture: hidden there, not out of it
 LEG_R = 0.3
 ON_KNEE = 0.28
 FOOT_R = 0.3
@@ -91,6 +97,8 @@ def place(v: "View") -> "Naming | None":
     """The body or leg place of a visit's main stay, or None."""
     if not np.isfinite(v.centre).all() or at_head(v):
         return None
+    if v.hand_inside < HIDDEN_INSIDE:
+        return _akimbo(v)  # most of the hand out of the picture: only the arm's pose tells its place
     return _shoulder(v) or _akimbo(v) or _back(v) or _legs(v)
 
 

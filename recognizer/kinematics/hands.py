@@ -191,7 +191,8 @@ def _speed(xy: np.ndarray, times: np.ndarray) -> np.ndarray:
 
 
 def _home(hand: Hand, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Where the hand rests: the place of its first stay of HOME_MIN_S or more low on the body, with the
+    """Where the hand rests: the place of its first stay of HOME_MIN_S or more low on the body (not one it
+    came into the picture to reach: hands resting below a waist-up picture are not seen at rest), with the
     stays near it (within HOME_RADIUS: their median), and the arm's pose over that stay's first
     HOME_MIN_S (a hand reaching to the knee can stay in the picture while its elbow swings); without a low stay, the
     place where the hand holds still from the track's start for HELD_FROM_START_S (clasped or folded
@@ -199,7 +200,8 @@ def _home(hand: Hand, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray 
     placed = hand.stays & np.isfinite(hand.place).all(1)
     with np.errstate(invalid="ignore"):
         low = placed & (hand.centre[:, 1] >= REST_Y)
-    first = runs(low, times, 0.1, HOME_MIN_S)
+    lead = max(1, int(round(HOME_MIN_S / step(times))))
+    first = [(a, b) for a, b in runs(low, times, 0.1, HOME_MIN_S) if a == 0 or hand.seen[max(0, a - lead):a].all()]
     if not first:
         first = runs(placed, times, 0.1, HELD_FROM_START_S)
         if not first or first[0][0] > 0:
