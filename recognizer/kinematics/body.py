@@ -47,38 +47,12 @@ def seen_mask(keypoints: np.ndarray, scores: np.ndarray, size: tuple[int, int]) 
     return (np.asarray(scores) > MIN_SCORE) & np.isfinite(kp).all(-1) & inside
 
 
-def _mid(kp: np.ndarray, seen: np.ndarray, a: str, b: str, single: str | None = None) -> np.ndarray:
-    """Midpoint of two points where both are seen, else the layout's own point ``single`` where seen."""
-    both = seen[:, J[a]] & seen[:, J[b]]
-    out = np.where(both[:, None], (kp[:, J[a]] + kp[:, J[b]]) / 2, np.nan)
-    if single is not None:
-        alone = ~both & seen[:, J[single]]
-        out[alone] = kp[alone, J[single]]
-    return out
-
-
-def torso_scale(kp: np.ndarray, seen: np.ndarray) -> tuple[float, str]:
-    """(pixels per torso length, how it was measured): the median neck-to-hip-centre distance, else 1.5
-    shoulder widths, else NaN."""
-    neck = _mid(kp, seen, "left_shoulder", "right_shoulder", "neck")
-    hip = _mid(kp, seen, "left_hip", "right_hip", "hip_center")
-    d = np.linalg.norm(neck - hip, axis=-1)
-    d = d[np.isfinite(d) & (d > 1)]
-    if len(d) >= 3:
-        return float(np.median(d)), "neck to hip centre"
-    both = seen[:, J["left_shoulder"]] & seen[:, J["right_shoulder"]]
-    w = np.linalg.norm(kp[both, J["left_shoulder"]] - kp[both, J["right_shoulder"]], axis=-1)
-    w = w[w > 1]
-    if len(w) >= 3:
-        return float(np.median(w)) * SHOULDERS_PER_TORSO, "1.5 shoulder widths"
-    return float("nan"), "unknown"
-
-
 @dataclass
 class Body:
-    """One track's points in pixels (NaN where not seen), its scale and the torso's frame per frame."""
+    """One track's points (the track's own arrays, not copies; ``point`` gives a point in pixels with NaN
+    where not seen), its scale and the torso's frame per frame."""
 
-    kp: np.ndarray  # [T, V, 2] float32, NaN where not seen
+    mask: np.ndarray  # [T, V] bool: seen (confidence above MIN_SCORE, inside the picture)
     times: np.ndarray
     size: tuple[int, int]
     scale: float  # pixels per torso length
@@ -96,7 +70,12 @@ class Body:
 
     def point(self, name: str) -> np.ndarray:
         """[T, 2] pixels of a layout point (NaN where not seen)."""
-        return self.kp[:, J[name]].astype(np.float64)
+        return self.points([name])[:, 0]
+
+    def points(self, names) -> np.ndarray:
+        """[T, N, 2] pixels of layout points (NaN where not seen)."""
+        idx = [J[n] for n in names]
+        return np.where(self.mask[:, idx, None], np.asarray(self.raw[:, idx], np.float64), np.nan)
 
     def guessed(self, name: str) -> np.ndarray:
         """[T, 2] pixels of a layout point wherever the pose model put it, seen or not (only to tell
@@ -106,13 +85,13 @@ class Body:
     def confidence(self, names) -> np.ndarray:
         """[T] the mean confidence of the seen points among ``names`` (NaN where none is seen)."""
         idx = [J[n] for n in names]
-        ok = np.isfinite(self.kp[:, idx]).all(-1)
+        ok = self.mask[:, idx]
         sc = np.asarray(self.scores[:, idx], np.float64)
         with np.errstate(invalid="ignore"):
             return np.where(ok.any(1), (sc * ok).sum(1) / ok.sum(1), np.nan)
 
     def seen(self, name: str) -> np.ndarray:
-        return np.isfinite(self.kp[:, J[name]]).all(-1)
+        return self.mask[:, J[name]]
 
     def local(self, px: np.ndarray) -> np.ndarray:
         """Pixels [T, ..., 2] into the torso's frame (torso lengths; x to the person's left, y down)."""
@@ -128,12 +107,16 @@ class Body:
 
 
 def body_of(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: tuple[int, int]) -> Body:
-    """The body's frame of a track piece (keypoints [T, V, 2] pixels, scores [T, V])."""
+    """The body's frame of a track piece (keypoints [T, V, 2] pixels, scores [T, V]); the arrays are kept
+    as they are (no copy of the whole track)."""
     seen = seen_mask(keypoints, scores, size)
-    kp = np.where(seen[..., None], np.asarray(keypoints, np.float32), np.float32(np.nan))
-    scale, source = torso_scale(kp, seen)
-    ls, rs = kp[:, J["left_shoulder"]].astype(np.float64), kp[:, J["right_shoulder"]].astype(np.float64)
-    origin = _mid(kp, seen, "left_shoulder", "right_shoulder", "neck").astype(np.float64)
+    part = Body(seen, times, size, float("nan"), "unknown", np.zeros((0, 2)), np.zeros((0, 2)), np.zeros((0, 2)),
+                np.zeros(0), keypoints, scores)
+    names = ("left_shoulder", "right_shoulder", "neck", "left_hip", "right_hip", "hip_center")
+    sub = {n: part.point(n) for n in names}
+    scale, source = _scale(sub)
+    ls, rs = sub["left_shoulder"], sub["right_shoulder"]
+    origin = _mid_of(ls, rs, sub["neck"])
     d = ls - rs
     width = np.linalg.norm(d, axis=-1)
     facing = np.sign(d[:, 0])
@@ -148,7 +131,29 @@ def body_of(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: 
     xaxis = np.stack([np.cos(roll), np.sin(roll)], -1) * facing[:, None]
     yaxis = np.stack([-np.sin(roll), np.cos(roll)], -1)
     origin = fill_gaps(origin, times, HOLD_FRAME_S)
-    return Body(kp, times, size, scale, source, origin, xaxis, yaxis, facing, keypoints, scores)
+    return Body(seen, times, size, scale, source, origin, xaxis, yaxis, facing, keypoints, scores)
+
+
+def _mid_of(a: np.ndarray, b: np.ndarray, single: np.ndarray) -> np.ndarray:
+    """Midpoint of two points [T, 2] where both are seen, else ``single`` where seen."""
+    both = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+    return np.where(both[:, None], (a + b) / 2, single)
+
+
+def _scale(sub: dict) -> tuple[float, str]:
+    """(pixels per torso length, how it was measured): the median neck-to-hip-centre distance, else 1.5
+    shoulder widths, else NaN."""
+    neck = _mid_of(sub["left_shoulder"], sub["right_shoulder"], sub["neck"])
+    hip = _mid_of(sub["left_hip"], sub["right_hip"], sub["hip_center"])
+    d = np.linalg.norm(neck - hip, axis=-1)
+    d = d[np.isfinite(d) & (d > 1)]
+    if len(d) >= 3:
+        return float(np.median(d)), "neck to hip centre"
+    w = np.linalg.norm(sub["left_shoulder"] - sub["right_shoulder"], axis=-1)
+    w = w[np.isfinite(w) & (w > 1)]
+    if len(w) >= 3:
+        return float(np.median(w)) * SHOULDERS_PER_TORSO, "1.5 shoulder widths"
+    return float("nan"), "unknown"
 
 
 def _hold(x: np.ndarray, times: np.ndarray) -> np.ndarray:

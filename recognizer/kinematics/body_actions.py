@@ -42,7 +42,9 @@ Rules:
   ``MAX_SHRUG_RISE_S`` and come back down by half of it within ``MAX_SHRUG_S``.
 * **A5 rising up**: the hips rise at least ``RISE_HIPS`` torso lengths in the picture within
   ``MAX_RISE_S`` (the seat left, however briefly), or, where the hips are not seen, the neck rises
-  ``RISE_NECK``.
+  ``RISE_NECK``; where the head's distance is measured, after the trunk leaned toward the camera (standing
+  up from a chair starts by bringing the trunk forward over the feet; hips bobbing up and down without
+  it are not rising).
 
 The values and why they hold:
 
@@ -343,11 +345,18 @@ def _rises(tor: Torso, times: np.ndarray) -> list[ActionInstance]:
         if amp >= 0 or times[j] - times[i] < MIN_TRUNK_MOVE_S:
             continue
         start, stop = _with_lean(tor.depth_mm, times, i, end)
+        depth_seen = np.isfinite(tor.depth_mm[max(0, i - _frames(MAX_LEAN_S, times)):j + 1]).mean() >= 0.5
+        if depth_seen and start == i:
+            continue  # no lean toward the feet first: the hips bobbing, not a person standing up
         ev = {"signal": f"{what} height", "rise_torso_lengths": round(float(-amp), 3),
               "rise_mm": round(float(-amp) * TORSO_MM), "sat_back_down": bool(returned),
               "lean_before_s": round(float(times[i] - times[start]), 2)}
         out.append(ActionInstance("A5", float(times[start]), float(times[stop]), strength_score(-amp / threshold), ev))
     return out
+
+
+def _frames(seconds: float, times: np.ndarray) -> int:
+    return max(1, int(round(seconds / step(times))))
 
 
 def _with_lean(depth: np.ndarray, times: np.ndarray, i: int, end: int) -> tuple[int, int]:

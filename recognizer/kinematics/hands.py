@@ -86,7 +86,6 @@ MAX_REACH_S = 1.2
 REACH_FRACTION = 0.12
 MOVING_FLOOR = 0.08
 SIDES = ("left", "right")
-_HAND = {s: [J[n] for n in hand_joints(s)] for s in SIDES}
 TIPS = slice(1, 6)
 THUMB, INDEX, MIDDLE, RING, PINKY = 1, 2, 3, 4, 5
 
@@ -162,7 +161,7 @@ def seat_origin(body: Body) -> np.ndarray:
 
 def _hand(body: Body, side: str) -> Hand:
     t = body.times
-    px = body.kp[:, _HAND[side]].astype(np.float64)  # [T, 6, 2]
+    px = body.points(hand_joints(side))  # [T, 6, 2]
     seen = np.isfinite(px).all(-1)
     arm_wrist_px = body.point(f"{side}_wrist")
     with np.errstate(invalid="ignore"):

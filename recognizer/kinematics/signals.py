@@ -14,8 +14,12 @@ from scipy.ndimage import uniform_filter1d
 
 
 def step(times: np.ndarray) -> float:
-    """The median frame step (seconds; 1/30 for a track of one frame)."""
-    return float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    """The median frame step (seconds; 1/30 for a track of one frame), over the first STEP_SAMPLE steps
+    (a track's frame rate does not change along it; this keeps the cost bounded on long tracks)."""
+    return float(np.median(np.diff(times[:STEP_SAMPLE + 1]))) if len(times) > 1 else 1 / 30
+
+
+STEP_SAMPLE = 1000
 
 
 def frames(seconds: float, times: np.ndarray) -> int:
@@ -141,8 +145,8 @@ def swings(x: np.ndarray, hysteresis: float, settle_fraction: float, min_toleran
 
 def strokes(path: np.ndarray, times: np.ndarray, stroke: float) -> dict:
     """Repeated back-and-forth strokes of a path [T, 2] (or [T]) along its main direction: turning points
-    of hysteresis ``stroke`` (same units as the path). Returns the number of strokes, their spread (10th
-    to 90th percentile along the direction) and their rate (full cycles per second)."""
+    of hysteresis ``stroke`` (same units as the path). Returns the number of strokes, their typical size
+    (the median distance between turning points) and their rate (full cycles per second)."""
     p = np.asarray(path, np.float64)
     p = p[:, None] if p.ndim == 1 else p
     ok = np.isfinite(p).all(1)
@@ -150,12 +154,16 @@ def strokes(path: np.ndarray, times: np.ndarray, stroke: float) -> dict:
         return {"strokes": 0, "spread": 0.0, "rate_hz": 0.0}
     p, t = p[ok], times[ok]
     centred = p - p.mean(0)
-    u = np.linalg.svd(centred, full_matrices=False)[2][0] if p.shape[1] > 1 else np.array([1.0])
-    x = centred @ u
-    n = max(0, len(turning_points(x, stroke)) - 1)
+    if p.shape[1] > 1:
+        u = np.linalg.svd(centred, full_matrices=False)[2][0]
+        x = centred @ u
+    else:
+        x = centred[:, 0]
+    pivots = turning_points(x, stroke)
+    n = max(0, len(pivots) - 1)
     span = float(t[-1] - t[0])
-    return {"strokes": int(n), "spread": float(np.percentile(x, 90) - np.percentile(x, 10)),
-            "rate_hz": n / 2 / span if span > 0 else 0.0}
+    size = float(np.median(np.abs(np.diff(x[pivots])))) if n else 0.0
+    return {"strokes": int(n), "spread": size, "rate_hz": n / 2 / span if span > 0 else 0.0}
 
 
 def settled(point: np.ndarray, times: np.ndarray, window_s: float, max_move: float) -> np.ndarray:
