@@ -17,7 +17,7 @@ Both hands (their stays overlapping):
 One hand:
 
 * **C5 waving**: the hand raised to the shoulders or above (``RAISED_Y``), ``FOREARM_UP`` above its elbow
-  (the forearm held up), and moving side to side at least
+  (the forearm held up), and its fingertips moving side to side at least
   ``WAVE_STROKES`` times by ``WAVE_STROKE`` at ``WAVE_HZ`` or more.
 * **C4 stretching arms**: the arm straight (the wrist ``STRETCH`` or more of the arm's length from the
   shoulder, the upper arm no shorter than usual, the hand no lower than ``STRETCH_Y``: arms stretch up,
@@ -56,10 +56,10 @@ The values:
   2-4 Hz, much of it along the line of sight from the front; two resting hands' centres, averaged over
   0.05 s, jitter against each other by 3-4 mm.
 * ``SPREAD`` 0.55: spread hands are beyond the shoulders (0.37) by a hand's breadth or more.
-* ``RAISED_Y`` 0 (the shoulder line), ``WAVE_STROKE`` 0.05 (25 mm) x 3 at 1 Hz or more: a waving hand is
+* ``RAISED_Y`` 0 (the shoulder line), ``WAVE_STROKE`` 0.02 (10 mm) x 3 at 1 Hz or more: a waving hand is
   held up with the forearm raised (``FOREARM_UP`` 0.2: the forearm, 0.5 long, 25 deg or more above the
-  horizontal; gesturing forearms are held level or forward); a wave moves the hand 35-75 mm
-  (the fingertips more) at 1.5-3 Hz; a hand held still at the shoulder jitters by under 10 mm.
+  horizontal; gesturing forearms are held level or forward); waving swings the fingertips side to side by
+  10-80 mm in the picture; a raised hand held still, its fingertips averaged over 0.05 s, by under 5 mm.
 * ``STRETCH`` 0.85 of the arm (upper arm 0.63 + forearm 0.5 torso lengths): a bent elbow brings the
   wrist to 0.5-0.7 of it; ``ABOVE_HEAD_Y`` -0.7: the top of the head is 0.6 above the neck.
 * ``HIP_Y`` 0.75, ``DRAWN_BACK`` 0.85: an elbow drawn back by 30 deg or more shortens the upper arm's
@@ -104,7 +104,7 @@ RUB_HZ = 1.5
 SPREAD = 0.55
 RAISED_Y = 0.0
 FOREARM_UP = 0.2
-WAVE_STROKE = 0.05
+WAVE_STROKE = 0.02
 WAVE_STROKES = 3
 WAVE_HZ = 1.0
 ARM = 1.13
@@ -199,7 +199,7 @@ def one_hand(v: "View") -> "Naming | None":
 def _wave(v: "View") -> "Naming | None":
     if v.y > RAISED_Y or not v.y <= v.elbow[1] - FOREARM_UP:
         return None
-    best = v.stroke(v.hand.centre[:, 0], WAVE_STROKE)
+    best = v.stroke(tips_centre(v.hand)[:, 0], WAVE_STROKE)  # the fingertips swing further than the palm
     if best["strokes"] >= WAVE_STROKES and best["rate_hz"] >= WAVE_HZ:
         return _naming("C5", best["strokes"] / WAVE_STROKES, strokes=best["strokes"], rate_hz=best["rate_hz"],
                        wave_mm=best["spread"] * 500, hand_height=v.y)
