@@ -17,7 +17,9 @@ Both hands (their stays overlapping):
 One hand:
 
 * **C5 waving**: the hand raised to the shoulders or above (``RAISED_Y``), ``FOREARM_UP`` above its elbow
-  (the forearm held up), and its fingertips moving side to side at least
+  (the forearm held up), the elbow lifted near the shoulders' height (``ELBOW_RAISED_Y`` below them at
+  most: gesturing hands rise with the elbows low), and its index or middle fingertip moving side to
+  side at least
   ``WAVE_STROKES`` times by ``WAVE_STROKE`` at ``WAVE_HZ`` or more.
 * **C4 stretching arms**: the arm straight (the wrist ``STRETCH`` or more of the arm's length from the
   shoulder, the upper arm no shorter than usual, the hand no lower than ``STRETCH_Y``: arms stretch up,
@@ -25,12 +27,15 @@ One hand:
   elbows alone (``raised_arms``: hands stretched up leave most pictures), an elbow ``ARM_UP`` above its
   shoulder, the hand not at the head.
 * **C10 retracting arms**: the hand beside the hip (``HIP_Y`` down, ``BESIDE_HIP`` outward of the hip point),
-  the upper arm foreshortened (the elbow drawn back: ``DRAWN_BACK`` of its usual length or less), the
-  elbow not out sideways (not akimbo).
+  the upper arm foreshortened (the elbow drawn back: ``DRAWN_BACK`` of its usual length or less) or the
+  hand hanging edge-on (its index fingertip in line with the others: ``EDGE_ON`` of the hand's usual
+  standing-out or less), the elbow not out sideways (not akimbo).
 * **C11 pointing oneself**: the fingertips at the chest (``CHEST``), the hand seen end-on (a hand
   pointing at its own chest aims the index along the line of sight: its fingertips gather over the back
   of the hand, ``GATHERED`` of their usual spread or less, and stand no higher than the hand's centre,
-  ``END_ON``); **E1 touching the chest** otherwise (a hand laid on the chest shows its fingers).
+  ``END_ON``), or, seen from aside, with its index fingertip standing out from the others (``POINTING``
+  times the hand's usual or more); **E1 touching the chest** otherwise (a hand laid on the chest shows its
+  fingers side by side).
 * **C6 scratching arms**: the fingertips within ``ON_ARM`` of the other forearm, away from the other
   hand.
 * **C1 illustrative gestures**: the hand in front of the body (below the head, above the lap), besides
@@ -63,10 +68,13 @@ The values:
 * ``STRETCH`` 0.85 of the arm (upper arm 0.63 + forearm 0.5 torso lengths): a bent elbow brings the
   wrist to 0.5-0.7 of it; ``ABOVE_HEAD_Y`` -0.7: the top of the head is 0.6 above the neck.
 * ``HIP_Y`` 0.75, ``DRAWN_BACK`` 0.85: an elbow drawn back by 30 deg or more shortens the upper arm's
-  picture by 13 % or more (cos 30 deg).
+  picture by 13 % or more (cos 30 deg). ``EDGE_ON`` 0.5: a hand hanging beside the hip is seen along its
+  edge from the front, its fingertips one behind the other; a hand laid on the lap or a knee shows them
+  side by side.
 * ``CHEST`` |x| 0.4, y 0.05-0.65: between the shoulders, collarbone to the lower ribs. ``GATHERED`` 0.85 and
   ``END_ON`` 0.02 (10 mm): fingertips seen along the fingers lie within 20-30 mm of their centre instead
-  of 27-35 mm; fingers laid on the chest rise 20-60 mm above the hand's centre.
+  of 27-35 mm; fingers laid on the chest rise 20-60 mm above the hand's centre. ``POINTING`` 1.6: a pointing
+  index stands 40-90 mm out of the curled fingers, relaxed fingertips 15-30 mm apart.
 * ``ON_ARM`` 0.15 (75 mm) from the forearm's line (elbow to wrist): the forearm is 60-80 mm thick.
 * ``GESTURE_STROKE`` 0.08 (40 mm) x 2: conversational gestures move the hands 50-200 mm at 0.5-2.5 Hz;
   ``MIN_GESTURE_S`` 1: a hand that moves for under a second and comes back is a reach, not a gesture.
@@ -85,7 +93,7 @@ import numpy as np
 
 from .hand_body import ELBOW_OUT, HEAD_HALF_WIDTH, HEAD_Y, _naming, _segment_distance, at_head
 from .hand_shapes import tips_centre
-from .hands import merge_hands
+from .hands import INDEX, MIDDLE, merge_hands
 from .signals import runs, step
 from .types import ActionInstance, overlap, strength_score
 
@@ -104,6 +112,7 @@ RUB_HZ = 1.5
 SPREAD = 0.55
 RAISED_Y = 0.0
 FOREARM_UP = 0.2
+ELBOW_RAISED_Y = 0.25
 WAVE_STROKE = 0.02
 WAVE_STROKES = 3
 WAVE_HZ = 1.0
@@ -114,10 +123,12 @@ ABOVE_HEAD_Y = -0.7
 HIP_Y = 0.75
 HIP_OUT = 0.21  # the hip keypoints' half spacing (0.125 of the stature / 0.294)
 BESIDE_HIP = 0.05
+EDGE_ON = 0.5
 DRAWN_BACK = 0.85
 CHEST_X = 0.4
 CHEST_Y = (0.05, 0.65)
 GATHERED = 0.85
+POINTING = 1.6
 END_ON = 0.02
 ON_ARM = 0.15
 GESTURE_STROKE = 0.08
@@ -126,7 +137,7 @@ GESTURE_Y = (-0.3, 1.0)
 GESTURE_MOVES = 1
 MIN_STAY_S = 0.3
 MIN_GESTURE_S = 1.0
-MIN_AT_HEAD_S = 0.2
+MIN_AT_HEAD_S = 0.3
 FIST = 0.75
 MAX_FIST_MOVE_S = 0.8
 ARM_UP = 0.35
@@ -197,9 +208,10 @@ def one_hand(v: "View") -> "Naming | None":
 
 
 def _wave(v: "View") -> "Naming | None":
-    if v.y > RAISED_Y or not v.y <= v.elbow[1] - FOREARM_UP:
+    if v.y > RAISED_Y or not v.y <= v.elbow[1] - FOREARM_UP or not v.elbow[1] <= ELBOW_RAISED_Y:
         return None
-    best = v.stroke(tips_centre(v.hand)[:, 0], WAVE_STROKE)  # the fingertips swing further than the palm
+    # the longest fingers' tips swing furthest (averaged with the thumb's, half as far)
+    best = max((v.stroke(v.hand.points[:, k, 0], WAVE_STROKE) for k in (INDEX, MIDDLE)), key=lambda x: x["strokes"])
     if best["strokes"] >= WAVE_STROKES and best["rate_hz"] >= WAVE_HZ:
         return _naming("C5", best["strokes"] / WAVE_STROKES, strokes=best["strokes"], rate_hz=best["rate_hz"],
                        wave_mm=best["spread"] * 500, hand_height=v.y)
@@ -220,9 +232,11 @@ def _retract(v: "View") -> "Naming | None":
     elbow_out = float(v.hand.out(v.elbow) - v.hand.out(v.shoulder))
     hip = v.legs[f"{v.hand.side}_hip"]
     beside = v.out - float(v.hand.out(hip)) if np.isfinite(hip).all() else v.out - HIP_OUT
-    if v.y >= HIP_Y and v.upper_ratio <= DRAWN_BACK and elbow_out < ELBOW_OUT and beside >= BESIDE_HIP:
-        return _naming("C10", DRAWN_BACK / max(v.upper_ratio, 1e-3), upper_arm_ratio=v.upper_ratio, hand_height=v.y,
-                       beside_hip=beside)
+    drawn_back = v.upper_ratio <= DRAWN_BACK
+    hanging = np.isfinite(v.index_ratio) and v.index_ratio <= EDGE_ON
+    if v.y >= HIP_Y and (drawn_back or hanging) and elbow_out < ELBOW_OUT and beside >= BESIDE_HIP:
+        return _naming("C10", max(DRAWN_BACK / max(v.upper_ratio, 1e-3), 1.0), upper_arm_ratio=v.upper_ratio,
+                       hand_height=v.y, beside_hip=beside, index_out_ratio=v.index_ratio)
     return None
 
 
@@ -247,6 +261,9 @@ def _chest(v: "View") -> "Naming | None":
     if np.isfinite(v.spread_ratio) and v.spread_ratio <= GATHERED and fingers_up <= END_ON:
         return _naming("C11", GATHERED / max(v.spread_ratio, 1e-3), fingertip_spread_ratio=v.spread_ratio,
                        fingers_above_hand=fingers_up, cue="hand seen end-on at the chest, fingertips gathered")
+    if np.isfinite(v.index_ratio) and v.index_ratio >= POINTING:
+        return _naming("C11", v.index_ratio / POINTING, index_out_ratio=v.index_ratio,
+                       cue="the index finger standing out at the chest")
     return _naming("E1", 1.5, fingertips_at=[round(float(x), 2) for x in tip], fingers_above_hand=fingers_up)
 
 
@@ -256,9 +273,9 @@ def _gesture(v: "View") -> "Naming | None":
     a, b = v.visit.start, min(v.visit.end, len(v.times))
     c = tips_centre(v.hand)[a:b]
     with np.errstate(invalid="ignore"):
-        at_head_s = float(((c[:, 1] < HEAD_Y) & (np.abs(c[:, 0]) < HEAD_HALF_WIDTH)).sum()) * step(v.times)
-    if at_head_s >= MIN_AT_HEAD_S:
-        return None  # the hand went to the head: a touch (``hand_head``), not a gesture
+        at_head = (c[:, 1] < HEAD_Y) & (np.abs(c[:, 0]) < HEAD_HALF_WIDTH) & v.hand.stays[a:b]
+    if at_head.sum() * step(v.times) >= MIN_AT_HEAD_S:
+        return None  # the hand stayed at the head: a touch (``hand_head``), not a gesture
     from .hand_shapes import count_movements, stroke_info
     from .hands import MOVING
     s = stroke_info(v.hand.centre, v.times, a, b, GESTURE_STROKE)

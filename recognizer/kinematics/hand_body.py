@@ -71,6 +71,7 @@ BACK_HALF_WIDTH = 0.55
 HIDDEN_INSIDE = 0.67  # of the hand model's points placed inside the picture: hidden there, not out of it
 LEG_R = 0.3
 ON_KNEE = 0.28
+FLAT = 0.7
 FOOT_R = 0.3
 BELOW_KNEE = 0.25
 PAT_STROKE = 0.04
@@ -173,8 +174,8 @@ def _on_leg(v: "View", d_leg: float) -> "Naming":
     scratch = _scratch(v)
     knee = min(float(np.linalg.norm(_tip(v) - v.legs[f"{s}_knee"])) for s in ("left", "right")
                if np.isfinite(v.legs[f"{s}_knee"]).all())
-    if knee > ON_KNEE:
-        return None
+    if knee > ON_KNEE or not (np.isfinite(v.index_ratio) and v.index_ratio >= FLAT):
+        return None  # away from the knees, or a hand hanging edge-on beside them (C10)
     return _naming("G1", ON_KNEE / max(knee, 1e-3), knee_distance=knee, fingertip_strokes=scratch["strokes"],
                    fingertip_stroke_hz=scratch["rate_hz"])
 
