@@ -10,7 +10,8 @@ Both hands (their stays overlapping):
   when the one moves against the other back and forth (``RUB``: at least 3 strokes of ``RUB_STROKE`` at
   ``RUB_HZ`` or more).
 * **C3 hands touching fingers**: the fingertips of the two hands within ``TIPS_TOUCH`` of each other
-  while the wrists stay ``WRISTS_APART`` apart (a steeple; palms together bring the wrists together).
+  while the wrists stay ``WRISTS_APART`` apart (a steeple; palms together bring the wrists together), or
+  while the wrists are not seen (the fingertips touching is what the picture shows).
 * **C7 spreading hands**: both hands out sideways, ``SPREAD`` beyond the midline, below the head.
 * **C4 stretching arms**: both arms stretched (each by the one-hand rule).
 
@@ -71,7 +72,8 @@ The values:
   picture by 13 % or more (cos 30 deg). ``EDGE_ON`` 0.5: a hand hanging beside the hip is seen along its
   edge from the front, its fingertips one behind the other; a hand laid on the lap or a knee shows them
   side by side.
-* ``CHEST`` |x| 0.4, y 0.05-0.65: between the shoulders, collarbone to the lower ribs. ``GATHERED`` 0.85 and
+* ``CHEST`` |x| 0.4, y 0.05-0.5: between the shoulders, from the collarbones to the lower end of the
+  sternum (hands on the waist lie 0.55 and lower). ``GATHERED`` 0.85 and
   ``END_ON`` 0.02 (10 mm): fingertips seen along the fingers lie within 20-30 mm of their centre instead
   of 27-35 mm; fingers laid on the chest rise 20-60 mm above the hand's centre. ``POINTING`` 1.6: a pointing
   index stands 40-90 mm out of the curled fingers, relaxed fingertips 15-30 mm apart.
@@ -126,7 +128,7 @@ BESIDE_HIP = 0.05
 EDGE_ON = 0.5
 DRAWN_BACK = 0.85
 CHEST_X = 0.4
-CHEST_Y = (0.05, 0.65)
+CHEST_Y = (0.05, 0.5)
 GATHERED = 0.85
 POINTING = 1.6
 END_ON = 0.02
@@ -161,6 +163,9 @@ def two_hands(lv: "View", rv: "View") -> "Naming | None":
     gap = float(np.linalg.norm(lc - rc))
     wrists = float(np.linalg.norm(median(left.wrist, a, b) - median(right.wrist, a, b)))
     tips = _tips_gap(left, right, a, b)
+    if not np.isfinite(wrists) and tips <= TIPS_TOUCH:
+        return _naming("C3", TIPS_TOUCH / max(tips, 1e-3), fingertips_gap=tips, wrists_gap=None,
+                       cue="fingertips together, the wrists not seen")
     if gap <= TOGETHER and wrists < WRISTS_APART:
         rub = _rub(left, right, lv.times, a, b)
         if rub["strokes"] >= RUB_STROKES and rub["rate_hz"] >= RUB_HZ:

@@ -32,7 +32,7 @@ from .body import J, Body
 from .hand_shapes import index_out, stroke_info, tip_spread, tips_centre
 from .hands import Hand, Visit, hands_of, median
 from .signals import step
-from .types import ActionInstance, strength_score
+from .types import ActionInstance, overlap, strength_score
 
 LEG_POINTS = ("hip", "knee", "ankle", "heel", "big_toe", "small_toe")
 RELIABLE_SCORE = 0.8  # hand models give 0.8-1.0 to hands they see clearly
@@ -94,6 +94,7 @@ def hand_actions(body: Body) -> list[ActionInstance]:
     legs = {f"{s}_{p}": body.local_point(f"{s}_{p}") for s in ("left", "right") for p in LEG_POINTS}
     views = {side: [_view(h, hands[_other(side)], v, t, refs[side], legs) for v in h.visits]
              for side, h in hands.items()}
+    raised = arm_actions.raised_arms(hands, body, t, [])
     found, used = [], set()
     for lv in views["left"]:
         for rv in views["right"]:
@@ -111,9 +112,17 @@ def hand_actions(body: Body) -> list[ActionInstance]:
             named = hand_body.place(v) or arm_actions.one_hand(v)
             if named is not None:
                 found.append(_instance(named, [v], t, confidence))
-    found += arm_actions.raised_arms(hands, body, t, found)
+    found = [f for f in found if not _within(f, raised)] + raised
     found += arm_actions.fists(hands, refs, t, found, confidence) + hand_body.at_rest(hands, t, legs, found)
     return sorted(found, key=lambda i: i.start_s)
+
+
+def _within(inst: ActionInstance, raised: list[ActionInstance]) -> bool:
+    """Whether a raised arm of the same hand (C4 from the elbows) covers half of the instance: hands
+    stretched up leave the picture, and what is left of their visit (a pause at the chest on the way) is
+    part of the stretch."""
+    return any(r.evidence["hand"] in (inst.evidence.get("hand"), "both") or inst.evidence.get("hand") == "both"
+               for r in raised if overlap(inst.start_s, inst.end_s, r.start_s, r.end_s) > 0.5 * (inst.end_s - inst.start_s))
 
 
 def _other(side: str) -> str:
