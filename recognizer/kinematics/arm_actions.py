@@ -78,7 +78,8 @@ The values:
   of 27-35 mm; fingers laid on the chest rise 20-60 mm above the hand's centre. ``POINTING`` 1.6: a pointing
   index stands 40-90 mm out of the curled fingers, relaxed fingertips 15-30 mm apart.
 * ``ON_ARM`` 0.15 (75 mm) from the forearm's line (elbow to wrist): the forearm is 60-80 mm thick.
-* ``GESTURE_STROKE`` 0.08 (40 mm) x 2: conversational gestures move the hands 50-200 mm at 0.5-2.5 Hz;
+* ``GESTURE_STROKE`` 0.08 (40 mm) x 3: conversational gestures move the hands 50-200 mm at 0.5-2.5 Hz, a
+  phrase of several strokes (a reach along a curved path turns once or twice);
   ``MIN_GESTURE_S`` 1: a hand that moves for under a second and comes back is a reach, not a gesture.
 * ``ARM_UP`` 0.35: an upper arm (0.63 torso lengths) raised 35 deg or more above the horizontal; hands
   touching the hair or the back of the head can raise the elbow that far, but stay within a hand's
@@ -134,7 +135,7 @@ POINTING = 1.6
 END_ON = 0.02
 ON_ARM = 0.15
 GESTURE_STROKE = 0.08
-GESTURE_STROKES = 2
+GESTURE_STROKES = 3
 GESTURE_Y = (-0.3, 1.0)
 GESTURE_MOVES = 1
 MIN_STAY_S = 0.3
