@@ -6,7 +6,13 @@ pipeline and ``microaction-classify``; MMN (``recognizer.mmn``) is the learned r
 * ``head_actions``: B1-B6 from the angles (oscillations versus held displacements);
 * ``hand_head``: F1-F10 and E2 from where the hands are on the head and how they move there;
 * ``body``: the torso's frame and scale (torso lengths); ``body_actions``: A1-A5 from the torso;
-* ``signals``: the pieces they share (smoothing, runs, swings, strokes).
+* ``hands``: the hands' places, rest and visits; ``hand_shapes``: their shapes and strokes;
+  ``hand_actions`` names each visit by the rules of ``hand_body`` (E1, E3, E4, E6, G1, G2, G4) and
+  ``arm_actions`` (C1, C3-C7, C9-C13, E5);
+* ``leg_actions``: D1-D8 where the legs are seen;
+* ``signals``: the pieces they share (smoothing, runs, swings, movements, strokes).
+
+What is named and what is not, with the figures: docs/KINEMATICS_COVERAGE.md.
 
 Where a body action (or G4, bending down to scratch the feet) overlaps a head action by over half of
 the head action's time, the head action is dropped: a swaying or turning torso carries the head, and the
@@ -26,14 +32,15 @@ from .body import body_of
 from .body_actions import body_actions as _body_actions
 from .hand_actions import hand_actions as _hand_actions
 from .hand_head import hand_head_actions
-from .leg_actions import leg_actions as _leg_actions
 from .head_actions import head_actions as _head_actions
 from .headpose import HeadPose, head_pose
+from .leg_actions import leg_actions as _leg_actions
 from .types import ActionInstance, overlap
 
-COVERED = ("A1", "A2", "A3", "A4", "A5", "C1", "C3", "C4", "C5", "C6", "C7", "C9", "C10", "C11", "C12", "C13",
-           "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "E1", "E3", "E4", "E5", "E6", "G1", "G2", "G4",
-           "B1", "B2", "B3", "B4", "B5", "B6", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "E2")
+COVERED = ("A1", "A2", "A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "B6",
+           "C1", "C3", "C4", "C5", "C6", "C7", "C9", "C10", "C11", "C12", "C13",
+           "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "E1", "E2", "E3", "E4", "E5", "E6",
+           "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "G1", "G2", "G4")
 CARRYING = ("A1", "A2", "A3", "A5", "G4")  # actions that carry the head with them (G4: bending to the feet)
 TWO_HANDS = ("C3", "C9", "C13", "E5")  # hands held together in front: their fingertips can reach the chin
 

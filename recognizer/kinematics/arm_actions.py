@@ -94,14 +94,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .body_actions import _displacements
 from .hand_body import ELBOW_OUT, HEAD_HALF_WIDTH, HEAD_Y, _naming, _segment_distance, at_head
-from .hand_shapes import tips_centre
-from .hands import INDEX, MIDDLE, merge_hands
+from .hand_shapes import count_movements, stroke_info, tips_centre
+from .hands import INDEX, MIDDLE, MOVING, RELIABLE_SCORE, Naming, _reach, median, merge_hands
 from .signals import runs, step
 from .types import ActionInstance, overlap, strength_score
 
 if TYPE_CHECKING:
-    from .hand_actions import Naming, View
+    from .hand_actions import View
 
 CROSS = 0.1
 AT_ELBOW = 0.35
@@ -149,13 +150,12 @@ MIN_RAISED_S = 0.3
 MIN_FIST_S = 0.3
 
 
-def two_hands(lv: "View", rv: "View") -> "Naming | None":
+def two_hands(lv: "View", rv: "View") -> Naming | None:
     """The two-hand action of two overlapping stays, or None (both hands at the head: ``hand_head``'s)."""
     if not (np.isfinite(lv.centre).all() and np.isfinite(rv.centre).all()) or (at_head(lv) and at_head(rv)):
         return None
     a, b = max(lv.a, rv.a), min(lv.b, rv.b)
     left, right = lv.hand, rv.hand
-    from .hands import median
     lc, rc = median(left.centre, a, b), median(right.centre, a, b)
     across = min(float(left.out(lc)), float(right.out(rc)))
     at_elbows = max(_distance(lc, median(right.elbow, a, b)), _distance(rc, median(left.elbow, a, b)))
@@ -192,7 +192,6 @@ def _distance(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def _rub(left, right, times, a, b) -> dict:
-    from .hand_shapes import stroke_info
     return stroke_info(left.centre - right.centre, times, a, b, RUB_STROKE)
 
 
@@ -206,14 +205,14 @@ def _tips_gap(left, right, a: int, b: int) -> float:
     return float(np.median(m)) if len(m) else np.inf
 
 
-def one_hand(v: "View") -> "Naming | None":
+def one_hand(v: "View") -> Naming | None:
     """The upper-limb action of one hand's stay, or None (``hand_body.place`` is asked first)."""
     if not np.isfinite(v.centre).all() or at_head(v):
         return None
     return _wave(v) or _stretch(v) or _retract(v) or _on_arm(v) or _chest(v) or _gesture(v)
 
 
-def _wave(v: "View") -> "Naming | None":
+def _wave(v: "View") -> Naming | None:
     if v.y > RAISED_Y or not v.y <= v.elbow[1] - FOREARM_UP or not v.elbow[1] <= ELBOW_RAISED_Y:
         return None
     # the longest fingers' tips swing furthest (averaged with the thumb's, half as far)
@@ -224,7 +223,7 @@ def _wave(v: "View") -> "Naming | None":
     return None
 
 
-def _stretch(v: "View") -> "Naming | None":
+def _stretch(v: "View") -> Naming | None:
     if not np.isfinite(v.centre).all():
         return None
     reach = float(np.linalg.norm(v.centre - v.shoulder)) if np.isfinite(v.shoulder).all() else np.nan
@@ -234,7 +233,7 @@ def _stretch(v: "View") -> "Naming | None":
     return None
 
 
-def _retract(v: "View") -> "Naming | None":
+def _retract(v: "View") -> Naming | None:
     elbow_out = float(v.hand.out(v.elbow) - v.hand.out(v.shoulder))
     hip = v.legs[f"{v.hand.side}_hip"]
     beside = v.out - float(v.hand.out(hip)) if np.isfinite(hip).all() else v.out - HIP_OUT
@@ -246,7 +245,7 @@ def _retract(v: "View") -> "Naming | None":
     return None
 
 
-def _on_arm(v: "View") -> "Naming | None":
+def _on_arm(v: "View") -> Naming | None:
     tip = v.tips if np.isfinite(v.tips).all() else v.centre
     if not (np.isfinite(v.other_elbow).all() and np.isfinite(v.other_wrist).all()):
         return None
@@ -257,7 +256,7 @@ def _on_arm(v: "View") -> "Naming | None":
     return None
 
 
-def _chest(v: "View") -> "Naming | None":
+def _chest(v: "View") -> Naming | None:
     tip = v.tips if np.isfinite(v.tips).all() else v.centre
     if not (abs(tip[0]) <= CHEST_X and CHEST_Y[0] <= tip[1] <= CHEST_Y[1]):
         return None
@@ -273,7 +272,7 @@ def _chest(v: "View") -> "Naming | None":
     return _naming("E1", 1.5, fingertips_at=[round(float(x), 2) for x in tip], fingers_above_hand=fingers_up)
 
 
-def _gesture(v: "View") -> "Naming | None":
+def _gesture(v: "View") -> Naming | None:
     if not GESTURE_Y[0] <= v.y <= GESTURE_Y[1]:
         return None
     a, b = v.visit.start, min(v.visit.end, len(v.times))
@@ -282,8 +281,6 @@ def _gesture(v: "View") -> "Naming | None":
         at_head = (c[:, 1] < HEAD_Y) & (np.abs(c[:, 0]) < HEAD_HALF_WIDTH) & v.hand.stays[a:b]
     if at_head.sum() * step(v.times) >= MIN_AT_HEAD_S:
         return None  # the hand stayed at the head: a touch (``hand_head``), not a gesture
-    from .hand_shapes import count_movements, stroke_info
-    from .hands import MOVING
     s = stroke_info(v.hand.centre, v.times, a, b, GESTURE_STROKE)
     oscillating = s["strokes"] - 2  # the reach out and back are two strokes
     moves = count_movements(v.hand.centre, v.times, a, b, MOVING, GESTURE_STROKE) - 2
@@ -300,7 +297,6 @@ def raised_arms(hands: dict, body, times: np.ndarray, found: list) -> list[Actio
     midline: a hand touching the head raises the elbow too; a hand hidden behind the head is judged by
     where the pose model put its wrist) and no other instance of that hand there
     (arms stretched up take the hands out of most pictures; the elbows stay in)."""
-    from .hands import _reach
     out = []
     for side, hand in hands.items():
         wrist = np.where(np.isfinite(hand.centre), hand.centre, body.local(body.guessed(f"{side}_wrist")))
@@ -324,8 +320,6 @@ def fists(hands: dict, refs: dict, times: np.ndarray, found: list, confidence: d
     by log 1/FIST within MAX_FIST_MOVE_S, ``body_actions``' displacements) while the hand stays, held at
     least MIN_FIST_S, until it opens again; not where another instance of that hand is. The score is
     weighed by the hand's confidence, as for visits."""
-    from .body_actions import _displacements
-    from .hand_actions import RELIABLE_SCORE
     out = []
     for side, hand in hands.items():
         spread = refs[side]["spread"]

@@ -13,9 +13,7 @@ Per frame (smoothed over ``SMOOTH_S``):
   a frontal view says little (cos is flat there): 20 deg from frontal narrows the shoulders by 6 %.
 * **shrug**: the vertical distance from the shoulders up to the ears, mm (the head's scale from its
   pose; the ears sit at the shoulders' depth), else torso lengths x 500 mm.
-* **depth**: the head's distance from the camera, mm (the head pose), and **torso ratio**: the torso's
-  apparent length over the shoulders' width (where the hips are seen): a torso tilted toward or away
-  from the camera looks shorter, and the ratio is kept whatever the distance.
+* **depth**: the head's distance from the camera, mm (the head pose), and the head's **pitch**.
 * **rise**: the hips' height in the picture (torso lengths), else the neck's.
 
 Rules:
@@ -32,12 +30,13 @@ Rules:
   belongs to the same instance. The torso's facing before the turn is taken as the head's usual yaw
   over the track (a person's head faces where the torso faces most of the time).
 * **A3 sitting straightly**: the head moves back (away from the camera) at least ``STRAIGHTEN_MM`` within
-  ``MAX_STRAIGHTEN_S`` while the torso rises toward upright (the torso ratio grows by ``RATIO_GAIN``, or,
-  where the hips are not seen, the head's pitch comes up by ``PITCH_UP_DEG``), without a turn of the
-  head, and stays so ``MIN_HOLD_S``. The same movement toward the camera is leaning forward and a torso
-  going back while its ratio shrinks is leaning back: body movement without an MA-52 action (no
-  instance; the movement description covers it). A straightening that ends a forward lean begun less
-  than ``LEAN_RETURN_S`` before is that lean's return, not sitting up (reaching down, rising).
+  ``MAX_STRAIGHTEN_S`` (but no faster than ``MIN_TRUNK_MOVE_S``) and comes up by ``PITCH_UP_DEG`` (a trunk
+  straightening carries the head back and up), without a turn of the head, and stays so ``MIN_HOLD_S``;
+  evidence ``pattern``: torso back toward upright. The same movement toward the camera is leaning
+  forward: body movement without an MA-52 action (no instance; the movement description covers it).
+  From the front a lean back from upright looks the same as straightening from a slouch, and is
+  reported as A3 too. A lean forward and back within ``MAX_HOLD_S`` is one movement (its return is not
+  A3), and straightening within a rise (A5) or a turn (A2) is part of those.
 * **A4 shrugging**: the shoulders rise toward the ears by at least ``SHRUG_MM`` within
   ``MAX_SHRUG_RISE_S`` and come back down by half of it within ``MAX_SHRUG_S``.
 * **A5 rising up**: the hips rise at least ``RISE_HIPS`` torso lengths in the picture within
@@ -64,8 +63,9 @@ The values and why they hold:
 * ``STRAIGHTEN_MM`` 80: the head is 670 mm above the hips (torso and neck, 0.39 of the stature): a
   trunk pitching 7 deg moves it 80 mm; talking moves it 10-30 mm, and the head pose's distance jitters
   by 20-30 mm at 2.5 m.
-* ``RATIO_GAIN`` 0.015 and ``PITCH_UP_DEG`` 4: a trunk pitching from 20 to 10 deg lengthens by
-  cos 10 / cos 20 - 1 = 5 %; its head comes up with it.
+* ``PITCH_UP_DEG`` 4: a trunk straightening by 12-25 deg brings the head up with it (its pitch against
+  the line of sight changes by about as much); the head's pitch wanders by 1-3 deg while talking.
+  ``MIN_TRUNK_MOVE_S`` 0.2: a trunk does not move 80 mm or more faster (a jump of the pose fit).
 * ``SHRUG_MM`` 15: shrugs lift the shoulders 20-50 mm; breathing moves them 1-3 mm.
 * ``RISE_HIPS`` 0.1 (50 mm) and ``RISE_NECK`` 0.25 (125 mm): rising lifts the hips off the seat by 60 mm
   or more and unbends the trunk; sitting up straight lifts the neck by at most 0.1 torso length.
@@ -101,7 +101,6 @@ STRAIGHTEN_MM = 80.0
 MAX_STRAIGHTEN_S = 2.0
 PITCH_UP_DEG = 4.0
 MAX_TURN_IN_STRAIGHTEN_DEG = 8.0
-LEAN_RETURN_S = 3.0
 SHRUG_MM = 15.0
 MAX_SHRUG_RISE_S = 0.8
 MAX_SHRUG_S = 2.0
@@ -122,7 +121,6 @@ class Torso:
     lean: np.ndarray  # degrees, > 0 toward the person's left
     lean_source: str
     width: np.ndarray  # shoulder width, torso lengths
-    ratio: np.ndarray  # torso length / shoulder width (hips seen)
     shrug_mm: np.ndarray  # ears above the shoulders
     depth_mm: np.ndarray  # head distance from the camera
     yaw: np.ndarray  # head yaw, degrees
@@ -148,7 +146,6 @@ def torso_signals(body: Body, pose: HeadPose) -> Torso:
     shoulder_roll[~(width_px >= MIN_SHOULDER_WIDTH * body.scale)] = np.nan  # side-on: no line
     use_hips = np.isfinite(hip_lean).mean() >= 0.5
     lean = hip_lean if use_hips else -shoulder_roll
-    ratio = np.linalg.norm(v, axis=-1) / width_px
     ears = _mean_seen(body.point("left_ear"), body.point("right_ear"))
     shoulder_y = (body.local(ls)[:, 1] + body.local(rs)[:, 1]) / 2
     ear_y = body.local(ears)[:, 1]
@@ -159,7 +156,7 @@ def torso_signals(body: Body, pose: HeadPose) -> Torso:
     def sm(x, s=SMOOTH_S):
         return smooth_valid(fill_gaps(x, t, MAX_GAP_S), t, s)
 
-    return Torso(sm(lean), "hips to neck" if use_hips else "shoulder line", sm(width_px / body.scale), sm(ratio),
+    return Torso(sm(lean), "hips to neck" if use_hips else "shoulder line", sm(width_px / body.scale),
                  sm(shrug), sm(pose.translation[:, 2], DEPTH_SMOOTH_S), sm(pose.angles[:, 0]), sm(pose.angles[:, 1]),
                  sm(hip[:, 1] / body.scale), sm(neck[:, 1] / body.scale), mm_per_unit)
 

@@ -30,21 +30,11 @@ from definitions.layout import hand_joints
 
 from .body import J, Body
 from .hand_shapes import index_out, stroke_info, tip_spread, tips_centre
-from .hands import Hand, Visit, hands_of, median
+from .hands import RELIABLE_SCORE, Hand, Naming, Visit, hands_of, median
 from .signals import step
 from .types import ActionInstance, overlap, strength_score
 
 LEG_POINTS = ("hip", "knee", "ankle", "heel", "big_toe", "small_toe")
-RELIABLE_SCORE = 0.8  # hand models give 0.8-1.0 to hands they see clearly
-
-
-@dataclass
-class Naming:
-    """A rule's answer: the code, how far the deciding quantity passes its threshold (>= 1) and the
-    measured evidence."""
-    code: str
-    ratio: float
-    evidence: dict
 
 
 @dataclass

@@ -54,10 +54,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .hand_shapes import stroke_info, tips_centre
+from .hands import Naming, median, merge_hands
 from .signals import runs, step
+from .types import ActionInstance, overlap, strength_score
 
 if TYPE_CHECKING:
-    from .hand_actions import Naming, View
+    from .hand_actions import View
 
 HEAD_Y = -0.15
 HEAD_HALF_WIDTH = 0.3
@@ -82,8 +85,7 @@ MIN_REST_EVENT_S = 0.6
 PAT_WINDOW_S = 1.0
 
 
-def _naming(code: str, ratio: float, **evidence) -> "Naming":
-    from .hand_actions import Naming
+def _naming(code: str, ratio: float, **evidence) -> Naming:
     return Naming(code, max(1.0, float(ratio)), {k: (round(float(v), 3) if isinstance(v, (float, np.floating)) else v)
                                                    for k, v in evidence.items()})
 
@@ -94,7 +96,7 @@ def at_head(v: "View") -> bool:
     return min(v.y, float(tip[1])) < HEAD_Y and min(abs(v.centre[0]), abs(float(tip[0]))) < HEAD_HALF_WIDTH
 
 
-def place(v: "View") -> "Naming | None":
+def place(v: "View") -> Naming | None:
     """The body or leg place of a visit's main stay, or None."""
     if not np.isfinite(v.centre).all() or at_head(v):
         return None
@@ -103,7 +105,7 @@ def place(v: "View") -> "Naming | None":
     return _shoulder(v) or _akimbo(v) or _back(v) or _legs(v)
 
 
-def _shoulder(v: "View") -> "Naming | None":
+def _shoulder(v: "View") -> Naming | None:
     tip = v.tips if np.isfinite(v.tips).all() else v.centre
     sh = _other_shoulder(v)
     d = float(np.linalg.norm(tip - sh)) if np.isfinite(sh).all() else np.inf
@@ -116,7 +118,7 @@ def _other_shoulder(v: "View") -> np.ndarray:
     return median(v.other.shoulder, v.a, v.b)
 
 
-def _akimbo(v: "View") -> "Naming | None":
+def _akimbo(v: "View") -> Naming | None:
     elbow_out = float(v.hand.out(v.elbow) - v.hand.out(v.shoulder))
     hip = v.legs[f"{v.hand.side}_hip"]
     if np.isfinite(hip).all() and np.linalg.norm(v.centre - hip) > ON_HIP:
@@ -126,7 +128,7 @@ def _akimbo(v: "View") -> "Naming | None":
     return None
 
 
-def _back(v: "View") -> "Naming | None":
+def _back(v: "View") -> Naming | None:
     if v.model_seen > 1 or not v.visit.arrived:
         return None
     if BACK_Y[0] <= v.y <= BACK_Y[1] and abs(v.centre[0]) <= BACK_HALF_WIDTH:
@@ -135,7 +137,7 @@ def _back(v: "View") -> "Naming | None":
     return None
 
 
-def _legs(v: "View") -> "Naming | None":
+def _legs(v: "View") -> Naming | None:
     knees = [v.legs[f"{s}_knee"] for s in ("left", "right") if np.isfinite(v.legs[f"{s}_knee"]).all()]
     if not knees:
         return None  # legs not seen: nothing, not a guess
@@ -166,7 +168,7 @@ def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(p - (a + u * d)))
 
 
-def _on_leg(v: "View", d_leg: float) -> "Naming":
+def _on_leg(v: "View", d_leg: float) -> Naming:
     pat = v.stroke(v.hand.seat[:, 1], PAT_STROKE)
     if pat["strokes"] >= PAT_STROKES and pat["rate_hz"] >= PAT_HZ:
         return _naming("G2", pat["strokes"] / PAT_STROKES, pats=pat["strokes"] // 2, pat_mm=pat["spread"] * 500,
@@ -191,21 +193,13 @@ def _scratch(v: "View") -> dict:
 
 def _tips_rel(hand) -> np.ndarray:
     """[T, 2] the fingertips' centre relative to the wrist."""
-    from .hand_shapes import tips_centre
     return tips_centre(hand) - hand.wrist
-
-
-def median(x, a, b):
-    from .hands import median as _median
-    return _median(x, a, b)
 
 
 def at_rest(hands: dict, times: np.ndarray, legs: dict, found: list) -> list:
     """G2 patting by a hand at rest on the legs (not on a visit): windows of PAT_WINDOW_S in its rest
     where its centre (seat's frame) goes up and down as the rule says, joined, at least
     MIN_REST_EVENT_S long, where no other instance of that hand is."""
-    from .hand_shapes import stroke_info
-    from .types import ActionInstance, overlap, strength_score
     out = []
     window = max(4, int(round(PAT_WINDOW_S / step(times))))
     for side, hand in hands.items():
@@ -225,5 +219,4 @@ def at_rest(hands: dict, times: np.ndarray, legs: dict, found: list) -> list:
             out.append(ActionInstance("G2", s, e, strength_score(pat["strokes"] / PAT_STROKES),
                                       {"hand": side, "at_rest": True, "pats": pat["strokes"] // 2,
                                        "rate_hz": round(pat["rate_hz"], 2), "pat_mm": round(pat["spread"] * 500, 1)}))
-    from .hands import merge_hands
     return merge_hands(out)

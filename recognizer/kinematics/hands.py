@@ -63,7 +63,7 @@ import numpy as np
 
 from definitions.layout import hand_joints
 
-from .body import J, Body
+from .body import Body
 from .signals import fill_gaps, runs, settled, smooth_valid, step
 from .types import ActionInstance, overlap
 
@@ -88,6 +88,18 @@ MOVING_FLOOR = 0.08
 SIDES = ("left", "right")
 TIPS = slice(1, 6)
 THUMB, INDEX, MIDDLE, RING, PINKY = 1, 2, 3, 4, 5
+
+
+RELIABLE_SCORE = 0.8  # hand models give 0.8-1.0 to hands they see clearly
+
+
+@dataclass
+class Naming:
+    """A rule's answer about a visit: the code, how far the deciding quantity passes its threshold
+    (>= 1) and the measured evidence."""
+    code: str
+    ratio: float
+    evidence: dict
 
 
 @dataclass
