@@ -7,8 +7,10 @@ written last, and ``--resume`` looks for it.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +25,9 @@ CSV_COLUMNS = ["video", "person", "start_s", "end_s", "duration_s", "action_id",
                "body_id", "body_name", "action_source", "probability", "action_score", "top5", "weight_free_actions",
                "body_part", "body_part_score", "motion_energy", "touch_events", "resting_contacts"]
 NO_CHECKPOINT_NOTE = (
-    "No MMN checkpoint configured: segments carry the movement description only. To name the "
-    "micro-actions, download the MMN authors' MA-52 checkpoints (joint and bone .pt files, research licence) "
+    "No MMN checkpoint configured: segments carry the weight-free actions (head gestures and hands at "
+    "the head, with their evidence) and the movement description. For all 52 MA-52 micro-actions, "
+    "download the MMN authors' MA-52 checkpoints (joint and bone .pt files, research licence) "
     "and pass --checkpoint JOINT.pt [--bone-checkpoint BONE.pt], or train one with `python -m recognizer.train`."
 )
 
@@ -65,11 +68,29 @@ def window_record(w) -> dict:
     return record
 
 
-def validate(doc: Record) -> None:
-    """Check a result document against ``assets/result.schema.json`` (raises on a mismatch)."""
-    import jsonschema
+def schema_problem(doc: object) -> str | None:
+    """The first way ``doc`` breaks ``assets/result.schema.json``, in one line (``segments/0/start_s: "0.1"
+    is not of type "number"``); None when it fits. jsonschema-rs: 8 ms for a 2-hour record (jsonschema:
+    1 s), so the batch pages check every record they show."""
+    error = next(_schema_validator().iter_errors(doc), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.instance_path) or "the record"
+    return f"{where}: {' '.join(error.message.split())[:200]}"
 
-    jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
+
+def validate(doc: Record) -> None:
+    """Check a result document against ``assets/result.schema.json`` (``ValueError`` on a mismatch)."""
+    problem = schema_problem(doc)
+    if problem:
+        raise ValueError(problem)
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_validator():
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(json.loads(SCHEMA_PATH.read_text()))
 
 
 def _fmt_top5(top5: list[dict]) -> str:
@@ -147,6 +168,17 @@ def _contact_annotations(doc: Record, pid: int) -> dict[str, list[tuple[float, f
     return {hand: sorted(items) for hand, items in out.items()}
 
 
+# characters XML 1.0 does not allow (C0 controls but tab and line ends, surrogates, U+FFFE/U+FFFF):
+# ElementTree writes them as they are, and the file is then no XML that ELAN can open
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML cannot hold replaced by U+FFFD (a label or file name with an
+    escape character, say)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
     """ELAN annotation file linked to the video (relative and absolute URL). Per person: ``person_<id>``
     (the segments: action, or movement body part), ``person_<id> weight-free actions`` (the actions
@@ -158,7 +190,7 @@ def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
     eaf = pympi.Elan.Eaf(author="micro-action finder")
     mime = "video/mp4" if video_path.suffix.lower() in (".mp4", ".m4v", ".mov") else "video/*"
     rel = Path(relative_path(video_path, path.parent))
-    eaf.add_linked_file(video_path.resolve().as_uri(), relpath=rel.as_posix(), mimetype=mime)
+    eaf.add_linked_file(video_path.resolve().as_uri(), relpath=xml_text(rel.as_posix()), mimetype=mime)
     if "default" in eaf.tiers:
         eaf.remove_tier("default")
     persons = analysed_persons(doc)
@@ -169,10 +201,10 @@ def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
         for s in doc["segments"]:
             start, end = int(round(s["start_s"] * 1000)), int(round(s["end_s"] * 1000))
             if s["person"] == pid and end > start:
-                eaf.add_annotation(tier, start, end, _eaf_value(s))
-                eaf.add_annotation(parts, start, end, _body_part_value(s))
+                eaf.add_annotation(tier, start, end, xml_text(_eaf_value(s)))
+                eaf.add_annotation(parts, start, end, xml_text(_body_part_value(s)))
                 if weight_free_actions(s):
-                    eaf.add_annotation(kin, start, end, _actions_value(s))
+                    eaf.add_annotation(kin, start, end, xml_text(_actions_value(s)))
         for hand, items in _contact_annotations(doc, pid).items():
             last_end: dict[str, int] = {}
             for a, b, text in items:  # an ELAN tier holds no overlapping annotations: overflow tiers
@@ -183,7 +215,7 @@ def write_eaf(path: Path, doc: Record, video_path: Path) -> None:
                 if name not in eaf.tiers:
                     eaf.add_tier(name)
                 if end > start:
-                    eaf.add_annotation(name, start, end, text)
+                    eaf.add_annotation(name, start, end, xml_text(text))
                     last_end[name] = end
     with atomic_path(path) as tmp:
         tmp.unlink()  # pympi renames an existing file to .bak before writing

@@ -116,7 +116,8 @@ class PoseRecord(TypedDict):
 class ModelRecord(TypedDict):
     checkpoints: list[dict]
     fusion: str
-    labels: str
+    labels: str  # the label set's name
+    actions: list[dict]  # the label set: id, code, name, body_id, body_name per class
     device: str
     precision: str
 
@@ -137,6 +138,11 @@ class ShotRecord(TypedDict):
     first_frame: int
 
 
+class OutputFile(TypedDict):
+    file: str  # beside the record
+    fingerprint: str  # its size and SHA-256 (pose.result.video_fingerprint)
+
+
 class Record(TypedDict):
     schema_version: int
     tool: dict[str, str]
@@ -149,6 +155,7 @@ class Record(TypedDict):
     windows: list[WindowRecord]
     notes: list[str]
     settings_key: str
+    outputs: dict[str, OutputFile]  # csv, eaf[, overlay]: the files this record was written with
     timing: dict[str, Any]
 
 
@@ -184,7 +191,7 @@ def model_record(recognizer) -> Optional[ModelRecord]:
         return None
     return {"checkpoints": recognizer.checkpoints,
             "fusion": "mean of joint and bone logits" if len(recognizer.streams) == 2 else "single stream",
-            "labels": recognizer.labels.name, "device": str(recognizer.device), "precision": recognizer.precision}
+            "labels": recognizer.labels.name, "actions": recognizer.labels.to_list(), "device": str(recognizer.device), "precision": recognizer.precision}
 
 
 def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:
@@ -194,7 +201,7 @@ def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:
 
 def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoAnalysis, *, opts, recognizer,
                  cache: Optional[str], notes: list[str], settings_key: str, smooth_s: float) -> Record:
-    """The record of a video (``timing`` is added when the run ends)."""
+    """The record of a video (``outputs`` and ``timing`` are added when the run ends)."""
     duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
     return {
         "schema_version": SCHEMA_VERSION,
@@ -208,6 +215,7 @@ def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoA
         "windows": analysis.windows,
         "notes": notes,
         "settings_key": settings_key,
+        "outputs": {},  # filled in as the files are written (pipeline.run)
         "timing": {},
     }
 
@@ -232,6 +240,22 @@ def action_label(action: dict) -> str:
     if action_source(action) == "kinematics":
         return f"{action['code']} {action['name']} [weight-free {value:.2f}]"
     return f"{action['code']} {action['name']} ({value:.2f})"
+
+
+def upgrade_record(doc: dict) -> dict:
+    """A record of an earlier schema in the current one's shape, so that older output folders still open
+    in the report. Version 2 -> 3: segments' actions and body parts were MMN's (``source: mmn``) and
+    there were no weight-free actions. Records of the current version are returned as they are."""
+    if doc.get("schema_version") != 2:
+        return doc
+    doc = dict(doc, schema_version=SCHEMA_VERSION, segments=[dict(s) for s in doc.get("segments", [])])
+    for s in doc["segments"]:
+        for key in ("action", "body"):
+            if isinstance(s.get(key), dict):
+                s[key] = dict(s[key], source="mmn")
+        if isinstance(s.get("movement"), dict):
+            s["movement"] = dict(s["movement"], actions=s["movement"].get("actions", []))
+    return doc
 
 
 def weight_free_actions(segment: dict) -> list[dict]:

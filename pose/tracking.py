@@ -171,6 +171,10 @@ def subject_score(track: PersonTrack) -> float:
     return track.num_frames_seen * track.mean_area()
 
 
+class PersonNotFound(ValueError):
+    """``--person ID`` names nobody seen in the video (a user's choice, said in one line)."""
+
+
 def select_people(tracks: list[PersonTrack], person: str | int = "subject") -> list[PersonTrack]:
     """``"subject"``: the one track most likely to be the interviewee; ``"all"``; or a track id."""
     seen = [t for t in tracks if t.num_frames_seen > 0]
@@ -183,5 +187,6 @@ def select_people(tracks: list[PersonTrack], person: str | int = "subject") -> l
     wanted = int(person)
     chosen = [t for t in seen if t.id == wanted]
     if not chosen:
-        raise ValueError(f"no person with id {wanted} (ids in this video: {[t.id for t in seen]})")
+        raise PersonNotFound(f"no person with id {wanted} in this video (ids seen: "
+                             f"{', '.join(str(t.id) for t in seen)}; --person all analyses everyone)")
     return chosen

@@ -47,25 +47,59 @@ TWO_HANDS = ("C3", "C9", "C13", "E5")  # hands held together in front: their fin
 __all__ = ["ActionInstance", "COVERED", "HeadPose", "head_pose", "recognize"]
 
 
+PIECE_S = 60.0  # a long track is read this much at a time (bounded memory) ...
+CONTEXT_S = 10.0  # ... with this much of its neighbours on each side
+
+
 def recognize(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: tuple[int, int],
               cuts=()) -> list[ActionInstance]:
     """Every action instance of one person's track (keypoints [T, 44, 2] in pixels, scores [T, 44],
     times [T] in seconds, the picture's (width, height)), shot by shot: ``cuts`` are the first frames
-    of the shots after the first, and no instance spans a cut. Sorted by start."""
+    of the shots after the first, and no instance spans a cut. A long shot is read ``PIECE_S`` at a
+    time with ``CONTEXT_S`` on each side (arrays as long as the video are never copied whole); an
+    instance found in two overlapping pieces is one. Sorted by start."""
     found: list[ActionInstance] = []
+    times = np.asarray(times)
     bounds = [0, *[int(c) for c in cuts], len(times)]
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        if b - a < 3:
+    for first, last in zip(bounds[:-1], bounds[1:]):
+        if last - first < 3:
             continue
-        kp, sc, t = np.asarray(keypoints[a:b]), np.asarray(scores[a:b]), np.asarray(times[a:b])
-        pose = head_pose(kp, sc, t, size)
-        body = body_of(kp, sc, t, size)
-        hands = _hand_actions(body)
-        at_head = _not_carried(hand_head_actions(kp, sc, t, size, pose), hands, TWO_HANDS)
-        limbs = _not_at_head(hands, at_head) + _leg_actions(body)
-        moved = _not_carried(_body_actions(body, pose), limbs, ("G4",))
-        found += _not_carried(_head_actions(pose, t), moved + limbs, CARRYING) + moved + limbs + at_head
-    return sorted(found, key=lambda i: (i.start_s, -i.score))
+        start = float(times[first])
+        while True:
+            a = first + int(np.searchsorted(times[first:last], start - CONTEXT_S))
+            b = first + int(np.searchsorted(times[first:last], start + PIECE_S + CONTEXT_S))
+            if b - a >= 3:
+                found += _piece(np.asarray(keypoints[a:b]), np.asarray(scores[a:b]), times[a:b], size)
+            start += PIECE_S
+            if b >= last:
+                break
+    return _join(sorted(found, key=lambda i: (i.code, i.start_s)))
+
+
+def _piece(kp: np.ndarray, sc: np.ndarray, t: np.ndarray, size: tuple[int, int]) -> list[ActionInstance]:
+    """The instances of one piece of a shot, every family, with the arbitration between them (the
+    package's text)."""
+    pose = head_pose(kp, sc, t, size)
+    body = body_of(kp, sc, t, size)
+    hands = _hand_actions(body)
+    at_head = _not_carried(hand_head_actions(kp, sc, t, size, pose), hands, TWO_HANDS)
+    limbs = _not_at_head(hands, at_head) + _leg_actions(body)
+    moved = _not_carried(_body_actions(body, pose), limbs, ("G4",))
+    return _not_carried(_head_actions(pose, t), moved + limbs, CARRYING) + moved + limbs + at_head
+
+
+def _join(found: list[ActionInstance]) -> list[ActionInstance]:
+    """Instances of one code that overlap (one found in two pieces) become one: the union of their
+    times, the evidence and score of the higher-scored."""
+    out: list[ActionInstance] = []
+    for inst in found:
+        prev = out[-1] if out else None
+        if prev is not None and prev.code == inst.code and inst.start_s < prev.end_s:
+            best = inst if inst.score > prev.score else prev
+            out[-1] = ActionInstance(best.code, prev.start_s, max(prev.end_s, inst.end_s), best.score, best.evidence)
+            continue
+        out.append(inst)
+    return sorted(out, key=lambda i: (i.start_s, -i.score))
 
 
 def _not_at_head(limbs: list[ActionInstance], at_head: list[ActionInstance]) -> list[ActionInstance]:

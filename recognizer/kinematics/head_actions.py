@@ -3,16 +3,18 @@ head, B5 bowing head, B6 head up.
 
 Each angle (yaw, pitch, roll; ``headpose``) is cut into **swings**: movements from one turning point
 to the next of at least ``MIN_SWING_DEG`` (a zigzag with that hysteresis, so jitter below it never
-makes a turning point). A swing starts when the angle has left its turning point by ``SETTLE_FRACTION``
-of the swing and ends when it is that close to the next one; what lies between two swings is a
+makes a turning point). A swing starts when the angle last left its turning point by
+``SETTLE_FRACTION`` of the swing before the swing's middle (a slow drift before it does not count) and
+ends when it is first that close to the next one after its middle; what lies between two swings is a
 **hold**. Then, per angle:
 
 * **Oscillations**: swings that follow each other with holds under ``MAX_REVERSAL_HOLD_S`` and each
   last at most ``MAX_HALF_CYCLE_S``. Pitch: two or more swings (down and up: one nod; a series of nods
   is one instance; some nods start upward) -> B1 nodding. Yaw: three or more swings (left-right-left) -> B2 shaking head; two (out and
   back) -> B3 turning head (a glance aside), when large enough for a turn. Roll: B4 tilting head.
-* **Displacements**: a swing followed by a hold of at least ``MIN_HOLD_S`` (the head stays turned,
-  tilted, bowed or raised), with the return swing when it comes within ``MAX_HOLD_S``: yaw -> B3,
+* **Displacements** (looked for first): a swing followed by a hold of at least ``MIN_HOLD_S`` (the
+  head stays turned, tilted, bowed or raised, within ``HOLD_TOLERANCE`` of the swing), with the return
+  when the angle comes back halfway within ``MAX_HOLD_S`` (however slowly): yaw -> B3,
   roll -> B4, pitch down -> B5 bowing head, pitch up -> B6 head up, each when the swing reaches its
   ``DISPLACEMENT_DEG``.
 
@@ -37,6 +39,8 @@ The values (why each holds for footage in general; docs/KINEMATICS.md has the me
   stop of a quarter second is a held position.
 * ``MIN_HOLD_S`` 0.3: a held head position lasts at least this (MA-52 clips are 1.5-2.5 s with the
   movement in them).
+* ``HOLD_TOLERANCE`` 0.3: a held head wobbles by less than a third of the movement that put it there
+  (fits of a head near profile wobble by 3-5 deg at 60 deg of yaw).
 * ``MAX_HOLD_S`` 3.0: a return within this belongs to the same action (MA-52 actions last about
   1.5-2.5 s; a head held turned for longer has two instances, out and back).
 * ``MAX_MOVEMENT_S`` 1.5: a displacement's swing takes at most this; head turns of 10-60 deg take
@@ -51,7 +55,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from .headpose import HeadPose
-from .signals import Swing, swings
+from .signals import Swing, turning_points
 from .types import ActionInstance, overlap, strength_score
 
 YAW, PITCH, ROLL = 0, 1, 2
@@ -63,6 +67,8 @@ MAX_REVERSAL_HOLD_S = 0.25
 MIN_HOLD_S = 0.3
 MAX_HOLD_S = 3.0
 MAX_MOVEMENT_S = 1.5
+HOLD_TOLERANCE = 0.3  # of the swing: a held position wobbles by less
+PAUSE_DEG = 1.5  # a head that stays within this for MIN_HOLD_S has paused (still-frame wander: < 1 deg)
 DISPLACEMENT_DEG = {"turn": 8.0, "tilt": 7.0, "bow": 8.0, "up": 7.0}
 NOD_DEG = 3.0  # the largest swing of a nod series reaches at least this (B1)
 SHAKE_DEG = 6.0  # likewise for a head shake (B2)
@@ -108,9 +114,56 @@ def _runs(pose: HeadPose, times: np.ndarray, channel: int):
         yield a, b, uniform_filter1d(signal, size=k, mode="nearest")
 
 
+def _split_at_pauses(x: np.ndarray, times: np.ndarray, pivots: list[int]) -> list[int]:
+    """Turning points, plus both ends of every pause inside a movement in one direction (the head went
+    up, stayed 3 s, went further up: two movements, not one). A pause is at least MIN_HOLD_S during
+    which the angle stays within ``PAUSE_DEG``, with MIN_SWING_DEG of movement on both sides."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    if len(x) < 3:
+        return pivots
+    step = float(np.median(np.diff(times)))
+    width = max(2, int(round(MIN_HOLD_S / step)))
+    origin = -(width // 2)  # windows [i, i + width)
+    band = maximum_filter1d(x, width, origin=origin) - minimum_filter1d(x, width, origin=origin)
+    out = [pivots[0]] if pivots else []
+    for p, q in zip(pivots[:-1], pivots[1:]):
+        calm = np.zeros(len(x), bool)
+        if q - p > width:
+            calm[p:q - width + 1] = band[p:q - width + 1] <= PAUSE_DEG
+        last = p
+        for a, b in _true_runs(calm):
+            b = b - 1 + width - 1  # the pause's last frame
+            if abs(x[a] - x[last]) >= MIN_SWING_DEG and abs(x[q] - x[b]) >= MIN_SWING_DEG:
+                out += [a, b]
+                last = b
+        out.append(q)
+    return out
+
+
+def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    m = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return list(zip(edges[::2], edges[1::2]))
+
+
 def _swings(x: np.ndarray, channel: int, times: np.ndarray) -> list[Swing]:
-    """The swings between the turning points of hysteresis MIN_SWING_DEG."""
-    return swings(x, MIN_SWING_DEG, SETTLE_FRACTION, 0.3, channel)
+    """The swings between the turning points of hysteresis MIN_SWING_DEG (and pauses)."""
+    pivots = _split_at_pauses(x, times, turning_points(x, MIN_SWING_DEG))
+    out = []
+    for p, q in zip(pivots[:-1], pivots[1:]):
+        amp = float(x[q] - x[p])
+        if abs(amp) < MIN_SWING_DEG:
+            continue
+        tol = max(SETTLE_FRACTION * abs(amp), 0.3)
+        seg = x[p:q + 1]
+        half = int(np.flatnonzero(np.sign(amp) * (seg - x[p]) >= abs(amp) / 2)[0])  # the movement's middle
+        near_start = np.flatnonzero(np.abs(seg[:half + 1] - x[p]) <= tol)
+        near_end = np.flatnonzero(np.abs(seg[half:] - x[q]) <= tol)
+        start = p + (int(near_start[-1]) if len(near_start) else 0)
+        end = p + half + (int(near_end[0]) if len(near_end) else q - p - half)
+        out.append(Swing(channel, start, max(end, start + 1), amp, p, q))
+    return out
 
 
 def _chains(swings: list[Swing], times: np.ndarray) -> list[list[Swing]]:
@@ -132,27 +185,27 @@ def _quick(s: Swing, times: np.ndarray) -> bool:
 
 def _classify(swings: list[Swing], x: np.ndarray, times: np.ndarray, channel: int,
               reliability: float) -> list[ActionInstance]:
+    """Held displacements first (each takes its swings out, the wobble while held and the return);
+    the swings left make oscillations."""
     out: list[ActionInstance] = []
-    chains = _chains(swings, times)
-    used = set()
-    for n, chain in enumerate(chains):
+    used: set[int] = set()
+    rest = {}  # per swing: the angle where its chain of quick swings began (the head's rest)
+    for chain in _chains(swings, times):
+        for sw in chain:
+            rest[id(sw)] = x[chain[0].start]
+    for k, s in enumerate(swings):
+        if k in used or abs(x[s.end] - rest[id(s)]) <= abs(x[s.start] - rest[id(s)]):
+            continue  # a swing back toward the rest is no displacement (the last swing of a nod)
+        found = _displacement(k, swings, x, times, channel, reliability)
+        if found is not None:
+            inst, last = found
+            out.append(inst)
+            used.update(range(k, last + 1))
+    free = [s for k, s in enumerate(swings) if k not in used]
+    for chain in _chains(free, times):
         inst = _oscillation(chain, times, channel, reliability)
         if inst is not None:
             out.append(inst)
-            used.add(n)
-    returns = set()  # swings that brought the head back from a displacement already found
-    for n, chain in enumerate(chains):
-        if n in used:
-            continue
-        for k, s in enumerate(chain):
-            if id(s) in returns:
-                continue
-            nxt = chain[k + 1] if k + 1 < len(chain) else (chains[n + 1][0] if n + 1 < len(chains) else None)
-            inst = _displacement(s, nxt, x, times, channel, reliability)
-            if inst is not None:
-                out.append(inst)
-                if inst.evidence["returned"]:
-                    returns.add(id(nxt))
     return _merge_returns(out)
 
 
@@ -198,36 +251,44 @@ def _tilt_side(amplitude: float) -> str:
     return "toward the left shoulder" if amplitude > 0 else "toward the right shoulder"
 
 
-def _displacement(s: Swing, nxt: Swing | None, x: np.ndarray, times: np.ndarray, channel: int,
-                  reliability: float) -> ActionInstance | None:
-    """A swing held for at least MIN_HOLD_S (or until the track ends), with its return if soon."""
-    hold_end = times[nxt.start] if nxt is not None else times[-1]
-    hold = float(hold_end - times[s.end])
-    if hold < MIN_HOLD_S and nxt is not None:
-        return None
+def _displacement(k: int, swings: list[Swing], x: np.ndarray, times: np.ndarray, channel: int,
+                  reliability: float) -> tuple[ActionInstance, int] | None:
+    """Swing ``k`` as a held displacement: it reaches its action's ``DISPLACEMENT_DEG`` within
+    MAX_MOVEMENT_S and the angle then stays within HOLD_TOLERANCE of the swing for MIN_HOLD_S (or the
+    track ends); with the return when the angle comes back halfway within MAX_HOLD_S. Returns the
+    instance and the index of the last swing it covers."""
+    s = swings[k]
     amp = abs(s.amplitude)
-    if channel == YAW:
-        code, key, detail = "B3", "turn", {"direction": _side(s.amplitude)}
-    elif channel == ROLL:
-        code, key, detail = "B4", "tilt", {"direction": _tilt_side(s.amplitude)}
-    elif s.amplitude > 0:
-        code, key, detail = "B5", "bow", {"direction": "down"}
-    else:
-        code, key, detail = "B6", "up", {"direction": "up"}
-    if amp < DISPLACEMENT_DEG[key]:
+    code, key, detail = _held_kind(channel, s.amplitude)
+    if amp < DISPLACEMENT_DEG[key] or times[s.end] - times[s.start] > MAX_MOVEMENT_S:
+        return None  # too small, or a slow drift of posture rather than a movement
+    held = x[s.end]
+    away = np.flatnonzero(np.abs(x[s.end:] - held) > HOLD_TOLERANCE * amp)
+    leave = s.end + int(away[0]) if len(away) else len(x) - 1
+    hold = float(times[leave] - times[s.end])
+    if hold < MIN_HOLD_S and len(away):
         return None
-    if times[s.end] - times[s.start] > MAX_MOVEMENT_S:
-        return None  # a slow drift of posture, not a movement
-    start = float(times[s.start])
-    end = float(times[s.end]) + min(hold, MIN_HOLD_S)
-    returned = nxt is not None and hold <= MAX_HOLD_S and np.sign(nxt.amplitude) != np.sign(s.amplitude) \
-        and abs(nxt.amplitude) >= 0.5 * amp and times[nxt.end] - times[nxt.start] <= MAX_MOVEMENT_S
-    if returned:
-        end = float(times[nxt.end])
+    last, end, returned = k, float(times[s.end]) + min(hold, MIN_HOLD_S), False
+    base = x[s.start]
+    back = np.flatnonzero(np.sign(s.amplitude) * (x[leave:] - base) <= 0.5 * amp) if len(away) else []
+    if len(back) and times[leave + int(back[0])] - times[s.end] <= MAX_HOLD_S:
+        halfway = leave + int(back[0])
+        for j in range(k + 1, len(swings)):  # the swing that brings the head back through halfway
+            if swings[j].peak_from <= halfway <= swings[j].peak_to:
+                last, end, returned = j, float(times[swings[j].end]), True
+                break
     ev = {"angle": CHANNELS[channel], "amplitude_deg": round(amp, 1), "hold_s": round(hold, 2),
-          "movement_s": round(float(times[s.end] - times[s.start]), 2), "returned": bool(returned),
+          "movement_s": round(float(times[s.end] - times[s.start]), 2), "returned": returned,
           "pattern": "held " + {"B3": "turn", "B4": "tilt", "B5": "bow", "B6": "raise"}[code], **detail}
-    return ActionInstance(code, start, end, strength_score(amp / DISPLACEMENT_DEG[key], reliability), ev)
+    return ActionInstance(code, float(times[s.start]), end, strength_score(amp / DISPLACEMENT_DEG[key], reliability), ev), last
+
+
+def _held_kind(channel: int, amplitude: float) -> tuple[str, str, dict]:
+    if channel == YAW:
+        return "B3", "turn", {"direction": _side(amplitude)}
+    if channel == ROLL:
+        return "B4", "tilt", {"direction": _tilt_side(amplitude)}
+    return ("B5", "bow", {"direction": "down"}) if amplitude > 0 else ("B6", "up", {"direction": "up"})
 
 
 def _merge_returns(found: list[ActionInstance]) -> list[ActionInstance]:

@@ -66,6 +66,9 @@ MIN_SCORE = 0.5
 MIN_POINTS = 5
 REPROJ_SCALE = 0.15  # inter-ocular distances of RMS reprojection error at which confidence falls to 1/e
 MIN_INTEROCULAR_PX = 12.0  # smaller faces: a 1 px landmark error is 8 % of the eyes' spacing (5-10 deg)
+CONTINUITY_RATIO = 0.7  # a fit from a frontal start replaces the one continuing the last frame's only
+# when it explains the points with 30 % less error (near profile, the two can be mirror solutions)
+MAX_HEAD_SPEED_DEG_S = 1000.0  # voluntary head rotations peak at 300-700 deg/s; a faster change is a flip
 MIN_CONFIDENCE = 0.25  # below it (RMS error over 0.2 inter-ocular distances) the fit is no head pose
 _EYES = [HEAD_POINTS.index(n) for n in ("left_eye", "right_eye")]
 _CORNERS = [HEAD_POINTS.index(n) for n in ("left_eye_outer_corner", "right_eye_outer_corner")]
@@ -189,8 +192,9 @@ def _fit(pts, used, focal, center, guess):
 def head_pose(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size: tuple[int, int],
               max_gap_s: float = 0.5) -> HeadPose:
     """Head pose of every frame of a track (keypoints [T, 44, 2], scores [T, 44]). The fit starts
-    from the previous frame's pose when that is at most ``max_gap_s`` old, else from a frontal one
-    (and the better of the two is kept when they differ)."""
+    from the previous frame's pose when that is at most ``max_gap_s`` old; a fit from a frontal start
+    replaces it only when clearly better (``CONTINUITY_RATIO``), and a frame whose pose turned faster
+    than ``MAX_HEAD_SPEED_DEG_S`` from the last one gets none."""
     n = len(keypoints)
     focal, center = camera(size)
     angles = np.full((n, 3), np.nan)
@@ -207,18 +211,20 @@ def head_pose(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size
         iod = _interocular_px(pts, used)
         if iod < MIN_INTEROCULAR_PX:
             continue
-        fits = []
-        if prev is not None and times[t] - prev_t <= max_gap_s:
-            fits.append(_fit(pts, used, focal, center, prev))
-        if not fits or fits[0] is None or fits[0][3] > 0.5 * REPROJ_SCALE * iod:
-            fits.append(_fit(pts, used, focal, center, _initial(pts, used, focal, center)))
-        fits = [f for f in fits if f is not None]
-        if not fits:
+        recent = prev is not None and times[t] - prev_t <= max_gap_s
+        fit = _fit(pts, used, focal, center, prev) if recent else None
+        if fit is None or fit[3] > 0.5 * REPROJ_SCALE * iod:
+            fresh = _fit(pts, used, focal, center, _initial(pts, used, focal, center))
+            if fresh is not None and (fit is None or fresh[3] < CONTINUITY_RATIO * fit[3]):
+                fit = fresh
+        if fit is None:
             continue
-        rvec, tvec, rot, err = min(fits, key=lambda f: f[3])
+        rvec, tvec, rot, err = fit
         confidence = np.exp(-err / (REPROJ_SCALE * iod)) * min(1.0, used.sum() / 8)
         if confidence < MIN_CONFIDENCE:
             continue
+        if recent and _turned_deg(prev[0], rvec) > MAX_HEAD_SPEED_DEG_S * (times[t] - prev_t):
+            continue  # no head turns that fast: the fit flipped to another solution
         prev, prev_t = (rvec, tvec), times[t]
         rotation[t], translation[t] = rot, tvec
         angles[t] = euler(line_of_sight(tvec).T @ rot)
@@ -227,6 +233,14 @@ def head_pose(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray, size
     reference = _shoulders_seen(keypoints, scores, size)
     angles[:, 2] = np.where(reference & can, angles[:, 2] - _shoulder_roll(keypoints), angles[:, 2])
     return HeadPose(angles, conf, reference & can, mm_per_px, rotation, translation, focal, center)
+
+
+def _turned_deg(rvec_a: np.ndarray, rvec_b: np.ndarray) -> float:
+    """The angle (degrees) of the rotation between two head orientations (Rodrigues vectors)."""
+    import cv2
+
+    ra, rb = cv2.Rodrigues(np.asarray(rvec_a, np.float64))[0], cv2.Rodrigues(np.asarray(rvec_b, np.float64))[0]
+    return float(np.degrees(np.arccos(np.clip((np.trace(ra.T @ rb) - 1) / 2, -1, 1))))
 
 
 def _interocular_px(pts: np.ndarray, used: np.ndarray) -> float:
