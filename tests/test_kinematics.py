@@ -194,11 +194,12 @@ def test_hand_already_at_the_face_is_an_action_that_says_so():
 
 
 def test_demo_clips_weight_free_action(demo_run):
-    """The real MA-52 clips (research licence, ../shared): B1 -> nodding and B3 -> turning head as the best
-    weight-free action of the clip (recorded in movement.actions beside MMN's action)."""
+    """The real MA-52 clips (research licence, ../shared): B1 -> nodding, B3 -> turning head and A1 ->
+    shaking body (the trunk sways 11 deg; the head turns with it, which is not B3) as the best weight-free
+    action of the clip (recorded in movement.actions beside MMN's action)."""
     out, code = demo_run
     assert code == 0
-    for prefix, best in {"B1_nodding": "B1", "B3_turning_head": "B3"}.items():
+    for prefix, best in {"B1_nodding": "B1", "B3_turning_head": "B3", "A1_shaking_body": "A1"}.items():
         (path,) = out.glob(f"{prefix}*.json")
         (seg,) = json.loads(path.read_text())["segments"]
         actions = seg["movement"]["actions"]

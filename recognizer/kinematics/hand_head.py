@@ -51,6 +51,7 @@ from scipy.ndimage import uniform_filter1d
 from definitions.layout import hand_joints, ma52_layout
 
 from .headpose import HeadPose
+from .signals import runs, settled, strokes
 from .types import ActionInstance, strength_score
 
 _L = ma52_layout()
@@ -294,30 +295,12 @@ def _touching(zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _settled(point: np.ndarray, times: np.ndarray) -> np.ndarray:
     """[T] frames where the touching point moved less than SETTLED_MM over the SETTLED_S around them."""
-    out = np.zeros(len(times), bool)
-    if len(times) < 2:
-        return out
-    half = max(1, int(round(SETTLED_S / 2 / float(np.median(np.diff(times))))))
-    lo, hi = np.clip(np.arange(len(times)) - half, 0, len(times) - 1), np.clip(np.arange(len(times)) + half, 0, len(times) - 1)
-    with np.errstate(invalid="ignore"):
-        moved = np.linalg.norm(point[hi] - point[lo], axis=-1)
-    return np.isfinite(moved) & (moved < SETTLED_MM)
+    return settled(point, times, SETTLED_S, SETTLED_MM)
 
 
 def _contacts(at: np.ndarray, times: np.ndarray) -> list[tuple[int, int]]:
     """Frame runs [a, b) at the head, gaps up to GAP_S bridged, lasting at least MIN_CONTACT_S."""
-    idx = np.flatnonzero(at)
-    if len(idx) == 0:
-        return []
-    runs, start, last = [], idx[0], idx[0]
-    for i in idx[1:]:
-        if times[i] - times[last] > GAP_S:
-            runs.append((start, last + 1))
-            start = i
-        last = i
-    runs.append((start, last + 1))
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
-    return [(int(a), int(b)) for a, b in runs if times[b - 1] - times[a] + step >= MIN_CONTACT_S]
+    return runs(at, times, GAP_S, MIN_CONTACT_S)
 
 
 def _instance(side: str, state: dict, per_hand: dict, a: int, b: int, times: np.ndarray,
@@ -371,31 +354,12 @@ def _name(zone: str, state: dict, a: int, b: int, contact_s: float, both: float)
 
 def _strokes(point: np.ndarray, times: np.ndarray) -> dict:
     """Repeated small strokes of the deepest point on the head (scratching, rubbing)."""
-    ok = np.isfinite(point).all(1)
-    if ok.sum() < 4:
+    found = strokes(point, times, STROKE_MM)
+    if found["strokes"] == 0:
         return {"strokes": 0}
-    p = point[ok]
-    t = times[ok]
-    axis = p - p.mean(0)
-    u = np.linalg.svd(axis, full_matrices=False)[2][0] if len(p) >= 2 else np.array([1.0, 0.0])
-    x = axis @ u  # along the stroke direction
-    turns = [0]
-    direction, extreme = 0, 0
-    for i in range(1, len(x)):
-        if direction == 0:
-            if abs(x[i] - x[0]) >= STROKE_MM:
-                direction, extreme = (1 if x[i] > x[0] else -1), i
-        elif direction * (x[i] - x[extreme]) >= 0:
-            extreme = i
-        elif direction * (x[extreme] - x[i]) >= STROKE_MM:
-            turns.append(extreme)
-            direction, extreme = -direction, i
-    strokes = len(turns) - 1 + (1 if direction else 0)
-    span = float(t[-1] - t[0])
-    rate = strokes / 2 / span if span > 0 else 0.0
-    amp = float(np.percentile(x, 90) - np.percentile(x, 10))
-    repeated = strokes >= MIN_STROKES and rate >= MIN_STROKE_HZ
-    return {"strokes": int(strokes), "stroke_mm": round(amp, 1), "rate_hz": round(rate, 2), "repeated": bool(repeated)}
+    repeated = found["strokes"] >= MIN_STROKES and found["rate_hz"] >= MIN_STROKE_HZ
+    return {"strokes": found["strokes"], "stroke_mm": round(found["spread"], 1), "rate_hz": round(found["rate_hz"], 2),
+            "repeated": bool(repeated)}
 
 
 def _reach(state: dict, times: np.ndarray, a: int, b: int) -> tuple[float, float, dict]:

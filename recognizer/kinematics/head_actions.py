@@ -51,12 +51,11 @@ The values (why each holds for footage in general; docs/KINEMATICS.md has the me
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from .headpose import HeadPose
+from .signals import Swing, turning_points
 from .types import ActionInstance, overlap, strength_score
 
 YAW, PITCH, ROLL = 0, 1, 2
@@ -77,16 +76,6 @@ SMOOTH_S = 0.1  # the fitted angles are averaged over this (pose jitter; a 4 Hz 
 MAX_GAP_S = 0.3  # missing head poses over at most this are interpolated
 MIN_CONFIDENCE = 0.15
 CROSSTALK_RATIO = 1.5
-
-
-@dataclass
-class Swing:
-    channel: int
-    start: int  # frame where the angle leaves the previous turning point
-    end: int  # frame where it reaches the next one
-    amplitude: float  # signed degrees (end value - start value)
-    peak_from: int  # frame of the turning point it leaves
-    peak_to: int  # frame of the turning point it reaches
 
 
 def head_actions(pose: HeadPose, times: np.ndarray) -> list[ActionInstance]:
@@ -125,27 +114,6 @@ def _runs(pose: HeadPose, times: np.ndarray, channel: int):
         yield a, b, uniform_filter1d(signal, size=k, mode="nearest")
 
 
-def _pivots(x: np.ndarray, hysteresis: float) -> list[int]:
-    """Turning points of ``x``: a new one each time it moves ``hysteresis`` back from its last
-    extreme (the first is where the first such movement starts)."""
-    lo = hi = 0
-    direction = 0
-    pivots: list[int] = []
-    extreme = 0
-    for i in range(1, len(x)):
-        if direction == 0:
-            hi = i if x[i] > x[hi] else hi
-            lo = i if x[i] < x[lo] else lo
-            if x[hi] - x[lo] >= hysteresis:
-                pivots, direction, extreme = ([lo], 1, hi) if hi > lo else ([hi], -1, lo)
-        elif direction * (x[i] - x[extreme]) >= 0:
-            extreme = i
-        elif direction * (x[extreme] - x[i]) >= hysteresis:
-            pivots.append(extreme)
-            direction, extreme = -direction, i
-    return pivots + [extreme] if direction else []
-
-
 def _split_at_pauses(x: np.ndarray, times: np.ndarray, pivots: list[int]) -> list[int]:
     """Turning points, plus both ends of every pause inside a movement in one direction (the head went
     up, stayed 3 s, went further up: two movements, not one). A pause is at least MIN_HOLD_S during
@@ -181,7 +149,7 @@ def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def _swings(x: np.ndarray, channel: int, times: np.ndarray) -> list[Swing]:
     """The swings between the turning points of hysteresis MIN_SWING_DEG (and pauses)."""
-    pivots = _split_at_pauses(x, times, _pivots(x, MIN_SWING_DEG))
+    pivots = _split_at_pauses(x, times, turning_points(x, MIN_SWING_DEG))
     out = []
     for p, q in zip(pivots[:-1], pivots[1:]):
         amp = float(x[q] - x[p])
