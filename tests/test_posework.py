@@ -295,10 +295,21 @@ def test_speed_options_are_checked(tmp_path, capsys, args, message):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_pose_fps_and_chunk_geometry_count_for_the_cache_but_workers_do_not(tmp_path):
+def test_pose_fps_and_chunk_geometry_count_for_the_cache_but_workers_do_not(tmp_path, monkeypatch):
     from pipeline.run import Options
 
     base = Options(out=tmp_path)
     assert Options(out=tmp_path, workers=7).settings_key([]) == base.settings_key([])
     assert Options(out=tmp_path, pose_fps=15).settings_key([]) != base.settings_key([])
-    assert os.cpu_count()
+    # the chunk geometry is part of the pose cache's settings: another chunk length or count recomputes
+    from pipeline import posework
+
+    settings = {"model": "m"}
+    one = posework.pose_settings(settings, None, 100.0)
+    assert one == posework.pose_settings(settings, None, 100.0)
+    assert posework.pose_settings(settings, None, 30.0) != one  # 3 chunks, not 8
+    monkeypatch.setattr(posework, "MIN_CHUNK_S", posework.MIN_CHUNK_S + 5)
+    assert posework.pose_settings(settings, None, 100.0) != one
+    monkeypatch.undo()
+    monkeypatch.setattr(posework, "WARMUP_S", posework.WARMUP_S + 1)
+    assert posework.pose_settings(settings, None, 100.0) != one
