@@ -53,7 +53,7 @@ def test_typed_record_matches_the_schema(typed, path):
     else:
         assert set(node.get("properties", {})) <= keys
     if typed.__total__:  # every key of a total type is required by the schema too
-        assert keys <= set(node.get("required", keys)) | set(node.get("properties", {}))
+        assert keys <= set(node.get("required", [])), sorted(keys - set(node.get("required", [])))
 
 
 def test_a_real_record_fits(tmp_path, small_video):
@@ -76,9 +76,31 @@ def test_pose_backends_and_reporters_meet_their_protocols():
 
     with make_backend("mediapipe") as backend:
         assert isinstance(backend, PoseBackend)
-    for cls in (AlphaPoseLiveBackend,):  # needs AlphaPose to be built: its class has the methods and name
-        assert all(callable(getattr(cls, m, None)) for m in ("process", "reset", "close")) and cls.name
-    wanted = [n for n, v in vars(Reporter).items() if callable(v) and not n.startswith("_")]
-    assert {"start_video", "stage", "frame", "end_video"} <= set(wanted)
+        _meets(type(backend), PoseBackend)
+        assert all(hasattr(backend, a) for a in ("name", "settings", "max_side"))
+    _meets(AlphaPoseLiveBackend, PoseBackend)  # needs AlphaPose to be built: its class, checked unbuilt
+    assert isinstance(AlphaPoseLiveBackend.name, str) and AlphaPoseLiveBackend.name
     for cls in (RichReporter, NullReporter):
-        assert all(callable(getattr(cls, m, None)) for m in wanted), cls
+        _meets(cls, Reporter)
+
+
+def _methods(protocol) -> list[str]:
+    return [n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")]
+
+
+def _meets(cls, protocol) -> None:
+    """``cls`` has each of the protocol's methods, taking the same parameters by the same names (the
+    pipeline calls them by keyword as well), optional where the protocol's are."""
+    import inspect
+
+    wanted = _methods(protocol)
+    assert wanted, protocol
+    for name in wanted:
+        method = getattr(cls, name, None)
+        assert callable(method), (cls, name)
+        want = inspect.signature(getattr(protocol, name)).parameters
+        have = inspect.signature(method).parameters
+        assert list(have) == list(want), (cls, name, list(have), list(want))
+        for p in want.values():
+            assert (have[p.name].default is inspect.Parameter.empty) == (p.default is inspect.Parameter.empty), \
+                (cls, name, p.name)
