@@ -74,15 +74,24 @@ def _first_doc(out, name="v"):
 
 
 def test_resume_recomputes_when_the_video_changed_anywhere(tmp_path, capsys):
+    from pose.result import load_pose, video_fingerprint
+
     video = _person_video(tmp_path / "v.mp4", seconds=2.0)
     out = tmp_path / "out"
     assert _run([video, "--out", out, "--mode", "long"], capsys)[0] == 0
+    before = _first_doc(out)
     data = bytearray(video.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one byte in the middle of the encoded video
 
     video.write_bytes(bytes(data))
     code, err = _run([video, "--out", out, "--mode", "long", "--resume"], capsys)
+    assert code == 0, err  # the changed video still decodes: it is done again, not failed
     assert "0 skipped" in err  # not passed off as complete
+    after = _first_doc(out)
+    fingerprint = video_fingerprint(video)
+    assert before["video"]["fingerprint"] != fingerprint == after["video"]["fingerprint"]
+    assert after["timing"] != before["timing"]  # a new run's record, not the old one kept
+    assert load_pose(out / "v.pose.npz").fingerprint == fingerprint  # the pose too was recomputed
 
 
 def test_fingerprint_reads_the_whole_file(tmp_path):
@@ -450,10 +459,46 @@ def test_full_disk_is_a_clean_error_for_that_video(tmp_path, capsys, small_disk)
                  and not p.parent.name.endswith(".pose-parts")]
     assert leftovers == []
     summary = (small_disk / "out" / "summary.csv")
-    if summary.exists():
-        assert summary.read_text().count(",failed,") == 2
+    assert summary.read_text().count(",failed,") == 2
     for part in (small_disk / "out").rglob("*.pose-parts/*"):
         assert part.suffix == ".npz" and np.load(part)["times"].size
+
+
+def test_disk_full_while_writing_the_outputs_is_a_clean_error_without_a_mount(tmp_path, capsys, monkeypatch):
+    """The same failure where no small disk can be mounted: the disk is full when the outputs' temporary
+    files are flushed (``fsync`` reports ENOSPC there on a real full disk with delayed allocation), for
+    every file of the videos; the small batch index, written after the failed videos freed their space,
+    fits."""
+    import errno
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        _person_video(src / name, seconds=2.0)
+    real_fsync, full = os.fsync, []
+
+    def fsync(fd):
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if name.startswith(str(out)) and not os.path.basename(name).startswith((".summary.csv.", ".index.html.")):
+            full.append(name)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    code, err = _run([src, "--out", out, "--mode", "long"], capsys)
+    flat = " ".join(err.split())
+    assert full  # the outputs were written (and failed) through the atomic writer
+    assert code == 1 and "2 failed" in flat, err
+    for name in ("a.mp4", "b.mp4"):  # each video's failure in one line, naming it and the full disk
+        lines = [ln for ln in err.splitlines() if ln.startswith(f"failed: {src / name}: ")]
+        assert lines and all("No space left on device" in ln for ln in lines), err  # as it fails, and at the end
+    _no_traceback(err)
+    # nothing half-written: no temporary file, no output of either video; the batch index lists both
+    leftovers = [p.name for p in out.rglob("*") if p.is_file()
+                 and p.name not in ("errors.log", "index.html", "summary.csv")
+                 and not p.parent.name.endswith(".pose-parts")]
+    assert leftovers == []
+    assert (out / "summary.csv").read_text().count(",failed,") == 2
 
 
 def test_disk_array_reserves_its_space(small_disk):
