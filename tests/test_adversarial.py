@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -339,11 +340,29 @@ def test_alphapose_results_that_end_early_or_are_empty_are_noted(tmp_path, capsy
         assert (says in notes) if says else "AlphaPose results" not in notes
 
 
-def test_cut_off_video_is_done_with_a_warning(tmp_path):
-    from pipeline.run import decoded_short
+def test_cut_off_video_is_done_with_a_warning(tmp_path, capsys):
+    """A file cut off half-way while it was copied: its index (at the front) still declares every frame,
+    the frames after the cut are gone. It is analysed as far as it goes, with a warning and a note."""
+    from pipeline.video import probe
+    from tests.helpers import ffmpeg
 
-    assert decoded_short(21, 50).startswith("only 21 of the 50 frames")
-    assert decoded_short(49, 50) == "" and decoded_short(10, None) == ""
+    whole = _person_video(tmp_path / "whole.mp4", seconds=3.0)
+    front = tmp_path / "front.mp4"
+    ffmpeg("-i", str(whole), "-c", "copy", "-movflags", "+faststart", str(front))
+    data = front.read_bytes()
+    video = tmp_path / "v.mp4"
+    video.write_bytes(data[: len(data) // 2])
+    assert probe(video).num_frames == 30
+    code, err = _run([video, "--out", tmp_path / "out", "--mode", "long"], capsys)
+    assert code == 0, err
+    flat = " ".join(err.split())
+    assert "1 done" in flat and "0 failed" in flat
+    row = re.findall(r"│ v\.mp4 │ done +│.*│ warning: only (\d+) of the 30 frames", err)  # the summary's row
+    doc = _first_doc(tmp_path / "out")
+    decoded = doc["video"]["num_frames"]
+    assert row == [str(decoded)], err
+    assert 0 < decoded < 27  # fewer than 90 % of the declared frames: the run went as far as the file goes
+    assert f"only {decoded} of the 30 frames the file declares could be decoded" in " ".join(doc["notes"])
 
 
 # -- other entry points ----------------------------------------------------------------------------
