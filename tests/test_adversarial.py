@@ -545,3 +545,14 @@ def test_unreachable_ray_address_is_a_quick_one_line_error(tmp_path, capsys):
     with pytest.raises(RayUnavailable, match="expected host:port"):
         check_reachable("nonsense")
     check_reachable("auto")  # left to Ray
+    # as a user meets it: the run stops at once with that one line, exit code 2, no output folder left
+    video = _person_video(tmp_path / "v.mp4")
+    out = tmp_path / "out"
+    t = time.perf_counter()
+    code, err = _run([video, "--out", out, "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"], capsys)
+    assert time.perf_counter() - t < 10  # Ray alone retries an unreachable address for minutes
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if "cannot reach the Ray cluster" in ln]
+    assert len(lines) == 1 and f"--ray-address 127.0.0.1:{port}: cannot reach the Ray cluster" in lines[0], err
+    _no_traceback(err)
+    assert not out.exists()
