@@ -103,12 +103,49 @@ def test_4k_video(tmp_path, capsys):
     assert doc["segments"] == [] and "No person was found" in " ".join(doc["notes"])
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can read any file")
+def _as_another_user(fn) -> str:
+    """``fn()``'s result, or its error as ``Type: message``, run without root's right to read any file: in
+    a forked child that has become ``nobody`` when the tests run as root (as in CI), here otherwise."""
+    def call() -> str:
+        try:
+            return f"returned: {fn()}"
+        except Exception as e:
+            return f"{type(e).__name__}: {e}"
+
+    if os.geteuid() != 0:
+        return call()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no more root, then the call (everything it needs is imported already)
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(write, call().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as f:
+        said = f.read().decode()
+    os.waitpid(pid, 0)
+    return said
+
+
 def test_unreadable_file(tmp_path):
-    path = blank_video(tmp_path / "locked.mp4")
-    path.chmod(0)
-    with pytest.raises(VideoError, match="permission denied"):
-        probe(path)
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="unreadable-"))  # one that another user may look into
+    try:
+        folder.chmod(0o755)
+        path = blank_video(folder / "locked.mp4")
+        path.chmod(0)
+        said = _as_another_user(lambda: probe(path))
+        assert said == f"VideoError: {path}: permission denied"
+        path.chmod(0o644)  # the same call on the same file, readable: the check above was the permission
+        assert _as_another_user(lambda: probe(path).num_frames) == "returned: 10"
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_output_folder_that_cannot_be_written(tmp_path, capsys):
