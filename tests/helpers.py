@@ -123,3 +123,19 @@ def cmd(name: str, *args, cwd: Path, ok: bool = True) -> subprocess.CompletedPro
     if ok:
         assert res.returncode == 0, res.stderr[-3000:]
     return res
+
+
+def confusion_png_ok(path: Path, classes: int, well_recognised: bool = True) -> None:
+    """``path`` is the confusion matrix ``recognizer.metrics.save_confusion_png`` draws: a PNG of the size
+    its figure has for ``classes`` classes (110 dpi), neither blank nor one colour: a white background,
+    blue cells, and (``well_recognised``) the dark blue of cells near 100 % (the ``Blues`` colour map)."""
+    from matplotlib.image import imread
+
+    img = imread(path)  # floats in 0..1, RGBA
+    side = max(6.0, 0.3 * classes + 3)
+    assert img.shape[:2] == (round(side * 110), round((side + 1.5) * 110)), img.shape
+    rgb = img[..., :3]
+    white = np.all(rgb > 0.97, axis=-1).mean()
+    dark_blue = np.all(np.abs(rgb - np.array([8, 48, 107]) / 255) < 0.08, axis=-1).mean()
+    blue = ((rgb[..., 2] - rgb[..., 0]) > 0.15).mean()  # any shade of the map (the colour bar alone: ~2 %)
+    assert 0.2 < white < 0.95 and blue > 0.1 and (dark_blue > 0.01 or not well_recognised), (white, blue, dark_blue)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +92,9 @@ def test_elan_and_submission(demo_run, demo_clips):
     for r in rows[1:]:
         ids, bodies = list(map(int, r[1:6])), list(map(int, r[6:11]))
         assert len(set(ids)) == 5 and bodies == [labels[i] for i in ids]
-    assert (out / "prediction.zip").exists()
+    with zipfile.ZipFile(out / "prediction.zip") as z:  # what is uploaded: the CSV above, alone
+        assert z.testzip() is None and z.namelist() == ["prediction.csv"]
+        assert list(csv.reader(io.StringIO(z.read("prediction.csv").decode()))) == rows
 
 
 @pytest.fixture(scope="module")
