@@ -262,6 +262,7 @@ def test_demo_clips_switches_are_continuous_and_nod_moves(demo_run):
 
     out, code = demo_run
     assert code == 0
+    jumps = 0  # switches where MediaPipe's raw keypoints jump (more than 0.05 torso lengths beyond their motion)
     for cache in sorted(out.glob("*.pose.npz")):
         pose = load_pose(cache)
         assert pose.stabilizer == stabilizer_for("mediapipe", 30.0).describe()
@@ -270,9 +271,24 @@ def test_demo_clips_switches_are_continuous_and_nod_moves(demo_run):
             raw = switch_excess(tr.raw_keypoints, tr.sources, scale)
             stable = switch_excess(tr.keypoints, tr.sources, scale)
             assert stable.size == raw.size
-            assert stable.size == 0 or stable.max() <= 0.05, cache.name
-    nod = json.loads((out / "B1_nodding__0019_02_0078.json").read_text())
-    assert nod["segments"][0]["movement"]["motion_energy"] >= 0.07
+            jumps += int((raw > 0.05).sum())
+            # 0.02 torso lengths (1 cm on a 50 cm torso): 0.013 at worst when measured; 0.044 with the
+            # smoothing alone (the continuity step off), so the step itself is what this checks
+            assert stable.size == 0 or stable.max() <= 0.02, (cache.name, stable.max())
+    assert jumps >= 10  # the clips do switch sources, with jumps in the raw keypoints (25 when measured)
+    # the nod is kept: the stabiliser removes jitter and jumps, not the nod. Its nose's swing relative to
+    # the neck (5th to 95th percentile, torso lengths) keeps 80 % of the raw keypoints' (the raw swing
+    # holds jitter too: 90 % when measured), and the head is still the record's moving region
+    nod = load_pose(out / "B1_nodding__0019_02_0078.pose.npz").tracks[0]
+    scale = motion.body_scale(nod.keypoints)
+
+    def swing(kp):
+        y = (kp[:, L.index("nose"), 1] - kp[:, L.index("neck"), 1]) / scale
+        return np.percentile(y, 95) - np.percentile(y, 5)
+
+    assert swing(nod.keypoints) >= 0.8 * swing(nod.raw_keypoints) > 0
+    movement = json.loads((out / "B1_nodding__0019_02_0078.json").read_text())["segments"][0]["movement"]
+    assert movement["body_part"] == "head", movement["body_part"]
 
 
 @pytest.mark.slow
