@@ -529,6 +529,31 @@ def test_disk_array_reserves_its_space(small_disk):
             arr.ensure(1024 * 2 ** n)
 
 
+def test_disk_array_reserves_its_space_without_a_mount(tmp_path, monkeypatch):
+    """The same where no small disk can be mounted: a 400 KiB disk, as ``posix_fallocate`` (where a real
+    full disk says so) sees it; the rows reserved before stay usable."""
+    import errno
+
+    from common.diskarray import DiskArray
+
+    real = os.posix_fallocate
+
+    def fallocate(fd, offset, length):
+        if offset + length > 400 << 10:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(os, "posix_fallocate", fallocate)
+    arr = DiskArray((44, 2), np.float32, fill=np.nan, scratch_dir=tmp_path)
+    rows = None
+    with pytest.raises(OSError, match=f"{tmp_path}: no space left on the disk for the keypoint data"):
+        for n in range(1, 12):
+            rows = arr.ensure(64 * 2 ** n)  # 352 bytes a row: 128 rows, 256, ... until 400 KiB is passed
+    assert rows is not None and 0 < rows.nbytes <= 400 << 10
+    rows[:] = 1.0  # what was reserved is there
+    assert float(rows.sum()) == rows.size
+
+
 def test_unreachable_ray_address_is_a_quick_one_line_error(tmp_path, capsys):
     import socket
     import time
