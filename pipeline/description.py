@@ -44,7 +44,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from common.diskarray import disk_array
 from common.shots import shot_ranges
@@ -73,7 +72,7 @@ DWELL_S = 0.5
 SETTLE_S = 0.5  # after a person appears, the pose model's landmarks settle for this long
 PEAK_FACTOR = 1.5  # an episode's energy peaks at least this many times the still threshold  # a hand arriving where it rested less than this long ago resumes its posture
 CHUNK = 4096
-CONTEXT = 64  # frames of context on each side of a chunk
+CONTEXT_S = 1.0  # seconds of context on each side of a chunk (part motion depends on SMOOTH_S + PART_SMOOTH_S)
 
 _L = ma52_layout()
 _HANDS = {s: _L.indices(*hand_joints(s)) for s in ("left", "right")}
@@ -125,10 +124,11 @@ def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray,
     parts = disk_array((n, len(MOTION_PARTS)), np.float32, scratch_dir=scratch_dir)
     dist = disk_array((n, 2, len(motion.TARGETS)), np.float32, fill=np.nan, scratch_dir=scratch_dir)
     touches, resting = [], []
+    context = motion.context_frames(times, CONTEXT_S)
     for first, last in shot_ranges(cuts, n):
         energy[first:last] = motion.frame_energy(keypoints[first:last], ok.view(first, last), times[first:last], scale)
         for start in range(first, last, CHUNK):
-            lo, hi = max(first, start - CONTEXT), min(last, start + CHUNK + CONTEXT)
+            lo, hi = max(first, start - context), min(last, start + CHUNK + context)
             stop = min(last, start + CHUNK)
             p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
             parts[start:stop] = p[start - lo:stop - lo]
@@ -149,7 +149,7 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
     out = np.zeros((n, len(MOTION_PARTS)), np.float32)
     if n < 2:
         return out
-    k = motion.smoothing_frames(times)
+    width = motion.smoothing_width(times)
     dt = np.diff(times)
     dt = np.where(dt > 0, dt, np.nan)
     kp = np.asarray(keypoints, np.float64)
@@ -159,7 +159,7 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
     along = np.stack([-across[:, 1], across[:, 0]], -1)
 
     def speed(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        sm = motion.smooth_tracks(x[:, None], valid[:, None], k)[:, 0]
+        sm = motion.smooth_tracks(x[:, None], valid[:, None], width)[:, 0]
         return np.linalg.norm(np.diff(sm, axis=0), axis=-1) / dt / scale
 
     for p, part in enumerate(MOTION_PARTS):
@@ -181,7 +181,7 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
         val = np.nan_to_num(val)
         out[1:, p], out[0, p] = val, val[0]
     step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
-    return uniform_filter1d(out, size=max(1, int(round(PART_SMOOTH_S / step))), axis=0, mode="nearest")
+    return motion.moving_average(out, PART_SMOOTH_S / step).astype(np.float32)
 
 
 # -- contacts -----------------------------------------------------------------------------------------
@@ -358,7 +358,7 @@ def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | Non
                 continue
             for c, d in _split_by_part(desc, a, b, frames(MIN_PIECE_S)):
                 lo, hi = max(first, c - frames(SPLIT_SMOOTH_S)), min(last, d + frames(SPLIT_SMOOTH_S))
-                e = uniform_filter1d(energy[lo:hi].astype(np.float64), frames(SPLIT_SMOOTH_S), mode="nearest")
+                e = motion.moving_average(energy[lo:hi], SPLIT_SMOOTH_S / step)
                 e = e[c - lo:d - lo]
                 cut = e.copy()  # where a split may go: not while a hand is held at what it touched
                 for hs, he in holds:
