@@ -12,7 +12,7 @@ import numpy as np
 
 DEFAULT_INTERVAL_S = 1 / 30  # a stretch of fewer than two distinct times: the most common video rate
 TIME_EPS = 1e-6  # seconds: steps at or below this are equal times (containers keep microseconds at best)
-MIN_GAP_S = 0.5  # a step this long, and of at least GAP_FACTOR frame intervals, is a hole in the video
+MIN_GAP_S = 1.0  # a step this long (half a micro-action), and of GAP_FACTOR frame intervals, is a hole
 GAP_FACTOR = 4.0
 
 
@@ -41,7 +41,6 @@ def spread_equal_times(times) -> tuple[np.ndarray, int]:
     n = len(t)
     if n < 2:
         return t, 0
-    step = frame_interval(t)
     fixed, i = 0, 0
     while i < n - 1:
         if t[i + 1] > t[i] + TIME_EPS:
@@ -50,7 +49,8 @@ def spread_equal_times(times) -> tuple[np.ndarray, int]:
         j = i + 1
         while j < n and t[j] <= t[i] + TIME_EPS:
             j += 1
-        end = t[j] if j < n else t[i] + (j - i) * step
+        # the last run: at the spacing of the frames before it (already spread), else of the whole stretch
+        end = t[j] if j < n else t[i] + (j - i) * frame_interval(t[:i + 1] if i > 0 else t)
         t[i:j] = t[i] + (end - t[i]) * np.arange(j - i) / (j - i)
         fixed += j - i - 1
         i = j

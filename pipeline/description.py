@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.diskarray import disk_array
+from common.frames import frame_interval
 from common.shots import shot_ranges
 from definitions.layout import hand_joints, ma52_layout
 
@@ -180,8 +181,7 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
         val[has] = np.nanmedian(sp[has], axis=1)
         val = np.nan_to_num(val)
         out[1:, p], out[0, p] = val, val[0]
-    step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
-    return motion.moving_average(out, PART_SMOOTH_S / step).astype(np.float32)
+    return motion.moving_average(out, PART_SMOOTH_S / frame_interval(times)).astype(np.float32)
 
 
 # -- contacts -----------------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def contact_events(dist: np.ndarray, times: np.ndarray, end: float | None = None
     events, resting = [], []
     if len(times) == 0:
         return events, resting
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    step = frame_interval(times)
     approach, gap = max(1, int(round(APPROACH_S / step))), max(1, int(round(MERGE_GAP_S / step)))
     targets = list(motion.TARGETS)
     for i, hand in enumerate(("left", "right")):
@@ -320,11 +320,12 @@ def describe(desc: TrackDescription, keypoints: np.ndarray, ok, a: int, b: int, 
 
 
 def motion_end(times: np.ndarray, b: int) -> float:
-    """The end time of frames [.., b): the next frame's time, or the video's end."""
-    if b < len(times):
-        return float(times[b])
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
-    return float(times[-1]) + step if len(times) else 0.0
+    """The end time of frames [.., b): one frame interval after the last of them, and at most the next
+    frame's time (after a hole in the timestamps the next frame comes much later)."""
+    if not len(times) or b <= 0:
+        return float(times[0]) if len(times) else 0.0
+    end = float(times[b - 1]) + frame_interval(times)
+    return min(end, float(times[b])) if b < len(times) else end
 
 
 # -- movement episodes --------------------------------------------------------------------------------
@@ -334,7 +335,7 @@ def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | Non
     n = len(times)
     if n < 2:
         return []
-    step = float(np.median(np.diff(times)))
+    step = frame_interval(times)
     frames = lambda s: max(1, int(round(s / step)))  # noqa: E731
     active = np.asarray(desc.energy) >= threshold
     seen = np.ones(n, bool) if present is None else np.asarray(present, bool)

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING
 
 from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from common.fileio import write_json_atomic
+from common.frames import frame_rate
 from definitions.skeleton_io import SkeletonFileError
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
-from pose.result import PoseResult, cached_pose, save_pose, video_fingerprint
+from pose.result import PoseResult, cached_pose, repair_times, save_pose, video_fingerprint
 from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
 from pose.types import PoseBackend
@@ -407,6 +408,7 @@ class Pipeline:
             res.fingerprint = run.fingerprint
             return res, False
         if run.cached is not None:
+            repair_times(run.cached)  # caches written before times were repaired
             if ensure_stabilized(run.cached, stabilizer, outs["pose"].parent):
                 save_pose(outs["pose"], run.cached)  # the cache holds the keypoints the analysis used
             return run.cached, True
@@ -522,9 +524,10 @@ class Pipeline:
         short = decoded_short(pose.num_frames, run.info.num_frames)
         if short:
             notes.append(short)
+        notes += timestamp_notes(pose)
         if pose.backend == "alphapose-json":
             notes += alphapose_coverage(pose)
-        others = people_note(pose.tracks, analysis.people, run.info.fps or 30.0)
+        others = people_note(pose.tracks, analysis.people, frame_rate(pose.times, run.info.fps or 30.0))
         if others:
             notes.append(others)
         if self.opts.pose == "mediapipe" and self.recognizer is not None:
@@ -583,6 +586,20 @@ def decoded_short(decoded: int, declared: int | None) -> str:
     return ""
 
 
+def timestamp_notes(pose) -> list[str]:
+    """Notes on frame times that had to be repaired (``pose.result.repair_times``)."""
+    notes = []
+    spread = pose.extra.get("times_spread", 0)
+    if spread:
+        notes.append(f"{spread} frames had the same timestamp as the frame before (or an earlier one): their "
+                     "times were spread evenly up to the next frame's.")
+    for k in pose.extra.get("holes", []):
+        a, b = float(pose.times[k - 1]), float(pose.times[k])
+        notes.append(f"No frame from {a:.2f} s to {b:.2f} s (a hole of {b - a:.1f} s in the video's timestamps): "
+                     "nothing is measured across it (it counts as a shot boundary) and its windows are absent.")
+    return notes
+
+
 def people_note(tracks: list, analysed: list, fps: float) -> str:
     """'N persons were seen ...' when people seen for at least ``NOTE_PERSON_S`` were not analysed
     (a track of a few frames, a pose model's flicker, is not worth the user's attention); else ''."""
@@ -601,7 +618,7 @@ def alphapose_coverage(pose) -> list[str]:
     last, n = pose.extra["alphapose_last_frame"], pose.num_frames
     if last is None:
         return ["The AlphaPose results hold no detection at all (did AlphaPose read this video?)."]
-    fps = n / max(float(pose.times[-1] - pose.times[0]), 1e-6) if n > 1 else 30.0
+    fps = frame_rate(pose.times)
     if n - 1 - last > max(0.1 * n, 2 * fps):
         return [f"The AlphaPose results end at frame {last} of {n} ({(n - 1 - last) / fps:.1f} s before the end): "
                 "AlphaPose may have stopped reading early (it trusts OpenCV's frame count); the rest shows nobody."]

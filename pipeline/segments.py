@@ -82,7 +82,8 @@ def shot_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float,
     """``make_windows`` of every shot (frame numbers of the whole video): no window spans a cut."""
     out = []
     for k, (a, b) in enumerate(shot_ranges(cuts, len(times))):
-        for w in make_windows(times[a:b], mode, window_s, stride_s, end=description.motion_end(times, b)):
+        end = float(times[b]) if b < len(times) else description.motion_end(times, b)  # a hole after it: absent
+        for w in make_windows(times[a:b], mode, window_s, stride_s, end=end):
             w.start_frame, w.end_frame, w.shot = w.start_frame + a, w.end_frame + a, k
             out.append(w)
     return out

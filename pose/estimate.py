@@ -18,7 +18,7 @@ from definitions.layout import ma52_layout
 
 from .alphapose import AlphaPoseError, read_alphapose_json
 from .mediapipe_backend import MAX_PERSONS, MAX_SIDE
-from .result import PoseResult
+from .result import PoseResult, repair_times
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
 from .tracking import REID_S, Tracker, keypoint_box, pose_distance, same_place
 from .types import Detection, PersonTrack, PoseBackend
@@ -164,12 +164,14 @@ def assemble(parts: Iterable[Detections], width: int, height: int, fps: float, b
         times.extend(part.times[part.warmup:].tolist())
         all_cuts += [offset + c for c in part.cuts if offset + c > 0]
         offset += part.owned
-    times = np.array(times, np.float64)
-    tracks = tracker.tracks(len(times))
+    result = PoseResult(np.array(times, np.float64), width, height, backend, dict(settings), [],
+                        cuts=sorted(set(all_cuts)))
+    repair_times(result)  # equal timestamps spread, holes in them made shot boundaries
+    tracks = tracker.tracks(len(result.times))
     pose_mask = np.frombuffer(pose_mask, np.int8).astype(bool) if len(pose_mask) else np.zeros(0, bool)
     if len(pose_mask) and not pose_mask.all():
-        tracks = [fill_skipped(tr, pose_mask, all_cuts) for tr in tracks]
-    result = PoseResult(times, width, height, backend, dict(settings), tracks, cuts=sorted(set(all_cuts)))
+        tracks = [fill_skipped(tr, pose_mask, result.cuts) for tr in tracks]
+    result.tracks = tracks
     ensure_stabilized(result, stabilizer or stabilizer_for(backend, fps), scratch_dir)
     return result
 
@@ -344,5 +346,6 @@ def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, f
     result = PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
                         tracker.tracks(len(times)), cuts=sorted(cuts),
                         extra={"alphapose_last_frame": max(frames) if frames else None})
+    repair_times(result)
     ensure_stabilized(result, stabilizer or stabilizer_for("alphapose-json", fps), scratch_dir)
     return result

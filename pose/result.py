@@ -26,6 +26,7 @@ import numpy as np
 
 from common.diskarray import CHUNK_BYTES, disk_array
 from common.fileio import atomic_path
+from common.frames import holes, spread_equal_times
 
 from .types import PersonTrack
 
@@ -54,6 +55,21 @@ class PoseResult:
 
     def track(self, tid: int) -> PersonTrack:
         return next(t for t in self.tracks if t.id == tid)
+
+
+def repair_times(result: PoseResult) -> None:
+    """Frame times everything after pose estimation can rely on (in place; idempotent): frames whose
+    timestamps do not increase get times spread evenly up to the next frame's (``extra["times_spread"]``:
+    how many), and a hole in the timestamps (``common.frames.holes``) becomes a shot boundary, so that
+    nothing is smoothed, measured or merged across it (``extra["holes"]``: the frames after each)."""
+    times, spread = spread_equal_times(result.times)
+    if spread:
+        result.times = times
+        result.extra["times_spread"] = int(result.extra.get("times_spread", 0)) + spread
+    found = holes(result.times)
+    if found:
+        result.extra["holes"] = sorted(set(result.extra.get("holes", [])) | set(found))
+        result.cuts = sorted(set(result.cuts) | set(found))
 
 
 def video_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
