@@ -521,6 +521,11 @@ class Pipeline:
             notes.append(export.NO_CHECKPOINT_NOTE)
         if not analysis.people:
             notes.append("No person was found in this video: no segments.")
+        still = [w for w in analysis.windows if w["status"] == "still"]
+        if analysis.mode == "clip" and still and len(still) == len(analysis.windows):
+            notes.append(f"The clip's motion energy ({max(w['motion_energy'] for w in still):.3f}) is below the still "
+                         f"threshold ({self.opts.still_threshold:g}): it is reported as still, with no segment "
+                         "(--still-threshold 0 classifies every clip).")
         short = decoded_short(pose.num_frames, run.info.num_frames)
         if short:
             notes.append(short)

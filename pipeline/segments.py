@@ -3,7 +3,9 @@
 Modes:
 
 * ``clip``: the video is one micro-action sample (like an MA-52 clip): all its frames -> 64 frames
-  -> one prediction, whatever the motion energy (the energy is still reported).
+  -> one prediction; a clip whose motion energy is below the still threshold is "still", as a long
+  video's window would be: no segment, no action, no body part (``--still-threshold 0`` classifies
+  every clip).
 * ``long``: an interview. Windows of ``window_s`` seconds every ``stride_s`` seconds; each window
   with enough motion -> 64 frames -> MMN. A window is "still" when its motion energy is below the
   threshold and "absent" when the person is seen in less than half of its frames; neither gets an
@@ -132,7 +134,7 @@ def _window_status(track: PersonTrack, times: np.ndarray, windows: list[Window],
             continue
         w.regions = motion.region_energy(track.keypoints[w.start_frame:w.end_frame], ok[w.start_frame:w.end_frame], times[w.start_frame:w.end_frame], scale)
         w.energy = motion.motion_energy(w.regions)
-        if mode == "long" and w.energy < threshold:
+        if w.energy < threshold:
             w.status = "still"
 
 
