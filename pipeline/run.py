@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from common.errors import is_user_error
 from common.fileio import write_json_atomic
 from common.frames import frame_rate
-from definitions.skeleton_io import SkeletonFileError
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
@@ -33,7 +33,6 @@ from pose.result import PoseResult, cached_pose, repair_times, save_pose, video_
 from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import select_people, subject_score
 from pose.types import PoseBackend
-from recognizer.errors import CheckpointError
 
 from . import export, motion, report
 from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
@@ -48,9 +47,8 @@ from .video import VideoError, frame_times, probe
 if TYPE_CHECKING:
     from recognizer.inference import Recognizer  # torch: imported when the models load
 
-USER_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, ValueError, OSError)
-# errors of ours that explain themselves fully: no traceback is kept for them
-EXPECTED_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError)
+# the user's problems (common.errors: a bad file, option, folder or disk) explain themselves in one line; every
+# other exception is a bug of ours, whose traceback is kept in OUT/errors.log (``log_traceback``)
 
 
 class ModelsFailed(Exception):
@@ -286,8 +284,8 @@ class Pipeline:
         if self._loading is not None:
             try:
                 self._recognizer = self._loading.result()
-            except (*USER_ERRORS, RuntimeError) as e:  # as from_options raises them without ``background``
-                raise ModelsFailed(str(e)) from e
+            except Exception as e:  # as from_options raises them without ``background``
+                raise ModelsFailed(error_line(e, self.opts.out, "loading the models")) from e
             self._loading = None
         return self._recognizer
 
@@ -632,7 +630,17 @@ def alphapose_coverage(pose) -> list[str]:
 
 def one_line(e: BaseException) -> str:
     msg = " ".join(str(e).split()) or type(e).__name__
-    return msg if isinstance(e, USER_ERRORS) else f"{type(e).__name__}: {msg}"
+    return msg if is_user_error(e) else f"{type(e).__name__}: {msg}"
+
+
+def error_line(e: BaseException, out: Path, what: str) -> str:
+    """``e`` on one line; for a bug (not a user error), with its type, and its traceback appended to
+    ``OUT/errors.log`` under ``what`` (said where)."""
+    msg = one_line(e)
+    if not is_user_error(e):
+        log = log_traceback(out, what, e)
+        msg += f" (traceback in {log})" if log else ""
+    return msg
 
 
 def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
@@ -644,10 +652,7 @@ def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
     except BusyError as e:
         return Outcome(job, "skipped", str(e))
     except Exception as e:  # one video's failure never stops the batch
-        msg = one_line(e)
-        if not isinstance(e, EXPECTED_ERRORS):  # perhaps a bug of ours: the traceback is kept, and said where
-            log = _log_traceback(opts.out, job, e)
-            msg += f" (traceback in {log})" if log else ""
+        msg = error_line(e, opts.out, str(job.path))
         return Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
 
 
@@ -727,12 +732,14 @@ def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | Non
     return finish(summary, pipeline.opts)
 
 
-def _log_traceback(out: Path, job: VideoJob, e: BaseException) -> Path | None:
-    """Append the traceback to ``OUT/errors.log``; its path (None when it cannot be written)."""
+def log_traceback(out: Path, what: str, e: BaseException) -> Path | None:
+    """Append the traceback of ``e`` (raised while doing ``what``: a video's path, "loading the models") to
+    ``OUT/errors.log``; its path (None when it cannot be written)."""
     path = out / "errors.log"
     try:
+        out.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {job.path}\n")
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n")
             f.write("".join(traceback.format_exception(type(e), e, e.__traceback__)))
         return path
     except OSError:

@@ -27,11 +27,13 @@ from typing import Iterable, Iterator
 import ffmpeg
 import numpy as np
 
+from common.errors import UserError
+
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
                     ".mts", ".m2ts", ".3gp", ".ts"}
 
 
-class VideoError(RuntimeError):
+class VideoError(UserError, RuntimeError):
     """A video that cannot be used; the message is one line naming the file and the cause."""
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from common.diskarray import DiskArray
+from common.errors import OptionError
 
 from .types import Detection, PersonTrack
 
@@ -183,5 +184,5 @@ def select_people(tracks: list[PersonTrack], person: str | int = "subject") -> l
     wanted = int(person)
     chosen = [t for t in seen if t.id == wanted]
     if not chosen:
-        raise ValueError(f"no person with id {wanted} (ids in this video: {[t.id for t in seen]})")
+        raise OptionError(f"--person {wanted}: no person with id {wanted} (ids in this video: {[t.id for t in seen]})")
     return chosen

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.export import validate
-from tests.test_robustness import _run
+from tests.test_robustness import _person_video, _run
 
 
 def _doc(out: Path, name: str) -> dict:
@@ -40,3 +40,52 @@ def test_a_still_clip_is_still_in_clip_mode(tmp_path, capsys, ref_checkpoint, de
     assert code == 0, err
     [segment] = _doc(tmp_path / "out", "still")["segments"]
     assert segment["movement"]["body_part"] is not None
+
+
+# -- item 4: user errors are one family; everything else is a bug with its traceback kept ----------------
+def test_a_bug_while_loading_the_models_keeps_its_traceback(tmp_path, capsys, monkeypatch, ref_checkpoint):
+    """A ValueError inside our model loading was printed as if the user were wrong (one line, no traceback)."""
+    import recognizer.inference
+    from tests.helpers import blank_video
+
+    def broken(self, *args, **kwargs):
+        raise ValueError("an internal table is missing a key")
+
+    monkeypatch.setattr(recognizer.inference.Recognizer, "__init__", broken)
+    video = blank_video(tmp_path / "v.mp4")
+    out = tmp_path / "out"
+    code, err = _run([video, "--out", out, "--checkpoint", ref_checkpoint, "--workers", "1"], capsys)
+    line = " ".join(err.split())
+    assert code == 1
+    assert f"error: ValueError: an internal table is missing a key (traceback in {out / 'errors.log'})" in line
+    log = (out / "errors.log").read_text()
+    assert "loading the models" in log and "Traceback" in log and "def broken" not in err
+
+
+def test_a_value_error_in_the_analysis_is_a_bug_not_the_users(tmp_path, capsys, monkeypatch):
+    import pipeline.run
+
+    def broken(*args, **kwargs):
+        raise ValueError("shapes (3,) and (4,) not aligned")
+
+    monkeypatch.setattr(pipeline.run, "analyse_track", broken)
+    video = _person_video(tmp_path / "v.mp4")
+    out = tmp_path / "out"
+    code, err = _run([video, "--out", out, "--workers", "1", "--no-report"], capsys)
+    line = " ".join(err.split())
+    assert code == 1 and "ValueError: shapes (3,) and (4,) not aligned (traceback in" in line
+    assert "Traceback" in (out / "errors.log").read_text() and "Traceback" not in err
+
+
+def test_user_errors_are_one_line_without_a_log(tmp_path, capsys):
+    video = _person_video(tmp_path / "v.mp4")
+    out = tmp_path / "out"
+    code, err = _run([video, "--out", out, "--person", "999", "--workers", "1", "--no-report"], capsys)
+    line = " ".join(err.split())
+    assert code == 1 and f"{video}: --person 999: no person with id 999 (ids in this video: [0])" in line
+    assert "traceback" not in line.lower() and not (out / "errors.log").exists()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    code, err = _run([video, "--out", tmp_path / "out2", "--checkpoint", bad, "--workers", "1"], capsys)
+    assert code == 2 and "bad.pt: not a readable PyTorch checkpoint" in err and "traceback" not in err.lower()
+    assert not (tmp_path / "out2").exists()
