@@ -169,8 +169,11 @@ class Frame:
 _SHOWINFO = re.compile(r"\[Parsed_showinfo_(\d+)\b.*?\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+)")
 
 
-def _scaled_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
-    if not max_side or max(w, h) <= max_side:
+def _scaled_size(w: int, h: int, max_side: int | None, enlarge: bool = False) -> tuple[int, int]:
+    """(w, h) scaled to fit a ``max_side`` square (even sides, at least 2), keeping the aspect ratio;
+    smaller frames stay as they are unless ``enlarge``. Both sides are bounded: a 2 x 2000 picture's
+    thumbnail is 2 x 256, never 256 x 256000 (12 MB of memory per frame against 1.5 KB)."""
+    if not max_side or (max(w, h) <= max_side and not enlarge):
         return w, h
     s = max_side / max(w, h)
     return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
@@ -255,11 +258,9 @@ def _decode_command(path, info: "VideoInfo", max_side, start_s, sampling, small_
     base = ffmpeg.input(as_arg(path), **seek).video
     small_size = None
     if small_width:
-        sw = max(2, int(small_width) // 2 * 2)
-        sh = max(2, int(round(info.height * sw / info.width / 2)) * 2)
-        small_size = (sw, sh)
+        small_size = _scaled_size(info.width, info.height, int(small_width), enlarge=True)
         branches = base.filter("showinfo", **_showinfo_options()).filter_multi_output("split")
-        small_stream, main = _scale(branches.stream(0), sw, sh, info.pix_fmt), branches.stream(1)
+        small_stream, main = _scale(branches.stream(0), *small_size, info.pix_fmt), branches.stream(1)
     else:
         main = base
     if sampling is not None:
@@ -397,7 +398,8 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     in normalised coordinates and scale by ``info.width/height``).
     ``start_s``: start at this time (ffmpeg seeks, then drops the frames before it, so the first frame is
     the first one at or after ``start_s``; times stay those of the whole video).
-    ``small_width``: every decoded frame also comes small (``Frame.small``, e.g. for cut detection).
+    ``small_width``: every decoded frame also comes small (``Frame.small``, e.g. for cut detection), within a
+    ``small_width`` square.
     ``every_s`` (with ``small_width``): only the first frame of every ``every_s`` seconds (counted from
     the video's start, so which frames are kept does not depend on ``start_s``) is scaled and converted
     at full size, and every frame before ``all_until_s`` (``Sampling``); the others come with ``image``

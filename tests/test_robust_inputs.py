@@ -89,3 +89,31 @@ def test_user_errors_are_one_line_without_a_log(tmp_path, capsys):
     code, err = _run([video, "--out", tmp_path / "out2", "--checkpoint", bad, "--workers", "1"], capsys)
     assert code == 2 and "bad.pt: not a readable PyTorch checkpoint" in err and "traceback" not in err.lower()
     assert not (tmp_path / "out2").exists()
+
+
+# -- item 7: thumbnails bounded by both sides -----------------------------------------------------------
+def test_a_very_thin_video_needs_little_memory(tmp_path):
+    """A 1.8 KB file of 2 x 2000 px frames took the run past 3 GB (cut-detection thumbnails of 256 x 256000;
+    2.9 GB measured): its thumbnails now fit a 256 px square."""
+    import os
+    import subprocess
+    import sys
+
+    from pipeline.video import _scaled_size
+    from tests.conftest import ROOT
+    from tests.helpers import ffmpeg
+
+    assert _scaled_size(2, 2000, 256, enlarge=True) == (2, 256)
+    assert _scaled_size(1920, 1080, 256, enlarge=True) == (256, 144)
+    assert _scaled_size(96, 64, 256, enlarge=True) == (256, 170)
+    video = tmp_path / "thin.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=2x2000:rate=10:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(video))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_pipeline.py"), str(video), "--out", str(tmp_path / "out"),
+                             "--workers", "1", "--no-report"], env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert usage.ru_maxrss < 800 * 1024, f"{usage.ru_maxrss / 1024:.0f} MB"  # KiB; 280 MB measured
+    doc = _doc(tmp_path / "out", "thin")
+    assert (doc["video"]["width"], doc["video"]["height"], doc["video"]["num_frames"]) == (2, 2000, 10)
