@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, TypedDict
 
+from common.frames import frame_rate
 from pose.result import PoseResult
 from pose.types import PersonTrack
 
@@ -148,9 +149,9 @@ class VideoAnalysis:
     windows: list[WindowRecord]
 
 
-def video_record(job, fingerprint: str, info, num_frames: int) -> VideoInfoRecord:
+def video_record(job, fingerprint: str, info, num_frames: int, duration: float, fps: float) -> VideoInfoRecord:
     return {"file": job.path.name, "path": job.rel.parent.joinpath(job.path.name).as_posix(),
-            "fingerprint": fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
+            "fingerprint": fingerprint, "duration_s": round(duration, 3), "fps": round(fps, 4),
             "num_frames": num_frames, "width": info.width, "height": info.height, "rotation": info.rotation,
             "codec": info.codec, "source": str(job.path.resolve())}
 
@@ -181,15 +182,16 @@ def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:
 def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoAnalysis, *, opts, recognizer,
                  cache: Optional[str], notes: list[str], settings_key: str, smooth_s: float) -> Record:
     """The record of a video (``timing`` is added when the run ends)."""
-    duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
+    duration = pose.duration if pose.num_frames else info.duration  # the decoded frames, not the header
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": TOOL,
-        "video": video_record(job, fingerprint, info, pose.num_frames),
+        "video": video_record(job, fingerprint, info, pose.num_frames, duration,
+                              frame_rate(pose.times, info.fps) if pose.num_frames > 1 else info.fps),
         "pose": pose_record(pose, cache, analysis),
         "model": model_record(recognizer),
         "analysis": analysis_record(opts, analysis.mode, smooth_s),
-        "shots": shot_records(pose.cuts, pose.times, max(info.duration, duration)),
+        "shots": shot_records(pose.cuts, pose.times, duration),
         "segments": analysis.segments,
         "windows": analysis.windows,
         "notes": notes,

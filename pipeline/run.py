@@ -492,8 +492,7 @@ class Pipeline:
         spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
         t = time.perf_counter()
         self._share_cores()
-        duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else run.info.duration
-        mode = resolve_mode(opts.mode, max(duration, run.info.duration))
+        mode = resolve_mode(opts.mode, pose.duration if pose.num_frames else run.info.duration)
         people = select_people(pose.tracks, opts.person)
         stage("recognize (persons)" if self.recognizer is not None else "describe (persons)", len(people))
         subject = max(pose.tracks, key=subject_score).id if any(t.num_frames_seen for t in pose.tracks) else None

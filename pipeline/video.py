@@ -28,6 +28,7 @@ import ffmpeg
 import numpy as np
 
 from common.errors import UserError
+from common.frames import frame_interval
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
                     ".mts", ".m2ts", ".3gp", ".ts"}
@@ -35,6 +36,11 @@ VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".m
 
 class VideoError(UserError, RuntimeError):
     """A video that cannot be used; the message is one line naming the file and the cause."""
+
+
+class DecoderCrash(RuntimeError):
+    """ffmpeg or ffprobe died of a signal: a fault of the decoder build (a bug to report with the file), not
+    a bad video."""
 
 
 @lru_cache(maxsize=None)
@@ -77,6 +83,7 @@ class VideoInfo:
     has_audio: bool
     start_time: float
     pix_fmt: str = ""  # the decoder's pixel format (ffprobe), "" when unknown
+    stream: int | None = None  # the video stream's index in the file (None: the first video stream)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -115,6 +122,15 @@ def _check_readable(path: Path) -> None:
         raise VideoError(f"{path}: empty file")
 
 
+def _check_crash(returncode: int, path, tool: str) -> None:
+    """A decoder process killed by a signal (a segfault of the ffmpeg build, the out-of-memory killer) is
+    not the file's fault: said so, never reported as a bad video (the error is not a user error)."""
+    if returncode < 0 or returncode in (134, 137, 139):  # killed by a signal, or a shell's 128 + signal
+        sig = -returncode if returncode < 0 else returncode - 128
+        raise DecoderCrash(f"{path}: {tool} ({ffmpeg_tools()[0 if tool == 'ffmpeg' else 1]}) crashed with signal "
+                           f"{sig} while reading it: a fault of that ffmpeg build, not necessarily of the file")
+
+
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1][:200] if lines else "unknown error"
@@ -146,16 +162,63 @@ def probe(path: str | Path) -> VideoInfo:
     rot = _rotation(v)
     if rot in (90, 270):
         w, h = h, w
-    duration = float(v.get("duration") or fmt.get("duration") or 0.0)
     fps = _rate(v.get("avg_frame_rate")) or _rate(v.get("r_frame_rate"))
-    nb = v.get("nb_frames")
+    start = float(fmt.get("start_time") or v.get("start_time") or 0.0)
+    duration, frames = _video_span(path, v, fmt, fps, start)
     return VideoInfo(
-        path=str(path), width=w, height=h, fps=fps, duration=duration,
-        num_frames=int(nb) if nb and str(nb).isdigit() else None, rotation=rot,
+        path=str(path), width=w, height=h, fps=fps, duration=duration, num_frames=frames, rotation=rot,
         codec=str(v.get("codec_name", "?")), has_audio=any(s.get("codec_type") == "audio" for s in streams),
-        start_time=float(fmt.get("start_time") or v.get("start_time") or 0.0),
-        pix_fmt=str(v.get("pix_fmt") or ""),
+        start_time=start, pix_fmt=str(v.get("pix_fmt") or ""), stream=int(v.get("index", 0)),
     )
+
+
+def _tag_seconds(text) -> float | None:
+    """A Matroska ``DURATION`` tag (``HH:MM:SS.fffffffff``) in seconds."""
+    try:
+        h, m, s = str(text).split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+    except (ValueError, TypeError):
+        return None
+
+
+def _video_span(path: Path, v: dict, fmt: dict, fps: float, start: float) -> tuple[float, int | None]:
+    """(duration [s] from the container's start to the end of the video stream's last frame, its frame count
+    or None). The video stream's own figures, not the container's (which include a longer audio stream, a
+    start offset, or a header anyone can patch): when the header's figures disagree (the stream's duration,
+    its Matroska DURATION tag, frames / rate, the container's duration), the video packets' times decide
+    (a pass over the file that reads no picture: ~0.01 s for a minute of video here)."""
+    nb = v.get("nb_frames")
+    frames = int(nb) if nb and str(nb).isdigit() else None
+    tag = _tag_seconds((v.get("tags") or {}).get("DURATION"))
+    said = [float(v["duration"]) if v.get("duration") else None, tag - start if tag is not None else None,
+            frames / fps if frames and fps else None, float(fmt["duration"]) if fmt.get("duration") else None]
+    said = [d for d in said if d is not None and math.isfinite(d) and d > 0]
+    step = 1.0 / fps if fps else 1 / 30
+    if said and max(said) - min(said) <= max(0.5, 2 * step):
+        return said[0], frames
+    pts = packet_times(path, v.get("index"))
+    if not len(pts):
+        return (min(said) if said else 0.0), frames
+    return float(pts[-1] - start + frame_interval(pts, step)), len(pts)
+
+
+def packet_times(path: str | Path, stream: int | None = None) -> np.ndarray:
+    """The presentation times [s, the container's clock] of a video stream's packets (``stream``: its index
+    in the file; None: the first video stream), sorted; read without decoding."""
+    _, ffprobe = ffmpeg_tools()
+    select = "v:0" if stream is None else str(stream)
+    proc = subprocess.run([ffprobe, "-v", "error", "-select_streams", select, "-show_entries", "packet=pts_time",
+                           "-of", "csv=p=0", as_arg(path)], capture_output=True, text=True)
+    _check_crash(proc.returncode, path, "ffprobe")
+    if proc.returncode != 0:
+        raise VideoError(f"{path}: could not read frame times ({_last_line(proc.stderr)})")
+    vals = []
+    for line in proc.stdout.split():
+        try:
+            vals.append(float(line.strip(",")))
+        except ValueError:
+            continue
+    return np.sort(np.asarray(vals, np.float64))
 
 
 @dataclass
@@ -453,21 +516,10 @@ def frame_times(path: str | Path, info: VideoInfo | None = None) -> np.ndarray:
     """Presentation times of every video frame (seconds from the start) without decoding: the
     video packets' timestamps in presentation order (for results computed elsewhere, e.g. AlphaPose)."""
     info = info or probe(path)
-    _, ffprobe = ffmpeg_tools()
-    cmd = [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
-           "-of", "csv=p=0", as_arg(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise VideoError(f"{path}: could not read frame times ({_last_line(proc.stderr)})")
-    vals = []
-    for line in proc.stdout.split():
-        try:
-            vals.append(float(line.strip(",")))
-        except ValueError:
-            continue
-    if not vals:
+    times = packet_times(path, info.stream)
+    if not len(times):
         raise VideoError(f"{path}: no video frame timestamps")
-    return np.sort(np.asarray(vals)) - info.start_time
+    return times - info.start_time
 
 
 def _read_exact(pipe, size: int) -> bytes | None:

@@ -26,7 +26,7 @@ import numpy as np
 
 from common.diskarray import CHUNK_BYTES, disk_array
 from common.fileio import atomic_path
-from common.frames import holes, spread_equal_times
+from common.frames import frame_interval, holes, spread_equal_times
 
 from .types import PersonTrack
 
@@ -52,6 +52,12 @@ class PoseResult:
     @property
     def num_frames(self) -> int:
         return int(len(self.times))
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the video's start to the end of its last decoded frame (0 without frames): what the
+        video holds, whatever its container's header says."""
+        return float(self.times[-1]) + frame_interval(self.times) if len(self.times) else 0.0
 
     def track(self, tid: int) -> PersonTrack:
         return next(t for t in self.tracks if t.id == tid)

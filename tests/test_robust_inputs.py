@@ -117,3 +117,38 @@ def test_a_very_thin_video_needs_little_memory(tmp_path):
     assert usage.ru_maxrss < 800 * 1024, f"{usage.ru_maxrss / 1024:.0f} MB"  # KiB; 280 MB measured
     doc = _doc(tmp_path / "out", "thin")
     assert (doc["video"]["width"], doc["video"]["height"], doc["video"]["num_frames"]) == (2, 2000, 10)
+
+
+# -- item 6: the video stream's duration, not the container's ---------------------------------------------
+def _patch_mkv_duration(src: Path, dst: Path, seconds: float) -> Path:
+    """``src`` (Matroska) with the Segment's Duration element set to ``seconds`` (a header anyone can edit)."""
+    import struct
+
+    data = bytearray(src.read_bytes())
+    at = data.find(b"\x44\x89")  # the Duration element: its size byte, then a float in milliseconds
+    size = data[at + 2] & 0x7F
+    data[at + 3:at + 3 + size] = struct.pack(">d" if size == 8 else ">f", seconds * 1000.0)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_duration_is_the_video_streams(tmp_path, capsys):
+    """1.6 s of video with 60 s of audio, a start offset of 1000 s, a header patched to 10 h: the issue found
+    60 / 1001.6 / 36000 s, long mode instead of clip mode, and 600 pose chunks for 47 frames."""
+    from tests.helpers import ffmpeg
+
+    src = ["-f", "lavfi", "-i", "testsrc=size=160x90:rate=30:duration=1.6"]
+    ffmpeg(*src, "-f", "lavfi", "-i", "sine=duration=60", "-c:v", "libx264", "-c:a", "aac", str(tmp_path / "audio60.mp4"))
+    ffmpeg(*src, "-f", "lavfi", "-i", "sine=duration=60", "-c:v", "libx264", "-c:a", "aac", str(tmp_path / "audio60m.mkv"))
+    ffmpeg(*src, "-c:v", "libx264", "-output_ts_offset", "1000", str(tmp_path / "offset.mkv"))
+    ffmpeg(*src, "-c:v", "libx264", str(tmp_path / "plain.mkv"))
+    _patch_mkv_duration(tmp_path / "plain.mkv", tmp_path / "patched.mkv", 36000)
+    names = ["audio60.mp4", "audio60m.mkv", "offset.mkv", "patched.mkv"]
+    code, err = _run([*(tmp_path / n for n in names), "--out", tmp_path / "out", "--workers", "1", "--no-report"],
+                     capsys)
+    assert code == 0, err
+    for name in names:
+        doc = _doc(tmp_path / "out", Path(name).stem)
+        assert doc["video"]["duration_s"] == pytest.approx(1.6, abs=0.034), name
+        assert doc["video"]["num_frames"] == 48 and doc["analysis"]["mode"] == "clip", name
+        assert doc["timing"]["pose_chunks"] == 1, name
