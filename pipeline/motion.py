@@ -27,6 +27,12 @@ from scipy.ndimage import convolve1d
 from common.frames import frame_interval
 from definitions.layout import REGIONS, hand_joints, ma52_layout
 
+SHOULDERS_TO_TORSO = 1.5  # torso lengths in a shoulder width, where the hips are never seen
+# torso lengths (neck to hip centre) in the distance from the eyes' centre to the mouth's, where neither the
+# hips nor the shoulders are seen: adults' eye-to-mouth distance is about 7 cm and their neck-to-hip-joint
+# length about 45 cm (6.4); MediaPipe's keypoints of 10 people in the MA-52 and real_dev clips, median 5.8
+# (4.2 with a masked mouth to 8.9 with a turned head, which shortens the face in the picture)
+HEAD_TO_TORSO = 6.0
 MIN_SCORE = 0.5
 MIN_COVERAGE = 0.5
 SMOOTH_S = 0.1
@@ -57,22 +63,26 @@ _SURFACES = {
 }
 
 
-def body_scale(keypoints: np.ndarray, chunk: int = 4096) -> float:
-    """Median torso length [pixels] of a track [T, V, 2]; shoulder width as a fallback; 1 if unknown.
+def body_scale(keypoints: np.ndarray, chunk: int = 4096) -> float | None:
+    """Median torso length [pixels] of a track [T, V, 2]: neck to hip centre; where that is never seen,
+    ``SHOULDERS_TO_TORSO`` shoulder widths; else ``HEAD_TO_TORSO`` eye-to-mouth distances (a face alone in
+    the picture); None when none of these is ever seen (then nothing can be measured in torso lengths).
     (Read ``chunk`` frames at a time; only the lengths, 4 bytes a frame, are kept.)"""
-    def lengths(a: str, b: str) -> np.ndarray:
+    def lengths(a: tuple[str, ...], b: tuple[str, ...]) -> np.ndarray:
         parts = []
         for s in range(0, len(keypoints), chunk):
-            kp = keypoints[s:s + chunk]
-            d = np.linalg.norm(kp[:, _L.index(a)] - kp[:, _L.index(b)], axis=-1)
+            kp = np.asarray(keypoints[s:s + chunk], np.float64)
+            d = np.linalg.norm(kp[:, _L.indices(*a)].mean(1) - kp[:, _L.indices(*b)].mean(1), axis=-1)
             parts.append(d[np.isfinite(d) & (d > 1)].astype(np.float32))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
-    torso = lengths("neck", "hip_center")
-    if torso.size:
-        return float(np.median(torso))
-    sh = lengths("left_shoulder", "right_shoulder")
-    return float(np.median(sh)) * 1.5 if sh.size else 1.0
+    for a, b, factor in ((("neck",), ("hip_center",), 1.0),
+                         (("left_shoulder",), ("right_shoulder",), SHOULDERS_TO_TORSO),
+                         (("left_eye", "right_eye"), ("upper_lip_top", "lower_lip_bottom"), HEAD_TO_TORSO)):
+        found = lengths(a, b)
+        if found.size:
+            return float(np.median(found)) * factor
+    return None
 
 
 def reliable(keypoints: np.ndarray, scores: np.ndarray, width: float, height: float,

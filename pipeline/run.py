@@ -529,6 +529,10 @@ class Pipeline:
         notes += timestamp_notes(pose)
         if pose.backend == "alphapose-json":
             notes += alphapose_coverage(pose)
+        unmeasured = [tr.id for tr in analysis.people if motion.body_scale(tr.keypoints) is None]
+        if unmeasured:
+            notes.append(f"Person {', '.join(map(str, unmeasured))}: no torso, shoulders or face was seen, so their "
+                         "movement cannot be measured in torso lengths: every window is absent, no segment.")
         others = people_note(pose.tracks, analysis.people, frame_rate(pose.times, run.info.fps or 30.0))
         if others:
             notes.append(others)

@@ -169,8 +169,14 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
                   scratch_dir=None, cuts=()) -> tuple[list[Segment], list[Window]]:
     """Windows -> (optional) MMN -> segments with movement descriptions, for one person.
     ``size`` is the frame's (width, height); ``cuts`` are the first frames of the shots after the first
-    (no window or segment spans a cut)."""
+    (no window or segment spans a cut). A person whose size is never seen (no torso, shoulders or face:
+    ``motion.body_scale`` None) cannot be measured in torso lengths: every window is absent, no segment."""
     scale = motion.body_scale(track.keypoints)
+    if scale is None:
+        windows = shot_windows(times, mode, window_s, stride_s, cuts)
+        for w in windows:
+            w.status = "absent"
+        return [], windows
     ok = motion.ReliableMask(track.keypoints, track.scores, *size)
     desc = description.describe_track(track.keypoints, track.scores, times, size, scale, scratch_dir, cuts)
     windows = shot_windows(times, mode, window_s, stride_s, cuts)

@@ -152,3 +152,32 @@ def test_duration_is_the_video_streams(tmp_path, capsys):
         assert doc["video"]["duration_s"] == pytest.approx(1.6, abs=0.034), name
         assert doc["video"]["num_frames"] == 48 and doc["analysis"]["mode"] == "clip", name
         assert doc["timing"]["pose_chunks"] == 1, name
+
+
+# -- item 10: no silent pixel scale ----------------------------------------------------------------------
+def test_body_scale_falls_back_to_the_face_then_says_it_is_unknown():
+    """Without a torso (and shoulders) seen, the scale was 1 pixel: every threshold silently in pixels."""
+    import numpy as np
+
+    from definitions.layout import ma52_layout
+    from pipeline import motion
+    from pipeline.segments import analyse_track
+    from pose.types import PersonTrack
+
+    L = ma52_layout()
+    n = 60
+    t = np.arange(n) / 30
+    kp = np.full((n, 44, 2), np.nan, np.float32)
+    kp[:, L.indices("left_eye", "right_eye")] = [[300, 200], [340, 200]]
+    kp[:, L.indices("upper_lip_top", "lower_lip_bottom")] = [[320, 226], [320, 234]]  # 30 px below the eyes
+    assert motion.body_scale(kp) == pytest.approx(30 * motion.HEAD_TO_TORSO)
+    kp[:, L.indices("left_shoulder", "right_shoulder")] = [[200, 400], [440, 400]]
+    assert motion.body_scale(kp) == pytest.approx(240 * motion.SHOULDERS_TO_TORSO)
+    hands = np.full((n, 44, 2), np.nan, np.float32)
+    hands[:, L.indices(*[name for name in L.names if "hand" in name])] = 300.0
+    hands[:, :, 0] += 20 * np.sin(2 * np.pi * t)[:, None]  # waving
+    assert motion.body_scale(hands) is None
+    track = PersonTrack(0, hands, np.where(np.isfinite(hands[..., 0]), 0.9, 0.0).astype(np.float32),
+                        np.ones((n, 44), np.uint8))
+    segments, windows = analyse_track(track, t, (640, 480), "long")
+    assert segments == [] and windows and {w.status for w in windows} == {"absent"}
