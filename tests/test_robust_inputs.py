@@ -190,3 +190,37 @@ def test_body_scale_falls_back_to_the_face_then_says_it_is_unknown():
     segments, windows = analyse_track(track, t, (640, 480), "long")
     assert segments == [] and windows and {w.status for w in windows} == {"absent"}
 
+
+# -- item 8: MPEG transport streams, and a decoder crash is not a bad file ----------------------------------
+def test_transport_streams_are_read(tmp_path, capsys):
+    """.ts and camcorders' .mts (AVCHD: 192-byte packets): the bundled static ffprobe 6.0 crashed on every
+    one (exit 139) and the message blamed the file."""
+    from tests.helpers import ffmpeg
+
+    src = _person_video(tmp_path / "src.mp4", seconds=1.0)
+    ffmpeg("-i", str(src), "-c:v", "libx264", "-f", "mpegts", str(tmp_path / "clip.ts"))
+    ffmpeg("-i", str(src), "-c:v", "libx264", "-f", "mpegts", "-mpegts_m2ts_mode", "1", str(tmp_path / "camera.mts"))
+    code, err = _run([tmp_path / "clip.ts", tmp_path / "camera.mts", "--out", tmp_path / "out", "--workers", "1",
+                      "--no-report"], capsys)
+    assert code == 0, err
+    for name in ("clip", "camera"):
+        doc = _doc(tmp_path / "out", name)
+        assert doc["video"]["num_frames"] == 10 and doc["video"]["duration_s"] == pytest.approx(1.0, abs=0.01)
+        assert doc["pose"]["persons"], name  # the portrait was seen
+
+
+def test_a_decoder_crash_is_not_blamed_on_the_file(tmp_path, capsys, monkeypatch):
+    import pipeline.video
+
+    crashing = tmp_path / "ffmpeg"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    video = _person_video(tmp_path / "v.mp4")
+    monkeypatch.setattr(pipeline.video, "ffmpeg_exe", lambda: str(crashing))
+    out = tmp_path / "out"
+    code, err = _run([video, "--out", out, "--workers", "1", "--no-report"], capsys)
+    line = " ".join(err.split())
+    assert code == 1
+    assert (f"failed: DecoderCrash: {video}: ffmpeg ({crashing}) was killed by signal 11 while decoding it: a fault "
+            "of that ffmpeg build or the machine (memory?), not necessarily of the file (traceback in") in line
+    assert "not a readable video" not in line and "could not decode" not in line
