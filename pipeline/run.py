@@ -527,6 +527,7 @@ class Pipeline:
         if short:
             notes.append(short)
         notes += timestamp_notes(pose)
+        notes += picture_notes(run.info, pose)
         if pose.backend == "alphapose-json":
             notes += alphapose_coverage(pose)
         unmeasured = [tr.id for tr in analysis.people if motion.body_scale(tr.keypoints) is None]
@@ -590,6 +591,20 @@ def decoded_short(decoded: int, declared: int | None) -> str:
         return (f"only {decoded} of the {declared} frames the file declares could be decoded "
                 "(cut off or damaged?): the results cover those frames only")
     return ""
+
+
+def picture_notes(info, pose) -> list[str]:
+    """Notes on the video stream analysed: the file's other video streams, and changes of picture size."""
+    notes = []
+    if getattr(info, "other_streams", None):
+        notes.append(f"Analysed video stream #{info.stream} ({info.width}x{info.height} {info.codec}), the largest; the "
+                     f"file's other video stream{'s' if len(info.other_streams) > 1 else ''} "
+                     f"({', '.join(info.other_streams)}) not analysed.")
+    for frame, w, h in pose.extra.get("size_changes", []):
+        notes.append(f"The picture changes size at {float(pose.times[frame]):.2f} s (to {w}x{h}; the video is "
+                     f"{info.width}x{info.height}): later frames are fitted into that size (not stretched), and the "
+                     "change counts as a shot boundary.")
+    return notes
 
 
 def timestamp_notes(pose) -> list[str]:

@@ -23,7 +23,7 @@ import shutil
 import stat
 import subprocess
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -85,6 +85,7 @@ class VideoInfo:
     start_time: float
     pix_fmt: str = ""  # the decoder's pixel format (ffprobe), "" when unknown
     stream: int | None = None  # the video stream's index in the file (None: the first video stream)
+    other_streams: list[str] = field(default_factory=list)  # the file's other video streams, not analysed
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -161,7 +162,7 @@ def _probe(path: Path, container) -> VideoInfo:
         kinds = sorted({s.type or "?" for s in streams})
         what = "audio-only file" if kinds == ["audio"] else f"streams: {', '.join(kinds) or 'none'}"
         raise VideoError(f"{path}: no video stream ({what})")
-    v = video[0]
+    v = max(video, key=_area)  # the camera, not a small test pattern or thumbnail track before it
     codec = v.codec_context.name or "?"
     fmt = str(container.format.name or "")
     if fmt.endswith("_pipe") or fmt == "image2":  # png_pipe, jpeg_pipe, webp_pipe, ...: one picture
@@ -181,8 +182,17 @@ def _probe(path: Path, container) -> VideoInfo:
     return VideoInfo(
         path=str(path), width=w, height=h, fps=fps, duration=duration, num_frames=frames, rotation=rot,
         codec=codec, has_audio=any(s.type == "audio" for s in streams), start_time=float(start), pix_fmt=pix_fmt,
-        stream=int(v.index),
+        stream=int(v.index), other_streams=[_describe(s) for s in video if s is not v],
     )
+
+
+def _area(stream) -> int:
+    return int(stream.codec_context.width or 0) * int(stream.codec_context.height or 0)
+
+
+def _describe(stream) -> str:
+    """A video stream in a few words: ``#1 160x90 h264``."""
+    return f"#{stream.index} {stream.codec_context.width}x{stream.codec_context.height} {stream.codec_context.name}"
 
 
 def _tag_seconds(text) -> float | None:
@@ -234,8 +244,10 @@ class Frame:
     time: float  # seconds from the start of the video
     image: np.ndarray | None  # [H, W, 3] uint8 RGB; None for a frame ``every_s`` leaves out
     small: np.ndarray | None = None  # [h, small_width, 3] uint8 RGB when asked for (cut detection)
+    size: tuple[int, int] | None = None  # the decoded picture's own (w, h), when known (with ``small``)
 
 
+_SIZE = re.compile(r"\bs:(\d+)x(\d+)")
 _SHOWINFO = re.compile(r"\[Parsed_showinfo_(\d+)\b.*?\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+)")
 
 
@@ -302,10 +314,12 @@ def _showinfo_options() -> dict:
 
 
 def _scale(stream, w: int, h: int, pix_fmt: str):
-    """Scale in the decoder's own pixel format when it is a YUV one, so that the conversion to RGB that
-    follows is the cheap same-size one: swscale's combined scale-and-convert path costs about 2.5x as
-    much CPU (1080x1296 -> 800x960: 7.8 ms against 2.8 ms a frame here)."""
-    stream = stream.filter("scale", w, h)
+    """Scale to fit ``w`` x ``h`` without stretching (a picture whose size changes mid-stream is fitted into
+    the first size and padded, never distorted), in the decoder's own pixel format when it is a YUV one, so
+    that the conversion to RGB that follows is the cheap same-size one: swscale's combined scale-and-convert
+    path costs about 2.5x as much CPU (1080x1296 -> 800x960: 7.8 ms against 2.8 ms a frame here)."""
+    stream = stream.filter("scale", w, h, force_original_aspect_ratio="decrease", force_divisible_by=2)
+    stream = stream.filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2")
     if pix_fmt.startswith(("yuv", "nv")):
         stream = stream.filter("format", pix_fmt)
     return stream
@@ -325,7 +339,8 @@ def _decode_command(path, info: "VideoInfo", max_side, start_s, sampling, small_
     fps = info.fps or 30.0
     w, h = _scaled_size(info.width, info.height, max_side)
     seek = {} if not start_s or start_s <= 0 else {"ss": f"{start_s:.6f}"}  # from the first frame, as our times
-    base = ffmpeg.input(as_arg(path), **seek).video
+    source = ffmpeg.input(as_arg(path), **seek)
+    base = source.video if info.stream is None else source[str(info.stream)]
     small_size = None
     if small_width:
         small_size = _scaled_size(info.width, info.height, int(small_width), enlarge=True)
@@ -339,8 +354,7 @@ def _decode_command(path, info: "VideoInfo", max_side, start_s, sampling, small_
         step = 1.0 / fps
         main = main.filter("select", "+".join(f"between(t,{t + info.start_time - step:.6f},{t + info.start_time + step:.6f})"
                                               for t in sorted(near)) or "0")
-    if (w, h) != (info.width, info.height):
-        main = _scale(main, w, h, info.pix_fmt)
+    main = _scale(main, w, h, info.pix_fmt)  # also at full size: a later change of size is fitted, not stretched
     main = main.filter("showinfo", **_showinfo_options())
     raw = dict(format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", an=None, sn=None)
     outputs = [main.output("pipe:", **raw)]
@@ -364,6 +378,7 @@ class _FrameTimes(threading.Thread):
         self.nominal = 1.0 / (info.fps or 30.0)
         self.chosen: queue.Queue = queue.Queue()
         self.every: list[float | None] = []
+        self.sizes: list[tuple[int, int] | None] = []  # every decoded frame's own size (with ``every``)
         self.every_cv = threading.Condition()
         self.log: list[str] = []
 
@@ -381,8 +396,10 @@ class _FrameTimes(threading.Thread):
                 if not np.isfinite(t):  # no timestamp: continue from the previous one at the nominal rate
                     t = 0.0 if last_all is None else last_all + self.nominal
                 last_all = t
+                size = _SIZE.search(line)
                 with self.every_cv:
                     self.every.append(t)
+                    self.sizes.append((int(size.group(1)), int(size.group(2))) if size else None)
                     self.every_cv.notify_all()
                 continue
             if not np.isfinite(t):
@@ -399,6 +416,11 @@ class _FrameTimes(threading.Thread):
         with self.every_cv:
             self.every_cv.wait_for(lambda: len(self.every) > count, timeout=60)
             return self.every[count] if len(self.every) > count else None
+
+    def size_of(self, count: int) -> tuple[int, int] | None:
+        """The picture size of decoded frame ``count`` (once ``time_of`` has seen it)."""
+        with self.every_cv:
+            return self.sizes[count] if len(self.sizes) > count else None
 
 
 def _pump(pipe, size: int, shape: tuple, q: queue.Queue, times: queue.Queue | None, stop: threading.Event) -> None:
@@ -440,7 +462,7 @@ def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, sampli
             if abs(pending[0] - t) <= 1e-6:
                 image, pending = pending[1], None
             break
-        yield Frame(count, t, image, item[1])
+        yield Frame(count, t, image, item[1], times.size_of(count))
         count += 1
 
 

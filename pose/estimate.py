@@ -62,6 +62,8 @@ class Detections:
     scores: np.ndarray  # [D, 44] float32
     sources: np.ndarray  # [D, 44] uint8
     cuts: list[int] = field(default_factory=list)  # local first frames of new shots (owned frames only)
+    # (local frame, w, h) where the decoded picture's size changes (owned frames only; each is also a cut)
+    size_changes: list[tuple[int, int, int]] = field(default_factory=list)
 
     ARRAYS = ("times", "pose_frames", "frame", "person", "keypoints", "scores", "sources")
 
@@ -71,13 +73,15 @@ class Detections:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         d = {k: getattr(self, k) for k in self.ARRAYS}
-        d.update(warmup=np.array(self.warmup), cuts=np.asarray(self.cuts, np.int64))
+        d.update(warmup=np.array(self.warmup), cuts=np.asarray(self.cuts, np.int64),
+                 size_changes=np.asarray(self.size_changes, np.int64).reshape(-1, 3))
         return d
 
     @classmethod
     def from_arrays(cls, d) -> "Detections":
+        changes = np.asarray(d["size_changes"]).reshape(-1, 3) if "size_changes" in d else np.zeros((0, 3), int)
         return cls(**{k: np.asarray(d[k]) for k in cls.ARRAYS}, warmup=int(d["warmup"]),
-                   cuts=[int(c) for c in d["cuts"]])
+                   cuts=[int(c) for c in d["cuts"]], size_changes=[tuple(int(v) for v in r) for r in changes])
 
 
 def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps: float, *, start_s: float = 0.0,
@@ -92,6 +96,7 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
     start = getattr(backend, "start", None)
     start(fps) if start else backend.reset()
     times, seen, pose_pos, rows = array("d"), array("q"), array("q"), []
+    size, resized = None, []  # the picture's size; (frame, w, h) where it changes (a new shot)
     for frame in frames:
         if frame.time < from_s:
             continue
@@ -102,7 +107,13 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
             cuts.cut_at(len(times), picture)
             tail -= 1
             continue
-        if cuts is not None and cuts.cut_at(len(times), picture) is not None:
+        new_size = getattr(frame, "size", None)
+        changed = new_size is not None and size is not None and new_size != size
+        if new_size is not None:
+            size = new_size
+        if changed:
+            resized.append((len(times), *new_size))
+        if (cuts is not None and cuts.cut_at(len(times), picture) is not None) or changed:
             cut = getattr(backend, "cut", None)
             cut() if cut else backend.reset()
         if frame.image is not None:
@@ -126,7 +137,8 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
         keypoints=np.array([d.keypoints for d in rows], np.float32).reshape(-1, joints, 2),
         scores=np.array([d.scores for d in rows], np.float32).reshape(-1, joints),
         sources=np.array([d.sources for d in rows], np.uint8).reshape(-1, joints),
-        cuts=sorted({int(c) - first for c in found if first <= int(c) < len(times)}))
+        cuts=sorted({int(c) - first for c in [*found, *(r[0] for r in resized)] if first <= int(c) < len(times)}),
+        size_changes=[(f - first, w, h) for f, w, h in resized if first <= f < len(times)])
 
 
 STITCH_COST = 0.25  # mean joint distance / person size at which two runs' people are the same one
@@ -144,7 +156,7 @@ def assemble(parts: Iterable[Detections], width: int, height: int, fps: float, b
     tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
     times, pose_mask, all_cuts = array("d"), array("b"), []
     stitch = _Stitcher()
-    offset = 0
+    offset, size_changes = 0, []
     for part in parts:
         ids = stitch.map_ids(part)
         by_frame: dict[int, list[Detection]] = {}
@@ -163,9 +175,12 @@ def assemble(parts: Iterable[Detections], width: int, height: int, fps: float, b
         pose_mask.extend(mask.tolist())
         times.extend(part.times[part.warmup:].tolist())
         all_cuts += [offset + c for c in part.cuts if offset + c > 0]
+        size_changes += [(offset + f, w, h) for f, w, h in part.size_changes]
         offset += part.owned
     result = PoseResult(np.array(times, np.float64), width, height, backend, dict(settings), [],
                         cuts=sorted(set(all_cuts)))
+    if size_changes:
+        result.extra["size_changes"] = [list(c) for c in size_changes]
     repair_times(result)  # equal timestamps spread, holes in them made shot boundaries
     tracks = tracker.tracks(len(result.times))
     pose_mask = np.frombuffer(pose_mask, np.int8).astype(bool) if len(pose_mask) else np.zeros(0, bool)

@@ -224,3 +224,45 @@ def test_a_decoder_crash_is_not_blamed_on_the_file(tmp_path, capsys, monkeypatch
     assert (f"failed: DecoderCrash: {video}: ffmpeg ({crashing}) was killed by signal 11 while decoding it: a fault "
             "of that ffmpeg build or the machine (memory?), not necessarily of the file (traceback in") in line
     assert "not a readable video" not in line and "could not decode" not in line
+
+
+# -- item 9: the main video stream, and a picture that changes size ------------------------------------
+def test_a_change_of_picture_size_is_fitted_and_noted(tmp_path, capsys):
+    """480x270, then 360x432 in the same stream (the issue: later frames stretched, the record says 480x270,
+    no note)."""
+    from pipeline.video import iter_frames, probe
+    from tests.helpers import ffmpeg
+
+    src = _person_video(tmp_path / "p.mp4", seconds=1.0, size=256)
+    for name, (w, h) in (("a", (480, 270)), ("b", (360, 432))):
+        ffmpeg("-i", str(src), "-vf", f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:-1:-1",
+               "-c:v", "libx264", "-bf", "0", "-f", "h264", str(tmp_path / f"{name}.h264"))
+    (tmp_path / "ab.h264").write_bytes((tmp_path / "a.h264").read_bytes() + (tmp_path / "b.h264").read_bytes())
+    video = tmp_path / "changed.mkv"
+    ffmpeg("-r", "10", "-i", str(tmp_path / "ab.h264"), "-c", "copy", "-bsf:v", "setts=ts=N/10/TB", str(video))
+    frames = list(iter_frames(video, probe(video), small_width=256))
+    assert [f.size for f in frames] == [(480, 270)] * 10 + [(360, 432)] * 10
+    later = frames[15].image.astype(int)  # 360x432 fitted into 480x270: 225 px wide, black on both sides
+    assert later.shape == (270, 480, 3) and later[:, :120].max() < 20 and later[:, 200:280].mean() > 40
+    code, err = _run([video, "--out", tmp_path / "out", "--workers", "1", "--no-report", "--mode", "long"], capsys)
+    assert code == 0, err
+    doc = _doc(tmp_path / "out", "changed")
+    assert ("The picture changes size at 1.00 s (to 360x432; the video is 480x270): later frames are fitted into that "
+            "size (not stretched), and the change counts as a shot boundary.") in doc["notes"]
+    assert [s["first_frame"] for s in doc["shots"]] == [0, 10]
+
+
+def test_the_largest_video_stream_is_analysed_and_the_others_named(tmp_path, capsys):
+    """A 160x90 test pattern as the first video stream, the camera second: the pattern was analysed."""
+    from tests.helpers import ffmpeg
+
+    src = _person_video(tmp_path / "p.mp4", seconds=1.0, size=256)
+    video = tmp_path / "two.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x90:rate=10:duration=1", "-i", str(src), "-map", "0:v", "-map", "1:v",
+           "-c:v", "libx264", str(video))
+    code, err = _run([video, "--out", tmp_path / "out", "--workers", "1", "--no-report"], capsys)
+    assert code == 0, err
+    doc = _doc(tmp_path / "out", "two")
+    assert (doc["video"]["width"], doc["video"]["height"]) == (256, 256) and doc["pose"]["persons"]
+    assert ("Analysed video stream #1 (256x256 h264), the largest; the file's other video stream (#0 160x90 h264) "
+            "not analysed.") in doc["notes"]
