@@ -318,11 +318,23 @@ def _scale(stream, w: int, h: int, pix_fmt: str):
     the first size and padded, never distorted), in the decoder's own pixel format when it is a YUV one, so
     that the conversion to RGB that follows is the cheap same-size one: swscale's combined scale-and-convert
     path costs about 2.5x as much CPU (1080x1296 -> 800x960: 7.8 ms against 2.8 ms a frame here)."""
-    stream = stream.filter("scale", w, h, force_original_aspect_ratio="decrease", force_divisible_by=2)
+    fit = f"min({w}/iw,{h}/ih)"  # the largest scale at which the picture fits; even sides of at least 2 px
+    stream = stream.filter("scale", w=f"max(2,min({w},round(iw*{fit}/2)*2))", h=f"max(2,min({h},round(ih*{fit}/2)*2))")
     stream = stream.filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2")
     if pix_fmt.startswith(("yuv", "nv")):
         stream = stream.filter("format", pix_fmt)
     return stream
+
+
+def _any_of(terms: list[str]) -> str:
+    """An ffmpeg expression true when any of ``terms`` is: their sum as a balanced tree (FFmpeg 9 refuses a
+    chain of a few hundred terms: "Cannot allocate memory")."""
+    if not terms:
+        return "0"
+    if len(terms) == 1:
+        return terms[0]
+    half = len(terms) // 2
+    return f"({_any_of(terms[:half])}+{_any_of(terms[half:])})"
 
 
 @dataclass
@@ -352,8 +364,8 @@ def _decode_command(path, info: "VideoInfo", max_side, start_s, sampling, small_
         main = main.filter("select", sampling.select_expr(info.start_time))
     if near is not None and not small_width:
         step = 1.0 / fps
-        main = main.filter("select", "+".join(f"between(t,{t + info.start_time - step:.6f},{t + info.start_time + step:.6f})"
-                                              for t in sorted(near)) or "0")
+        main = main.filter("select", _any_of([f"between(t,{t + info.start_time - step:.6f},{t + info.start_time + step:.6f})"
+                                              for t in sorted(near)]))
     main = _scale(main, w, h, info.pix_fmt)  # also at full size: a later change of size is fitted, not stretched
     main = main.filter("showinfo", **_showinfo_options())
     raw = dict(format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", an=None, sn=None)
@@ -537,7 +549,7 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
         if small_pipe is not None:
             small_pipe.close()
     _check_crash(None if killed else proc.returncode, path)
-    if proc.returncode not in (0, None) and count == 0 and need_frames:
+    if proc.returncode not in (0, None) and count == 0:  # also without need_frames: ffmpeg failed, never "no frame"
         raise VideoError(f"{path}: could not decode video ({_last_line(''.join(times.log))})")
     if count == 0 and need_frames:
         raise VideoError(f"{path}: no decodable video frame")
