@@ -65,3 +65,30 @@ def holes(times) -> list[int]:
         return []
     limit = max(MIN_GAP_S, GAP_FACTOR * frame_interval(t))
     return [int(k) + 1 for k in np.flatnonzero(np.diff(t) >= limit)]
+
+
+def missing_spans(expected, decoded) -> list[tuple[float, float, int]]:
+    """(start, end, frames) of each run of ``expected`` frame times (the video's packets) that no ``decoded``
+    frame time matches (within half a frame interval): frames the file holds that could not be decoded."""
+    e = np.sort(np.asarray(expected, np.float64))
+    d = np.sort(np.asarray(decoded, np.float64))
+    if not len(e):
+        return []
+    step = frame_interval(e)
+    if len(d):
+        k = np.clip(np.searchsorted(d, e), 1, len(d) - 1) if len(d) > 1 else np.zeros(len(e), int)
+        nearest = np.minimum(np.abs(d[k] - e), np.abs(d[np.maximum(k - 1, 0)] - e))
+        lost = nearest > 0.5 * step
+    else:
+        lost = np.ones(len(e), bool)
+    spans, i = [], 0
+    while i < len(e):
+        if not lost[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(e) and lost[j + 1]:
+            j += 1
+        spans.append((float(e[i]), float(e[j]) + step, j - i + 1))
+        i = j + 1
+    return spans

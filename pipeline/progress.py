@@ -72,7 +72,7 @@ def print_summary(console: Console, summary, out) -> None:
         colour = {"done": "green", "skipped": "cyan", "failed": "red"}[o.status]
         table.add_row(escape(str(o.job.rel.parent / o.job.path.name)), f"[{colour}]{o.status}[/{colour}]",
                       str(o.segments) if o.status == "done" else "", f"{o.seconds:.1f}" if o.seconds else "",
-                      escape(o.message) if o.status != "failed" else "see below")
+                      escape(o.message) if o.status == "skipped" else "see below" if o.message else "")
     console.print(table)
     done = sum(o.status == "done" for o in summary.outcomes)
     skipped = sum(o.status == "skipped" for o in summary.outcomes)
@@ -80,6 +80,10 @@ def print_summary(console: Console, summary, out) -> None:
         console.print("[yellow]Interrupted.[/yellow] Finished videos are complete; rerun with --resume to go on.")
     for o in summary.failed:
         console.print(f"[red]failed:[/red] {escape(o.message)}", highlight=False, soft_wrap=True)
+    for o in summary.outcomes:  # done, with warnings (frames that could not be decoded, a report not written)
+        if o.status == "done" and o.message:
+            console.print(f"[yellow]{escape(str(o.job.path))}:[/yellow] {escape(o.message)}", highlight=False,
+                          soft_wrap=True)
     console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed")
     index = Path(out) / "index.html"
     if not summary.interrupted and index.is_file():

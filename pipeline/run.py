@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from common.errors import is_user_error
 from common.fileio import write_json_atomic
-from common.frames import frame_rate
+from common.frames import frame_rate, missing_spans
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
@@ -39,7 +39,7 @@ from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorker
                        default_workers, done_part, every_s_for, pose_settings, stored, worth_sharing)
 from .inputs import InputError, VideoJob, check_output_dir, collect_inputs  # noqa: F401 (callers import them here)
 from .progress import Reporter
-from .record import TOOL, Record, VideoAnalysis, build_record
+from .record import TOOL, FrameCount, Record, VideoAnalysis, build_record
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
 from .shots import CutDetector, detect_cuts
 from .video import VideoError, frame_times, probe
@@ -456,9 +456,10 @@ class Pipeline:
         stage = stage or (lambda name, total=None: None)
         with run.stack:
             pose = self._finish_pose(run, progress, stage)
+            frames = count_frames(run.job.path, run.info, pose)
             analysis = self._analyse(run, pose, stage, progress)
-            doc = self._export(run, pose, analysis, stage, progress)
-            warnings = [w for w in [decoded_short(pose.num_frames, run.info.num_frames)] if w]
+            doc = self._export(run, pose, analysis, stage, progress, frames)
+            warnings = [w for w in [missing_warning(frames, pose, run.info)] if w]
             if self.opts.report:
                 stage("report")
                 warnings += self._report(run.outs["json"], doc, run.job, pose, run.info)
@@ -511,7 +512,7 @@ class Pipeline:
             timing[f"{name}_s"] = self.recognizer.seconds[name] - before
         return VideoAnalysis(mode, people, subject, segments, windows)
 
-    def _notes(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis) -> list[str]:
+    def _notes(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, frames: FrameCount) -> list[str]:
         """What a reader of the results must know (no checkpoint, nobody found, frames missing, ...)."""
         notes = []
         if self.recognizer is None:
@@ -523,10 +524,8 @@ class Pipeline:
             notes.append(f"The clip's motion energy ({max(w['motion_energy'] for w in still):.3f}) is below the still "
                          f"threshold ({self.opts.still_threshold:g}): it is reported as still, with no segment "
                          "(--still-threshold 0 classifies every clip).")
-        short = decoded_short(pose.num_frames, run.info.num_frames)
-        if short:
-            notes.append(short)
-        notes += timestamp_notes(pose)
+        notes += missing_notes(frames, pose, run.info)
+        notes += timestamp_notes(pose, frames.missing)
         notes += picture_notes(run.info, pose)
         if pose.backend == "alphapose-json":
             notes += alphapose_coverage(pose)
@@ -542,14 +541,16 @@ class Pipeline:
                          "expect lower accuracy than the paper's.")
         return notes
 
-    def _export(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, stage, progress=None) -> Record:
+    def _export(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, stage, progress=None,
+                frames: FrameCount | None = None) -> Record:
         """The record, its CSV, ELAN (and overlay) files; the JSON record written last."""
         opts, outs, timing = self.opts, run.outs, run.timing
         t = time.perf_counter()
         stage("export (files)", 3 + opts.overlay)  # CSV, ELAN, [overlay,] JSON
         doc = build_record(run.job, run.fingerprint, run.info, pose, analysis, opts=opts, recognizer=self.recognizer,
                            cache=outs["pose"].name if opts.pose != "alphapose-json" else None,
-                           notes=self._notes(run, pose, analysis), settings_key=self.settings_key,
+                           notes=self._notes(run, pose, analysis, frames or FrameCount(None, [])),
+                           settings_key=self.settings_key, frames=frames,
                            smooth_s=motion.SMOOTH_S)
         steps = [lambda: export.write_csv(outs["csv"], doc), lambda: export.write_eaf(outs["eaf"], doc, run.job.path)]
         if opts.overlay:
@@ -584,6 +585,45 @@ class Pipeline:
         torch.set_num_threads(max(1, default_workers() - min(self._workers.busy(), self._workers.workers)))
 
 
+def count_frames(path: Path, info, pose: PoseResult) -> FrameCount:
+    """The frames the file holds (its video packets, read without decoding) and the stretches of them that
+    were not decoded (``common.frames.missing_spans``); expected None when the packets cannot be read."""
+    try:
+        expected = frame_times(path, info)
+    except VideoError:
+        return FrameCount(None, [])
+    return FrameCount(len(expected), missing_spans(expected, pose.times))
+
+
+MAX_SPANS_NAMED = 5  # missing stretches named one by one in the notes (the record lists them all)
+
+
+def missing_notes(frames: FrameCount, pose: PoseResult, info) -> list[str]:
+    """A note per stretch of frames that could not be decoded (or, when the packets could not be read, when
+    far fewer frames were decoded than the header declares)."""
+    if frames.expected is None:
+        short = decoded_short(pose.num_frames, info.num_frames)
+        return [short] if short else []
+    notes = [f"{n} frame{'s' if n > 1 else ''} from {a:.2f} s to {b:.2f} s could not be decoded (the file is damaged "
+             "there?): nothing in that stretch is analysed." for a, b, n in frames.missing[:MAX_SPANS_NAMED]]
+    if len(frames.missing) > MAX_SPANS_NAMED:
+        rest = frames.missing[MAX_SPANS_NAMED:]
+        notes.append(f"{sum(n for *_, n in rest)} more frames in {len(rest)} more stretches could not be decoded "
+                     "(the record's video.missing lists them).")
+    return notes
+
+
+def missing_warning(frames: FrameCount, pose: PoseResult, info) -> str:
+    """The run summary's warning when frames the file holds could not be decoded ('' when none)."""
+    if frames.expected is None:
+        return decoded_short(pose.num_frames, info.num_frames)
+    lost = sum(n for *_, n in frames.missing)
+    if not lost:
+        return ""
+    where = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b, _ in frames.missing[:3]) + (", ..." if len(frames.missing) > 3 else "")
+    return f"{lost} of the {frames.expected} frames could not be decoded ({where}): nothing there is analysed"
+
+
 def decoded_short(decoded: int, declared: int | None) -> str:
     """A warning when far fewer frames could be decoded than the container declares (a file cut off
     while it was copied or recorded), else ''."""
@@ -607,8 +647,9 @@ def picture_notes(info, pose) -> list[str]:
     return notes
 
 
-def timestamp_notes(pose) -> list[str]:
-    """Notes on frame times that had to be repaired (``pose.result.repair_times``)."""
+def timestamp_notes(pose, missing=()) -> list[str]:
+    """Notes on frame times that had to be repaired (``pose.result.repair_times``); a hole where frames could
+    not be decoded (``missing``) is named by ``missing_notes`` instead."""
     notes = []
     spread = pose.extra.get("times_spread", 0)
     if spread:
@@ -616,6 +657,8 @@ def timestamp_notes(pose) -> list[str]:
                      "times were spread evenly up to the next frame's.")
     for k in pose.extra.get("holes", []):
         a, b = float(pose.times[k - 1]), float(pose.times[k])
+        if any(s < b and e > a for s, e, _ in missing):
+            continue
         notes.append(f"No frame from {a:.2f} s to {b:.2f} s (a hole of {b - a:.1f} s in the video's timestamps): "
                      "nothing is measured across it (it counts as a shot boundary) and its windows are absent.")
     return notes

@@ -426,8 +426,9 @@ class _FrameTimes(threading.Thread):
     def time_of(self, count: int) -> float | None:
         """The time of decoded frame ``count`` (None at the end)."""
         with self.every_cv:
-            self.every_cv.wait_for(lambda: len(self.every) > count, timeout=60)
-            return self.every[count] if len(self.every) > count else None
+            if not self.every_cv.wait_for(lambda: len(self.every) > count, timeout=FRAME_TIME_WAIT_S):
+                raise DecodeStopped(f"ffmpeg gave no time for frame {count} in {FRAME_TIME_WAIT_S:.0f} s")
+            return self.every[count]
 
     def size_of(self, count: int) -> tuple[int, int] | None:
         """The picture size of decoded frame ``count`` (once ``time_of`` has seen it)."""
@@ -435,26 +436,53 @@ class _FrameTimes(threading.Thread):
             return self.sizes[count] if len(self.sizes) > count else None
 
 
+class DecodeStopped(RuntimeError):
+    """Reading ffmpeg's frames failed part way (a frame without its time for ``FRAME_TIME_WAIT_S``, a broken
+    pipe): the frames after it would be silently missing, so the video fails instead."""
+
+
+FRAME_TIME_WAIT_S = 60.0  # ffmpeg prints a frame's time as it writes the frame: this long without one is a fault
+
+
+@dataclass
+class _Failed:
+    """What a reader thread hands the consumer instead of a frame when reading failed."""
+    error: BaseException
+
+
 def _pump(pipe, size: int, shape: tuple, q: queue.Queue, times: queue.Queue | None, stop: threading.Event) -> None:
-    """Raw frames from a pipe into ``q`` as (time or None, image); None at the end."""
+    """Raw frames from a pipe into ``q`` as (time or None, image); ``_Failed`` if reading fails; None at the
+    end."""
     try:
         while not stop.is_set():
             buf = _read_exact(pipe, size)
             if buf is None:
                 break
-            t = times.get(timeout=60) if times is not None else None
+            t = times.get(timeout=FRAME_TIME_WAIT_S) if times is not None else None
             _put(q, (t, np.frombuffer(buf, np.uint8).reshape(shape)), stop)
-    except Exception:  # noqa: BLE001 - the consumer sees the end of the stream
-        pass
+    except queue.Empty:
+        _put(q, _Failed(DecodeStopped(f"ffmpeg gave no frame time for {FRAME_TIME_WAIT_S:.0f} s")), stop)
+    except Exception as e:  # noqa: BLE001 - handed to the consumer, which raises it: never a silent end
+        _put(q, _Failed(e), stop)
     finally:
         q.put(None) if not stop.is_set() else None
 
 
-def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, sampling: Sampling | None) -> Iterator[Frame]:
+def _frame_or_raise(item, path, count: int):
+    """A queue item, or the reader's failure raised with the file and the frames read so far."""
+    if isinstance(item, _Failed):
+        e = item.error
+        raise DecodeStopped(f"{path}: reading the decoded frames stopped after {count} frames "
+                            f"({type(e).__name__}: {' '.join(str(e).split())})") from e
+    return item
+
+
+def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, sampling: Sampling | None,
+            path) -> Iterator[Frame]:
     """Every decoded frame (small), with its full-size image where one came (the full-size stream is
     a subset, matched by time)."""
     pending, big_done, prev_t, count = None, False, None, 0
-    while (item := small_q.get()) is not None:
+    while (item := _frame_or_raise(small_q.get(), path, count)) is not None:
         t = times.time_of(count)
         if t is None:
             break
@@ -463,7 +491,7 @@ def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, sampli
         prev_t = t
         while wanted and not big_done:
             if pending is None:
-                got = big_q.get()
+                got = _frame_or_raise(big_q.get(), path, count)
                 if got is None:
                     big_done = True
                     break
@@ -531,11 +559,11 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     count = 0
     try:
         if not small_width:
-            while (item := big_q.get()) is not None:
+            while (item := _frame_or_raise(big_q.get(), path, count)) is not None:
                 yield Frame(count, item[0], item[1])
                 count += 1
         else:
-            for frame in _merged(big_q, small_q, times, dec.sampling):
+            for frame in _merged(big_q, small_q, times, dec.sampling, path):
                 yield frame
                 count += 1
         times.join(timeout=60)

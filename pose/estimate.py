@@ -181,6 +181,7 @@ def assemble(parts: Iterable[Detections], width: int, height: int, fps: float, b
                         cuts=sorted(set(all_cuts)))
     if size_changes:
         result.extra["size_changes"] = [list(c) for c in size_changes]
+    result.extra["pose_frames"] = int(sum(pose_mask))  # the frames the pose model ran on (the others filled in)
     repair_times(result)  # equal timestamps spread, holes in them made shot boundaries
     tracks = tracker.tracks(len(result.times))
     pose_mask = np.frombuffer(pose_mask, np.int8).astype(bool) if len(pose_mask) else np.zeros(0, bool)

@@ -266,3 +266,65 @@ def test_the_largest_video_stream_is_analysed_and_the_others_named(tmp_path, cap
     assert (doc["video"]["width"], doc["video"]["height"]) == (256, 256) and doc["pose"]["persons"]
     assert ("Analysed video stream #1 (256x256 h264), the largest; the file's other video stream (#0 160x90 h264) "
             "not analysed.") in doc["notes"]
+
+
+# -- item 3: no frame goes missing without a word ------------------------------------------------------
+def _damaged_video(tmp_path: Path) -> Path:
+    """3 s of the nodding portrait at 10 fps, a keyframe every second, whose bytes for 1.0-2.0 s are
+    overwritten with noise: those 10 frames cannot be decoded, the decoder recovers at the 2 s keyframe."""
+    import av
+    import numpy as np
+
+    from pipeline.sample import sample_frames
+    from pipeline.video import write_video
+    from tests.helpers import ffmpeg
+
+    src = tmp_path / "src.mp4"
+    write_video(src, iter(list(sample_frames(5.0, 10, 160))[20:]), 10, (160, 160))
+    video = tmp_path / "damaged.mp4"
+    ffmpeg("-i", str(src), "-c:v", "libx264", "-g", "10", "-bf", "0", str(video))
+    with av.open(str(video)) as c:
+        s = c.streams.video[0]
+        middle = [(p.pos, p.pos + p.size) for p in c.demux(s) if p.pts is not None and 1.0 <= p.pts * s.time_base < 2.0]
+    data = bytearray(video.read_bytes())
+    lo, hi = min(a for a, _ in middle), max(b for _, b in middle)
+    data[lo:hi] = np.random.default_rng(1).integers(0, 256, hi - lo, dtype=np.uint8).tobytes()
+    video.write_bytes(bytes(data))
+    return video
+
+
+def test_a_damaged_middle_is_named_with_its_time_span(tmp_path, capsys):
+    video = _damaged_video(tmp_path)
+    code, err = _run([video, "--out", tmp_path / "out", "--workers", "1", "--no-report", "--mode", "long"], capsys)
+    assert code == 0, err
+    assert "warning: 10 of the 30 frames could not be decoded (1.00-2.00 s): nothing there is analysed" in " ".join(err.split())
+    doc = _doc(tmp_path / "out", "damaged")
+    v = doc["video"]
+    assert (v["frames_expected"], v["num_frames"], v["frames_analysed"]) == (30, 20, 20)
+    assert v["missing"] == [{"start_s": 1.0, "end_s": 2.0, "frames": 10}]
+    assert ("10 frames from 1.00 s to 2.00 s could not be decoded (the file is damaged there?): nothing in that "
+            "stretch is analysed.") in doc["notes"]
+    assert not any(n.startswith("No frame from") for n in doc["notes"])  # named once, as frames not decoded
+    for s in doc["segments"]:
+        assert s["end_s"] <= 1.0 + 1e-6 or s["start_s"] >= 2.0 - 1e-6, s
+
+
+def test_a_reader_failure_is_never_a_silent_end(tmp_path, monkeypatch):
+    """_pump took any reader exception (the 60 s frame-time timeout too) for the end of the video."""
+    import pipeline.video
+    from pipeline.video import DecodeStopped, iter_frames
+    from tests.helpers import blank_video
+
+    video = blank_video(tmp_path / "v.mp4", seconds=2, fps=10)
+    real, calls = pipeline.video._read_exact, []
+
+    def failing(pipe, size):
+        calls.append(size)
+        if len(calls) == 8:
+            raise OSError("Input/output error")
+        return real(pipe, size)
+
+    monkeypatch.setattr(pipeline.video, "_read_exact", failing)
+    with pytest.raises(DecodeStopped, match=r"v.mp4: reading the decoded frames stopped after \d frames "
+                                            r"\(OSError: Input/output error\)"):
+        list(iter_frames(video))
