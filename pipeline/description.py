@@ -128,10 +128,11 @@ def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray,
     context = motion.context_frames(times, CONTEXT_S)
     for first, last in shot_ranges(cuts, n):
         energy[first:last] = motion.frame_energy(keypoints[first:last], ok.view(first, last), times[first:last], scale)
+        step = frame_interval(times[first:last])
         for start in range(first, last, CHUNK):
             lo, hi = max(first, start - context), min(last, start + CHUNK + context)
             stop = min(last, start + CHUNK)
-            p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+            p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, step)
             parts[start:stop] = p[start - lo:stop - lo]
             dist[start:stop] = hand_distances(keypoints[start:stop], contact_ok[start:stop], scale)
         t, r = contact_events(dist[first:last], times[first:last], end=motion_end(times, last))
@@ -141,7 +142,8 @@ def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray,
 
 
 # -- own motion of body parts ------------------------------------------------------------------------
-def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:
+def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
+                step: float | None = None) -> np.ndarray:
     """[T, 4] own motion of MOTION_PARTS per frame (torso lengths per second; see the module's text).
     Positions relative to a parent are taken in the shoulders' frame (origin at the parent, axes
     along and across the shoulder line), so a torso that sways or leans carries its head and arms
@@ -150,7 +152,8 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
     out = np.zeros((n, len(MOTION_PARTS)), np.float32)
     if n < 2:
         return out
-    width = motion.smoothing_width(times)
+    step = frame_interval(times) if step is None else step  # a chunk gets its whole shot's (same values)
+    width = max(1.0, motion.SMOOTH_S / step)
     dt = np.diff(times)
     dt = np.where(dt > 0, dt, np.nan)
     kp = np.asarray(keypoints, np.float64)
@@ -181,7 +184,7 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
         val[has] = np.nanmedian(sp[has], axis=1)
         val = np.nan_to_num(val)
         out[1:, p], out[0, p] = val, val[0]
-    return motion.moving_average(out, PART_SMOOTH_S / frame_interval(times)).astype(np.float32)
+    return motion.moving_average(out, PART_SMOOTH_S / step).astype(np.float32)
 
 
 # -- contacts -----------------------------------------------------------------------------------------

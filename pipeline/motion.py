@@ -123,10 +123,10 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         return {r: 0.0 for r in REGION_JOINTS}
     total = np.zeros(keypoints.shape[1])
     count = np.zeros(keypoints.shape[1])
-    pad = context_frames(times)
+    pad, width = context_frames(times), smoothing_width(times)  # the whole stretch's, for every chunk
     for start in range(0, n - 1, chunk):
         lo, hi = max(0, start - pad), min(n, start + chunk + 1 + pad)
-        sp, both = _speeds(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+        sp, both = _speeds(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, width)
         part = slice(start - lo, start - lo + min(chunk, n - 1 - start))
         total += np.where(both[part], sp[part], 0.0).sum(0)
         count += both[part].sum(0)
@@ -167,12 +167,13 @@ def moving_average(x: np.ndarray, width: float, axis: int = 0, mode: str = "near
     return convolve1d(np.asarray(x, np.float64), smoothing_kernel(width), axis=axis, mode=mode)
 
 
-def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
+            width: float) -> tuple[np.ndarray, np.ndarray]:
     """Smoothed joint speeds [T-1, V] (torso lengths / s) and where both frames are reliable."""
     dt = np.diff(times)
     dt = np.where(dt > 0, dt, np.nan)
     both = ok[1:] & ok[:-1]
-    smooth = smooth_tracks(keypoints, ok, smoothing_width(times))
+    smooth = smooth_tracks(keypoints, ok, width)
     with np.errstate(invalid="ignore"):
         speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale
     both = both & np.isfinite(speed)
@@ -187,19 +188,19 @@ def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale
     does not grow with the video's length."""
     n = len(times)
     parts = []
-    pad = context_frames(times)
+    pad, width = context_frames(times), smoothing_width(times)  # the whole stretch's, for every chunk
     for start in range(0, n, chunk):
         lo, hi = max(0, start - pad), min(n, start + chunk + pad)
-        e = _frame_energy(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+        e = _frame_energy(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, width)
         parts.append(e[start - lo:start - lo + min(chunk, n - start)])
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:
+def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float, width: float) -> np.ndarray:
     n = len(times)
     if n < 2:
         return np.zeros(n)
-    speed, both = _speeds(keypoints, ok, times, scale)
+    speed, both = _speeds(keypoints, ok, times, scale, width)
     speed = np.where(both, speed, np.nan)
     per_region = []
     for joints in REGION_JOINTS.values():
@@ -209,7 +210,7 @@ def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         if has.any():
             med[has] = np.nanmedian(vals[has], axis=1)
         per_region.append(med)
-    e = moving_average(np.max(per_region, axis=0), smoothing_width(times))
+    e = moving_average(np.max(per_region, axis=0), width)
     return np.concatenate(([e[0]], e))
 
 
