@@ -28,7 +28,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
-import av
 import ffmpeg
 import numpy as np
 
@@ -108,6 +107,8 @@ ROTATION_PACKETS = 300  # packets read at most for a first frame that tells the 
 def _rotation(container, stream) -> int:
     """The display rotation of a video stream in degrees (its display matrix, as the first frame carries it;
     0 when the first frame cannot be decoded: the decode then says why)."""
+    import av  # FFmpeg's libraries: imported where a file is read (~40 ms)
+
     try:
         for n, packet in enumerate(container.demux(stream)):
             for frame in packet.decode():
@@ -145,6 +146,8 @@ def _last_line(text: str) -> str:
 
 
 def probe(path: str | Path) -> VideoInfo:
+    import av
+
     path = Path(path)
     _check_readable(path)
     try:
@@ -156,6 +159,8 @@ def probe(path: str | Path) -> VideoInfo:
 
 
 def _probe(path: Path, container) -> VideoInfo:
+    import av
+
     streams = list(container.streams)
     video = [s for s in streams if s.type == "video" and not s.disposition & av.stream.Disposition.attached_pic]
     if not video:
@@ -210,6 +215,8 @@ def _video_span(path: Path, v, container, fps: float, start: float) -> tuple[flo
     start offset, or a header anyone can patch): when the header's figures disagree (the stream's duration,
     its Matroska DURATION tag, frames / rate, the container's duration), the video packets' times decide
     (a pass over the file that reads no picture: ~0.01 s for a minute of video here)."""
+    import av
+
     frames = int(v.frames) if v.frames and v.frames > 0 else None
     tag = _tag_seconds((v.metadata or {}).get("DURATION"))
     said = [v.duration * float(v.time_base) if v.duration and v.time_base else None,
@@ -228,6 +235,8 @@ def _video_span(path: Path, v, container, fps: float, start: float) -> tuple[flo
 def packet_times(path: str | Path, stream: int | None = None) -> np.ndarray:
     """The presentation times [s, the container's clock] of a video stream's packets (``stream``: its index
     in the file; None: the first video stream), sorted; read without decoding."""
+    import av
+
     try:
         with av.open(as_arg(path), metadata_errors="replace") as container:
             v = container.streams[stream] if stream is not None else container.streams.video[0]
