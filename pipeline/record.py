@@ -196,6 +196,16 @@ def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:
             "still_threshold": opts.still_threshold, "smooth_s": smooth_s, "person": opts.person}
 
 
+def decoded_rate(pose: PoseResult, info) -> float:
+    """The frames' usual rate: the container's own when the decoded frames agree with it (within 1 %: the
+    times are rounded to microseconds), else the decoded frames' (holes and equal timestamps put the
+    container's average off)."""
+    if pose.num_frames < 2:
+        return info.fps
+    rate = frame_rate(pose.times, info.fps or 30.0)
+    return info.fps if info.fps and abs(rate - info.fps) <= 0.01 * info.fps else rate
+
+
 def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoAnalysis, *, opts, recognizer,
                  cache: Optional[str], notes: list[str], settings_key: str, smooth_s: float,
                  frames: Optional[FrameCount] = None) -> Record:
@@ -204,8 +214,7 @@ def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoA
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": TOOL,
-        "video": video_record(job, fingerprint, info, pose, duration,
-                              frame_rate(pose.times, info.fps) if pose.num_frames > 1 else info.fps, frames),
+        "video": video_record(job, fingerprint, info, pose, duration, decoded_rate(pose, info), frames),
         "pose": pose_record(pose, cache, analysis),
         "model": model_record(recognizer),
         "analysis": analysis_record(opts, analysis.mode, smooth_s),
