@@ -95,10 +95,18 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     """Every option checked before any work (exit 2 with one line naming the option)."""
     import math
 
+    from pipeline.motion import SMOOTH_S
+
+    # motion is measured on keypoints smoothed over SMOOTH_S (0.1 s): a window or stride shorter than two
+    # of those spans measures the pose model's jitter, not movement, and multiplies the windows (MMN's work)
+    shortest = 2 * SMOOTH_S
     for name in ("window", "stride"):
         v = getattr(args, name)
         if not (math.isfinite(v) and v > 0):
             ap.error(f"--{name} must be a positive number of seconds; got {v}")
+        if v < shortest:
+            ap.error(f"--{name} must be at least {shortest:g} s (two motion-smoothing spans of {SMOOTH_S:g} s: a "
+                     f"shorter one measures pose jitter, not movement); got {v:g}")
     if not (math.isfinite(args.still_threshold) and args.still_threshold >= 0):
         ap.error(f"--still-threshold must be a number >= 0; got {args.still_threshold}")
     if args.max_side < 0 or 0 < args.max_side < 64:
@@ -116,8 +124,11 @@ def _check_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> Non
             args.pose_fps = math.nan
         if not (math.isfinite(args.pose_fps) and args.pose_fps >= 1):
             ap.error(f"--pose-fps must be 'all' or a number of frames a second >= 1; got {args.pose_fps!r}")
-    if args.person not in ("subject", "all") and not args.person.isdigit():
+    if args.person not in ("subject", "all") and not args.person.isdecimal():
         ap.error(f"--person must be subject, all or a person id (a whole number); got {args.person!r}")
+    if args.submission and not (args.checkpoint or args.bone_checkpoint):
+        ap.error("--submission needs --checkpoint (the test server scores MMN's actions; without a checkpoint "
+                 "there are none to submit)")
 
 
 def main(argv=None) -> int:

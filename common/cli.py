@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import sys
 from typing import NoReturn
 
@@ -17,9 +18,26 @@ def one_line(message: object) -> str:
     return " ".join(str(message).split()) or type(message).__name__
 
 
+# what a terminal would act on rather than show: C0/C1 controls (ANSI escape sequences, carriage
+# return, backspace), line and paragraph separators, bidirectional overrides (text shown reversed)
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: object) -> str:
+    """``text`` safe to print on a terminal: the characters a terminal would act on are shown as their
+    escapes (``\\x1b``, ``\\u202e``), so a file or label name can neither colour, move nor forge output."""
+    return _INVISIBLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def terminal_line(message: object) -> str:
+    """A message as one line for a terminal (``one_line``, then ``visible``), without markup."""
+    return visible(one_line(message))
+
+
 def print_error(console, message: object) -> None:
-    """``error: MESSAGE`` on one line; file names in it are shown as they are (``[draft]`` stays)."""
-    console.print(f"[red]error:[/red] {escape(one_line(message))}", highlight=False, soft_wrap=True)
+    """``error: MESSAGE`` on one line; file names in it are shown as they are (``[draft]`` stays), control
+    characters as escapes."""
+    console.print(f"[red]error:[/red] {escape(terminal_line(message))}", highlight=False, soft_wrap=True)
 
 
 def exit_now(code: int) -> NoReturn:

@@ -36,6 +36,22 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise
 
 
+def stale_parts(target: str | Path, older_than_s: float = 0.0) -> list[Path]:
+    """The temporary files ``atomic_path`` left beside ``target`` (a writer killed part-way) that were last
+    written more than ``older_than_s`` seconds ago."""
+    import glob
+    import time
+
+    target = Path(target)
+    now = time.time()
+    found = []
+    for part in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > older_than_s:
+                found.append(part)
+    return found
+
+
 def write_text_atomic(target: str | Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -71,9 +71,10 @@ class LabelSet:
         are comments, ``# label set: NAME`` names the set); every problem is a ``LabelFileError`` naming
         the file, line and column."""
         path = Path(path)
-        try:
-            with open(path, newline="", encoding="utf-8") as f:
-                text = f.read().splitlines()
+        try:  # a UTF-8 BOM (spreadsheets write one) is no part of the first column's name; lines end at
+            # line ends only (splitlines would also cut a name at U+2028, U+0085, form feeds, ...)
+            with open(path, encoding="utf-8-sig") as f:
+                text = f.read().split("\n")
         except (OSError, UnicodeDecodeError) as e:
             raise LabelFileError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
         comments = 0
@@ -87,14 +88,36 @@ class LabelSet:
         if missing:
             raise LabelFileError(f"{path}:{comments + 1}: missing column(s) {', '.join(missing)} (a label TSV has "
                                  f"the tab-separated columns {', '.join(cls.COLUMNS)})")
-        acts = [cls._action(path, n, row) for n, row in enumerate(reader, start=comments + 2)]
-        if not acts:
+        rows = [(cls._action(path, n, row), n) for n, row in enumerate(reader, start=comments + 2)]
+        if not rows:
             raise LabelFileError(f"{path}: no labels (only a header line?)")
+        cls._check_unambiguous(path, rows)
+        acts = [a for a, _ in rows]
         acts.sort(key=lambda a: a.id)
         if [a.id for a in acts] != list(range(len(acts))):
             raise LabelFileError(f"{path}: action_id must be 0..{len(acts) - 1}, each once; "
                                  f"got {sorted(a.id for a in acts)[:10]}")
         return cls(acts, name)
+
+    @staticmethod
+    def _check_unambiguous(path: Path, rows: list[tuple[Action, int]]) -> None:
+        """Each code and name names one action (annotations give either), each body id one body part."""
+        names: dict[str, tuple[str, int]] = {}  # code or action name -> (what it is, its line)
+        bodies: dict[int, tuple[str, int]] = {}
+        ids: dict[int, int] = {}
+        for a, n in rows:
+            if ids.setdefault(a.id, n) != n:
+                raise LabelFileError(f"{path}:{n}: action_id {a.id} is already on line {ids[a.id]}")
+            for what, value in (("code", a.code), ("action_name", a.name)):
+                if value in names and not (what == "action_name" and value == a.code):
+                    first, line = names[value]
+                    raise LabelFileError(f"{path}:{n}: {what} {value!r} is already the {first} of line {line} "
+                                         "(codes and names must each name one action)")
+                names.setdefault(value, (what, n))
+            body, line = bodies.setdefault(a.body_id, (a.body_name, n))
+            if body != a.body_name:
+                raise LabelFileError(f"{path}:{n}: body_id {a.body_id} is named {a.body_name!r} here but {body!r} "
+                                     f"on line {line}")
 
     @staticmethod
     def _action(path: Path, line: int, row: dict) -> Action:
@@ -105,7 +128,7 @@ class LabelSet:
                 raise LabelFileError(f"{path}:{line}: column {col} is empty")
             values[col] = v.strip()
         for col in ("action_id", "body_id"):
-            if not values[col].isdigit():
+            if not values[col].isdecimal():
                 raise LabelFileError(f"{path}:{line}: column {col} must be a whole number >= 0; got {values[col]!r}")
         return Action(int(values["action_id"]), values["code"], values["action_name"], int(values["body_id"]),
                       values["body_name"])

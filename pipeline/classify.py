@@ -3,12 +3,16 @@
     python -m pipeline.classify clip.npy --checkpoint joint.pt [--bone-checkpoint bone.pt]
     python -m pipeline.classify test_data.pkl --checkpoint joint.pt --clip test0001
     python -m pipeline.classify interview.pose.npz --checkpoint joint.pt --start 12.5 --end 14.5
+    python -m pipeline.classify interview.pose.npz --start 12.5 --end 14.5    # weight-free only
 
 Input: an ``.npy`` / ``.npz`` with keypoints [L, 44, 2] in pixels (44-joint MA-52 layout), an
 official MA-52 / pyskl pickle (``--clip`` picks a clip by id or index; default: the first), or a
 pipeline pose cache ``NAME.pose.npz`` (``--person``: subject by default, or an id; ``--start`` /
 ``--end`` in seconds: default the whole video; the stabilised keypoints the pipeline uses).
-Prints the top-5 actions with their body part as a table.
+Prints the weight-free actions (``recognizer.kinematics``, with their evidence; the same recognizer as
+the pipeline's) and, with a checkpoint, MMN's top-5 actions with their body part, as tables. Pose caches
+carry their frame times and picture size; for other files ``--fps`` (default 30) and ``--size``
+(default: the pickle's image shape, else the keypoints' extent) stand in.
 """
 from __future__ import annotations
 
@@ -16,12 +20,12 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from common.cli import print_error
 from definitions.skeleton_io import SkeletonClip, SkeletonFileError, read_skeleton_file
 from recognizer.checkpoints import CheckpointError
-from recognizer.inference import Recognizer
 
 
 def _pick(clips, which: str | None):
@@ -37,8 +41,8 @@ def _pick(clips, which: str | None):
     raise SkeletonFileError(f"no clip {which!r} in the file ({len(clips)} clips, e.g. {clips[0].clip_id!r})")
 
 
-def from_pose_cache(path, person: str = "subject", start: float | None = None, end: float | None = None) -> SkeletonClip:
-    """One person's keypoints over [start, end) seconds of a pipeline pose cache."""
+def from_pose_cache(path, person: str = "subject", start: float | None = None, end: float | None = None) -> tuple:
+    """(clip, frame times [T]): one person's keypoints over [start, end) seconds of a pipeline pose cache."""
     import numpy as np
 
     from pose.result import load_pose
@@ -57,20 +61,60 @@ def from_pose_cache(path, person: str = "subject", start: float | None = None, e
     if b - a < 2:
         raise SkeletonFileError(f"{path}: {start}-{end} s holds fewer than 2 frames (video: {t[0]:.2f}-{t[-1]:.2f} s)")
     track = people[0]
-    return SkeletonClip(f"{path.name.replace('.pose.npz', '')} person {track.id} {t[a]:.2f}-{t[b - 1]:.2f} s",
-                        np.asarray(track.keypoints[a:b]), np.asarray(track.scores[a:b]))
+    clip = SkeletonClip(f"{path.name.replace('.pose.npz', '')} person {track.id} {t[a]:.2f}-{t[b - 1]:.2f} s",
+                        np.asarray(track.keypoints[a:b]), np.asarray(track.scores[a:b]),
+                        img_shape=(pose.height, pose.width))
+    return clip, np.asarray(t[a:b], np.float64)
+
+
+def picture_size(clip: SkeletonClip, size: str | None) -> tuple[int, int]:
+    """(width, height): ``--size WxH``, else the clip's image shape, else the keypoints' extent."""
+    import numpy as np
+
+    if size:
+        try:
+            w, h = (int(v) for v in size.lower().split("x"))
+        except ValueError:
+            raise SkeletonFileError(f"--size must be WIDTHxHEIGHT, e.g. 1920x1080; got {size!r}") from None
+        return w, h
+    if clip.img_shape and min(clip.img_shape) > 0:
+        return int(clip.img_shape[1]), int(clip.img_shape[0])
+    kp = clip.keypoints[np.isfinite(clip.keypoints).all(-1)]
+    return (int(np.ceil(kp[:, 0].max())) + 1, int(np.ceil(kp[:, 1].max())) + 1) if len(kp) else (1, 1)
+
+
+def weight_free_table(clip: SkeletonClip, times, size: tuple[int, int]) -> Table:
+    """The weight-free actions of a clip as a table (code, name, times, score, the key evidence)."""
+    import numpy as np
+
+    from recognizer.kinematics import recognize
+
+    scores = clip.scores if clip.scores is not None else np.full(clip.keypoints.shape[:2], 0.9, np.float32)
+    found = recognize(clip.keypoints, scores, times, size)
+    table = Table(title=f"weight-free actions ({len(found)}; no model weights: measured from the keypoints)")
+    for col in ("code", "action", "body part", "start s", "end s", "score", "evidence"):
+        table.add_column(col)
+    for a in sorted(found, key=lambda i: i.start_s):
+        rec = a.record()
+        ev = ", ".join(f"{k} {v}" for k, v in a.evidence.items() if k in (
+            "angle", "amplitude_deg", "swings", "rate_hz", "hold_s", "hand", "target", "contact_s", "covering"))
+        table.add_row(a.code, rec["name"], rec["body_name"], f"{a.start_s:.2f}", f"{a.end_s:.2f}", f"{a.score:.2f}",
+                      escape(ev))
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipeline.classify", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("skeleton", help=".npy/.npz [L, 44, 2], an MA-52/pyskl .pkl, or a pipeline NAME.pose.npz")
-    ap.add_argument("--checkpoint", required=True, help="joint-stream MMN checkpoint")
+    ap.add_argument("--checkpoint", help="joint-stream MMN checkpoint (without one: the weight-free actions only)")
     ap.add_argument("--bone-checkpoint", help="bone-stream checkpoint (two-stream fusion)")
     ap.add_argument("--clip", help="clip id or index inside a pickle (default: the first)")
     ap.add_argument("--person", default="subject", help="pose cache: subject (default) or a person id")
     ap.add_argument("--start", type=float, help="pose cache: from this second (default: the start)")
     ap.add_argument("--end", type=float, help="pose cache: to this second (default: the end)")
+    ap.add_argument("--fps", type=float, default=30.0, help=".npy/.pkl: frames per second (default 30)")
+    ap.add_argument("--size", help=".npy/.pkl: the picture's WIDTHxHEIGHT (default: the pickle's, else the keypoints' extent)")
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
                     help="MMN arithmetic (default fp32; bf16/fp16 on request)")
@@ -78,16 +122,28 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     if args.person not in ("subject",) and not args.person.isdigit():
         ap.error(f"--person must be subject or a person id; got {args.person!r}")
+    if not args.fps > 0:
+        ap.error(f"--fps must be above 0; got {args.fps}")
     try:
         if args.skeleton.endswith(".pose.npz"):
             from pathlib import Path
 
-            clip = from_pose_cache(Path(args.skeleton), args.person, args.start, args.end)
+            clip, times = from_pose_cache(Path(args.skeleton), args.person, args.start, args.end)
         else:
+            import numpy as np
+
             clips = read_skeleton_file(args.skeleton)
             if not clips:
                 raise SkeletonFileError(f"{args.skeleton}: holds no clips")
             clip = _pick(clips, args.clip)
+            times = np.arange(len(clip.keypoints)) / args.fps
+        console.print(weight_free_table(clip, times, picture_size(clip, args.size)))
+        if not args.checkpoint:
+            console.print("No --checkpoint: the weight-free actions only. For MMN's 52 actions pass the MMN "
+                          "authors' MA-52 checkpoint (--checkpoint JOINT.pt [--bone-checkpoint BONE.pt]).")
+            return 0
+        from recognizer.inference import Recognizer
+
         recognizer = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, precision=args.precision)
         pred = recognizer.predict([clip.keypoints])[0]
     except (SkeletonFileError, CheckpointError, ValueError, RuntimeError) as e:

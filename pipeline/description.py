@@ -8,7 +8,9 @@ movement episodes, from one person's (stabilised) keypoints alone.
   Taking the smaller of the two speeds means that a head carried by a swaying
   torso (moves in the picture, not relative to the neck) or a hand resting on the lap while the torso
   sways (moves relative to the shoulder, not in the picture) do not count. The torso's own motion is
-  its shoulders' motion in the picture (hips are often hidden by a desk or the thighs and guessed). Per frame, a part's value is the median over its
+  its shoulders' motion in the picture (hips are often hidden by a desk or the thighs and guessed).
+  Where a part's parent is not seen (a webcam close-up cut at the shoulders), the part's motion in the
+  picture alone counts. Per frame, a part's value is the median over its
   reliably seen joints, averaged over ``PART_SMOOTH_S``.
 * **Contacts**: the distance from each hand (wrist and fingertips) to the face/head, the torso and
   the legs (surfaces sampled along the bones), in torso lengths. A contact starts at
@@ -26,7 +28,8 @@ movement episodes, from one person's (stabilised) keypoints alone.
   most moving part names the movement. ``body_part_scores`` are the evidence shares behind it (they
   sum to 1): with touch events, the touch categories share ``TOUCH_WEIGHT`` by touch time and the
   motion categories the rest by (weighted) own motion; without, the motion categories share all.
-* **Movement episodes** (the segments when no MMN checkpoint is given): the frames whose motion
+* **Movement episodes** (without an MMN checkpoint, the segments where no weight-free action is named,
+  ``pipeline.segments``): the frames whose motion
   energy reaches the still threshold (not counting the first ``SETTLE_S`` after the person appears,
   while the pose model's landmarks settle: on a frozen frame they drift for about 0.4 s), gaps under ``MERGE_GAP_S`` closed, runs under
   ``MIN_EPISODE_S`` or never reaching ``PEAK_FACTOR`` times the threshold dropped (pose jitter hovers
@@ -175,8 +178,10 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
                 rel = pts - kp[:, list(parent)].mean(1)
                 rel = np.stack([(rel * across).sum(-1), (rel * along).sum(-1)], -1)
                 rel_ok = pts_ok & ok[:, list(parent)].all(1) & frame_ok
-                sp = np.minimum(sp, speed(rel, rel_ok))
-                valid &= rel_ok[1:] & rel_ok[:-1]
+                both = rel_ok[1:] & rel_ok[:-1]
+                # where the parent is out of the picture (a close-up cut at the shoulders), the motion in
+                # the picture alone: a head whose shoulders are unseen still moves
+                sp = np.where(both, np.minimum(sp, speed(rel, rel_ok)), sp)
             speeds.append(np.where(valid & np.isfinite(sp), sp, np.nan))
         sp = np.stack(speeds, 1)  # [T-1, points]
         has = np.isfinite(sp).any(1)

@@ -26,7 +26,7 @@ class VideoJob:
         base = out / self.rel
         paths = {k: base.with_name(base.name + suffix) for k, suffix in
                  (("json", ".json"), ("csv", ".csv"), ("eaf", ".eaf"), ("pose", ".pose.npz"),
-                  ("overlay", ".overlay.mp4"))}
+                  ("overlay", ".overlay.mp4"), ("report", ".report.html"))}
         paths["lock"] = base.with_name(f".{base.name}.lock")
         paths["parts"] = base.with_name(f".{base.name}.pose-parts")  # finished pose chunks (pipeline.posework)
         return paths
@@ -43,6 +43,23 @@ def _ours(video: Path, folder: Path, out: Path | None) -> bool:
     return video.name.endswith(".overlay.mp4") or out != folder.resolve()
 
 
+def _videos_in(folder: Path, skip: Path | None) -> list[Path]:
+    """The videos under ``folder``, searched recursively through symlinked folders too (each real folder
+    once: a link back up the tree is not followed round), as paths below ``folder`` as given."""
+    found, visited = [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in visited:
+            dirs[:] = []
+            continue
+        visited.add(real)
+        dirs.sort()
+        dirs[:] = [d for d in dirs if os.path.realpath(os.path.join(root, d)) not in visited]
+        found += [q for q in (Path(root) / name for name in files)
+                  if _is_video(q) and q.is_file() and not _ours(q, folder, skip)]
+    return sorted(found)
+
+
 def collect_inputs(inputs: list[str | Path], exclude: Path | None = None) -> list[VideoJob]:
     """Files, folders (recursive) and list files (.txt/.lst, one path per line, relative to the list)
     -> jobs whose output paths mirror the input tree below the existing inputs' common folder (so equal
@@ -55,7 +72,7 @@ def collect_inputs(inputs: list[str | Path], exclude: Path | None = None) -> lis
         if not p.exists():
             raise InputError(f"{p}: no such file or folder")
         if p.is_dir():
-            vids = sorted(q for q in p.rglob("*") if q.is_file() and _is_video(q) and not _ours(q, p, skip))
+            vids = _videos_in(p, skip)
             if not vids:
                 raise InputError(f"{p}: folder holds no video ({', '.join(sorted(VIDEO_EXTENSIONS))})")
             found.extend(vids)
@@ -73,19 +90,21 @@ def collect_inputs(inputs: list[str | Path], exclude: Path | None = None) -> lis
             found.append(p)
     seen, unique = set(), []
     for f in found:
-        key = f.resolve()
+        key = f.resolve()  # a video reached by two paths (a link) is one video
         if key not in seen:
             seen.add(key)
             unique.append(f)
     if not unique:
         raise InputError("no video to process")
     # the output tree mirrors the existing inputs below their common folder (a missing listed file
-    # must not pull it up to the file system's root)
-    parents = [f.resolve().parent for f in unique if f.exists()] or [unique[0].resolve().parent]
+    # must not pull it up to the file system's root), from the paths as given: where a symlink points
+    # moves no output
+    given = [Path(os.path.abspath(f)) for f in unique]
+    parents = [g.parent for g in given if g.exists()] or [given[0].parent]
     base = Path(os.path.commonpath(parents)) if len(parents) > 1 else parents[0]
     jobs, taken = [], set()
-    for f in unique:
-        rel = f.resolve().relative_to(base) if f.resolve().is_relative_to(base) else Path(f.name)
+    for f, g in zip(unique, given):
+        rel = g.relative_to(base) if g.is_relative_to(base) else Path(g.name)
         stem = rel.with_suffix("")
         if str(stem) in taken:  # clip.mp4 and clip.mov in one folder
             stem = rel.with_name(rel.stem + "_" + rel.suffix.lstrip(".").lower())

@@ -10,6 +10,13 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeRemainingColumn)
 from rich.table import Table
 
+from common.cli import terminal_line
+
+
+def shown(text: object) -> str:
+    """User text (file names, messages) for rich: one line, control characters as escapes, never markup."""
+    return escape(terminal_line(text))
+
 
 class Reporter(Protocol):
     """What a batch run tells whoever shows its progress (``RichReporter`` on a terminal; nothing by default)."""
@@ -43,7 +50,7 @@ class RichReporter:
         return self.progress.__exit__(*exc)
 
     def start_video(self, job) -> None:
-        self.name = escape(job.path.name)  # file names are shown as they are, never as markup
+        self.name = shown(job.path.name)  # file names are shown as they are, never as markup
         self.stage("starting")
 
     def stage(self, name: str, total: int | None = None) -> None:
@@ -61,31 +68,33 @@ class RichReporter:
             self.current = None
         self.progress.advance(self.overall)
         if outcome.status == "failed":
-            self.console.print(f"[red]failed:[/red] {escape(outcome.message)}", highlight=False, soft_wrap=True)
+            self.console.print(f"[red]failed:[/red] {shown(outcome.message)}", highlight=False, soft_wrap=True)
 
 
 def print_summary(console: Console, summary, out) -> None:
-    table = Table(title=f"Summary ({escape(str(out))})")
+    table = Table(title=f"Summary ({shown(out)})")
     for col in ("video", "status", "segments", "seconds", "message"):
         table.add_column(col, overflow="fold")
     for o in summary.outcomes:
         colour = {"done": "green", "skipped": "cyan", "failed": "red"}[o.status]
-        table.add_row(escape(str(o.job.rel.parent / o.job.path.name)), f"[{colour}]{o.status}[/{colour}]",
+        table.add_row(shown(o.job.rel.parent / o.job.path.name), f"[{colour}]{o.status}[/{colour}]",
                       str(o.segments) if o.status == "done" else "", f"{o.seconds:.1f}" if o.seconds else "",
-                      escape(o.message) if o.status == "skipped" else "see below" if o.message else "")
+                      shown(o.message) if o.status == "skipped" else "see below" if o.message else "")
     console.print(table)
     done = sum(o.status == "done" for o in summary.outcomes)
     skipped = sum(o.status == "skipped" for o in summary.outcomes)
     if summary.interrupted:
         console.print("[yellow]Interrupted.[/yellow] Finished videos are complete; rerun with --resume to go on.")
     for o in summary.failed:
-        console.print(f"[red]failed:[/red] {escape(o.message)}", highlight=False, soft_wrap=True)
+        console.print(f"[red]failed:[/red] {shown(o.message)}", highlight=False, soft_wrap=True)
     for o in summary.outcomes:  # done, with warnings (frames that could not be decoded, a report not written)
         if o.status == "done" and o.message:
-            console.print(f"[yellow]{escape(str(o.job.path))}:[/yellow] {escape(o.message)}", highlight=False,
-                          soft_wrap=True)
-    console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed")
+            console.print(f"[yellow]{shown(o.job.path)}:[/yellow] {shown(o.message)}", highlight=False, soft_wrap=True)
+    busy = len(summary.busy)
+    console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed"
+                  + (f" ({busy} skipped as busy in another run: not done, rerun with --resume once it is done)"
+                     if busy else ""))
     index = Path(out) / "index.html"
     if not summary.interrupted and index.is_file():
-        console.print(f"Review in a browser: {escape(str(index))} (summary table: {escape(str(index.with_name('summary.csv')))})",
+        console.print(f"Review in a browser: {shown(index)} (summary table: {shown(index.with_name('summary.csv'))})",
                       highlight=False, soft_wrap=True)

@@ -14,10 +14,12 @@ from common.frames import frame_rate
 from pose.result import PoseResult
 from pose.types import PersonTrack
 
+from . import __version__
+from .method import method_version
 from .shots import shot_records
 
-SCHEMA_VERSION = 2
-TOOL = {"name": "microaction-finder", "version": "0.1.0"}
+SCHEMA_VERSION = 3
+TOOL = {"name": "microaction-finder", "version": __version__}
 
 
 class Ranked(TypedDict):
@@ -36,6 +38,19 @@ class Contact(TypedDict, total=False):
     kind: str  # touch | leave (touch events only)
 
 
+class ActionEntry(TypedDict):
+    """A weight-free action instance (``recognizer.kinematics``) in a segment's ``movement.actions``."""
+    id: int
+    code: str
+    name: str
+    body_id: int
+    body_name: str
+    start_s: float
+    end_s: float
+    score: float
+    evidence: dict[str, Any]
+
+
 class Movement(TypedDict):
     body_part: Optional[str]
     body_part_scores: dict[str, float]
@@ -44,6 +59,7 @@ class Movement(TypedDict):
     region_energy: dict[str, float]
     touch_events: list[Contact]
     resting_contacts: list[Contact]
+    actions: list[ActionEntry]  # weight-free actions, best first (schema 3)
 
 
 class SegmentRecord(TypedDict):
@@ -52,8 +68,8 @@ class SegmentRecord(TypedDict):
     end_s: float
     duration_s: float
     windows: int
-    action: Optional[dict[str, Any]]  # id, code, name, probability (with a checkpoint)
-    body: Optional[dict[str, Any]]  # id, name (MMN's body part, with a checkpoint)
+    action: Optional[dict[str, Any]]  # id, code, name, source; probability (mmn) or score (kinematics)
+    body: Optional[dict[str, Any]]  # id, name, source (MMN's body part, or the weight-free action's)
     top5: list[Ranked]
     movement: Movement
 
@@ -106,7 +122,8 @@ class PoseRecord(TypedDict):
 class ModelRecord(TypedDict):
     checkpoints: list[dict]
     fusion: str
-    labels: str
+    labels: str  # the label set's name
+    actions: list[dict]  # the label set: id, code, name, body_id, body_name per class
     device: str
     precision: str
 
@@ -127,6 +144,11 @@ class ShotRecord(TypedDict):
     first_frame: int
 
 
+class OutputFile(TypedDict):
+    file: str  # beside the record
+    fingerprint: str  # its size and SHA-256 (pose.result.video_fingerprint)
+
+
 class Record(TypedDict):
     schema_version: int
     tool: dict[str, str]
@@ -139,6 +161,7 @@ class Record(TypedDict):
     windows: list[WindowRecord]
     notes: list[str]
     settings_key: str
+    outputs: dict[str, OutputFile]  # csv, eaf[, overlay]: the files this record was written with
     timing: dict[str, Any]
 
 
@@ -188,7 +211,7 @@ def model_record(recognizer) -> Optional[ModelRecord]:
         return None
     return {"checkpoints": recognizer.checkpoints,
             "fusion": "mean of joint and bone logits" if len(recognizer.streams) == 2 else "single stream",
-            "labels": recognizer.labels.name, "device": str(recognizer.device), "precision": recognizer.precision}
+            "labels": recognizer.labels.name, "actions": recognizer.labels.to_list(), "device": str(recognizer.device), "precision": recognizer.precision}
 
 
 def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:
@@ -209,11 +232,11 @@ def decoded_rate(pose: PoseResult, info) -> float:
 def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoAnalysis, *, opts, recognizer,
                  cache: Optional[str], notes: list[str], settings_key: str, smooth_s: float,
                  frames: Optional[FrameCount] = None) -> Record:
-    """The record of a video (``timing`` is added when the run ends)."""
+    """The record of a video (``outputs`` and ``timing`` are added when the run ends)."""
     duration = pose.duration if pose.num_frames else info.duration  # the decoded frames, not the header
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": TOOL,
+        "tool": dict(TOOL, method=method_version()),  # the method's version: pipeline.method
         "video": video_record(job, fingerprint, info, pose, duration, decoded_rate(pose, info), frames),
         "pose": pose_record(pose, cache, analysis),
         "model": model_record(recognizer),
@@ -223,11 +246,53 @@ def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoA
         "windows": analysis.windows,
         "notes": notes,
         "settings_key": settings_key,
+        "outputs": {},  # filled in as the files are written (pipeline.run)
         "timing": {},
     }
 
 
 # -- reading a record (the exporters and the report) -------------------------------------------------
+def action_confidence(action: Optional[dict]) -> Optional[float]:
+    """MMN's probability or the weight-free score of a segment's action (None without one)."""
+    if not action:
+        return None
+    value = action.get("probability", action.get("score"))
+    return None if value is None else float(value)
+
+
+def action_source(action: Optional[dict]) -> str:
+    """``mmn`` or ``kinematics`` (records before schema 3 had MMN actions only)."""
+    return action.get("source", "mmn") if action else ""
+
+
+def action_label(action: dict) -> str:
+    """``B1 nodding (0.62)`` for MMN, ``B1 nodding [weight-free 0.62]`` for the kinematics."""
+    value = action_confidence(action)
+    if action_source(action) == "kinematics":
+        return f"{action['code']} {action['name']} [weight-free {value:.2f}]"
+    return f"{action['code']} {action['name']} ({value:.2f})"
+
+
+def upgrade_record(doc: dict) -> dict:
+    """A record of an earlier schema in the current one's shape, so that older output folders still open
+    in the report. Version 2 -> 3: segments' actions and body parts were MMN's (``source: mmn``) and
+    there were no weight-free actions. Records of the current version are returned as they are."""
+    if doc.get("schema_version") != 2:
+        return doc
+    doc = dict(doc, schema_version=SCHEMA_VERSION, segments=[dict(s) for s in doc.get("segments", [])])
+    for s in doc["segments"]:
+        for key in ("action", "body"):
+            if isinstance(s.get(key), dict):
+                s[key] = dict(s[key], source="mmn")
+        if isinstance(s.get("movement"), dict):
+            s["movement"] = dict(s["movement"], actions=s["movement"].get("actions", []))
+    return doc
+
+
+def weight_free_actions(segment: dict) -> list[dict]:
+    """A segment's weight-free actions (empty in records before schema 3)."""
+    return segment["movement"].get("actions", [])
+
 CONTACT_VERBS = {"touch": "touches", "leave": "leaves", "resting": "rests on"}
 
 

@@ -19,22 +19,27 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import csv
 import functools
 import gzip
+import html
 import io
 import json
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 
-from common.fileio import write_text_atomic
+from common.cli import terminal_line, visible
+from common.fileio import stale_parts, write_text_atomic
 
 from .export import relative_path
-from .record import CONTACT_VERBS, Record, analysed_persons, contacts
+from .record import (CONTACT_VERBS, Record, action_confidence, action_source, analysed_persons,
+                     contacts, upgrade_record, weight_free_actions)
 
 REPORT_SUFFIX = ".report.html"
 TEMPLATES = Path(__file__).resolve().parent.parent / "assets" / "report"
@@ -56,6 +61,9 @@ PART_COLOURS = dict(zip(BODY_PARTS, ["#8c564b", "#1f77b4", "#2ca02c", "#9467bd",
 TARGET_COLOURS = {"face/head": "#d62728", "torso": "#ff7f0e", "legs": "#2ca02c"}
 STATUS_COLOURS = {"still": "#c7c7c7", "absent": "#f4b6b6"}
 GAP_S = 0.25
+# a page is written in well under a second: a temporary .part file a minute old is a killed writer's
+# (younger ones may be another run's write in progress, and are left alone)
+STALE_PART_S = 60.0
 PERSON_COLOURS = ["#00c8ff", "#ff7800", "#00ff78", "#ff00c8"]  # as the overlay video (BGR there)
 
 
@@ -70,24 +78,64 @@ def is_result(doc: object) -> bool:
         and "segments" in doc and "video" in doc
 
 
-def find_results(out: Path) -> list[tuple[Path, dict]]:
-    """Every result record (``NAME.json`` written by the pipeline) under ``out``, in path order;
-    hidden folders, other JSON files (AlphaPose results, ...) and unreadable files are passed over."""
-    found = []
+def find_records(out: Path) -> tuple[list[tuple[Path, dict]], list[tuple[Path, str]]]:
+    """The result records (``NAME.json`` written by the pipeline) under ``out``, in path order: those that
+    can be shown, and those that cannot, with the reason in one line (cut off, a field missing or of the
+    wrong type, times before 0 or reversed). Hidden folders and other JSON files (AlphaPose results, ...)
+    are passed over."""
+    good, bad = [], []
     for path in sorted(out.rglob("*.json")):
         rel = path.relative_to(out)
         if any(part.startswith(".") for part in rel.parts):
             continue
         try:
             with open(path, "rb") as f:
-                if b'"schema_version"' not in f.read(64):  # records start with it; skip big foreign files unread
-                    continue
+                head = f.read(256)  # records start with these; big foreign files are skipped unread
+            if b'"schema_version"' not in head or TOOL_NAME.encode() not in head:
+                continue
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except OSError as e:
+            bad.append((path, f"cannot be read ({e.strerror or e})"))
             continue
-        if is_result(doc):
-            found.append((path, doc))
-    return found
+        except ValueError as e:
+            bad.append((path, f"not valid JSON, cut off? ({' '.join(str(e).split())})"))
+            continue
+        if not is_result(doc):
+            continue
+        doc = upgrade_record(doc)
+        try:
+            check_record(doc)
+        except ReportError as e:
+            bad.append((path, str(e)))
+            continue
+        good.append((path, doc))
+    return good, bad
+
+
+def find_results(out: Path) -> list[tuple[Path, dict]]:
+    """The result records under ``out`` that can be shown (``find_records``)."""
+    return find_records(out)[0]
+
+
+def check_record(doc: dict) -> None:
+    """``ReportError`` (one line: where and what) unless the record fits the schema, every time span runs
+    forwards, and its summary can be made."""
+    from .export import schema_problem
+
+    problem = schema_problem(doc)
+    if problem:
+        raise ReportError(problem)
+    spans = [("shots", doc["shots"]), ("segments", doc["segments"]), ("windows", doc["windows"])]
+    spans += [(f"segments/{n}/movement/{kind}", s["movement"][kind]) for n, s in enumerate(doc["segments"])
+              for kind in ("touch_events", "resting_contacts")]
+    for name, items in spans:
+        for n, item in enumerate(items):
+            if item["end_s"] < item["start_s"]:
+                raise ReportError(f"{name}/{n}: end_s {item['end_s']} is before start_s {item['start_s']}")
+    try:
+        summary_rows([Entry(doc["video"]["path"], "done", "", None, doc)], categories([doc]))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # a record the schema lets through
+        raise ReportError(f"cannot be summarised ({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
 
 
 def report_path(json_path: Path) -> Path:
@@ -140,50 +188,84 @@ def _slug(text: str) -> str:
 class Category:
     column: str  # summary.csv column stem
     title: str  # shown in index.html
-    group: str  # action | body part | touch
+    group: str  # action | weight-free action | body part | touch
+    key: tuple = ()  # what ``person_counts`` counts it under
+
+
+def label_set(doc: Record) -> list[tuple[str, str]]:
+    """The (code, name) of every action of the label set a record was made with (records made before
+    the record held its label set: MA-52's when that was their set, else none)."""
+    model = doc.get("model") or {}
+    if "actions" in model:
+        return [(a["code"], a["name"]) for a in model["actions"]]
+    if model.get("labels") == "MA-52":
+        from definitions.labels import ma52_labels
+
+        return [(a.code, a.name) for a in ma52_labels().actions]
+    return []
 
 
 def categories(docs: list[Record]) -> list[Category]:
-    """The summary's categories: MMN actions (every action of the label set when any record has a
-    model, in label order, plus codes seen), the seven MA-52 body parts, the three touch targets."""
+    """The summary's categories: MMN actions (every action of the records' label sets when any record has
+    a model, in label order, plus actions seen; a code named differently by two label sets gets a column
+    per name), the weight-free actions (``kin_<code>``: every MA-52 action the weight-free recognizer can
+    name), the seven MA-52 body parts, the three touch targets."""
+    from definitions.labels import ma52_labels
+    from recognizer.kinematics import COVERED
+
     cats: list[Category] = []
     if any(d.get("model") for d in docs):
-        from definitions.labels import ma52_labels
-
-        seen = {}
+        actions: dict[tuple[str, str], None] = {}
         for d in docs:
-            for s in d["segments"]:
-                if s["action"]:
-                    seen.setdefault(s["action"]["code"], s["action"]["name"])
-        known = [(a.code, a.name) for a in ma52_labels().actions]
-        codes = dict(known)
-        for code, name in seen.items():
-            codes.setdefault(code, name)
-        cats += [Category(f"action_{_slug(code)}", f"{code} {name}", "action") for code, name in codes.items()]
-    cats += [Category(f"part_{_slug(p)}", p, "body part") for p in BODY_PARTS]
-    cats += [Category(f"touch_{_slug(t)}", f"touch {t}", "touch") for t in TOUCH_TARGETS]
+            actions.update(dict.fromkeys(label_set(d)))
+        for d in docs:
+            actions.update(dict.fromkeys((s["action"]["code"], s["action"]["name"]) for s in d["segments"]
+                                         if s["action"] and action_source(s["action"]) == "mmn"))
+        names = Counter(code for code, _ in actions)
+        cats += [Category(f"action_{_slug(code)}" + (f"_{_slug(name)}" if names[code] > 1 else ""), f"{code} {name}",
+                          "action", ("action", code, name)) for code, name in actions]
+    cats += [Category(f"kin_{_slug(code)}", f"{code} {ma52_labels().by_code(code).name} (weight-free)",
+                      "weight-free action", ("kin", code)) for code in COVERED]
+    cats += [Category(f"part_{_slug(p)}", p, "body part", ("part", p)) for p in BODY_PARTS]
+    cats += [Category(f"touch_{_slug(t)}", f"touch {t}", "touch", ("touch", t)) for t in TOUCH_TARGETS]
     return cats
 
 
-def person_counts(doc: Record, pid: int) -> dict[str, tuple[int, float]]:
-    """Per category column stem: (count, total seconds) for one person of one record."""
-    out: dict[str, list] = {}
+def person_counts(doc: Record, pid: int) -> dict[tuple, tuple[int, float]]:
+    """Per category key (``Category.key``): (count, total seconds) for one person of one record."""
+    out: dict[tuple, list] = {}
 
-    def add(stem: str, seconds: float) -> None:
-        n, s = out.setdefault(stem, [0, 0.0])
-        out[stem] = [n + 1, s + seconds]
+    def add(key: tuple, seconds: float) -> None:
+        n, s = out.setdefault(key, [0, 0.0])
+        out[key] = [n + 1, s + seconds]
 
     for s in doc["segments"]:
         if s["person"] != pid:
             continue
-        if s["action"]:
-            add(f"action_{_slug(s['action']['code'])}", s["duration_s"])
+        if s["action"] and action_source(s["action"]) == "mmn":
+            add(("action", s["action"]["code"], s["action"]["name"]), s["duration_s"])
         if s["movement"]["body_part"]:
-            add(f"part_{_slug(s['movement']['body_part'])}", s["duration_s"])
+            add(("part", s["movement"]["body_part"]), s["duration_s"])
+    for a in person_actions(doc, pid):
+        add(("kin", a["code"]), a["end_s"] - a["start_s"])
     for c in contacts(doc, pid):
         if c["kind"] == "touch":
-            add(f"touch_{_slug(c['target'])}", c["end_s"] - c["start_s"])
+            add(("touch", c["target"]), c["end_s"] - c["start_s"])
     return {k: (int(n), float(s)) for k, (n, s) in out.items()}
+
+
+def person_actions(doc: Record, pid: int) -> list[dict]:
+    """A person's weight-free action instances, each once (a segment lists the instances it overlaps)."""
+    seen, out = set(), []
+    for s in doc["segments"]:
+        if s["person"] != pid:
+            continue
+        for a in weight_free_actions(s):
+            key = (a["code"], a["start_s"], a["end_s"])
+            if key not in seen:
+                seen.add(key)
+                out.append(a)
+    return sorted(out, key=lambda a: a["start_s"])
 
 
 SUMMARY_FIXED = ["video", "path", "status", "message", "duration_s", "person", "subject", "presence", "segments",
@@ -253,7 +335,7 @@ def summary_rows(entries: list[Entry], cats: list[Category]) -> list[dict]:
         row.update(person=r.pid, subject=int(bool(r.person.get("subject"))), presence=r.person.get("presence", ""),
                    **{f"{k}_s": f"{v:.3f}" for k, v in times.items()})
         for c in cats:
-            n, secs = r.counts.get(c.column, (0, 0.0))
+            n, secs = r.counts.get(c.key, (0, 0.0))
             row[f"{c.column}_n"] = n
             row[f"{c.column}_per_min"] = f"{n / r.minutes:.3f}" if r.minutes > 0 else ""
             row[f"{c.column}_s"] = f"{secs:.3f}"
@@ -379,12 +461,18 @@ def _segment_label(s: dict) -> str:
     return f"{s['action']['code']} {s['action']['name']}" if s["action"] else (s["movement"]["body_part"] or "movement")
 
 
+def _evidence_html(ev: dict) -> str:
+    from html import escape
+
+    return "<br>".join(f"{escape(str(k))}: {escape(str(v))}" for k, v in ev.items())
+
+
 def _lanes(doc: Record) -> list[str]:
     lanes = []
     for pid in analysed_persons(doc):
         if doc.get("model"):
             lanes.append(f"#{pid} action")
-        lanes += [f"#{pid} body part", f"#{pid} hands", f"#{pid} still/absent"]
+        lanes += [f"#{pid} weight-free", f"#{pid} body part", f"#{pid} hands", f"#{pid} still/absent"]
     return lanes
 
 
@@ -410,21 +498,39 @@ class _Bars:
         t["text"].append(f"{text}<br>{_fmt_time(start)}-{_fmt_time(end)} ({end - start:.2f} s)")
 
 
+def plain(text: object) -> str:
+    """Text from a record (label names, codes) for a Plotly figure, where ``<b>``, ``<span style>`` and
+    ``<a href>`` are markup: shown as written, never as markup (Plotly turns the entities back into
+    characters)."""
+    return html.escape(str(text), quote=False)
+
+
 def _segment_bars(doc: Record, bars: _Bars) -> None:
-    """The action lane (MMN, with a checkpoint) and the body-part lane of every segment."""
+    """The action lane (MMN, with a checkpoint), the weight-free actions' lane (each instance at its own
+    times, coloured by its MA-52 body part, the evidence on hover) and the body-part lane of every
+    segment."""
     action_colour: dict[str, str] = {}
+    drawn = set()
     for n, s in enumerate(doc["segments"]):
         pid, mv = s["person"], s["movement"]
-        if s["action"]:
+        for a in weight_free_actions(s):
+            if (pid, a["code"], a["start_s"], a["end_s"]) in drawn:
+                continue
+            drawn.add((pid, a["code"], a["start_s"], a["end_s"]))
+            bars.add(f"#{pid} weight-free", f"{a['code']} {a['name']}", PART_COLOURS.get(a["body_name"], "#7f7f7f"),
+                     a["start_s"], a["end_s"], f"<b>{a['code']} {a['name']}</b> score {a['score']:.2f}<br>"
+                     + _evidence_html(a["evidence"]), n, "weight-free")
+        if s["action"] and action_source(s["action"]) == "mmn":
             code, name = s["action"]["code"], s["action"]["name"]
             col = action_colour.setdefault(code, COLOURS[len(action_colour) % len(COLOURS)])
-            top = "<br>".join(f"{t['code']} {t['name']}: {t['probability']:.2f}" for t in s["top5"][:3])
-            bars.add(f"#{pid} action", f"{code} {name}", col, s["start_s"], s["end_s"],
-                     f"<b>{code} {name}</b> p={s['action']['probability']:.2f}<br>{top}", n, "action")
+            top = "<br>".join(plain(f"{t['code']} {t['name']}: {t['probability']:.2f}") for t in s["top5"][:3])
+            label = plain(f"{code} {name}")
+            bars.add(f"#{pid} action", label, col, s["start_s"], s["end_s"],
+                     f"<b>{label}</b> p={s['action']['probability']:.2f}<br>{top}", n, "action")
         part = mv["body_part"]
-        text = (f"<b>{part}</b> ({mv['body_part_scores'][part]:.2f}), " if part else "movement, ") + \
+        text = (f"<b>{plain(part)}</b> ({mv['body_part_scores'][part]:.2f}), " if part else "movement, ") + \
             f"energy {mv['motion_energy']:.2f}"
-        bars.add(f"#{pid} body part", part or "movement", PART_COLOURS.get(part, "#bbbbbb"), s["start_s"],
+        bars.add(f"#{pid} body part", plain(part or "movement"), PART_COLOURS.get(part, "#bbbbbb"), s["start_s"],
                  s["end_s"], text, n, "body part")
 
 
@@ -432,9 +538,9 @@ def _person_bars(doc: Record, bars: _Bars) -> None:
     """Per person: hand contacts, and the still/absent stretches."""
     for pid in analysed_persons(doc):
         for c in contacts(doc, pid):
-            bars.add(f"#{pid} hands", f"{c['kind']} {c['target']}", TARGET_COLOURS.get(c["target"], "#7f7f7f"),
-                     c["start_s"], c["end_s"], f"{c['hand']} hand {CONTACT_VERBS[c['kind']]} {c['target']}", -1,
-                     "hands")
+            bars.add(f"#{pid} hands", plain(f"{c['kind']} {c['target']}"), TARGET_COLOURS.get(c["target"], "#7f7f7f"),
+                     c["start_s"], c["end_s"], plain(f"{c['hand']} hand {CONTACT_VERBS[c['kind']]} {c['target']}"),
+                     -1, "hands")
         for a, b, status in stretches(doc, pid):
             if status != "active":
                 bars.add(f"#{pid} still/absent", status, STATUS_COLOURS[status], a, b, status, -1, "status")
@@ -525,22 +631,28 @@ def plotly_js_packed() -> str:
     return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), 9, mtime=0)).decode("ascii")
 
 
-@functools.lru_cache(maxsize=1)
-def _env():
+def template_env(**filters):
+    """The pages' Jinja environment (``assets/report``): autoescaped, strict, with ``tojson_script`` and
+    the given filters (the agreement page uses it too)."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["tojson_script"] = _json_for_script
-    env.filters["mmss"] = _fmt_time
+    env.filters["tojson_script"] = json_for_script
+    env.filters.update(filters)
     return env
 
 
-def _json_for_script(obj) -> str:
-    """JSON safe inside a <script> element."""
+@functools.lru_cache(maxsize=1)
+def _env():
+    return template_env(mmss=_fmt_time)
+
+
+def json_for_script(obj, allow_nan: bool = True) -> str:
+    """JSON safe inside a <script> element (``allow_nan=False``: NaN refused, as JSON has none)."""
     from markupsafe import Markup
 
-    text = json.dumps(obj, separators=(",", ":"), default=_json_default)
+    text = json.dumps(obj, separators=(",", ":"), default=_json_default, allow_nan=allow_nan)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
@@ -567,7 +679,9 @@ def _segment_rows(doc: Record, thumbs: list[str | None]) -> list[dict]:
         rows.append({
             "n": n + 1, "person": s["person"], "start": s["start_s"], "end": s["end_s"], "duration": s["duration_s"],
             "action": f"{s['action']['code']} {s['action']['name']}" if s["action"] else "",
-            "probability": s["action"]["probability"] if s["action"] else None,
+            "source": action_source(s["action"]),
+            "probability": action_confidence(s["action"]),
+            "weight_free": "; ".join(f"{a['code']} {a['name']} {a['score']:.2f}" for a in weight_free_actions(s)),
             "top5": ", ".join(f"{t['code']} {t['probability']:.2f}" for t in s["top5"]),
             "mmn_body": s["body"]["name"] if s["body"] else "",
             "body_part": mv["body_part"] or "", "body_part_score": mv["body_part_scores"].get(mv["body_part"])
@@ -615,7 +729,15 @@ def write_video_report(json_path: Path, doc: Record, video: Path | None = None, 
     overlay = json_path.with_name(json_path.name[:-len(".json")] + ".overlay.mp4")
     path = report_path(json_path)
     write_text_atomic(path, render_video_report(doc, json_path, video, thumbs, overlay, out))
+    remove_stale_parts(path)
     return path
+
+
+def remove_stale_parts(page: Path) -> None:
+    """Temporary files of ``page`` that a killed writer left (``STALE_PART_S``)."""
+    for part in stale_parts(page, STALE_PART_S):
+        with contextlib.suppress(OSError):
+            part.unlink()
 
 
 def _load_cache(path: Path, doc: Record):
@@ -640,27 +762,57 @@ def render_index(out: Path, entries: list[Entry], cats: list[Category]) -> str:
                      "status": r.entry.status, "message": r.entry.message,
                      "duration": r.doc["video"]["duration_s"] if r.doc else None, "person": r.pid,
                      "subject": bool(r.person.get("subject")), "segments": r.segments if r.doc else None,
-                     "cells": {k: {"n": n, "rate": n / r.minutes if r.minutes > 0 else 0.0, "secs": secs}
-                               for k, (n, secs) in r.counts.items()}})
-    shown = [c for c in cats if c.group != "action" or c.column in used]
+                     "cells": {c.column: _cell(*r.counts[c.key], r.minutes) for c in cats if c.key in r.counts}})
+    shown = [c for c in cats if c.group not in ("action", "weight-free action") or c.key in used]
     done = sum(1 for e in entries if e.status in ("done", "skipped"))
     failed = sum(1 for e in entries if e.status == "failed")
+    unreadable = sum(1 for e in entries if e.status == "unreadable")
     return _env().get_template("index.html.j2").render(
-        out=out.name or str(out), rows=rows, cats=shown, done=done, failed=failed)
+        out=out.name or str(out), rows=rows, cats=shown, done=done, failed=failed, unreadable=unreadable)
+
+
+def _cell(n: int, secs: float, minutes: float) -> dict:
+    """An index.html cell: count, rate per minute of video, total seconds."""
+    return {"n": n, "rate": n / minutes if minutes > 0 else 0.0, "secs": secs}
 
 
 def write_batch(out: Path, entries: list[Entry]) -> tuple[Path, Path]:
-    """``summary.csv`` and ``index.html`` in ``out``."""
+    """``summary.csv`` and ``index.html`` in ``out``; when they cannot be made, the old ones are removed
+    (they would pass for this run's) and the error is raised."""
     docs = [e.doc for e in entries if e.doc is not None]
-    cats = categories(docs)
-    write_text_atomic(out / "summary.csv", summary_csv(entries, cats))
-    write_text_atomic(out / "index.html", render_index(out, entries, cats))
+    try:
+        cats = categories(docs)
+        texts = {"summary.csv": summary_csv(entries, cats), "index.html": render_index(out, entries, cats)}
+        for name, text in texts.items():
+            write_text_atomic(out / name, text)
+            remove_stale_parts(out / name)
+    except Exception:
+        remove_batch_pages(out)
+        raise
     return out / "index.html", out / "summary.csv"
 
 
-def batch_entries(out: Path, failures: list[tuple[str, str]] = ()) -> list[Entry]:
-    """Every record under ``out`` (status done), then the videos that failed (``(video, message)``)."""
-    entries = [Entry(doc["video"]["path"], "done", "", path, doc) for path, doc in find_results(out)]
+def remove_batch_pages(out: Path) -> None:
+    """``index.html`` and ``summary.csv`` of an earlier run, when this run's cannot be written."""
+    for name in ("summary.csv", "index.html"):
+        with contextlib.suppress(OSError):
+            (out / name).unlink()
+
+
+def batch_entries(out: Path, failures: list[tuple[str, str]] = (), records=None) -> list[Entry]:
+    """Every record under ``out`` (status done; a video recorded twice, as when the input folders moved
+    between runs, counts once, by its newest record), the records that cannot be shown (status
+    unreadable, with the reason), then the videos that failed (``(video, message)``). ``records``:
+    ``find_records(out)`` when the caller has it."""
+    good, bad = records if records is not None else find_records(out)
+    newest: dict[str, tuple[Path, dict]] = {}
+    for path, doc in good:
+        video = doc["video"].get("source") or str(path)  # the video's resolved path
+        if video not in newest or path.stat().st_mtime > newest[video][0].stat().st_mtime:
+            newest[video] = (path, doc)
+    entries = [Entry(doc["video"]["path"], "done", "", path, doc) for path, doc in sorted(newest.values(),
+                                                                                           key=lambda r: r[0])]
+    entries += [Entry(path.relative_to(out).as_posix(), "unreadable", f"record skipped: {why}") for path, why in bad]
     return entries + [Entry(video, "failed", message) for video, message in failures]
 
 
@@ -679,28 +831,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index-only", action="store_true", help="only index.html and summary.csv")
     args = ap.parse_args(argv)
     if not args.out.is_dir():
-        print(f"error: {args.out}: not a folder", file=sys.stderr)
+        _say(f"error: {args.out}: not a folder")
         return 2
-    results = find_results(args.out)
-    if not results:
-        print(f"error: {args.out}: no result records (NAME.json from microaction-run) in this folder",
-              file=sys.stderr)
+    results, unreadable = records = find_records(args.out)
+    if not results and not unreadable:
+        _say(f"error: {args.out}: no result records (NAME.json from microaction-run) in this folder")
         return 2
-    failed = 0
+    for path, why in unreadable:
+        _say(f"warning: {path}: record skipped ({why})")
+    failed = len(unreadable)
     if not args.index_only:
         for path, doc in results:
             try:
                 write_video_report(path, doc, video_root=args.video_root, with_keyframes=not args.no_keyframes,
                                    out=args.out)
-                print(f"{report_path(path)}")
+                print(visible(report_path(path)))
             except Exception as e:  # one bad record never stops the others
                 failed += 1
-                print(f"error: {path}: report not written ({type(e).__name__}: {' '.join(str(e).split())})",
-                      file=sys.stderr)
-    index, summary = write_batch(args.out, batch_entries(args.out))
-    print(index)
-    print(summary)
+                _say(f"error: {path}: report not written ({type(e).__name__}: {e})")
+    try:
+        index, summary = write_batch(args.out, batch_entries(args.out, records=records))
+    except Exception as e:  # noqa: BLE001 - a bug of ours or the disk: said in one line, no stale pages left
+        _say(f"error: {args.out / 'index.html'} and summary.csv not written ({type(e).__name__}: {e}); the old "
+             "ones are removed")
+        return 1
+    print(visible(index))
+    print(visible(summary))
     return 1 if failed else 0
+
+
+def _say(message: object) -> None:
+    """One line on stderr (names shown safely: ``common.cli.terminal_line``)."""
+    print(terminal_line(message), file=sys.stderr)
 
 
 if __name__ == "__main__":

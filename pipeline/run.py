@@ -22,16 +22,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, terminal_line
 from common.errors import is_user_error
-from common.fileio import write_json_atomic
+from common.fileio import stale_parts, write_json_atomic
 from common.frames import frame_rate, missing_spans
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from pose.result import PoseResult, cached_pose, repair_times, save_pose, video_fingerprint
 from pose.stabilize import ensure_stabilized, stabilizer_for
-from pose.tracking import select_people, subject_score
+from pose.tracking import PersonNotFound, select_people, subject_score
 from pose.types import PoseBackend
 
 from . import export, motion, report
@@ -39,7 +39,8 @@ from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorker
                        default_workers, done_part, every_s_for, pose_settings, stored, worth_sharing)
 from .inputs import InputError, VideoJob, check_output_dir, collect_inputs  # noqa: F401 (callers import them here)
 from .progress import Reporter
-from .record import TOOL, FrameCount, Record, VideoAnalysis, build_record
+from .method import method_version, pose_method
+from .record import FrameCount, Record, VideoAnalysis, build_record
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
 from .shots import CutDetector, detect_cuts
 from .video import VideoError, frame_times, probe
@@ -104,15 +105,13 @@ class Options:
 
 
 def method_constants(opts: "Options") -> dict:
-    """What the results depend on besides the options: the tool's version and the constants of its
-    methods (stabiliser, motion and description, cut detection), so an upgrade never passes old
-    results off as current (``--resume``)."""
-    from . import description
+    """What the results depend on besides the options: the tool's version, its method (``pipeline.method``:
+    the code that computes results and every constant of it), and the stabiliser these options choose, so
+    that an upgrade or an edited constant never passes old results off as current (``--resume``)."""
+    import pipeline
 
-    consts = {k: v for k, v in vars(description).items() if k.isupper() and isinstance(v, (int, float, str, tuple))}
-    consts.update({k: v for k, v in vars(motion).items() if k.isupper() and isinstance(v, (int, float, str))})
-    return {"version": TOOL["version"], "stabilizer": stabilizer_for(opts.pose, 30.0, opts.raw_keypoints).settings.to_dict(),
-            "description": consts, "shots": CutDetector.settings()}
+    return {"version": pipeline.__version__, "method": method_version(),
+            "stabilizer": stabilizer_for(opts.pose, 30.0, opts.raw_keypoints).settings.to_dict()}
 
 
 @dataclass
@@ -123,6 +122,7 @@ class Outcome:
     segments: int = 0
     seconds: float = 0.0
     doc: dict | None = None
+    busy: bool = False  # skipped because another run holds the video: not done here
 
 
 @dataclass
@@ -135,40 +135,90 @@ class Summary:
         return [o for o in self.outcomes if o.status == "failed"]
 
     @property
+    def busy(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.busy]
+
+    @property
     def exit_code(self) -> int:
+        """130 interrupted; 1 when a video failed or was busy in another run (not done: a script must not
+        take the batch for complete); else 0."""
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_FAILED if self.failed else EXIT_OK
+        return EXIT_FAILED if self.failed or self.busy else EXIT_OK
 
 
 @contextlib.contextmanager
 def video_lock(path: Path):
-    """An exclusive lock per video so two runs on one output folder never write the same files."""
+    """An exclusive lock per video so two runs on one output folder never write the same files.
+
+    ``flock`` on a lock file that is removed when released (no ``.lock`` files are left behind): the
+    file is unlinked while still locked, and a process that locked a file no longer at ``path`` (it
+    opened it before the holder removed it) tries again with the new one, so only one process ever
+    holds the lock of ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(path, "a+")
-    try:
+    while True:
+        f = open(path, "a+")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            f.close()
             raise BusyError("being processed by another run on this output folder "
                             "(rerun with --resume once it is done)") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(f.fileno()).st_ino:
+                break  # the file at ``path`` is the one locked
+        except FileNotFoundError:
+            pass  # removed by the holder that just released it
+        f.close()
+    try:
         yield
     finally:
-        f.close()
         with contextlib.suppress(OSError):
-            path.unlink()
+            path.unlink()  # while locked: a waiting process sees it gone and starts afresh
+        f.close()
 
 
 def remove_stale_parts(outs: dict[str, Path]) -> None:
     """Temporary files of this video's outputs left by a killed run (we hold the video's lock)."""
     for target in outs.values():
-        for stale in target.parent.glob(f".{target.name}.*.part"):
+        for stale in stale_parts(target):
             with contextlib.suppress(OSError):
                 stale.unlink()
 
 
+RESULT_FILES = ("json", "report", "csv", "eaf", "overlay")  # one run's, all or nothing: the record first
+
+
+def discard_results(outs: dict[str, Path]) -> None:
+    """Remove a video's result files, the JSON record (the mark of a complete video) first, before a run
+    writes any new one: a run stopped part-way then leaves no record beside files of two runs."""
+    for key in RESULT_FILES:
+        try:
+            outs[key].unlink()
+        except FileNotFoundError:
+            pass
+
+
+def output_entry(path: Path) -> dict:
+    """How the record names a file written with it (``Record.outputs``)."""
+    return {"file": path.name, "fingerprint": video_fingerprint(path)}
+
+
+def outputs_intact(doc: dict, outs: dict[str, Path], needed: list[str]) -> bool:
+    """Every file the record was written with is there, unchanged, and those of ``needed`` among them."""
+    written = doc.get("outputs")
+    if not isinstance(written, dict) or not set(needed) <= set(written):
+        return False
+    try:
+        return all(key in outs and entry["file"] == outs[key].name and output_entry(outs[key]) == entry
+                   for key, entry in written.items())
+    except (OSError, KeyError, TypeError):
+        return False
+
+
 def is_complete(job: VideoJob, opts: Options, settings_key: str) -> bool:
-    """--resume: the JSON record exists, is readable, and matches this video and these settings."""
+    """--resume: the JSON record exists, is readable, matches this video and these settings, and every
+    file it was written with is there unchanged."""
     outs = job.outputs(opts.out)
     try:
         doc = json.loads(outs["json"].read_text(encoding="utf-8"))
@@ -188,8 +238,7 @@ def is_complete(job: VideoJob, opts: Options, settings_key: str) -> bool:
                 return False
         except (OSError, AlphaPoseError, KeyError, TypeError):
             return False
-    needed = ["csv", "eaf"] + (["overlay"] if opts.overlay else [])
-    return all(outs[k].exists() for k in needed)
+    return outputs_intact(doc, outs, ["csv", "eaf"] + (["overlay"] if opts.overlay else []))
 
 
 def alphapose_json_for(opts: Options, job: VideoJob) -> Path:
@@ -226,6 +275,8 @@ class VideoRun:
     reused: int = 0  # chunks taken from an earlier, interrupted run
     timing: dict = field(default_factory=dict)
     pose_handed_out: float | None = None  # when its pose chunks went to the workers (perf_counter)
+    replacing: bool = False  # the earlier results are removed: this run writes the video's files
+    complete: bool = False  # the JSON record is written
 
 
 class Pipeline:
@@ -368,7 +419,8 @@ class Pipeline:
                 return run
             backend = self.backend
             every = every_s_for(opts.pose_fps, info.fps)
-            run.settings = dict(pose_settings(backend.settings, every, info.duration), shots=CutDetector.settings())
+            run.settings = dict(pose_settings(backend.settings, every, info.duration), shots=CutDetector.settings(),
+                                method=pose_method())
             run.cached = cached_pose(outs["pose"], run.fingerprint, backend.name, run.settings, outs["pose"].parent)
             if run.cached is not None:
                 return run
@@ -403,17 +455,20 @@ class Pipeline:
                                       cuts=detect_cuts(run.job.path, info), rotation=info.rotation)
             res.settings["json_sha256"] = hashlib.sha256(jpath.read_bytes()).hexdigest()[:16]
             res.settings["shots"] = CutDetector.settings()
+            res.settings["method"] = pose_method()
             res.fingerprint = run.fingerprint
             return res, False
         if run.cached is not None:
             repair_times(run.cached)  # caches written before times were repaired
             if ensure_stabilized(run.cached, stabilizer, outs["pose"].parent):
+                self._replace(run)
                 save_pose(outs["pose"], run.cached)  # the cache holds the keypoints the analysis used
             return run.cached, True
         backend = self.backend
         res = assemble(self._parts_in_order(run, progress), info.width, info.height, info.fps, backend.name,
                        run.settings, scratch_dir=outs["pose"].parent, stabilizer=stabilizer)
         res.fingerprint = run.fingerprint
+        self._replace(run)
         save_pose(outs["pose"], res)
         run.store.remove()
         return res, False
@@ -455,16 +510,29 @@ class Pipeline:
         """Assemble the pose, analyse, export; the JSON record last. Releases the video's lock."""
         stage = stage or (lambda name, total=None: None)
         with run.stack:
-            pose = self._finish_pose(run, progress, stage)
-            frames = count_frames(run.job.path, run.info, pose)
-            analysis = self._analyse(run, pose, stage, progress)
-            doc = self._export(run, pose, analysis, stage, progress, frames)
+            try:
+                pose = self._finish_pose(run, progress, stage)
+                frames = count_frames(run.job.path, run.info, pose)
+                analysis = self._analyse(run, pose, stage, progress)
+                doc = self._export(run, pose, analysis, stage, progress, frames)
+            except BaseException:
+                if run.replacing and not run.complete:  # all or nothing: no file of a run that did not finish
+                    with contextlib.suppress(OSError):
+                        discard_results(run.outs)
+                raise
             warnings = [w for w in [missing_warning(frames, pose, run.info)] if w]
             if self.opts.report:
                 stage("report")
                 warnings += self._report(run.outs["json"], doc, run.job, pose, run.info)
         return Outcome(run.job, "done", "; ".join(f"warning: {w}" for w in warnings), segments=len(doc["segments"]),
                        seconds=doc["timing"]["total_s"], doc=doc)
+
+    @staticmethod
+    def _replace(run: VideoRun) -> None:
+        """Before this run writes the first file of the video (pose cache included): the earlier results go."""
+        if not run.replacing:
+            discard_results(run.outs)
+            run.replacing = True
 
     def _finish_pose(self, run: VideoRun, progress, stage) -> PoseResult:
         """The video's pose: its chunks assembled (or the cache, or AlphaPose's results)."""
@@ -552,18 +620,22 @@ class Pipeline:
                            notes=self._notes(run, pose, analysis, frames or FrameCount(None, [])),
                            settings_key=self.settings_key, frames=frames,
                            smooth_s=motion.SMOOTH_S)
-        steps = [lambda: export.write_csv(outs["csv"], doc), lambda: export.write_eaf(outs["eaf"], doc, run.job.path)]
+        steps = {"csv": lambda: export.write_csv(outs["csv"], doc),
+                 "eaf": lambda: export.write_eaf(outs["eaf"], doc, run.job.path)}
         if opts.overlay:
-            steps.append(lambda: export.write_overlay(outs["overlay"], run.job.path, run.info, pose, analysis.people,
-                                                      doc["segments"]))
-        for done, step in enumerate(steps, 1):
+            steps["overlay"] = lambda: export.write_overlay(outs["overlay"], run.job.path, run.info, pose,
+                                                            analysis.people, doc["segments"])
+        self._replace(run)
+        for done, (key, step) in enumerate(steps.items(), 1):
             step()
+            doc["outputs"][key] = output_entry(outs[key])
             if progress is not None:
                 progress(done)
         timing["export_s"] = time.perf_counter() - t
         timing["total_s"] = time.perf_counter() - run.t_start
         doc["timing"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()}
         write_json_atomic(outs["json"], doc)  # last: the record that the video is complete
+        run.complete = True
         if progress is not None:
             progress(len(steps) + 1)
         return doc
@@ -711,10 +783,11 @@ def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
     except KeyboardInterrupt:
         raise
     except BusyError as e:
-        return Outcome(job, "skipped", str(e))
+        return Outcome(job, "skipped", str(e), busy=True)
     except Exception as e:  # one video's failure never stops the batch
         msg = error_line(e, opts.out, str(job.path))
-        return Outcome(job, "failed", msg if str(job.path) in msg else f"{job.path}: {msg}")
+        named = " ".join(str(job.path).split()) in msg  # (as one_line left it)
+        return Outcome(job, "failed", msg if named else f"{job.path}: {msg}")
 
 
 def skip_if_complete(job: VideoJob, pipeline: Pipeline) -> Outcome | None:
@@ -723,10 +796,14 @@ def skip_if_complete(job: VideoJob, pipeline: Pipeline) -> Outcome | None:
     opts = pipeline.opts
     if not (opts.resume and is_complete(job, opts, pipeline.settings_key)):
         return None
+    outs = job.outputs(opts.out)
     try:
-        doc = json.loads(job.outputs(opts.out)["json"].read_text(encoding="utf-8"))
+        doc = json.loads(outs["json"].read_text(encoding="utf-8"))
     except (OSError, ValueError):
         doc = None
+    with contextlib.suppress(BusyError):  # temporary files a killed run left (unless a run is writing now)
+        with video_lock(outs["lock"]):
+            remove_stale_parts(outs)
     return Outcome(job, "skipped", "complete (--resume)", doc=doc)
 
 
@@ -749,12 +826,21 @@ def write_reports(summary: Summary, opts: Options) -> None:
                 try:
                     report.write_video_report(path, o.doc, video=o.job.path, out=opts.out)
                 except Exception as e:  # noqa: BLE001
-                    print(f"warning: {o.job.path}: no report ({one_line(e)})", file=sys.stderr)
+                    warn(f"{o.job.path}: no report ({one_line(e)})")
     try:
         failures = [(str(o.job.rel.parent / o.job.path.name), o.message) for o in summary.failed]
-        report.write_batch(opts.out, report.batch_entries(opts.out, failures))
+        records = report.find_records(opts.out)
+        for path, why in records[1]:  # listed in the index as unreadable
+            warn(f"{path}: record skipped ({why})")
+        report.write_batch(opts.out, report.batch_entries(opts.out, failures, records))
     except Exception as e:  # noqa: BLE001
-        print(f"warning: {opts.out}: index.html / summary.csv not written ({one_line(e)})", file=sys.stderr)
+        report.remove_batch_pages(opts.out)  # they would pass for this run's
+        warn(f"{opts.out / 'index.html'} and summary.csv not written ({one_line(e)}); the old ones are removed")
+
+
+def warn(message: str) -> None:
+    """``warning: MESSAGE`` on one line of stderr (names shown safely: ``common.cli.terminal_line``)."""
+    print(f"warning: {terminal_line(message)}", file=sys.stderr)
 
 
 def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | None = None) -> Summary:

@@ -17,6 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from definitions.layout import ma52_layout
 
 from .alphapose import AlphaPoseError, read_alphapose_json
+from .jumps import skeleton_jumps
 from .mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from .result import PoseResult, repair_times
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
@@ -90,22 +91,25 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
     """Run ``backend`` on ``frames`` (``pipeline.video.iter_frames``: every decoded frame, ``image`` None
     where the pose model is not to look) and keep what it finds, for the run of frames from ``start_s``
     up to ``end_s``; frames before ``start_s`` (but not before ``from_s``) are warm-up. ``cuts``
-    (``pipeline.shots.CutDetector`` or alike: ``cut_at(index, image)``, ``finish()``) sees every frame
-    (``small`` when there is one) and finds camera cuts: the backend starts its tracking again at each; it
-    also sees ``tail`` frames past ``end_s`` so that a cut just before the end is confirmed."""
+    (``pipeline.shots.CutDetector`` or alike: ``cut_at(index, image)``, ``finish(pose_jumps)``) sees every
+    frame (``small`` when there is one) and finds camera cuts: the backend starts its tracking again at
+    each; it also sees ``tail`` frames past ``end_s`` so that a cut just before the end is confirmed. At
+    the end it is also given where a person's skeleton jumped (``pose.jumps``): cuts the picture alone
+    did not make sure of (the backend was not started again at those)."""
     start = getattr(backend, "start", None)
     start(fps) if start else backend.reset()
     times, seen, pose_pos, rows = array("d"), array("q"), array("q"), []
     size, resized = None, []  # the picture's size; (frame, w, h) where it changes (a new shot)
+    past = 0  # frames fed past ``end_s``
     for frame in frames:
         if frame.time < from_s:
             continue
         picture = frame.small if getattr(frame, "small", None) is not None else frame.image
         if frame.time >= end_s:
-            if cuts is None or tail <= 0:
+            if cuts is None or past >= tail:
                 break
-            cuts.cut_at(len(times), picture)
-            tail -= 1
+            cuts.cut_at(len(times) + past, picture)
+            past += 1
             continue
         new_size = getattr(frame, "size", None)
         changed = new_size is not None and size is not None and new_size != size
@@ -130,13 +134,14 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
     pose_pos = np.asarray(pose_pos, np.int64)
     seen = np.asarray(seen, np.int64)
     joints = rows[0].keypoints.shape[0] if rows else 44
-    found = cuts.finish() if cuts is not None else []
+    person = np.array([-1 if d.track_id is None else int(d.track_id) for d in rows], np.int64)
+    keypoints = np.array([d.keypoints for d in rows], np.float32).reshape(-1, joints, 2)
+    scores = np.array([d.scores for d in rows], np.float32).reshape(-1, joints)
+    # the picture's cuts, and those the pose stream shows (a skeleton's jump) that the picture confirms
+    found = cuts.finish(skeleton_jumps(times, seen, person, keypoints, scores)) if cuts is not None else []
     return Detections(
-        times=times, warmup=first, pose_frames=pose_pos - first, frame=seen - first,
-        person=np.array([-1 if d.track_id is None else int(d.track_id) for d in rows], np.int64),
-        keypoints=np.array([d.keypoints for d in rows], np.float32).reshape(-1, joints, 2),
-        scores=np.array([d.scores for d in rows], np.float32).reshape(-1, joints),
-        sources=np.array([d.sources for d in rows], np.uint8).reshape(-1, joints),
+        times=times, warmup=first, pose_frames=pose_pos - first, frame=seen - first, person=person,
+        keypoints=keypoints, scores=scores, sources=np.array([d.sources for d in rows], np.uint8).reshape(-1, joints),
         cuts=sorted({int(c) - first for c in [*found, *(r[0] for r in resized)] if first <= int(c) < len(times)}),
         size_changes=[(f - first, w, h) for f, w, h in resized if first <= f < len(times)])
 

@@ -45,7 +45,7 @@ def _label_id(value: str, labels: LabelSet, where: str) -> int:
     for a in labels.actions:
         if value in (a.code, a.name):
             return a.id
-    if value.isdigit() and int(value) < len(labels):
+    if value.isdecimal() and int(value) < len(labels):
         return int(value)
     raise SkeletonFileError(f"{where}: label {value!r} is not in the label set {labels.name!r}")
 
@@ -53,7 +53,7 @@ def _label_id(value: str, labels: LabelSet, where: str) -> int:
 def clips_from_annotations(csv_path: str | Path, labels: LabelSet) -> list[SkeletonClip]:
     csv_path = Path(csv_path)
     try:
-        with csv_path.open(encoding="utf-8", newline="") as f:
+        with csv_path.open(encoding="utf-8-sig", newline="") as f:  # a spreadsheet's BOM is no part of "pose"
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
             rows = list(reader)
@@ -66,7 +66,7 @@ def clips_from_annotations(csv_path: str | Path, labels: LabelSet) -> list[Skele
     if not rows:
         raise SkeletonFileError(f"{csv_path}: no annotations (only a header line?)")
     cache: dict = {}
-    clips = []
+    clips: list[tuple[str, SkeletonClip]] = []
     for n, row in enumerate(rows, start=2):
         where = f"{csv_path}:{n}"
         for col in ("pose", "start_s", "end_s", "label"):
@@ -76,9 +76,9 @@ def clips_from_annotations(csv_path: str | Path, labels: LabelSet) -> list[Skele
             start, end = float(row["start_s"]), float(row["end_s"])
         except ValueError:
             raise SkeletonFileError(f"{where}: columns start_s and end_s must be numbers (seconds)") from None
-        clips.append(_clip(where, csv_path.parent / row["pose"].strip(), row["pose"].strip(), start, end,
-                           row["label"], row.get("person"), row.get("clip_id"), labels, cache))
-    return clips
+        clips.append((where, _clip(where, csv_path.parent / row["pose"].strip(), row["pose"].strip(), start, end,
+                                   row["label"], row.get("person"), row.get("clip_id"), labels, cache)))
+    return _unique(clips)
 
 
 def clips_from_eaf(eaf_paths: list[Path], tier: str, labels: LabelSet, poses: Path | None) -> list[SkeletonClip]:
@@ -86,7 +86,7 @@ def clips_from_eaf(eaf_paths: list[Path], tier: str, labels: LabelSet, poses: Pa
     import pympi
 
     cache: dict = {}
-    clips = []
+    clips: list[tuple[str, SkeletonClip]] = []
     for eaf_path in eaf_paths:
         try:
             eaf = pympi.Elan.Eaf(str(eaf_path))
@@ -105,11 +105,23 @@ def clips_from_eaf(eaf_paths: list[Path], tier: str, labels: LabelSet, poses: Pa
             where = f"{eaf_path}: tier {tier!r} at {start_ms / 1000:.3f} s"
             if not value.strip():
                 raise SkeletonFileError(f"{where}: the annotation has no value (a label)")
-            clips.append(_clip(where, pose_path, pose_path.name, start_ms / 1000, end_ms / 1000, value, None, None,
-                               labels, cache))
+            clips.append((where, _clip(where, pose_path, pose_path.name, start_ms / 1000, end_ms / 1000, value, None,
+                                       None, labels, cache)))
     if not clips:
         raise SkeletonFileError(f"{', '.join(str(p) for p in eaf_paths)}: tier {tier!r} holds no annotations")
-    return clips
+    return _unique(clips)
+
+
+def _unique(clips: list[tuple[str, SkeletonClip]]) -> list[SkeletonClip]:
+    """The clips, each id once: the training data pairs keypoints and labels by clip id, so two
+    annotations of one person and time span (or one clip_id given twice) would read back as one label."""
+    taken: dict[str, str] = {}
+    for where, clip in clips:
+        if clip.clip_id in taken:
+            raise SkeletonFileError(f"{where}: clip {clip.clip_id!r} is annotated already ({taken[clip.clip_id]}): "
+                                    "one label per person and time span (or give each its own clip_id)")
+        taken[clip.clip_id] = where
+    return [clip for _, clip in clips]
 
 
 def _clip(where: str, pose_path: Path, pose_name: str, start: float, end: float, label: str, person: str | None,
@@ -124,7 +136,7 @@ def _clip(where: str, pose_path: Path, pose_name: str, start: float, end: float,
     pose = cache[pose_path]
     label_id = _label_id(label, labels, where)
     person = (person or "subject").strip() or "subject"
-    if person not in ("subject",) and not person.isdigit():
+    if person not in ("subject",) and not person.isdecimal():
         raise SkeletonFileError(f"{where}: column person must be a person id or empty; got {person!r}")
     try:
         people = select_people(pose.tracks, person if person == "subject" else int(person))
@@ -142,7 +154,8 @@ def _clip(where: str, pose_path: Path, pose_name: str, start: float, end: float,
     if b - a < 2:
         raise SkeletonFileError(f"{where}: {start}-{end} s holds fewer than 2 frames of {pose_name}")
     track = people[0]
-    cid = (clip_id or "").strip() or f"{pose_name.replace('.pose.npz', '')}_{start:.2f}_{end:.2f}"
+    # unique per video, person and exact time span (repr: the shortest text that reads back as the same number)
+    cid = (clip_id or "").strip() or f"{pose_name.replace('.pose.npz', '')}_p{track.id}_{start!r}_{end!r}"
     return SkeletonClip(cid, np.asarray(track.keypoints[a:b]).copy(), np.asarray(track.scores[a:b]).copy(),
                         label_id, (pose.height, pose.width))
 

@@ -30,6 +30,13 @@ finds nobody for ``LOST_S`` seconds is dropped; one found again within ``REID_S`
 dropped person was (centre within half their size, size within a factor of 2) takes that person's
 id back. With one person in the picture this is exactly the single-graph path (no grey-out), plus
 the look for others every second.
+
+Only an upright skeleton is a person (``pose.tracking.upright``: the trunk within
+``pose.tracking.MAX_TILT_DEG`` of upright): one the single-image model finds lying or upside down is
+greyed out and the look goes on; a new person's graph also sees those greyed out on its first frame,
+and a person gets their id when their graph first finds them upright (a graph whose first find is not
+upright is dropped at once). A later frame in which a followed person's skeleton is not upright counts
+as one where they were not found (README "Who is a person").
 """
 from __future__ import annotations
 
@@ -39,7 +46,7 @@ from common.frames import TIME_EPS
 from common.quiet import native_output_silenced
 from definitions.layout import HAND_POINTS, ma52_layout
 
-from .tracking import REID_S, same_place
+from .tracking import REID_S, same_place, upright
 from .types import DERIVED, DETECTED, FALLBACK, Detection
 
 MAX_SIDE = 960  # frames are downscaled to this longest side for the pose model (--max-side)
@@ -58,13 +65,15 @@ DISCOVER_S = 1.0
 LOST_S = 1.0
 GREY_MARGIN = 0.15  # of the box size, on each side
 MIN_VISIBILITY = 0.5
+MAX_REJECTED = 2  # skeletons that are no person (not upright) looked past per look for people
 
 
 class _Person:
     """One tracked person: their Holistic graph and where they were last seen (processed-image px)."""
 
-    def __init__(self, pid: int, graph, box: np.ndarray, time: float):
-        self.id, self.graph, self.box, self.seen = pid, graph, box, time
+    def __init__(self, graph, box: np.ndarray, time: float):
+        self.id: int | None = None  # given when their graph first finds an upright person (``_follow``)
+        self.graph, self.box, self.seen = graph, box, time
         self.stamp = -1  # the graph's last timestamp (microseconds)
         self.fresh = True  # not run yet: its first run logs natively
 
@@ -91,9 +100,10 @@ class MediaPipeBackend:
         self._idx = {n: i for i, n in enumerate(self.layout.names)}
         self.settings.update(hand_attach=HAND_ATTACH, max_persons=max_persons, discover_s=DISCOVER_S,
                              lost_s=LOST_S, reid_s=REID_S)
-        self.counts = {"hands_swapped": 0, "hands_detached": 0}  # repairs so far (for benchmarks)
+        self.counts = {"hands_swapped": 0, "hands_detached": 0, "not_upright": 0}  # repairs so far (for benchmarks)
         self._people: list[_Person] = []
         self._gone: list[tuple[int, np.ndarray, float]] = []  # (id, box, when lost)
+        self._rejected: list[np.ndarray] = []  # boxes of the skeletons the last look found to be no person
         self._detector = None
         self._next_id = 0
         self._time = 0.0
@@ -141,10 +151,8 @@ class MediaPipeBackend:
     def cut(self) -> None:
         """A camera cut: every graph starts again; people found after it are re-identified by place and
         size (``REID_S``)."""
-        for p in self._people:
-            p.graph.close()
-            self._gone.append((p.id, p.box, self._time))
-        self._people = []
+        for p in list(self._people):
+            self._drop(p, self._time)
 
     @property
     def persons_seen(self) -> int:
@@ -181,34 +189,57 @@ class MediaPipeBackend:
         return dets
 
     def _follow(self, person: _Person, image: np.ndarray, width: int, height: int, now: float) -> Detection | None:
-        others = [p.box for p in self._people if p is not person]
+        """The person in this frame (their graph sees everyone else greyed out, and on its first frame the
+        skeletons just found to be no person too). A skeleton that is not upright is not them: on the
+        graph's first frame the person is dropped at once (it never was one), later the frame counts as
+        one where they were not found."""
+        others = [p.box for p in self._people if p is not person] + (self._rejected if person.fresh else [])
         # the graph's clock: the frame's time (mediapipe adds 1/30 s to what it was before each frame)
         stamp = max(person.stamp + 1, int(round(now * 1e6)) + 33333)
         person.graph._simulated_timestamp, person.stamp = stamp - 33333, stamp
         view = _grey_out(image, others) if others else image
-        if person.fresh:
+        first = person.fresh
+        if first:
             person.fresh = False
             with native_output_silenced():
                 res = person.graph.process(view)
         else:
             res = person.graph.process(view)
-        if res.pose_landmarks is None:
+        found = res.pose_landmarks is not None
+        if found and not _upright(res.pose_landmarks, image.shape):
+            self.counts["not_upright"] += 1
+            found = False
+            if first:
+                self._drop(person, now, keep=False)
+                return None
+        if not found:
             if now - person.seen >= LOST_S - 1e-9:
-                person.graph.close()
-                self._people.remove(person)
-                self._gone.append((person.id, person.box, now))
+                self._drop(person, now)
             return None
+        if person.id is None:
+            person.id = self._reidentify(person.box, now)
         person.box, person.seen = _box(res.pose_landmarks, image.shape), now
         det = self.convert(res, width, height)
         det.track_id = person.id
         return det
 
+    def _drop(self, person: _Person, now: float, keep: bool = True) -> None:
+        """Stop following ``person``; ``keep``: remember where they were (``REID_S``), if they ever had an id."""
+        person.graph.close()
+        self._people.remove(person)
+        if keep and person.id is not None:
+            self._gone.append((person.id, person.box, now))
+
     def _look_for_people(self, image: np.ndarray, now: float) -> list[_Person]:
-        """New people in the frame (everyone tracked greyed out), up to ``max_persons`` in all."""
-        found = []
-        view = image
-        while len(self._people) < self.max_persons:
-            boxes = [p.box for p in self._people]
+        """New people in the frame (everyone tracked greyed out), up to ``max_persons`` in all. A skeleton
+        that is not upright (``pose.tracking.upright``) is no person: it is greyed out too, and the look
+        goes on."""
+        found, rejected = [], []
+        self._rejected = rejected  # greyed out for the new people's graphs too (``_follow``)
+        for _ in range(self.max_persons + MAX_REJECTED):
+            if len(self._people) >= self.max_persons:
+                break
+            boxes = [p.box for p in self._people] + rejected
             view = _grey_out(image, boxes) if boxes else image
             res = self._finder().process(view)
             if res.pose_landmarks is None:
@@ -216,7 +247,11 @@ class MediaPipeBackend:
             box = _box(res.pose_landmarks, image.shape)
             if box is None or any(_iou(box, b) > 0.3 for b in boxes):
                 break
-            person = _Person(self._reidentify(box, now), self._graph(), box, now)
+            if not _upright(res.pose_landmarks, image.shape):
+                self.counts["not_upright"] += 1
+                rejected.append(box)
+                continue
+            person = _Person(self._graph(), box, now)
             self._people.append(person)
             found.append(person)
         return found
@@ -321,6 +356,13 @@ class MediaPipeBackend:
                 swapped = True
                 self.counts["hands_swapped"] += 1
         return out, swapped
+
+
+def _upright(landmarks, shape) -> bool:
+    """Whether the trunk of BlazePose ``landmarks`` (shoulders 11, 12; hips 23, 24) in an image of ``shape``
+    is upright (``pose.tracking.upright``)."""
+    pts = _points(landmarks, np.array([shape[1], shape[0]], np.float64))
+    return upright(pts[[11, 12]], pts[[23, 24]])
 
 
 def _box(landmarks, shape) -> np.ndarray | None:

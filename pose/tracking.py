@@ -168,8 +168,33 @@ def same_place(box: np.ndarray | None, old: np.ndarray | None) -> bool:
     return d < 0.5 * max(size, old_size) and 0.5 <= size / max(old_size, 1e-6) <= 2
 
 
+MAX_TILT_DEG = 60.0  # a person's trunk leans at most this far from upright (README "Who is a person")
+
+
+def trunk_tilt(shoulders: np.ndarray, hips: np.ndarray) -> float:
+    """Degrees between a trunk (the hips' midpoint to the shoulders' midpoint; ``shoulders``, ``hips``:
+    [2, 2] pixels, left and right) and the picture's up: 0 upright, 90 lying, 180 upside down."""
+    up = shoulders.mean(0) - hips.mean(0)
+    length = float(np.hypot(*up))
+    if not np.isfinite(length) or length == 0:
+        return float("nan")
+    return float(np.degrees(np.arccos(np.clip(-up[1] / length, -1.0, 1.0))))
+
+
+def upright(shoulders: np.ndarray, hips: np.ndarray) -> bool:
+    """Whether a skeleton's trunk is as a seated or standing person's: within ``MAX_TILT_DEG`` of upright.
+    Gravity keeps the trunk of someone seated or standing near vertical (leaning over a table, about
+    45 degrees at most); a trunk lying across the picture or upside down is not an interviewee's but a
+    pattern the pose model read into texture (a title, hair, a chair's back: README "Who is a person")."""
+    return bool(trunk_tilt(shoulders, hips) <= MAX_TILT_DEG)
+
+
 def subject_score(track: PersonTrack) -> float:
     return track.num_frames_seen * track.mean_area()
+
+
+class PersonNotFound(OptionError):
+    """``--person ID`` names nobody seen in the video (a user's choice, said in one line)."""
 
 
 def select_people(tracks: list[PersonTrack], person: str | int = "subject") -> list[PersonTrack]:
@@ -184,5 +209,6 @@ def select_people(tracks: list[PersonTrack], person: str | int = "subject") -> l
     wanted = int(person)
     chosen = [t for t in seen if t.id == wanted]
     if not chosen:
-        raise OptionError(f"--person {wanted}: no person with id {wanted} (ids in this video: {[t.id for t in seen]})")
+        raise PersonNotFound(f"no person with id {wanted} in this video (ids seen: "
+                             f"{', '.join(str(t.id) for t in seen)}; --person all analyses everyone)")
     return chosen

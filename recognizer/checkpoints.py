@@ -251,7 +251,10 @@ def _checked_config(path: Path, config: object, inferred: MMNConfig) -> MMNConfi
         v = config.get(name, getattr(MMNConfig(), name))
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
             raise CheckpointError(f"{path}: bad config in checkpoint ({name} must be in [0, 1); got {v!r})")
-    return MMNConfig(**{**config, "num_joints": inferred.num_joints, "num_classes": inferred.num_classes})
+    cfg = MMNConfig(**{**config, "num_joints": inferred.num_joints, "num_classes": inferred.num_classes})
+    if cfg.width_problem():
+        raise CheckpointError(f"{path}: bad config in checkpoint ({cfg.width_problem()})")
+    return cfg
 
 
 def _checked_labels(path: Path, labels: object) -> list[dict] | None:

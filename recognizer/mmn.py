@@ -36,6 +36,15 @@ class MMNConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def width_problem(self) -> str | None:
+        """Why ``width`` cannot be built with ``groups``, or None: each block splits the width into quarters
+        (skeletal and temporal branches) whose channels are split into ``groups`` groups."""
+        step = 4 * self.groups
+        if self.width % step:
+            return (f"width must be a multiple of {step} (quarters of it are split into {self.groups} groups); "
+                    f"got {self.width}")
+        return None
+
 
 class DropPath(nn.Module):
     """Stochastic depth on the residual branch (identity at inference)."""

@@ -25,6 +25,7 @@ import argparse
 import csv
 import io
 import math
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -382,6 +383,11 @@ def parse_args(argv=None) -> TrainConfig:
         ap.error("--warmup-epochs must be >= 0 and --stop-after >= 1")
     if a.blocks_per_scale > 16 or a.width > 1024:
         ap.error(f"--width at most 1024 and --blocks-per-scale at most 16; got {a.width}, {a.blocks_per_scale}")
+    problem = MMNConfig(width=a.width).width_problem()
+    if problem:
+        ap.error(f"--{problem} (96 = the released model)")
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", a.device):
+        ap.error(f"--device must be auto, cpu or cuda[:N]; got {a.device!r}")
     for name in ("lr", "weight_decay", "min_lr", "label_smoothing", "aug_p"):
         v = getattr(a, name)
         if not (_m.isfinite(v) and v >= 0) or (name in ("label_smoothing", "aug_p") and v > 1):

@@ -37,6 +37,12 @@ def demo_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def real_dev() -> Path:
+    """Real development clips (``fixtures/real_dev/README.md`` says what each shows)."""
+    return _need(SHARED / "fixtures" / "real_dev")
+
+
+@pytest.fixture(scope="session")
 def demo_clips(demo_dir) -> list[Path]:
     return sorted(demo_dir.glob("*.mp4"))
 

@@ -83,6 +83,7 @@ def docs_by_workers(video: Path, out: Path, checkpoint: Path | None, workers=(1,
         finally:
             pipe.close()
         docs[n].pop("timing")
+        docs[n].pop("outputs")  # the files' fingerprints: the ELAN file holds its date and paths
     return docs
 
 

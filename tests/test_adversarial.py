@@ -112,11 +112,14 @@ def test_resume_recomputes_when_the_alphapose_results_changed(tmp_path, capsys):
 
 
 def test_tool_version_and_method_constants_are_part_of_the_settings_key(monkeypatch):
+    import pipeline
+
     opts = Options(out=None)
     key = opts.settings_key([])
-    monkeypatch.setitem(run_module.TOOL, "version", "9.9.9")
-    assert opts.settings_key([]) != key
-    monkeypatch.setitem(run_module.TOOL, "version", "0.1.0")
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "__version__", "9.9.9")
+        assert opts.settings_key([]) != key
+    assert opts.settings_key([]) == key
     from pipeline import description
 
     monkeypatch.setattr(description, "MAX_EPISODE_S", 4.0)

@@ -119,3 +119,53 @@ def test_note_leaves_out_tracks_of_a_moment():
     note = people_note([subject, flicker, other], [subject], 30.0)
     assert note.startswith("2 persons were seen (ids 0, 2)") and "--person all" in note
     assert people_note([subject, other], [subject, other], 30.0) == ""
+
+
+# -- who is a person: a skeleton that is not upright is none ---------------------------------------------
+def test_a_cartoon_title_after_a_cut_is_no_person(tmp_path, real_dev):
+    """A webcam man, then a hard cut to a cartoon title (sky, an orange title, nobody): the pose model reads a
+    body lying across the title (its trunk 92 degrees from upright); it must not become a person (before, it
+    took the man's id, by place, and got movement segments of its own)."""
+    from pose.result import load_pose
+
+    video = tmp_path / "man_then_title.mp4"
+    ffmpeg("-ss", "1.5", "-t", "3.0", "-i", str(real_dev / "webcam_man_then_cut_to_cartoon_hevc_vfr.mov"),
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video))
+    out = tmp_path / "out"
+    assert run_pipeline.main([str(video), "--out", str(out), "--person", "all", "--mode", "long", "--workers", "1",
+                              "--no-report"]) == 0
+    doc = json.loads((out / "man_then_title.json").read_text())
+    cut = doc["shots"][1]["first_frame"]
+    assert [s["first_frame"] for s in doc["shots"]] == [0, cut] and 26 <= cut <= 29  # the cut at 2.43 s
+    assert [p["id"] for p in doc["pose"]["persons"]] == [0]
+    seen = np.flatnonzero(load_pose(out / "man_then_title.pose.npz").tracks[0].present)
+    assert seen.max() < cut and len(seen) >= cut - 2  # the man, before the cut only: nobody after it
+    assert all(s["end_s"] <= doc["shots"][1]["start_s"] for s in doc["segments"])
+
+
+def test_real_people_leaning_into_a_hug_stay_people(tmp_path, real_dev):
+    """Two men step toward each other and hug (one leans up to 36 degrees): both are people throughout; the
+    pose model's skeleton of one jumps to the other mid-hug, which is no cut (the picture does not change)."""
+    out = tmp_path / "out"
+    assert run_pipeline.main([str(real_dev / "two_people_standing_hug.avi"), "--out", str(out), "--person", "all",
+                              "--mode", "long", "--workers", "1", "--no-report"]) == 0
+    doc = json.loads((out / "two_people_standing_hug.json").read_text())
+    assert [(p["id"], p["frames_seen"]) for p in doc["pose"]["persons"]] == [(0, 35), (1, 72)]  # as before the check
+    assert len(doc["shots"]) == 1
+
+
+def test_upright_is_how_a_seated_or_standing_trunk_is():
+    from pose.tracking import MAX_TILT_DEG, trunk_tilt, upright
+
+    hips = np.array([[90.0, 200.0], [110.0, 200.0]])
+
+    def shoulders(deg: float) -> np.ndarray:  # the trunk (100 px) turned ``deg`` from upright
+        r = np.radians(deg)
+        return hips + 100 * np.array([np.sin(r), -np.cos(r)])
+
+    assert trunk_tilt(shoulders(0), hips) == pytest.approx(0, abs=1e-6)
+    assert trunk_tilt(shoulders(-45), hips) == pytest.approx(45)
+    assert trunk_tilt(shoulders(180), hips) == pytest.approx(180)
+    assert [upright(shoulders(d), hips) for d in (0, 36, -45, MAX_TILT_DEG - 1, MAX_TILT_DEG + 1, 92, 124, 180)] == \
+        [True, True, True, True, False, False, False, False]
+    assert not upright(hips, hips)  # no trunk at all

@@ -67,12 +67,15 @@ def test_elan_and_submission(demo_run, demo_clips):
     out, _ = demo_run
     for clip in demo_clips:
         eaf = pympi.Elan.Eaf(str(out / f"{clip.stem}.eaf"))
-        assert list(eaf.get_tier_names())[:2] == ["person_0", "person_0 body part"]
+        assert list(eaf.get_tier_names())[:3] == ["person_0", "person_0 weight-free actions", "person_0 body part"]
         (start, end, value), = eaf.get_annotation_data_for_tier("person_0")
         assert 0 <= start < end and value
         (_, _, part), = eaf.get_annotation_data_for_tier("person_0 body part")
         doc = json.loads((out / f"{clip.stem}.json").read_text())
         assert part.startswith(doc["segments"][0]["movement"]["body_part"])
+        best = doc["segments"][0]["movement"]["actions"][0]
+        (_, _, kin), = eaf.get_annotation_data_for_tier("person_0 weight-free actions")
+        assert kin.startswith(f"{best['code']} {best['name']} ({best['score']:.2f}")
         # hands resting on the lap in every demo clip: a resting contact, never a touch event
         for hand in ("left", "right"):
             values = [v for *_, v in eaf.get_annotation_data_for_tier(f"person_0 {hand} hand")]
@@ -257,7 +260,10 @@ def test_readme_demo_command(readme_demo):
     doc = json.loads((out / "astronaut_demo.json").read_text())
     validate(doc)
     assert doc["analysis"]["mode"] == "long" and doc["segments"]
-    assert all(s["action"] is None and s["movement"]["body_part"] for s in doc["segments"])
+    # without a checkpoint an action can only be the weight-free recognizer's, beside its evidence
+    for s in doc["segments"]:
+        assert s["action"] is None or (s["action"]["source"] == "kinematics"
+                                       and s["action"]["code"] == s["movement"]["actions"][0]["code"])
     moving = [(s["start_s"], s["end_s"]) for s in doc["segments"]]
     # the sample nods over 2-4 s and sways over 6-8 s: both are found
     assert any(s < 4 and e > 2 for s, e in moving) and any(s < 8 and e > 6 for s, e in moving)

@@ -37,6 +37,7 @@ PAIRS = [
     (record.SegmentRecord, "segments/items"),
     (record.Movement, "segments/items/movement"),
     (record.Contact, "segments/items/movement/touch_events/items"),
+    (record.ActionEntry, "segments/items/movement/actions/items"),
     (record.Ranked, "segments/items/top5/items"),
     (record.WindowRecord, "windows/items"),
 ]

@@ -42,12 +42,14 @@ def batch(tmp_path_factory, ref_checkpoint):
 def _expected_counts(doc: dict, pid: int) -> Counter:
     """Counts per summary column stem, straight from the record (independent of pipeline.report)."""
     c = Counter()
-    touches = set()
+    touches, actions = set(), set()
     for s in doc["segments"]:
         if s["person"] != pid:
             continue
-        if s["action"]:
+        if s["action"] and s["action"]["source"] == "mmn":
             c["action_" + s["action"]["code"].lower()] += 1
+        for a in s["movement"]["actions"]:  # weight-free instances, each once
+            actions.add((a["code"], a["start_s"], a["end_s"]))
         if s["movement"]["body_part"]:
             c["part_" + s["movement"]["body_part"].replace(" ", "_").replace("-", "_")] += 1
         for t in s["movement"]["touch_events"]:
@@ -55,6 +57,8 @@ def _expected_counts(doc: dict, pid: int) -> Counter:
                 touches.add((t["hand"], t["target"], t["start_s"], t["end_s"]))
     for _, target, _, _ in touches:
         c["touch_" + target.replace("/", "_")] += 1
+    for code, _, _ in actions:
+        c["kin_" + code.lower()] += 1
     return c
 
 
@@ -106,12 +110,14 @@ def test_summary_counts_match_json(batch):
 
 def _doc(persons=(0, 1), model=True) -> dict:
     """A small hand-made record: two persons, a touch shared by two segments, one resting contact."""
+    from definitions.labels import ma52_labels
+
     touch = {"hand": "left", "target": "face/head", "start_s": 1.2, "end_s": 1.9, "kind": "touch"}
     leave = {"hand": "right", "target": "legs", "start_s": 3.0, "end_s": 3.4, "kind": "leave"}
     rest = {"hand": "right", "target": "legs", "start_s": 0.0, "end_s": 3.0}
 
     def seg(pid, a, b, part, code=None, touches=(), resting=()):
-        action = {"id": 0, "code": code, "name": f"name of {code}", "probability": 0.7} if code else None
+        action = {"id": 0, "code": code, "name": ma52_labels().by_code(code).name, "probability": 0.7} if code else None
         scores = {p: 0.0 for p in report.BODY_PARTS}
         if part:
             scores[part] = 0.8
@@ -380,3 +386,26 @@ def test_demo_report_in_browser(tmp_path, readme_demo):
         bars = d.execute_script("return document.querySelectorAll('#timeline .barlayer .point').length")
         assert bars >= len(doc["segments"])
         assert d.execute_script("return document.querySelectorAll('#energy .scatterlayer .trace').length") == 4
+
+
+def test_records_of_schema_2_still_open(batch, tmp_path):
+    """An output folder written before the weight-free actions (schema 2: MMN actions without a source, no
+    movement.actions) is still read, summarised and reported."""
+    _, out, _ = batch
+    (path, doc), *_ = report.find_results(out)
+    old = json.loads(path.read_text())
+    old["schema_version"] = 2
+    for s in old["segments"]:
+        for key in ("action", "body"):
+            if s[key]:
+                s[key].pop("source")
+        s["movement"].pop("actions")
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / path.name).write_text(json.dumps(old))
+    shutil.copy(path.with_suffix(".csv"), folder / path.with_suffix(".csv").name)
+    good, bad = report.find_records(folder)
+    assert bad == [] and len(good) == 1
+    assert all(s["action"]["source"] == "mmn" for s in good[0][1]["segments"] if s["action"])
+    assert report.main([str(folder)]) == 0
+    assert (folder / "index.html").is_file() and report.report_path(folder / path.name).is_file()

@@ -82,7 +82,7 @@ def test_user_errors_are_one_line_without_a_log(tmp_path, capsys):
     out = tmp_path / "out"
     code, err = _run([video, "--out", out, "--person", "999", "--workers", "1", "--no-report"], capsys)
     line = " ".join(err.split())
-    assert code == 1 and f"{video}: --person 999: no person with id 999 (ids in this video: [0])" in line
+    assert code == 1 and f"{video}: no person with id 999 in this video (ids seen: 0; --person all" in line
     assert "traceback" not in line.lower() and not (out / "errors.log").exists()
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")

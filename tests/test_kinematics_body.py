@@ -1,0 +1,158 @@
+"""The weight-free recognizer's body, arm, leg and body-hand actions (A, C, D, E1/E3-E6, G) on generated
+clips with known labels (tests/synthetic_actions.py), on pieces of a track, and on real footage."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recognizer.kinematics import COVERED, recognize
+from recognizer.kinematics import signals as sg
+from recognizer.kinematics.body import body_of
+from tests.synthetic_actions import Action, make_scenario
+
+REAL_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real_dev"
+
+
+def _found(sc, codes=None):
+    return [i for i in recognize(sc.keypoints, sc.scores, sc.times, sc.size) if codes is None or i.code in codes]
+
+
+def _best_overlap(truth, found):
+    return max(found, key=lambda f: min(f.end_s, truth.end_s) - max(f.start_s, truth.start_s), default=None)
+
+
+def _motion_end(truth) -> float:
+    """When the labelled movement ends. The generator's A5 label runs 0.4 rise_s past it: its trunk is
+    upright again (and its hips down) at start + lean_s + 0.6 rise_s + hold_s + down_s + 0.5."""
+    if truth.code == "A5":
+        return truth.end_s - 0.4 * truth.params["rise_s"]
+    return truth.end_s
+
+
+def _assert_named(sc, tolerance_s=0.3):
+    """Every labelled instance's most overlapping found instance has its code, onset and offset within
+    ``tolerance_s``."""
+    found = _found(sc)
+    for truth in sc.instances:
+        f = _best_overlap(truth, found)
+        assert f is not None and f.code == truth.code, (truth, [(i.code, i.start_s, i.end_s) for i in found])
+        assert abs(f.start_s - truth.start_s) <= tolerance_s and abs(f.end_s - _motion_end(truth)) <= tolerance_s, \
+            (truth, f.start_s, f.end_s, f.evidence)
+        assert 0 < f.score <= 1 and f.evidence
+
+
+@pytest.mark.parametrize("code, params, framing", [
+    ("A1", {"freq_hz": 1.5, "half_cycles": 4, "amplitude_deg": 6.0, "twist_deg": 0.0}, "seated"),
+    ("A2", {"angle_deg": -35.0}, "seated"),
+    ("A3", {"slouch_deg": 20.0}, "seated"),
+    ("A4", {"lift_mm": 35.0, "sides": "both"}, "upper"),
+    ("A5", {}, "seated"),
+])
+def test_body_actions_named_with_their_timing(code, params, framing):
+    sc = make_scenario([Action(code, params=params)], fps=30, framing=framing, seed=7, body_yaw_deg=5.0)
+    _assert_named(sc)
+
+
+@pytest.mark.parametrize("code, params", [
+    ("C1", {"hand": "both"}), ("C9", {}), ("C7", {}), ("C13", {}), ("E5", {}), ("E6", {"micro": "still"}),
+    ("E4", {"hand": "both"}), ("C11", {"micro": "still"}), ("G1", {"hand": "right"}), ("G2", {"hand": "left"}),
+    ("G4", {}),
+])
+def test_hand_actions_named_with_their_timing(code, params):
+    sc = make_scenario([Action(code, params=params)], fps=25, framing="seated", seed=3, body_yaw_deg=-8.0)
+    _assert_named(sc)
+
+
+@pytest.mark.parametrize("code, params", [
+    ("D1", {"side": "left"}), ("D3", {"side": "both", "heel_lift_mm": 25.0}), ("D4", {"side": "right"}),
+    ("D5", {}), ("D6", {}), ("D7", {"side": "both"}), ("D8", {"side": "left"}),
+])
+def test_leg_actions_named_with_their_timing(code, params):
+    sc = make_scenario([Action(code, params=params)], fps=30, framing="seated", seed=5, body_yaw_deg=10.0)
+    _assert_named(sc)
+
+
+def test_hidden_legs_give_no_leg_action():
+    """Legs below a waist-up picture (a desk's place): nothing, not a guess."""
+    sc = make_scenario(["D8", "D6"], fps=30, framing="upper", seed=2)
+    assert _found(sc, [c for c in COVERED if c[0] in "DG"]) == []
+
+
+@pytest.mark.parametrize("rest, background, framing", [
+    ("lap", "still", "seated"), ("table", "still", "seated"), ("lap", "talking", "upper")])
+def test_resting_hands_for_a_whole_clip_give_no_action(rest, background, framing):
+    sc = make_scenario([], 10.0, fps=30, framing=framing, seed=11, rest=rest, background=background)
+    assert [i.code for i in _found(sc) if i.code[0] not in "B"] == []
+
+
+def test_same_codes_at_any_frame_rate():
+    runs = {fps: [i.code for i in _found(make_scenario(["A4", "C9", "D6"], fps=fps, framing="seated", seed=21))]
+            for fps in (15, 60)}
+    assert runs[15] == runs[60] == ["A4", "C9", "D6"], runs
+
+
+def test_a_piece_of_a_track_gives_the_instances_inside_it():
+    """recognize() is correct on any contiguous piece (the pipeline may cut long tracks by time)."""
+    sc = make_scenario(["E5", "D5", "A4", "C13"], fps=25, framing="seated", seed=8, gap_s=(1.5, 2.0))
+    whole = _found(sc)
+    cut = int(np.searchsorted(sc.times, (sc.instances[1].end_s + sc.instances[2].start_s) / 2))
+    parts = []
+    for a, b in ((0, cut), (cut, len(sc.times))):
+        parts += recognize(sc.keypoints[a:b], sc.scores[a:b], sc.times[a:b], sc.size)
+    assert [i.code for i in parts] == [i.code for i in whole] == list(sc.codes), (parts, whole)
+    for p, w in zip(parts, whole):
+        assert abs(p.start_s - w.start_s) <= 0.1 and abs(p.end_s - w.end_s) <= 0.1, (p, w)
+
+
+def test_body_scale_and_frame():
+    """Torso lengths from the neck to the hip centre (1.5 shoulder widths without the hips); the torso's
+    frame puts the left shoulder at +x, the hips below."""
+    sc = make_scenario([], 2.0, fps=30, framing="seated", seed=4, body_yaw_deg=0.0)
+    body = body_of(sc.keypoints, sc.scores, sc.times, sc.size)
+    assert body.scale_source == "neck to hip centre"
+    left, hip = body.local_point("left_shoulder"), body.local_point("left_hip")
+    assert np.nanmedian(left[:, 0]) > 0.3 and np.nanmedian(hip[:, 1]) > 0.8
+    upper = make_scenario([], 2.0, fps=30, framing="upper", seed=4, body_yaw_deg=0.0)
+    assert body_of(upper.keypoints, upper.scores, upper.times, upper.size).scale_source == "1.5 shoulder widths"
+
+
+def test_movements_split_at_a_pause_and_runs_bridge_gaps():
+    t = np.arange(300) / 30.0
+    x = np.clip((t - 1) / 0.5, 0, 1) + np.clip((t - 4) / 0.5, 0, 1)  # two steps up with a pause between
+    (p, q), = [(s.peak_from, s.peak_to) for s in sg.swings(x, 0.5, 0.1, 0.05)]
+    moves = sg.movements(x, t, p, q, 0.3, 0.5)
+    assert len(moves) == 2 and abs(t[moves[0][0]] - 1.0) <= 0.1 and abs(t[moves[1][1]] - 4.5) <= 0.1
+    mask = np.zeros(300, bool)
+    mask[30:60] = mask[65:90] = True
+    assert sg.runs(mask, t, 0.25) == [(30, 90)] and sg.runs(mask, t, 0.1) == [(30, 60), (65, 90)]
+
+
+@pytest.fixture(scope="module")
+def speaker_run(tmp_path_factory):
+    """The pipeline (MediaPipe pose, long mode, no checkpoint) on the real standing speaker."""
+    clip = REAL_DEV / "speaker_standing_hands_together_then_gestures.mp4"
+    if not clip.exists():
+        pytest.skip(f"{clip} not available")
+    import run_pipeline
+
+    out = tmp_path_factory.mktemp("speaker")
+    code = run_pipeline.main([str(clip), "--out", str(out), "--mode", "long", "--device", "cpu"])
+    return json.loads((out / f"{clip.stem}.json").read_text()), code
+
+
+def test_speaker_gesturing_while_talking_is_illustrative_gestures(speaker_run):
+    """She holds her hands together 0-3 s and gestures with both hands from about 3.5 s: C1 from then on,
+    not a string of unrelated classes; nothing, or C9, for the held hands."""
+    doc, code = speaker_run
+    assert code == 0
+    actions = [a for seg in doc["segments"] for a in seg["movement"]["actions"]]
+    gestures = [a for a in actions if a["code"] == "C1"]
+    assert gestures and min(a["start_s"] for a in gestures) <= 4.5, actions
+    assert sum(a["end_s"] - a["start_s"] for a in gestures) >= 5.0, actions
+    early = {a["code"] for a in actions if a["end_s"] <= 3.2}
+    assert early <= {"C9"}, actions
+    limbs = [a for a in actions if a["code"][0] in "CEG" and a["start_s"] >= 3.0]
+    assert sum(a["code"] == "C1" for a in limbs) >= 0.7 * len(limbs), limbs
