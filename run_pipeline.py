@@ -142,18 +142,24 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from rich.console import Console
 
-    from common.cli import EXIT_USAGE, print_error
+    from common.cli import EXIT_FAILED, EXIT_USAGE, print_error
+    from common.errors import is_user_error
     from pipeline.inputs import check_output_dir, collect_inputs
 
     console = Console(stderr=True)
 
     created = not args.out.exists()
 
-    def fail(msg: object) -> int:
-        print_error(console, msg)  # on one line
+    def fail(e: BaseException, what: str | None) -> int:
+        """One line; a user error (bad input, option, folder) exits 2, a bug of ours 1 with its traceback
+        kept in OUT/errors.log (said where; ``what`` None: ``e``'s message says it already)."""
+        from pipeline.run import error_line
+
+        user = is_user_error(e if what is not None else e.__cause__)
+        print_error(console, e if user or what is None else error_line(e, args.out, what))  # on one line
         if created and args.out.is_dir() and not any(args.out.iterdir()):
             args.out.rmdir()  # nothing processed: no empty output folder left behind
-        return EXIT_USAGE
+        return EXIT_USAGE if user else EXIT_FAILED
 
     # the inputs first, with nothing heavy imported yet: a bad path is reported at once
     try:
@@ -165,8 +171,8 @@ def main(argv=None) -> int:
             console.print("Making the sample video (animated public-domain portrait)...")
             inputs.append(make_sample_video(args.out / "sample" / "astronaut_demo.mp4"))
         jobs = collect_inputs(inputs, exclude=args.out)
-    except (ValueError, OSError, RuntimeError) as e:  # InputError; VideoError from making the sample
-        return fail(e)
+    except Exception as e:  # InputError, OutputError; VideoError from making the sample
+        return fail(e, "reading the inputs")
 
     # with worker processes, the first pose chunks are handed out while the models load (not with
     # --resume: the checkpoints tell which videos are complete)
@@ -176,7 +182,7 @@ def main(argv=None) -> int:
 
         pose_first = will_use_workers([job.path for job in jobs], args.workers or default_workers())
     from pipeline.progress import RichReporter, print_summary
-    from pipeline.run import USER_ERRORS, ModelsFailed, Options, Pipeline, run_batch
+    from pipeline.run import ModelsFailed, Options, Pipeline, run_batch
 
     opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,
                    still_threshold=args.still_threshold, person=args.person, pose=args.pose,
@@ -194,10 +200,10 @@ def main(argv=None) -> int:
             try:
                 workers = RayWorkers(args.ray_address)
             except RayUnavailable as e:
-                return fail(str(e))
+                return fail(e, "starting Ray")
         pipeline = Pipeline.from_options(opts, workers=workers, background=pose_first)
-    except (*USER_ERRORS, RuntimeError) as e:  # USER_ERRORS holds ValueError, so InputError too
-        return fail(e)
+    except Exception as e:  # CheckpointError, OptionError (--device cuda without a GPU), or a bug of ours
+        return fail(e, "loading the models")
     if not pipeline.has_models:
         from pipeline.export import NO_CHECKPOINT_NOTE
 
@@ -206,7 +212,7 @@ def main(argv=None) -> int:
         with RichReporter(console, len(jobs)) as reporter:
             summary = run_batch(jobs, pipeline, reporter)
     except ModelsFailed as e:  # a bad checkpoint, found while the first videos' pose began: no video finished
-        return fail(e)
+        return fail(e, None)  # its message is one line already (with the traceback's place for a bug)
     finally:
         pipeline.close()
     print_summary(console, summary, opts.out)

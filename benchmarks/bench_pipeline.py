@@ -38,12 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 def real_footage(demo_dir: Path, seconds: float, out: Path) -> Path:
     """The demo clips concatenated (repeated) to ``seconds``, re-encoded once (H.264, 30 fps)."""
-    from pipeline.video import ffmpeg_tools
+    from pipeline.video import ffmpeg_exe
 
     clips = sorted(demo_dir.resolve().glob("*.mp4"))  # absolute: ffmpeg's concat list is read from `out`'s folder
     listing = out.with_suffix(".txt")
     listing.write_text("".join(f"file '{c}'\n" for c in clips * 20))
-    subprocess.run([ffmpeg_tools()[0], "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
                     str(listing), "-t", str(seconds), "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", "30",
                     str(out)], check=True)
     return out

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from pipeline import motion  # noqa: E402
 from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
 from pipeline.posework import SETTLE_S  # noqa: E402
-from pipeline.video import VIDEO_EXTENSIONS, Sampling, ffmpeg_tools  # noqa: E402
+from pipeline.video import VIDEO_EXTENSIONS, Sampling, ffmpeg_exe  # noqa: E402
 from pose.result import load_pose  # noqa: E402
 
 DEMO = ROOT.parent / "shared" / "fixtures" / "ma52_demo"
@@ -70,7 +70,7 @@ def main() -> int:
     if not args.inputs and len(videos) >= 2:
         sbs = work / "side_by_side.mp4"
         if not sbs.exists():
-            subprocess.run([ffmpeg_tools()[0], "-nostdin", "-loglevel", "error", "-y", "-i", str(videos[0]), "-i",
+            subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(videos[0]), "-i",
                             str(videos[1]), "-filter_complex", "[0:v][1:v]hstack=inputs=2:shortest=1", "-c:v",
                             "libx264", "-pix_fmt", "yuv420p", str(sbs)], check=True)
         videos.append(sbs)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common.errors import OutputError
+
 CHUNK_BYTES = 1 << 20  # filling, copying, reading and writing go this many bytes at a time
 
 
@@ -62,7 +64,7 @@ class DiskArray:
             os.posix_fallocate(self._file.fileno(), offset, length)
         except OSError as e:
             if e.errno == errno.ENOSPC:
-                raise OSError(errno.ENOSPC, f"{self._dir}: no space left on the disk for the keypoint data "
+                raise OutputError(errno.ENOSPC, f"{self._dir}: no space left on the disk for the keypoint data "
                                             f"({length / 2**20:.1f} MiB more needed)") from None
             if e.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
                 raise

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from common.errors import OutputError
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -69,7 +71,7 @@ def ensure_writable_dir(folder: str | Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as e:
-        raise OSError(f"{folder}: output folder cannot be written ({e.strerror or e})") from None
+        raise OutputError(f"{folder}: output folder cannot be written ({e.strerror or e})") from None
 
 
 def check_writable_dir(folder: str | Path) -> None:
@@ -82,7 +84,7 @@ def check_writable_dir(folder: str | Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         why = "Not a directory" if existing != folder or folder.exists() else "not found"
-        raise OSError(f"{folder}: output folder cannot be written ({why}: {existing})")
+        raise OutputError(f"{folder}: output folder cannot be written ({why}: {existing})")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise OSError(f"{folder}: output folder cannot be written (Permission denied: {existing})")
+        raise OutputError(f"{folder}: output folder cannot be written (Permission denied: {existing})")
 

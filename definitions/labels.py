@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from common.errors import UserError
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -21,7 +23,7 @@ class Action:
         return asdict(self)
 
 
-class LabelFileError(ValueError):
+class LabelFileError(UserError, ValueError):
     """A label set file that cannot be used (one line naming the file, line and column)."""
 
 

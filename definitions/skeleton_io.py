@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from common.errors import UserError
 from common.fileio import atomic_path
 from common.safe_pickle import UnsafePickleError, load_pickle
 
 
-class SkeletonFileError(ValueError):
+class SkeletonFileError(UserError, ValueError):
     """A skeleton file that cannot be used (one-line message naming the file)."""
 
 

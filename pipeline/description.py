@@ -47,9 +47,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from common.diskarray import disk_array
+from common.frames import frame_interval
 from common.shots import shot_ranges
 from definitions.layout import hand_joints, ma52_layout
 
@@ -76,7 +76,7 @@ DWELL_S = 0.5
 SETTLE_S = 0.5  # after a person appears, the pose model's landmarks settle for this long
 PEAK_FACTOR = 1.5  # an episode's energy peaks at least this many times the still threshold  # a hand arriving where it rested less than this long ago resumes its posture
 CHUNK = 4096
-CONTEXT = 64  # frames of context on each side of a chunk
+CONTEXT_S = 1.0  # seconds of context on each side of a chunk (part motion depends on SMOOTH_S + PART_SMOOTH_S)
 
 _L = ma52_layout()
 _HANDS = {s: _L.indices(*hand_joints(s)) for s in ("left", "right")}
@@ -128,12 +128,14 @@ def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray,
     parts = disk_array((n, len(MOTION_PARTS)), np.float32, scratch_dir=scratch_dir)
     dist = disk_array((n, 2, len(motion.TARGETS)), np.float32, fill=np.nan, scratch_dir=scratch_dir)
     touches, resting = [], []
+    context = motion.context_frames(times, CONTEXT_S)
     for first, last in shot_ranges(cuts, n):
         energy[first:last] = motion.frame_energy(keypoints[first:last], ok.view(first, last), times[first:last], scale)
+        step = frame_interval(times[first:last])
         for start in range(first, last, CHUNK):
-            lo, hi = max(first, start - CONTEXT), min(last, start + CHUNK + CONTEXT)
+            lo, hi = max(first, start - context), min(last, start + CHUNK + context)
             stop = min(last, start + CHUNK)
-            p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+            p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, step)
             parts[start:stop] = p[start - lo:stop - lo]
             dist[start:stop] = hand_distances(keypoints[start:stop], contact_ok[start:stop], scale)
         t, r = contact_events(dist[first:last], times[first:last], end=motion_end(times, last))
@@ -143,7 +145,8 @@ def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray,
 
 
 # -- own motion of body parts ------------------------------------------------------------------------
-def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:
+def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
+                step: float | None = None) -> np.ndarray:
     """[T, 4] own motion of MOTION_PARTS per frame (torso lengths per second; see the module's text).
     Positions relative to a parent are taken in the shoulders' frame (origin at the parent, axes
     along and across the shoulder line), so a torso that sways or leans carries its head and arms
@@ -152,7 +155,8 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
     out = np.zeros((n, len(MOTION_PARTS)), np.float32)
     if n < 2:
         return out
-    k = motion.smoothing_frames(times)
+    step = frame_interval(times) if step is None else step  # a chunk gets its whole shot's (same values)
+    width = max(1.0, motion.SMOOTH_S / step)
     dt = np.diff(times)
     dt = np.where(dt > 0, dt, np.nan)
     kp = np.asarray(keypoints, np.float64)
@@ -162,7 +166,7 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
     along = np.stack([-across[:, 1], across[:, 0]], -1)
 
     def speed(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        sm = motion.smooth_tracks(x[:, None], valid[:, None], k)[:, 0]
+        sm = motion.smooth_tracks(x[:, None], valid[:, None], width)[:, 0]
         return np.linalg.norm(np.diff(sm, axis=0), axis=-1) / dt / scale
 
     for p, part in enumerate(MOTION_PARTS):
@@ -185,8 +189,7 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
         val[has] = np.nanmedian(sp[has], axis=1)
         val = np.nan_to_num(val)
         out[1:, p], out[0, p] = val, val[0]
-    step = float(np.nanmedian(dt)) if np.isfinite(dt).any() else 1 / 30
-    return uniform_filter1d(out, size=max(1, int(round(PART_SMOOTH_S / step))), axis=0, mode="nearest")
+    return motion.moving_average(out, PART_SMOOTH_S / step).astype(np.float32)
 
 
 # -- contacts -----------------------------------------------------------------------------------------
@@ -214,7 +217,7 @@ def contact_events(dist: np.ndarray, times: np.ndarray, end: float | None = None
     events, resting = [], []
     if len(times) == 0:
         return events, resting
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    step = frame_interval(times)
     approach, gap = max(1, int(round(APPROACH_S / step))), max(1, int(round(MERGE_GAP_S / step)))
     targets = list(motion.TARGETS)
     for i, hand in enumerate(("left", "right")):
@@ -325,11 +328,12 @@ def describe(desc: TrackDescription, keypoints: np.ndarray, ok, a: int, b: int, 
 
 
 def motion_end(times: np.ndarray, b: int) -> float:
-    """The end time of frames [.., b): the next frame's time, or the video's end."""
-    if b < len(times):
-        return float(times[b])
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
-    return float(times[-1]) + step if len(times) else 0.0
+    """The end time of frames [.., b): one frame interval after the last of them, and at most the next
+    frame's time (after a hole in the timestamps the next frame comes much later)."""
+    if not len(times) or b <= 0:
+        return float(times[0]) if len(times) else 0.0
+    end = float(times[b - 1]) + frame_interval(times)
+    return min(end, float(times[b])) if b < len(times) else end
 
 
 # -- movement episodes --------------------------------------------------------------------------------
@@ -339,7 +343,7 @@ def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | Non
     n = len(times)
     if n < 2:
         return []
-    step = float(np.median(np.diff(times)))
+    step = frame_interval(times)
     frames = lambda s: max(1, int(round(s / step)))  # noqa: E731
     active = np.asarray(desc.energy) >= threshold
     seen = np.ones(n, bool) if present is None else np.asarray(present, bool)
@@ -363,7 +367,7 @@ def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | Non
                 continue
             for c, d in _split_by_part(desc, a, b, frames(MIN_PIECE_S)):
                 lo, hi = max(first, c - frames(SPLIT_SMOOTH_S)), min(last, d + frames(SPLIT_SMOOTH_S))
-                e = uniform_filter1d(energy[lo:hi].astype(np.float64), frames(SPLIT_SMOOTH_S), mode="nearest")
+                e = motion.moving_average(energy[lo:hi], SPLIT_SMOOTH_S / step)
                 e = e[c - lo:d - lo]
                 cut = e.copy()  # where a split may go: not while a hand is held at what it touched
                 for hs, he in holds:

@@ -17,6 +17,8 @@ import logging
 from concurrent.futures import Future
 from pathlib import Path
 
+from common.errors import UserError
+
 from .posework import ChunkTask, run_chunk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_ENV = {"working_dir": str(ROOT), "excludes": [".git", ".venv", "tests", "benchmarks", "*.mp4", "*.pt", "*.npz"]}
 
 
-class RayUnavailable(RuntimeError):
+class RayUnavailable(UserError, RuntimeError):
     pass
 
 

@@ -7,12 +7,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.errors import UserError
 from common.fileio import ensure_writable_dir
 
 from .video import VIDEO_EXTENSIONS
 
 
-class InputError(ValueError):
+class InputError(UserError, ValueError):
     """Bad command-line input (missing path, folder without videos, unwritable output)."""
 
 

@@ -3,8 +3,8 @@
 * Body scale: the person's median torso length (neck to hip centre; shoulder width where the hips
   are not seen), in pixels. All distances and speeds below are in torso lengths.
 * Motion energy of a stretch of frames, from the stabilised keypoints (``pose.stabilize``): each
-  joint's trajectory is first averaged over ``SMOOTH_S`` seconds (over the frames where it is
-  reliably seen, confidence >= ``MIN_SCORE``), which removes what is left of the pose model's
+  joint's trajectory is first averaged over ``SMOOTH_S`` seconds (``smoothing_kernel``: the same time
+  at every frame rate; over the frames where it is reliably seen, confidence >= ``MIN_SCORE``), which removes what is left of the pose model's
   frame-to-frame jitter (also for AlphaPose keypoints, which are not smoothed) but keeps
   micro-actions. Then, for each body region (head, torso, arms/hands, legs),
   the median over its joints of each joint's mean speed in torso lengths per second over
@@ -19,11 +19,20 @@
 """
 from __future__ import annotations
 
-import numpy as np
-from scipy.ndimage import uniform_filter1d
+import math
 
+import numpy as np
+from scipy.ndimage import convolve1d
+
+from common.frames import frame_interval
 from definitions.layout import REGIONS, hand_joints, ma52_layout
 
+SHOULDERS_TO_TORSO = 1.5  # torso lengths in a shoulder width, where the hips are never seen
+# torso lengths (neck to hip centre) in the distance from the eyes' centre to the mouth's, where neither the
+# hips nor the shoulders are seen: adults' eye-to-mouth distance is about 7 cm and their neck-to-hip-joint
+# length about 45 cm (6.4); MediaPipe's keypoints of 10 people in the MA-52 and real_dev clips, median 5.8
+# (4.2 with a masked mouth to 8.9 with a turned head, which shortens the face in the picture)
+HEAD_TO_TORSO = 6.0
 MIN_SCORE = 0.5
 MIN_COVERAGE = 0.5
 SMOOTH_S = 0.1
@@ -31,7 +40,9 @@ STILL_THRESHOLD = 0.06  # torso lengths per second
 CONTACT_DISTANCE = 0.2  # torso lengths
 CONTACT_MIN_SCORE = 0.3
 MIN_CONTACT_S = 0.2
-ENERGY_CONTEXT = 64  # frames on each side that give a chunk's speeds and energies their whole-video values
+KERNEL_TRUNCATE = 3.0  # smoothing kernels end at 3 standard deviations
+ENERGY_CONTEXT_S = 1.0  # seconds on each side that give a chunk's speeds and energies their whole-video values
+# (they depend on 2 x SMOOTH_S around a frame)
 
 _L = ma52_layout()
 REGION_JOINTS = {r: np.array(_L.indices(*names)) for r, names in REGIONS.items()}
@@ -52,22 +63,26 @@ _SURFACES = {
 }
 
 
-def body_scale(keypoints: np.ndarray, chunk: int = 4096) -> float:
-    """Median torso length [pixels] of a track [T, V, 2]; shoulder width as a fallback; 1 if unknown.
+def body_scale(keypoints: np.ndarray, chunk: int = 4096) -> float | None:
+    """Median torso length [pixels] of a track [T, V, 2]: neck to hip centre; where that is never seen,
+    ``SHOULDERS_TO_TORSO`` shoulder widths; else ``HEAD_TO_TORSO`` eye-to-mouth distances (a face alone in
+    the picture); None when none of these is ever seen (then nothing can be measured in torso lengths).
     (Read ``chunk`` frames at a time; only the lengths, 4 bytes a frame, are kept.)"""
-    def lengths(a: str, b: str) -> np.ndarray:
+    def lengths(a: tuple[str, ...], b: tuple[str, ...]) -> np.ndarray:
         parts = []
         for s in range(0, len(keypoints), chunk):
-            kp = keypoints[s:s + chunk]
-            d = np.linalg.norm(kp[:, _L.index(a)] - kp[:, _L.index(b)], axis=-1)
+            kp = np.asarray(keypoints[s:s + chunk], np.float64)
+            d = np.linalg.norm(kp[:, _L.indices(*a)].mean(1) - kp[:, _L.indices(*b)].mean(1), axis=-1)
             parts.append(d[np.isfinite(d) & (d > 1)].astype(np.float32))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
-    torso = lengths("neck", "hip_center")
-    if torso.size:
-        return float(np.median(torso))
-    sh = lengths("left_shoulder", "right_shoulder")
-    return float(np.median(sh)) * 1.5 if sh.size else 1.0
+    for a, b, factor in ((("neck",), ("hip_center",), 1.0),
+                         (("left_shoulder",), ("right_shoulder",), SHOULDERS_TO_TORSO),
+                         (("left_eye", "right_eye"), ("upper_lip_top", "lower_lip_bottom"), HEAD_TO_TORSO)):
+        found = lengths(a, b)
+        if found.size:
+            return float(np.median(found)) * factor
+    return None
 
 
 def reliable(keypoints: np.ndarray, scores: np.ndarray, width: float, height: float,
@@ -108,10 +123,10 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         return {r: 0.0 for r in REGION_JOINTS}
     total = np.zeros(keypoints.shape[1])
     count = np.zeros(keypoints.shape[1])
-    pad = ENERGY_CONTEXT
+    pad, width = context_frames(times), smoothing_width(times)  # the whole stretch's, for every chunk
     for start in range(0, n - 1, chunk):
         lo, hi = max(0, start - pad), min(n, start + chunk + 1 + pad)
-        sp, both = _speeds(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+        sp, both = _speeds(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, width)
         part = slice(start - lo, start - lo + min(chunk, n - 1 - start))
         total += np.where(both[part], sp[part], 0.0).sum(0)
         count += both[part].sum(0)
@@ -123,19 +138,42 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
     return out
 
 
-def smoothing_frames(times: np.ndarray) -> int:
-    """``SMOOTH_S`` in frames (odd, >= 1) at the stretch's median frame interval."""
-    dt = np.diff(times)
-    step = float(np.median(dt[dt > 0])) if (dt > 0).any() else 1 / 30
-    return max(1, int(round(SMOOTH_S / step)) | 1)
+def smoothing_width(times: np.ndarray) -> float:
+    """``SMOOTH_S`` in frames (a real number, >= 1) at the stretch's frame interval."""
+    return max(1.0, SMOOTH_S / frame_interval(times))
 
 
-def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+def context_frames(times: np.ndarray, seconds: float = ENERGY_CONTEXT_S) -> int:
+    """``seconds`` of context in frames at the stretch's frame interval."""
+    return int(math.ceil(seconds / frame_interval(times))) + 2
+
+
+def smoothing_kernel(width: float) -> np.ndarray:
+    """Weights of an average over ``width`` frames (any real number >= 1), centred: a Gaussian with the
+    standard deviation of a ``width``-frame box (``width / sqrt(12)``), sampled at the frames. So an
+    average "over 0.1 s" spans the same time at any frame rate, never a rounded number of frames (3
+    frames are 0.2 s at 15 fps, where a 3 Hz nod measured at 0.59 of its speed at 30 fps). A Gaussian
+    rather than a box with fractional ends: sampled at low rates a box damps a 3-4 Hz nod more than it
+    does at 30 fps; with the Gaussian a 3 Hz nod measures within 10 % from 15 to 60 fps
+    (tests/test_frame_rate.py)."""
+    sigma = max(1.0, float(width)) / math.sqrt(12.0)
+    reach = int(math.ceil(KERNEL_TRUNCATE * sigma))
+    k = np.exp(-0.5 * (np.arange(-reach, reach + 1) / sigma) ** 2)
+    return k / k.sum()
+
+
+def moving_average(x: np.ndarray, width: float, axis: int = 0, mode: str = "nearest") -> np.ndarray:
+    """``x`` averaged over ``width`` frames along ``axis`` (``smoothing_kernel``)."""
+    return convolve1d(np.asarray(x, np.float64), smoothing_kernel(width), axis=axis, mode=mode)
+
+
+def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
+            width: float) -> tuple[np.ndarray, np.ndarray]:
     """Smoothed joint speeds [T-1, V] (torso lengths / s) and where both frames are reliable."""
     dt = np.diff(times)
     dt = np.where(dt > 0, dt, np.nan)
     both = ok[1:] & ok[:-1]
-    smooth = smooth_tracks(keypoints, ok, smoothing_frames(times))
+    smooth = smooth_tracks(keypoints, ok, width)
     with np.errstate(invalid="ignore"):
         speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale
     both = both & np.isfinite(speed)
@@ -150,18 +188,19 @@ def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale
     does not grow with the video's length."""
     n = len(times)
     parts = []
+    pad, width = context_frames(times), smoothing_width(times)  # the whole stretch's, for every chunk
     for start in range(0, n, chunk):
-        lo, hi = max(0, start - ENERGY_CONTEXT), min(n, start + chunk + ENERGY_CONTEXT)
-        e = _frame_energy(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale)
+        lo, hi = max(0, start - pad), min(n, start + chunk + pad)
+        e = _frame_energy(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, width)
         parts.append(e[start - lo:start - lo + min(chunk, n - start)])
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float) -> np.ndarray:
+def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float, width: float) -> np.ndarray:
     n = len(times)
     if n < 2:
         return np.zeros(n)
-    speed, both = _speeds(keypoints, ok, times, scale)
+    speed, both = _speeds(keypoints, ok, times, scale, width)
     speed = np.where(both, speed, np.nan)
     per_region = []
     for joints in REGION_JOINTS.values():
@@ -171,20 +210,20 @@ def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         if has.any():
             med[has] = np.nanmedian(vals[has], axis=1)
         per_region.append(med)
-    e = uniform_filter1d(np.max(per_region, axis=0), size=smoothing_frames(times), mode="nearest")
+    e = moving_average(np.max(per_region, axis=0), width)
     return np.concatenate(([e[0]], e))
 
 
-def smooth_tracks(keypoints: np.ndarray, ok: np.ndarray, k: int) -> np.ndarray:
-    """Moving average over k frames along T, using only frames where ``ok`` [T, V]."""
-    if k <= 1:
+def smooth_tracks(keypoints: np.ndarray, ok: np.ndarray, width: float) -> np.ndarray:
+    """Average over ``width`` frames along T (``smoothing_kernel``), using only frames where ``ok`` [T, V]."""
+    if width <= 1:
         return keypoints.astype(np.float64)
     x = np.where(ok[..., None], keypoints, 0.0).astype(np.float64)
     w = ok.astype(np.float64)[..., None]
-    num = uniform_filter1d(x, size=k, axis=0, mode="constant")
-    den = uniform_filter1d(w, size=k, axis=0, mode="constant")
+    num = moving_average(x, width, mode="constant")
+    den = moving_average(w, width, mode="constant")
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, np.nan)
+        return np.where(den > 1e-9, num / den, np.nan)
 
 
 def motion_energy(energies: dict[str, float]) -> float:

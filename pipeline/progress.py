@@ -79,7 +79,7 @@ def print_summary(console: Console, summary, out) -> None:
         colour = {"done": "green", "skipped": "cyan", "failed": "red"}[o.status]
         table.add_row(shown(o.job.rel.parent / o.job.path.name), f"[{colour}]{o.status}[/{colour}]",
                       str(o.segments) if o.status == "done" else "", f"{o.seconds:.1f}" if o.seconds else "",
-                      shown(o.message) if o.status != "failed" else "see below")
+                      shown(o.message) if o.status == "skipped" else "see below" if o.message else "")
     console.print(table)
     done = sum(o.status == "done" for o in summary.outcomes)
     skipped = sum(o.status == "skipped" for o in summary.outcomes)
@@ -87,6 +87,9 @@ def print_summary(console: Console, summary, out) -> None:
         console.print("[yellow]Interrupted.[/yellow] Finished videos are complete; rerun with --resume to go on.")
     for o in summary.failed:
         console.print(f"[red]failed:[/red] {shown(o.message)}", highlight=False, soft_wrap=True)
+    for o in summary.outcomes:  # done, with warnings (frames that could not be decoded, a report not written)
+        if o.status == "done" and o.message:
+            console.print(f"[yellow]{shown(o.job.path)}:[/yellow] {shown(o.message)}", highlight=False, soft_wrap=True)
     busy = len(summary.busy)
     console.print(f"{done} done, {skipped} skipped, {len(summary.failed)} failed"
                   + (f" ({busy} skipped as busy in another run: not done, rerun with --resume once it is done)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, TypedDict
 
+from common.frames import frame_rate
 from pose.result import PoseResult
 from pose.types import PersonTrack
 
@@ -96,6 +97,9 @@ class VideoInfoRecord(TypedDict, total=False):
     rotation: int
     codec: str
     source: str  # absolute path when processed
+    frames_expected: Optional[int]  # the video stream's packets (None: unknown); num_frames were decoded
+    frames_analysed: int  # decoded frames the pose model ran on
+    missing: list[dict]  # start_s, end_s, frames: stretches the file holds that could not be decoded
 
 
 class PersonRecord(TypedDict):
@@ -171,11 +175,25 @@ class VideoAnalysis:
     windows: list[WindowRecord]
 
 
-def video_record(job, fingerprint: str, info, num_frames: int) -> VideoInfoRecord:
-    return {"file": job.path.name, "path": job.rel.parent.joinpath(job.path.name).as_posix(),
-            "fingerprint": fingerprint, "duration_s": round(info.duration, 3), "fps": round(info.fps, 4),
-            "num_frames": num_frames, "width": info.width, "height": info.height, "rotation": info.rotation,
-            "codec": info.codec, "source": str(job.path.resolve())}
+def video_record(job, fingerprint: str, info, pose: PoseResult, duration: float, fps: float,
+                 frames: Optional["FrameCount"]) -> VideoInfoRecord:
+    rec: VideoInfoRecord = {
+        "file": job.path.name, "path": job.rel.parent.joinpath(job.path.name).as_posix(),
+        "fingerprint": fingerprint, "duration_s": round(duration, 3), "fps": round(fps, 4),
+        "num_frames": pose.num_frames, "width": info.width, "height": info.height, "rotation": info.rotation,
+        "codec": info.codec, "source": str(job.path.resolve()),
+        "frames_analysed": int(pose.extra.get("pose_frames", pose.num_frames))}
+    if frames is not None:
+        rec["frames_expected"] = frames.expected
+        rec["missing"] = [{"start_s": round(a, 3), "end_s": round(b, 3), "frames": n} for a, b, n in frames.missing]
+    return rec
+
+
+@dataclass
+class FrameCount:
+    """The frames a video's file holds against those decoded (``pipeline.run.count_frames``)."""
+    expected: Optional[int]  # its video packets; None when they could not be read
+    missing: list[tuple[float, float, int]]  # (start, end, frames) that could not be decoded
 
 
 def pose_record(pose: PoseResult, cache: Optional[str], analysis: VideoAnalysis) -> PoseRecord:
@@ -201,18 +219,29 @@ def analysis_record(opts, mode: str, smooth_s: float) -> AnalysisRecord:
             "still_threshold": opts.still_threshold, "smooth_s": smooth_s, "person": opts.person}
 
 
+def decoded_rate(pose: PoseResult, info) -> float:
+    """The frames' usual rate: the container's own when the decoded frames agree with it (within 1 %: the
+    times are rounded to microseconds), else the decoded frames' (holes and equal timestamps put the
+    container's average off)."""
+    if pose.num_frames < 2:
+        return info.fps
+    rate = frame_rate(pose.times, info.fps or 30.0)
+    return info.fps if info.fps and abs(rate - info.fps) <= 0.01 * info.fps else rate
+
+
 def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoAnalysis, *, opts, recognizer,
-                 cache: Optional[str], notes: list[str], settings_key: str, smooth_s: float) -> Record:
+                 cache: Optional[str], notes: list[str], settings_key: str, smooth_s: float,
+                 frames: Optional[FrameCount] = None) -> Record:
     """The record of a video (``outputs`` and ``timing`` are added when the run ends)."""
-    duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else info.duration
+    duration = pose.duration if pose.num_frames else info.duration  # the decoded frames, not the header
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": dict(TOOL, method=method_version()),  # the method's version: pipeline.method
-        "video": video_record(job, fingerprint, info, pose.num_frames),
+        "video": video_record(job, fingerprint, info, pose, duration, decoded_rate(pose, info), frames),
         "pose": pose_record(pose, cache, analysis),
         "model": model_record(recognizer),
         "analysis": analysis_record(opts, analysis.mode, smooth_s),
-        "shots": shot_records(pose.cuts, pose.times, max(info.duration, duration)),
+        "shots": shot_records(pose.cuts, pose.times, duration),
         "segments": analysis.segments,
         "windows": analysis.windows,
         "notes": notes,

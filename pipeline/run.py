@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, terminal_line
+from common.errors import is_user_error
 from common.fileio import stale_parts, write_json_atomic
-from definitions.skeleton_io import SkeletonFileError
+from common.frames import frame_rate, missing_spans
 from pose.alphapose import AlphaPoseError
 from pose.estimate import assemble, from_alphapose_json, make_backend
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
-from pose.result import PoseResult, cached_pose, save_pose, video_fingerprint
+from pose.result import PoseResult, cached_pose, repair_times, save_pose, video_fingerprint
 from pose.stabilize import ensure_stabilized, stabilizer_for
 from pose.tracking import PersonNotFound, select_people, subject_score
 from pose.types import PoseBackend
-from recognizer.errors import CheckpointError
 
 from . import export, motion, report
 from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
@@ -40,7 +40,7 @@ from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorker
 from .inputs import InputError, VideoJob, check_output_dir, collect_inputs  # noqa: F401 (callers import them here)
 from .progress import Reporter
 from .method import method_version, pose_method
-from .record import Record, VideoAnalysis, build_record
+from .record import FrameCount, Record, VideoAnalysis, build_record
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
 from .shots import CutDetector, detect_cuts
 from .video import VideoError, frame_times, probe
@@ -48,9 +48,8 @@ from .video import VideoError, frame_times, probe
 if TYPE_CHECKING:
     from recognizer.inference import Recognizer  # torch: imported when the models load
 
-USER_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, ValueError, OSError)
-# errors of ours that explain themselves fully: no traceback is kept for them
-EXPECTED_ERRORS = (VideoError, AlphaPoseError, SkeletonFileError, CheckpointError, PersonNotFound)
+# the user's problems (common.errors: a bad file, option, folder or disk) explain themselves in one line; every
+# other exception is a bug of ours, whose traceback is kept in OUT/errors.log (``log_traceback``)
 
 
 class ModelsFailed(Exception):
@@ -336,8 +335,8 @@ class Pipeline:
         if self._loading is not None:
             try:
                 self._recognizer = self._loading.result()
-            except (*USER_ERRORS, RuntimeError) as e:  # as from_options raises them without ``background``
-                raise ModelsFailed(str(e)) from e
+            except Exception as e:  # as from_options raises them without ``background``
+                raise ModelsFailed(error_line(e, self.opts.out, "loading the models")) from e
             self._loading = None
         return self._recognizer
 
@@ -460,6 +459,7 @@ class Pipeline:
             res.fingerprint = run.fingerprint
             return res, False
         if run.cached is not None:
+            repair_times(run.cached)  # caches written before times were repaired
             if ensure_stabilized(run.cached, stabilizer, outs["pose"].parent):
                 self._replace(run)
                 save_pose(outs["pose"], run.cached)  # the cache holds the keypoints the analysis used
@@ -512,14 +512,15 @@ class Pipeline:
         with run.stack:
             try:
                 pose = self._finish_pose(run, progress, stage)
+                frames = count_frames(run.job.path, run.info, pose)
                 analysis = self._analyse(run, pose, stage, progress)
-                doc = self._export(run, pose, analysis, stage, progress)
+                doc = self._export(run, pose, analysis, stage, progress, frames)
             except BaseException:
                 if run.replacing and not run.complete:  # all or nothing: no file of a run that did not finish
                     with contextlib.suppress(OSError):
                         discard_results(run.outs)
                 raise
-            warnings = [w for w in [decoded_short(pose.num_frames, run.info.num_frames)] if w]
+            warnings = [w for w in [missing_warning(frames, pose, run.info)] if w]
             if self.opts.report:
                 stage("report")
                 warnings += self._report(run.outs["json"], doc, run.job, pose, run.info)
@@ -560,8 +561,7 @@ class Pipeline:
         spent = dict(self.recognizer.seconds) if self.recognizer is not None else {}
         t = time.perf_counter()
         self._share_cores()
-        duration = float(pose.times[-1] - pose.times[0]) if pose.num_frames > 1 else run.info.duration
-        mode = resolve_mode(opts.mode, max(duration, run.info.duration))
+        mode = resolve_mode(opts.mode, pose.duration if pose.num_frames else run.info.duration)
         people = select_people(pose.tracks, opts.person)
         stage("recognize (persons)" if self.recognizer is not None else "describe (persons)", len(people))
         subject = max(pose.tracks, key=subject_score).id if any(t.num_frames_seen for t in pose.tracks) else None
@@ -580,19 +580,28 @@ class Pipeline:
             timing[f"{name}_s"] = self.recognizer.seconds[name] - before
         return VideoAnalysis(mode, people, subject, segments, windows)
 
-    def _notes(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis) -> list[str]:
+    def _notes(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, frames: FrameCount) -> list[str]:
         """What a reader of the results must know (no checkpoint, nobody found, frames missing, ...)."""
         notes = []
         if self.recognizer is None:
             notes.append(export.NO_CHECKPOINT_NOTE)
         if not analysis.people:
             notes.append("No person was found in this video: no segments.")
-        short = decoded_short(pose.num_frames, run.info.num_frames)
-        if short:
-            notes.append(short)
+        still = [w for w in analysis.windows if w["status"] == "still"]
+        if analysis.mode == "clip" and still and len(still) == len(analysis.windows):
+            notes.append(f"The clip's motion energy ({max(w['motion_energy'] for w in still):.3f}) is below the still "
+                         f"threshold ({self.opts.still_threshold:g}): it is reported as still, with no segment "
+                         "(--still-threshold 0 classifies every clip).")
+        notes += missing_notes(frames, pose, run.info)
+        notes += timestamp_notes(pose, frames.missing)
+        notes += picture_notes(run.info, pose)
         if pose.backend == "alphapose-json":
             notes += alphapose_coverage(pose)
-        others = people_note(pose.tracks, analysis.people, run.info.fps or 30.0)
+        unmeasured = [tr.id for tr in analysis.people if motion.body_scale(tr.keypoints) is None]
+        if unmeasured:
+            notes.append(f"Person {', '.join(map(str, unmeasured))}: no torso, shoulders or face was seen, so their "
+                         "movement cannot be measured in torso lengths: every window is absent, no segment.")
+        others = people_note(pose.tracks, analysis.people, frame_rate(pose.times, run.info.fps or 30.0))
         if others:
             notes.append(others)
         if self.opts.pose == "mediapipe" and self.recognizer is not None:
@@ -600,14 +609,16 @@ class Pipeline:
                          "expect lower accuracy than the paper's.")
         return notes
 
-    def _export(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, stage, progress=None) -> Record:
+    def _export(self, run: VideoRun, pose: PoseResult, analysis: VideoAnalysis, stage, progress=None,
+                frames: FrameCount | None = None) -> Record:
         """The record, its CSV, ELAN (and overlay) files; the JSON record written last."""
         opts, outs, timing = self.opts, run.outs, run.timing
         t = time.perf_counter()
         stage("export (files)", 3 + opts.overlay)  # CSV, ELAN, [overlay,] JSON
         doc = build_record(run.job, run.fingerprint, run.info, pose, analysis, opts=opts, recognizer=self.recognizer,
                            cache=outs["pose"].name if opts.pose != "alphapose-json" else None,
-                           notes=self._notes(run, pose, analysis), settings_key=self.settings_key,
+                           notes=self._notes(run, pose, analysis, frames or FrameCount(None, [])),
+                           settings_key=self.settings_key, frames=frames,
                            smooth_s=motion.SMOOTH_S)
         steps = {"csv": lambda: export.write_csv(outs["csv"], doc),
                  "eaf": lambda: export.write_eaf(outs["eaf"], doc, run.job.path)}
@@ -646,6 +657,45 @@ class Pipeline:
         torch.set_num_threads(max(1, default_workers() - min(self._workers.busy(), self._workers.workers)))
 
 
+def count_frames(path: Path, info, pose: PoseResult) -> FrameCount:
+    """The frames the file holds (its video packets, read without decoding) and the stretches of them that
+    were not decoded (``common.frames.missing_spans``); expected None when the packets cannot be read."""
+    try:
+        expected = frame_times(path, info)
+    except VideoError:
+        return FrameCount(None, [])
+    return FrameCount(len(expected), missing_spans(expected, pose.times))
+
+
+MAX_SPANS_NAMED = 5  # missing stretches named one by one in the notes (the record lists them all)
+
+
+def missing_notes(frames: FrameCount, pose: PoseResult, info) -> list[str]:
+    """A note per stretch of frames that could not be decoded (or, when the packets could not be read, when
+    far fewer frames were decoded than the header declares)."""
+    if frames.expected is None:
+        short = decoded_short(pose.num_frames, info.num_frames)
+        return [short] if short else []
+    notes = [f"{n} frame{'s' if n > 1 else ''} from {a:.2f} s to {b:.2f} s could not be decoded (the file is damaged "
+             "there?): nothing in that stretch is analysed." for a, b, n in frames.missing[:MAX_SPANS_NAMED]]
+    if len(frames.missing) > MAX_SPANS_NAMED:
+        rest = frames.missing[MAX_SPANS_NAMED:]
+        notes.append(f"{sum(n for *_, n in rest)} more frames in {len(rest)} more stretches could not be decoded "
+                     "(the record's video.missing lists them).")
+    return notes
+
+
+def missing_warning(frames: FrameCount, pose: PoseResult, info) -> str:
+    """The run summary's warning when frames the file holds could not be decoded ('' when none)."""
+    if frames.expected is None:
+        return decoded_short(pose.num_frames, info.num_frames)
+    lost = sum(n for *_, n in frames.missing)
+    if not lost:
+        return ""
+    where = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b, _ in frames.missing[:3]) + (", ..." if len(frames.missing) > 3 else "")
+    return f"{lost} of the {frames.expected} frames could not be decoded ({where}): nothing there is analysed"
+
+
 def decoded_short(decoded: int, declared: int | None) -> str:
     """A warning when far fewer frames could be decoded than the container declares (a file cut off
     while it was copied or recorded), else ''."""
@@ -653,6 +703,37 @@ def decoded_short(decoded: int, declared: int | None) -> str:
         return (f"only {decoded} of the {declared} frames the file declares could be decoded "
                 "(cut off or damaged?): the results cover those frames only")
     return ""
+
+
+def picture_notes(info, pose) -> list[str]:
+    """Notes on the video stream analysed: the file's other video streams, and changes of picture size."""
+    notes = []
+    if getattr(info, "other_streams", None):
+        notes.append(f"Analysed video stream #{info.stream} ({info.width}x{info.height} {info.codec}), the largest; the "
+                     f"file's other video stream{'s' if len(info.other_streams) > 1 else ''} "
+                     f"({', '.join(info.other_streams)}) not analysed.")
+    for frame, w, h in pose.extra.get("size_changes", []):
+        notes.append(f"The picture changes size at {float(pose.times[frame]):.2f} s (to {w}x{h}; the video is "
+                     f"{info.width}x{info.height}): later frames are fitted into that size (not stretched), and the "
+                     "change counts as a shot boundary.")
+    return notes
+
+
+def timestamp_notes(pose, missing=()) -> list[str]:
+    """Notes on frame times that had to be repaired (``pose.result.repair_times``); a hole where frames could
+    not be decoded (``missing``) is named by ``missing_notes`` instead."""
+    notes = []
+    spread = pose.extra.get("times_spread", 0)
+    if spread:
+        notes.append(f"{spread} frames had the same timestamp as the frame before (or an earlier one): their "
+                     "times were spread evenly up to the next frame's.")
+    for k in pose.extra.get("holes", []):
+        a, b = float(pose.times[k - 1]), float(pose.times[k])
+        if any(s < b and e > a for s, e, _ in missing):
+            continue
+        notes.append(f"No frame from {a:.2f} s to {b:.2f} s (a hole of {b - a:.1f} s in the video's timestamps): "
+                     "nothing is measured across it (it counts as a shot boundary) and its windows are absent.")
+    return notes
 
 
 def people_note(tracks: list, analysed: list, fps: float) -> str:
@@ -673,7 +754,7 @@ def alphapose_coverage(pose) -> list[str]:
     last, n = pose.extra["alphapose_last_frame"], pose.num_frames
     if last is None:
         return ["The AlphaPose results hold no detection at all (did AlphaPose read this video?)."]
-    fps = n / max(float(pose.times[-1] - pose.times[0]), 1e-6) if n > 1 else 30.0
+    fps = frame_rate(pose.times)
     if n - 1 - last > max(0.1 * n, 2 * fps):
         return [f"The AlphaPose results end at frame {last} of {n} ({(n - 1 - last) / fps:.1f} s before the end): "
                 "AlphaPose may have stopped reading early (it trusts OpenCV's frame count); the rest shows nobody."]
@@ -682,7 +763,17 @@ def alphapose_coverage(pose) -> list[str]:
 
 def one_line(e: BaseException) -> str:
     msg = " ".join(str(e).split()) or type(e).__name__
-    return msg if isinstance(e, USER_ERRORS) else f"{type(e).__name__}: {msg}"
+    return msg if is_user_error(e) else f"{type(e).__name__}: {msg}"
+
+
+def error_line(e: BaseException, out: Path, what: str) -> str:
+    """``e`` on one line; for a bug (not a user error), with its type, and its traceback appended to
+    ``OUT/errors.log`` under ``what`` (said where)."""
+    msg = one_line(e)
+    if not is_user_error(e):
+        log = log_traceback(out, what, e)
+        msg += f" (traceback in {log})" if log else ""
+    return msg
 
 
 def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
@@ -694,10 +785,7 @@ def guarded(job: VideoJob, opts: Options, step) -> Outcome | VideoRun:
     except BusyError as e:
         return Outcome(job, "skipped", str(e), busy=True)
     except Exception as e:  # one video's failure never stops the batch
-        msg = one_line(e)
-        if not isinstance(e, EXPECTED_ERRORS):  # perhaps a bug of ours: the traceback is kept, and said where
-            log = _log_traceback(opts.out, job, e)
-            msg += f" (traceback in {log})" if log else ""
+        msg = error_line(e, opts.out, str(job.path))
         named = " ".join(str(job.path).split()) in msg  # (as one_line left it)
         return Outcome(job, "failed", msg if named else f"{job.path}: {msg}")
 
@@ -791,12 +879,14 @@ def run_batch(jobs: list[VideoJob], pipeline: Pipeline, reporter: Reporter | Non
     return finish(summary, pipeline.opts)
 
 
-def _log_traceback(out: Path, job: VideoJob, e: BaseException) -> Path | None:
-    """Append the traceback to ``OUT/errors.log``; its path (None when it cannot be written)."""
+def log_traceback(out: Path, what: str, e: BaseException) -> Path | None:
+    """Append the traceback of ``e`` (raised while doing ``what``: a video's path, "loading the models") to
+    ``OUT/errors.log``; its path (None when it cannot be written)."""
     path = out / "errors.log"
     try:
+        out.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {job.path}\n")
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n")
             f.write("".join(traceback.format_exception(type(e), e, e.__traceback__)))
         return path
     except OSError:

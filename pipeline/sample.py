@@ -54,9 +54,9 @@ def frozen_video(video: str | Path, out: str | Path, seconds: float = 4.0, fps: 
     import subprocess
     import tempfile
 
-    from .video import ffmpeg_tools
+    from .video import ffmpeg_exe
 
-    ff, out = ffmpeg_tools()[0], Path(out)
+    ff, out = ffmpeg_exe(), Path(out)
     with tempfile.TemporaryDirectory() as tmp:
         still = Path(tmp) / "frame.png"
         subprocess.run([ff, "-nostdin", "-loglevel", "error", "-y", "-i", str(video), "-frames:v", "1", str(still)],

@@ -3,7 +3,9 @@
 Modes:
 
 * ``clip``: the video is one micro-action sample (like an MA-52 clip): all its frames -> 64 frames
-  -> one prediction, whatever the motion energy (the energy is still reported).
+  -> one prediction; a clip whose motion energy is below the still threshold is "still", as a long
+  video's window would be: no segment, no action, no body part (``--still-threshold 0`` classifies
+  every clip).
 * ``long``: an interview. Windows of ``window_s`` seconds every ``stride_s`` seconds; each window
   with enough motion -> 64 frames -> MMN. A window is "still" when its motion energy is below the
   threshold and "absent" when the person is seen in less than half of its frames; neither gets an
@@ -86,7 +88,8 @@ def shot_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float,
     """``make_windows`` of every shot (frame numbers of the whole video): no window spans a cut."""
     out = []
     for k, (a, b) in enumerate(shot_ranges(cuts, len(times))):
-        for w in make_windows(times[a:b], mode, window_s, stride_s, end=description.motion_end(times, b)):
+        end = float(times[b]) if b < len(times) else description.motion_end(times, b)  # a hole after it: absent
+        for w in make_windows(times[a:b], mode, window_s, stride_s, end=end):
             w.start_frame, w.end_frame, w.shot = w.start_frame + a, w.end_frame + a, k
             out.append(w)
     return out
@@ -135,7 +138,7 @@ def _window_status(track: PersonTrack, times: np.ndarray, windows: list[Window],
             continue
         w.regions = motion.region_energy(track.keypoints[w.start_frame:w.end_frame], ok[w.start_frame:w.end_frame], times[w.start_frame:w.end_frame], scale)
         w.energy = motion.motion_energy(w.regions)
-        if mode == "long" and w.energy < threshold:
+        if w.energy < threshold:
             w.status = "still"
 
 
@@ -170,8 +173,14 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
                   scratch_dir=None, cuts=()) -> tuple[list[Segment], list[Window]]:
     """Windows -> (optional) MMN -> segments with movement descriptions, for one person.
     ``size`` is the frame's (width, height); ``cuts`` are the first frames of the shots after the first
-    (no window or segment spans a cut)."""
+    (no window or segment spans a cut). A person whose size is never seen (no torso, shoulders or face:
+    ``motion.body_scale`` None) cannot be measured in torso lengths: every window is absent, no segment."""
     scale = motion.body_scale(track.keypoints)
+    if scale is None:
+        windows = shot_windows(times, mode, window_s, stride_s, cuts)
+        for w in windows:
+            w.status = "absent"
+        return [], windows
     ok = motion.ReliableMask(track.keypoints, track.scores, *size)
     desc = description.describe_track(track.keypoints, track.scores, times, size, scale, scratch_dir, cuts)
     windows = shot_windows(times, mode, window_s, stride_s, cuts)

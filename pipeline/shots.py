@@ -3,8 +3,8 @@
 PySceneDetect's ``AdaptiveDetector`` (the field's library; installed without an OpenCV of its own: it
 uses the one mediapipe brings) compares each frame with its neighbours in colour and brightness,
 relative to the recent average, so a cut between two similar shots (same room, same framing) is found
-while camera motion and a person moving are not taken for cuts. Frames are shrunk to ``WIDTH`` pixels
-wide first. A shot lasts at least ``MIN_SHOT_S``.
+while camera motion and a person moving are not taken for cuts. Frames are shrunk to fit a
+``WIDTH``-pixel square first. A shot lasts at least ``MIN_SHOT_S``.
 
 The pose stream is the second witness. The detector also needs a frame's change to reach an absolute
 floor (PySceneDetect's ``min_content_val``), so a cut between two shots that look alike (a jump cut of
@@ -61,8 +61,9 @@ class CutDetector:
     def cut_at(self, index: int, image: np.ndarray) -> int | None:
         """Feed frame ``index`` (RGB, any size); the first frame of a new shot when a cut is confirmed."""
         h, w = image.shape[:2]
-        small = image if w == WIDTH else cv2.resize(image, (WIDTH, max(1, int(round(h * WIDTH / w)))),
-                                                    interpolation=cv2.INTER_AREA)
+        s = WIDTH / max(w, h)  # within a WIDTH square: both sides bounded, whatever the picture's shape
+        small = image if max(w, h) == WIDTH else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
+                                                            interpolation=cv2.INTER_AREA)
         self._last = index
         if self._first is None:
             self._first = index

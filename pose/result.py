@@ -26,6 +26,7 @@ import numpy as np
 
 from common.diskarray import CHUNK_BYTES, disk_array
 from common.fileio import atomic_path
+from common.frames import frame_interval, holes, spread_equal_times
 
 from .types import PersonTrack
 
@@ -52,8 +53,29 @@ class PoseResult:
     def num_frames(self) -> int:
         return int(len(self.times))
 
+    @property
+    def duration(self) -> float:
+        """Seconds from the video's start to the end of its last decoded frame (0 without frames): what the
+        video holds, whatever its container's header says."""
+        return float(self.times[-1]) + frame_interval(self.times) if len(self.times) else 0.0
+
     def track(self, tid: int) -> PersonTrack:
         return next(t for t in self.tracks if t.id == tid)
+
+
+def repair_times(result: PoseResult) -> None:
+    """Frame times everything after pose estimation can rely on (in place; idempotent): frames whose
+    timestamps do not increase get times spread evenly up to the next frame's (``extra["times_spread"]``:
+    how many), and a hole in the timestamps (``common.frames.holes``) becomes a shot boundary, so that
+    nothing is smoothed, measured or merged across it (``extra["holes"]``: the frames after each)."""
+    times, spread = spread_equal_times(result.times)
+    if spread:
+        result.times = times
+        result.extra["times_spread"] = int(result.extra.get("times_spread", 0)) + spread
+    found = holes(result.times)
+    if found:
+        result.extra["holes"] = sorted(set(result.extra.get("holes", [])) | set(found))
+        result.cuts = sorted(set(result.cuts) | set(found))
 
 
 def video_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:

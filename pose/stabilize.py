@@ -22,7 +22,7 @@ What is done, in this order (each a pure function of the raw track; names in ``q
    measures need: they do not count as movement).
 1. **Continuity across source switches.** At each switch (two frames of different sources less than
    ``max_switch_gap_s`` apart) the step between the two sources is measured by a least-squares fit of
-   one straight line plus a step over ``fit_frames`` frames of each side (so the joint's own motion
+   one straight line plus a step over ``fit_s`` seconds of each side (so the joint's own motion
    is not taken for the step). The stretch from the less trusted source (fallback < derived <
    detected) is shifted by that step: fully at the switch, for ``hold_s`` seconds, then fading out
    over ``fade_s`` seconds (raised cosine); a short stretch between two switches gets the step
@@ -52,6 +52,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from common.diskarray import disk_array
+from common.frames import frame_rate
 from common.shots import shot_ranges
 from definitions.layout import hand_joints, ma52_layout
 
@@ -60,6 +61,7 @@ from .types import DERIVED, DETECTED, FALLBACK, MISSING, PersonTrack
 # trust of each source: a switch shifts the stretch of the less trusted one
 TRUST = {DETECTED: 3, DERIVED: 2, FALLBACK: 1, MISSING: 0}
 TRUNCATE = 3.0  # Gaussian kernels end at 3 sigma
+MIN_FIT_FRAMES = 2  # a step fitted with a slope needs two frames on each side, whatever the frame rate
 
 
 # Part models checked against the body model: (the part's joints, the body model's joints for the same place)
@@ -79,7 +81,7 @@ class StabilizerSettings:
     uncertain_score: float = 0.45
     continuity: bool = True
     smoothing: bool = True
-    fit_frames: int = 4
+    fit_s: float = 0.133  # the step at a switch is fitted over this long on each side (4 frames at 30 fps)
     max_switch_gap_s: float = 0.25
     hold_s: float = 1.0
     fade_s: float = 1.0
@@ -121,7 +123,16 @@ class Stabilizer:
         self._sigma_scale = s.scale_sigma_s * self.fps
         self._sigma_speed = s.speed_sigma_s * self.fps
         self._agree_half = max(1, int(round(s.agree_window_s * self.fps)))
-        self._reach = int(math.ceil((s.hold_s + s.fade_s + s.max_switch_gap_s) * self.fps)) + 2 * s.fit_frames + 2
+        self._fit = max(MIN_FIT_FRAMES, int(round(s.fit_s * self.fps)))
+        self._reach = int(math.ceil((s.hold_s + s.fade_s + s.max_switch_gap_s) * self.fps)) + 2 * self._fit + 2
+
+    def for_times(self, times: np.ndarray) -> "Stabilizer":
+        """The same stabiliser at the frame rate of ``times`` (``common.frames.frame_rate``) when that
+        differs from the one it was made for (by 0.5 % or more): the container's nominal rate is wrong
+        for videos with holes in their timestamps, and a variable frame rate's average is not its
+        frames' usual spacing."""
+        rate = frame_rate(times, self.fps)
+        return self if abs(rate - self.fps) < 0.005 * self.fps else Stabilizer(self.settings, rate)
 
     @property
     def active(self) -> bool:
@@ -212,7 +223,7 @@ class Stabilizer:
             b = starts[r]
             if s[b] == s[b - 1] or t[b] - t[b - 1] > st.max_switch_gap_s:
                 continue
-            lo, hi = max(starts[r - 1], b - st.fit_frames), min(ends[r], b + st.fit_frames)
+            lo, hi = max(starts[r - 1], b - self._fit), min(ends[r], b + self._fit)
             steps[b] = _step(x[lo:hi], t[lo:hi], b - lo)  # right minus left
         corr = np.zeros_like(x)
         for r in range(len(starts)):
@@ -321,7 +332,9 @@ def stabilize_track(track: PersonTrack, times: np.ndarray, stabilizer: Stabilize
 
 def ensure_stabilized(result, stabilizer: Stabilizer, scratch_dir=None) -> bool:
     """Stabilise a pose result's tracks (``pose.result.PoseResult``, e.g. read back from a cache) from
-    their raw values when they were stabilised with other settings; True when they were."""
+    their raw values when they were stabilised with other settings; True when they were. The kernels'
+    sizes follow the result's own frame times (``Stabilizer.for_times``)."""
+    stabilizer = stabilizer.for_times(result.times)
     if result.stabilizer == stabilizer.describe():
         return False
     tracks = []

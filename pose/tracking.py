@@ -19,6 +19,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from common.diskarray import DiskArray
+from common.errors import OptionError
 
 from .types import Detection, PersonTrack
 
@@ -192,7 +193,7 @@ def subject_score(track: PersonTrack) -> float:
     return track.num_frames_seen * track.mean_area()
 
 
-class PersonNotFound(ValueError):
+class PersonNotFound(OptionError):
     """``--person ID`` names nobody seen in the video (a user's choice, said in one line)."""
 
 

@@ -2,5 +2,8 @@
 the models load)."""
 
 
-class CheckpointError(ValueError):
+from common.errors import UserError
+
+
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be used; the message is one line naming the file and the cause."""

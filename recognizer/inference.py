@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.errors import OptionError
 from definitions.labels import LabelSet, ma52_labels
 
 from .checkpoints import CheckpointError, load_mmn
@@ -33,9 +34,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but no CUDA GPU is available to PyTorch")
+        raise OptionError("--device cuda was asked for, but no CUDA GPU is available to PyTorch")
     if name not in ("cpu",) and not name.startswith("cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda[:N]; got {name!r}")
+        raise OptionError(f"device must be auto, cpu or cuda[:N]; got {name!r}")
     return torch.device(name)
 
 
@@ -64,9 +65,9 @@ class Recognizer:
         precision: str = "fp32",
     ):
         if joint_checkpoint is None and bone_checkpoint is None:
-            raise ValueError("a joint or a bone checkpoint is needed")
+            raise OptionError("a joint or a bone checkpoint is needed")
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+            raise OptionError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
         self.precision = precision
         self.device = resolve_device(device)
         self.batch_size = batch_size

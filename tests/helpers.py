@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.video import ffmpeg_tools, write_video
+from pipeline.video import ffmpeg_exe, write_video
 
 BIN = Path(sys.executable).parent  # the installed commands (microaction-*) of this environment
 
@@ -20,7 +20,7 @@ def blank_video(path: Path, seconds: float = 1.0, fps: float = 10, size=(96, 64)
 
 
 def ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_tools()[0], "-nostdin", "-loglevel", "error", "-y", *args], check=True)
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", *args], check=True)
 
 
 MOTIONS = ("nod", "shake_head", "wave_right", "shake_left_leg")

@@ -145,7 +145,8 @@ def test_a_rerun_that_fails_while_writing_leaves_nothing_of_the_video(tmp_path, 
     monkeypatch.setattr(export, "write_eaf", full_disk)
     code, err = _run([video, "--out", out, "--mode", "long", "--workers", "1"], capsys)
     assert code == 1 and f"failed: {video}: [Errno 28] No space left on device" in " ".join(err.split())
-    assert _files(out) == ["errors.log", "index.html", "summary.csv", "v.pose.npz"]  # no CSV of a run that did not finish
+    # no CSV of a run that did not finish; a full disk is the environment's problem, not a bug: no traceback kept
+    assert _files(out) == ["index.html", "summary.csv", "v.pose.npz"]
 
 
 # -- 5. symlinks: followed, counted once, outputs where the paths as given say -----------------------------

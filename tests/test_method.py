@@ -15,7 +15,8 @@ from tests.test_robustness import _person_video, _run
 ROOT = method.ROOT
 # modules the pipeline runs that do not compute results: input listing, progress, pages, process
 # plumbing, file writing, the command line, error types
-NOT_METHOD = {"common", "common.cli", "common.diskarray", "common.fileio", "common.quiet", "common.safe_pickle",
+NOT_METHOD = {"common", "common.cli", "common.diskarray", "common.errors", "common.fileio", "common.quiet",
+              "common.safe_pickle",
               "pipeline", "pipeline.method", "pipeline.forkserver", "pipeline.inputs", "pipeline.progress",
               "pipeline.report", "recognizer", "recognizer.errors", "assets", "run_pipeline"}
 

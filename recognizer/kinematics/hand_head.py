@@ -48,6 +48,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from common.frames import frame_interval
 from definitions.layout import hand_joints, ma52_layout
 
 from .headpose import HeadPose
@@ -310,7 +311,7 @@ def _instance(side: str, state: dict, per_hand: dict, a: int, b: int, times: np.
     counts = np.bincount(zones, minlength=len(ZONE_NAMES)) if len(zones) else np.zeros(len(ZONE_NAMES), int)
     zone = ZONE_NAMES[int(np.argmax(counts))] if counts.any() else "face"
     share = float(counts.max() / max(1, counts.sum())) if counts.any() else 0.0
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    step = frame_interval(times)
     contact_s = float(times[b - 1] - times[a] + step)
     strokes = _strokes(state["point"][a:b], times[a:b])
     other = "right" if side == "left" else "left"
@@ -366,7 +367,7 @@ def _reach(state: dict, times: np.ndarray, a: int, b: int) -> tuple[float, float
     """When the hand started toward the head and when it had moved away again: the hand's middle (the
     mean of its points seen, on the face's plane), its distance to the face's middle averaged over
     REACH_SMOOTH_S, changing faster than MOVING_MM_S."""
-    step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    step = frame_interval(times)
     with np.errstate(invalid="ignore"):
         seen = np.isfinite(state["xy"]).all(-1)
         middle = np.where(seen[..., None], state["xy"], 0.0).sum(1) / np.where(seen.any(1), seen.sum(1), np.nan)[:, None]

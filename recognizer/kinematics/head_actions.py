@@ -54,6 +54,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from common.frames import frame_interval
+
 from .headpose import HeadPose
 from .signals import Swing, turning_points
 from .types import ActionInstance, overlap, strength_score
@@ -109,7 +111,7 @@ def _runs(pose: HeadPose, times: np.ndarray, channel: int):
             continue
         sel = idx[lo:hi]
         signal = np.interp(times[a:b], times[sel], pose.angles[sel, channel])
-        step = float(np.median(np.diff(times[a:b])))
+        step = frame_interval(times[a:b])
         k = max(1, int(round(SMOOTH_S / step)))
         yield a, b, uniform_filter1d(signal, size=k, mode="nearest")
 
@@ -122,7 +124,7 @@ def _split_at_pauses(x: np.ndarray, times: np.ndarray, pivots: list[int]) -> lis
 
     if len(x) < 3:
         return pivots
-    step = float(np.median(np.diff(times)))
+    step = frame_interval(times)
     width = max(2, int(round(MIN_HOLD_S / step)))
     origin = -(width // 2)  # windows [i, i + width)
     band = maximum_filter1d(x, width, origin=origin) - minimum_filter1d(x, width, origin=origin)

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from common.frames import frame_interval
+
 
 def step(times: np.ndarray) -> float:
-    """The median frame step (seconds; 1/30 for a track of one frame), over the first STEP_SAMPLE steps
-    (a track's frame rate does not change along it; this keeps the cost bounded on long tracks)."""
-    return float(np.median(np.diff(times[:STEP_SAMPLE + 1]))) if len(times) > 1 else 1 / 30
+    """The frame interval (``common.frames.frame_interval``: equal timestamps and holes do not count; 1/30
+    for a track of one frame), over the first STEP_SAMPLE steps (a track's frame rate does not change along
+    it; this keeps the cost bounded on long tracks)."""
+    return frame_interval(times[:STEP_SAMPLE + 1])
 
 
 STEP_SAMPLE = 1000

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Does the frame rate change the answer? The same footage resampled with ffmpeg to 15, 25, 30, 50 and
+60 fps, each run through the whole pipeline (MediaPipe included, long mode, no checkpoint).
+
+    python benchmarks/bench_frame_rate.py [VIDEO ...] [--out DIR]
+
+Default input: the MA-52 demo clips in ../shared/fixtures/ma52_demo and a frozen version of the nod
+(its first frame repeated for 4 s: nothing moves). Prints, per video and rate, each window's status and
+motion energy and the movement episodes (start, end, body part, energy). ``tests/test_frame_rate.py``
+checks the part of this that is the project's own (everything after the pose model) on MediaPipe's
+output resampled; this one adds MediaPipe's own behaviour at each rate (README "Frame rates").
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
+from pipeline.sample import frozen_video  # noqa: E402
+from pipeline.video import ffmpeg_exe  # noqa: E402
+
+RATES = (15, 25, 30, 50, 60)
+
+
+def resampled(src: Path, fps: int, out: Path) -> Path:
+    dst = out / f"{src.stem}_{fps}fps.mp4"
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-vf", f"fps={fps}",
+                    "-an", "-c:v", "libx264", "-crf", "18", str(dst)], check=True)
+    return dst
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("videos", nargs="*", type=Path)
+    ap.add_argument("--out", type=Path, help="keep the videos and outputs here (default: a temporary folder)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        videos = args.videos
+        if not videos:
+            demo = ROOT.parent / "shared" / "fixtures" / "ma52_demo"
+            videos = sorted(demo.glob("*.mp4"))
+            videos.append(frozen_video(demo / "B1_nodding__0019_02_0078.mp4", out / "B1_frozen.mp4", 4.0))
+        pipe = Pipeline.from_options(Options(out=out / "results", mode="long", workers=1))
+        try:
+            for src in videos:
+                for fps in RATES:
+                    doc = pipe.process(VideoJob(resampled(src, fps, out), Path(f"{src.stem}_{fps}fps"))).doc
+                    wins = " ".join(f"{w['status'][:2]} {w['motion_energy']:.3f}" for w in doc["windows"])
+                    eps = " ".join(f"{s['start_s']:.2f}-{s['end_s']:.2f} {s['movement']['body_part']} "
+                                   f"{s['movement']['motion_energy']:.3f}" for s in doc["segments"])
+                    print(f"{src.stem[:24]:24} {fps:3d} fps  windows: {wins:32} episodes: {eps or '-'}", flush=True)
+        finally:
+            pipe.close()
+
+
+if __name__ == "__main__":
+    main()

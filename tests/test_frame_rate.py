@@ -1,0 +1,145 @@
+"""The same footage at 15, 25, 30, 50 and 60 frames a second gives the same answer (issue 30).
+
+How: MediaPipe runs once per clip, on real footage at its own 30 fps (the MA-52 demo clips, a real_dev
+talker, a frozen frame); its per-frame output (raw keypoints, confidences, sources) is then resampled
+to each rate the way ffmpeg's ``fps`` filter resamples a video (each output frame is the source frame
+nearest its time: frames dropped below 30 fps, repeated above), and everything after the pose model
+runs at that rate as it would on such a video: stabilisation, motion, description, windows, episodes.
+This is faithful for everything this project computes from the keypoints, and it keeps the test at one
+pose pass per clip; it leaves out how MediaPipe's own tracking behaves at other rates (its landmark
+filters are its own), which ``benchmarks/bench_frame_rate.py`` measures on videos resampled with ffmpeg
+(README "Frame rates").
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import description, motion
+from pipeline.segments import analyse_track
+from pose.result import load_pose
+from pose.stabilize import stabilizer_for, stabilize_track
+from pose.tracking import select_people
+from pose.types import PersonTrack
+from tests.conftest import SHARED, _need
+from tests.helpers import ffmpeg
+
+RATES = (15, 25, 30, 50, 60)
+# how far a window's or an episode's motion energy may be from its value at 30 fps (measured, README "Frame
+# rates": 30-60 fps within 3 %, 25 fps within 11 %; at 15 fps the jitter of resting fingertips (head turn)
+# and of a nodding head reads up to 35 % faster when every other frame is left out)
+TOLERANCE = {15: 0.40, 25: 0.12, 30: 0.0, 50: 0.05, 60: 0.05}
+
+
+def resample(track: PersonTrack, times: np.ndarray, fps: float) -> tuple[PersonTrack, np.ndarray]:
+    """The raw track as a video resampled to ``fps`` would give it (nearest source frame per output frame,
+    as ffmpeg's fps filter), stabilised at that rate."""
+    src_fps = 1.0 / float(np.median(np.diff(times)))
+    end = float(times[-1]) + 1.0 / src_fps
+    t = np.arange(int(math.floor(end * fps + 1e-6))) / fps
+    idx = np.clip(np.floor(t * src_fps + 0.5).astype(int), 0, len(times) - 1)
+    raw = PersonTrack(0, np.asarray(track.raw_keypoints)[idx], np.asarray(track.raw_scores)[idx],
+                      np.asarray(track.sources)[idx])
+    return stabilize_track(raw, t, stabilizer_for("mediapipe", fps)), t
+
+
+def answers(pose, fps: float) -> dict:
+    """What the analysis says at ``fps``: each window's status and energy, the movement episodes
+    (``description.episodes``: start, end, body part; their energies) and the segments shown to the user
+    (without a checkpoint: episodes and the weight-free actions of ``recognizer.kinematics``)."""
+    track = select_people(pose.tracks)[0]
+    stable, t = resample(track, pose.times, fps)
+    size = (pose.width, pose.height)
+    segments, windows = analyse_track(stable, t, size, "long")
+    scale = motion.body_scale(stable.keypoints)
+    desc = description.describe_track(stable.keypoints, stable.scores, t, size, scale)
+    ok = motion.ReliableMask(stable.keypoints, stable.scores, *size)
+    moved = [description.describe(desc, stable.keypoints, ok, a, b, scale)
+             for a, b in description.episodes(desc, motion.STILL_THRESHOLD, stable.present)]
+    spans = description.episodes(desc, motion.STILL_THRESHOLD, stable.present)
+    return {"status": [w.status for w in windows], "energy": [w.energy for w in windows],
+            "episodes": [(float(t[a]), description.motion_end(t, b), m["body_part"]) for (a, b), m in zip(spans, moved)],
+            "episode_energy": [m["motion_energy"] for m in moved],
+            "segments": [(s.start_s, s.end_s, s.movement["body_part"]) for s in segments]}
+
+
+def _pose_of(video: Path, out: Path):
+    from pipeline.run import Options, Pipeline, VideoJob
+
+    pipe = Pipeline.from_options(Options(out=out, mode="long", workers=1))
+    try:
+        pipe.process(VideoJob(video, Path(video.stem)))
+    finally:
+        pipe.close()
+    return load_pose(out / f"{video.stem}.pose.npz")
+
+
+@pytest.fixture(scope="module")
+def poses(tmp_path_factory, demo_dir) -> dict:
+    """MediaPipe's pose of real footage at 30 fps: two MA-52 demo clips (a nod, a head turn), the first
+    3 s of a real_dev talker, and a frozen frame (2 s of the nod clip's first frame: nothing moves)."""
+    from pipeline.sample import frozen_video
+
+    real_dev = _need(SHARED / "fixtures" / "real_dev")
+    tmp = tmp_path_factory.mktemp("rates")
+    talker = tmp / "talker.mp4"
+    ffmpeg("-i", str(real_dev / "talking_woman_chest_up_blue.mp4"), "-t", "3", "-an", "-c:v", "libx264", str(talker))
+    videos = {"nod": demo_dir / "B1_nodding__0019_02_0078.mp4", "turn": demo_dir / "B3_turning_head__0010_02_0101.mp4",
+              "talker": talker, "frozen": frozen_video(demo_dir / "B1_nodding__0019_02_0078.mp4", tmp / "frozen.mp4",
+                                                       seconds=2.0)}
+    return {name: _pose_of(v, tmp / "out") for name, v in videos.items()}
+
+
+@pytest.mark.parametrize("clip", ["nod", "turn", "talker", "frozen"])
+def test_same_answer_at_every_frame_rate(poses, clip):
+    base = answers(poses[clip], 30)
+    step = 1 / 15  # one frame at the lowest rate: where an edge can land
+    for fps in RATES:
+        got = answers(poses[clip], fps)
+        assert got["status"] == base["status"], (fps, got, base)
+        assert [e[2] for e in got["episodes"]] == [e[2] for e in base["episodes"]], (fps, got, base)
+        for (a, b, _), (a0, b0, _) in zip(got["episodes"], base["episodes"]):
+            assert abs(a - a0) <= step + 1e-6 and abs(b - b0) <= step + 1e-6, (fps, got, base)
+        tolerance = TOLERANCE[fps]
+        for e, e0 in zip(got["energy"] + got["episode_energy"], base["energy"] + base["episode_energy"]):
+            if e0 >= motion.STILL_THRESHOLD:
+                assert abs(e - e0) <= tolerance * e0 + 1e-9, (fps, got, base)
+            else:
+                assert e < motion.STILL_THRESHOLD, (fps, got, base)
+    if clip == "frozen":
+        assert set(base["status"]) == {"still"} and base["episodes"] == []
+    else:
+        assert base["episodes"], base  # something moves in each of the others
+
+
+@pytest.mark.xfail(strict=True, reason="recognizer.kinematics (issue 28, merged from main) smooths and times its "
+                   "weight-free actions in whole frames: the segments shown split or move with the rate (head turn "
+                   "split at 50 fps, the talker's split at 25 and 30 fps only) and a frozen frame gets a 'lower limb' "
+                   "action at 15 and 25 fps (README Frame rates)")
+@pytest.mark.parametrize("clip", ["turn", "talker", "frozen"])
+def test_segments_shown_are_the_same_at_every_frame_rate(poses, clip):
+    base = answers(poses[clip], 30)["segments"]
+    for fps in RATES:
+        got = answers(poses[clip], fps)["segments"]
+        assert [s[2] for s in got] == [s[2] for s in base], (fps, got, base)
+        for (a, b, _), (a0, b0, _) in zip(got, base):
+            assert abs(a - a0) <= 1 / 15 + 1e-6 and abs(b - b0) <= 1 / 15 + 1e-6, (fps, got, base)
+
+
+def test_smoothing_spans_the_same_time_at_every_rate():
+    """The trajectory average spans SMOOTH_S at any rate: a 3 Hz nod keeps its measured speed within 10 %
+    from 15 to 60 fps (averaged over a rounded odd number of frames, 3 at 15 fps, it lost 41 %)."""
+    speeds = {}
+    for fps in RATES:
+        t = np.arange(int(2 * fps)) / fps
+        kp = np.zeros((len(t), 44, 2))
+        kp[:, :, 1] = 10 * np.sin(2 * np.pi * 3 * t)[:, None]  # pixels; scale 100 px: 0.1 torso lengths
+        ok = np.ones((len(t), 44), bool)
+        speeds[fps] = motion.region_energy(kp, ok, t, 100.0)["head"]
+    true = 4 * 0.1 * 3  # mean speed of a sinusoid: 4 x amplitude x frequency
+    for fps, s in speeds.items():
+        assert abs(s - speeds[30]) <= 0.10 * speeds[30], speeds
+        assert 0.7 * true <= s <= true, speeds
