@@ -190,6 +190,8 @@ def analyse_track(track: PersonTrack, times: np.ndarray, size: tuple[int, int], 
         _recognize(track, active, recognizer)
 
     instances = head_moves(recognize(track.keypoints, track.scores, times, size, cuts), desc, threshold)
+    if mode == "long":  # a clip is one sample that starts with its action (MA-52)
+        instances = settled(instances, times, track.present, cuts)
     if mode == "long" and recognizer is None:
         episodes = [(float(times[a]), description.motion_end(times, b)) for a, b in description.episodes(desc, threshold, track.present)]
         segments = [Segment(track.id, start, end, [w for w in windows if w.start_s < end and w.end_s > start])
@@ -225,6 +227,26 @@ def head_moves(instances: list[ActionInstance], desc: description.TrackDescripti
             if peak < threshold:
                 continue
             inst.evidence["head_motion"] = round(peak, 3)
+        out.append(inst)
+    return out
+
+
+def settled(instances: list[ActionInstance], times: np.ndarray, present: np.ndarray, cuts=()) -> list[ActionInstance]:
+    """Movements (body, head, arm and leg actions: A-D) counted only after the pose model has settled:
+    the first ``description.SETTLE_S`` after a person appears or a shot starts do not count (on a frozen
+    frame the landmarks drift for about 0.4 s, which at 15 and 25 fps read as a 'tiptoe' at the start of
+    the clip), and an instance with less than ``description.MIN_EPISODE_S`` left is dropped, as the
+    movement episodes are. Contacts (hands at the head, body and legs: E-G) are kept: a hand already at
+    the face when the person appears is an action."""
+    starts = sorted({float(times[a]) for a, _ in motion.runs(present)} |
+                    {float(times[first]) for first, _ in shot_ranges(cuts, len(times))})
+    out = []
+    for inst in instances:
+        if inst.code[0] in "ABCD":
+            begun = max((s for s in starts if s <= inst.start_s + 1e-9), default=None)
+            if begun is not None and inst.start_s < begun + description.SETTLE_S:
+                if inst.end_s - (begun + description.SETTLE_S) < description.MIN_EPISODE_S:
+                    continue
         out.append(inst)
     return out
 
