@@ -65,7 +65,7 @@ from definitions.layout import hand_joints
 
 from .body import Body
 from .signals import fill_gaps, runs, settled, smooth_valid, step
-from .types import ActionInstance, overlap
+from .types import ActionInstance, merge_sides
 
 PLACE_S = 0.5
 SPEED_SMOOTH_S = 0.1
@@ -294,13 +294,4 @@ def median(x: np.ndarray, a: int, b: int) -> np.ndarray | float:
 
 def merge_hands(found: list[ActionInstance]) -> list[ActionInstance]:
     """Instances of one code by the two hands at once are one instance."""
-    out: list[ActionInstance] = []
-    for inst in sorted(found, key=lambda i: i.start_s):
-        prev = next((o for o in out if o.code == inst.code and overlap(o.start_s, o.end_s, inst.start_s, inst.end_s) > 0), None)
-        if prev is not None:
-            prev.start_s, prev.end_s = min(prev.start_s, inst.start_s), max(prev.end_s, inst.end_s)
-            if prev.evidence.get("hand") != inst.evidence.get("hand"):
-                prev.evidence["hand"] = "both"
-            continue
-        out.append(inst)
-    return out
+    return merge_sides(found, "hand")

@@ -59,7 +59,7 @@ import numpy as np
 from .body import Body
 from .body_actions import _displacements as _moves
 from .signals import fill_gaps, runs, smooth_valid, step, strokes, turning_points
-from .types import ActionInstance, overlap, strength_score
+from .types import ActionInstance, merge_sides, overlap, strength_score
 
 SIDES = ("left", "right")
 MIN_SEEN = 0.8
@@ -226,16 +226,7 @@ def _resolve(found: list[ActionInstance]) -> list[ActionInstance]:
     """Both legs' instances of one code at once are one (``leg``: both); of overlapping instances of
     different codes, the first in PRIORITY; D3 stands beside them, but a heel raised during it is its
     bounce, not D1."""
-    merged: list[ActionInstance] = []
-    for inst in sorted(found, key=lambda i: i.start_s):
-        same = next((m for m in merged if m.code == inst.code and overlap(m.start_s, m.end_s, inst.start_s, inst.end_s) > 0), None)
-        if same is not None:
-            same.start_s, same.end_s = min(same.start_s, inst.start_s), max(same.end_s, inst.end_s)
-            if same.evidence.get("leg") != inst.evidence.get("leg"):
-                same.evidence["leg"] = "both"
-            same.score = max(same.score, inst.score)
-            continue
-        merged.append(inst)
+    merged = merge_sides(found, "leg", keep_best_score=True)
     out = []
     shakes = [m for m in merged if m.code == "D3"]
     for inst in merged:

@@ -36,3 +36,21 @@ def strength_score(ratio: float, reliability: float = 1.0) -> float:
 
 def overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
     return max(0.0, min(a_end, b_end) - max(a_start, b_start))
+
+
+def merge_sides(found: list[ActionInstance], side: str, keep_best_score: bool = False) -> list[ActionInstance]:
+    """Instances of one code that overlap (the left and the right hand, or leg, doing it at once) are one:
+    the union of their times, ``evidence[side]`` ``both`` where the two differ, the best score when
+    ``keep_best_score``."""
+    out: list[ActionInstance] = []
+    for inst in sorted(found, key=lambda i: i.start_s):
+        prev = next((o for o in out if o.code == inst.code and overlap(o.start_s, o.end_s, inst.start_s, inst.end_s) > 0), None)
+        if prev is None:
+            out.append(inst)
+            continue
+        prev.start_s, prev.end_s = min(prev.start_s, inst.start_s), max(prev.end_s, inst.end_s)
+        if prev.evidence.get(side) != inst.evidence.get(side):
+            prev.evidence[side] = "both"
+        if keep_best_score:
+            prev.score = max(prev.score, inst.score)
+    return out
