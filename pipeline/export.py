@@ -25,8 +25,8 @@ CSV_COLUMNS = ["video", "person", "start_s", "end_s", "duration_s", "action_id",
                "body_id", "body_name", "action_source", "probability", "action_score", "top5", "weight_free_actions",
                "body_part", "body_part_score", "motion_energy", "touch_events", "resting_contacts"]
 NO_CHECKPOINT_NOTE = (
-    "No MMN checkpoint configured: segments carry the weight-free actions (head gestures and hands at "
-    "the head, with their evidence) and the movement description. For all 52 MA-52 micro-actions, "
+    "No MMN checkpoint configured: segments carry the weight-free actions (49 of the 52 MA-52 micro-actions, "
+    "named from the skeleton with their evidence) and the movement description. For MMN's recognition, "
     "download the MMN authors' MA-52 checkpoints (joint and bone .pt files, research licence) "
     "and pass --checkpoint JOINT.pt [--bone-checkpoint BONE.pt], or train one with `python -m recognizer.train`."
 )
