@@ -673,10 +673,11 @@ MAX_SPANS_NAMED = 5  # missing stretches named one by one in the notes (the reco
 def missing_notes(frames: FrameCount, pose: PoseResult, info) -> list[str]:
     """A note per stretch of frames that could not be decoded (or, when the packets could not be read, when
     far fewer frames were decoded than the header declares)."""
+    short = cut_off(frames, pose, info)
     if frames.expected is None:
-        short = decoded_short(pose.num_frames, info.num_frames)
         return [short] if short else []
-    notes = [f"{n} frame{'s' if n > 1 else ''} from {a:.2f} s to {b:.2f} s could not be decoded (the file is damaged "
+    notes = [short] if short else []
+    notes += [f"{n} frame{'s' if n > 1 else ''} from {a:.2f} s to {b:.2f} s could not be decoded (the file is damaged "
              "there?): nothing in that stretch is analysed." for a, b, n in frames.missing[:MAX_SPANS_NAMED]]
     if len(frames.missing) > MAX_SPANS_NAMED:
         rest = frames.missing[MAX_SPANS_NAMED:]
@@ -687,13 +688,23 @@ def missing_notes(frames: FrameCount, pose: PoseResult, info) -> list[str]:
 
 def missing_warning(frames: FrameCount, pose: PoseResult, info) -> str:
     """The run summary's warning when frames the file holds could not be decoded ('' when none)."""
-    if frames.expected is None:
-        return decoded_short(pose.num_frames, info.num_frames)
-    lost = sum(n for *_, n in frames.missing)
+    short = cut_off(frames, pose, info)
+    lost = sum(n for *_, n in frames.missing) if frames.expected is not None else 0
     if not lost:
-        return ""
+        return short
     where = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b, _ in frames.missing[:3]) + (", ..." if len(frames.missing) > 3 else "")
-    return f"{lost} of the {frames.expected} frames could not be decoded ({where}): nothing there is analysed"
+    damaged = f"{lost} of the {frames.expected} frames could not be decoded ({where}): nothing there is analysed"
+    return f"{short}; {damaged}" if short else damaged
+
+
+def cut_off(frames: FrameCount, pose: PoseResult, info) -> str:
+    """``decoded_short`` where the file ends before its header says: far fewer frames decoded than declared
+    when the packets could not be counted, or far fewer packets in the file than declared (a copy cut off);
+    frames missing inside the file are named by ``missing_notes`` instead."""
+    declared = info.num_frames
+    if frames.expected is not None and not (declared and frames.expected < 0.9 * declared):
+        return ""
+    return decoded_short(pose.num_frames, declared)
 
 
 def decoded_short(decoded: int, declared: int | None) -> str:
