@@ -15,11 +15,10 @@ import math
 import sys
 from pathlib import Path
 
-from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error
+from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error, user_error_exit
 from common.fileio import check_writable_dir, write_text_atomic
 
 from .compare import ALL, ANY, COLUMNS, LEVELS, Comparison, compare, pair_videos
-from .errors import AgreementError
 from .measures import IOU_THRESHOLDS
 from .sources import ReadOptions, Side, read_side
 from .vocabulary import Vocabulary, read_mapping
@@ -91,9 +90,8 @@ def run(args: argparse.Namespace) -> int:
             check_writable_dir(args.out)
         labels = load_labels(args.labels)
         vocabulary = Vocabulary(labels, read_mapping(args.map) if args.map else [])
-    except (AgreementError, ValueError, OSError) as e:
-        print_error(err, e)
-        return EXIT_USAGE
+    except Exception as e:  # a user error on one line; a bug keeps its traceback
+        return user_error_exit(err, e)
     names = side_names(args.reference, args.other)
     sides = [read_side(path, name, ReadOptions(vocabulary, tier, option, args.person, args.time_unit), args.out)
              for path, name, tier, option in ((args.reference, names[0], args.reference_tier, "--reference-tier"),

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import re
 import sys
 from typing import NoReturn
 
 from rich.markup import escape
+
+from common.errors import is_user_error
 
 # exit codes: all done; some input failed (each named); bad arguments or configuration (nothing done); Ctrl-C
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -38,6 +41,26 @@ def print_error(console, message: object) -> None:
     """``error: MESSAGE`` on one line; file names in it are shown as they are (``[draft]`` stays), control
     characters as escapes."""
     console.print(f"[red]error:[/red] {escape(terminal_line(message))}", highlight=False, soft_wrap=True)
+
+
+# a path the user named that is not there (or not a file / not a folder): the user's, with the path in
+# the message; any other OSError outside ``common.errors.ENVIRONMENT_ERRNOS`` is a bug
+_MISSING_PATH = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR}
+
+
+def is_command_user_error(e: BaseException) -> bool:
+    """Whether a command's failure is the user's (``common.errors.is_user_error``, or a named path that is
+    missing) rather than a bug of ours."""
+    return is_user_error(e) or (isinstance(e, OSError) and e.filename is not None and e.errno in _MISSING_PATH)
+
+
+def user_error_exit(console, e: BaseException) -> int:
+    """For a command's ``except Exception``: a user error is printed on one line and gives ``EXIT_USAGE``;
+    anything else is a bug, raised again with its traceback (never shown as the user's mistake)."""
+    if not is_command_user_error(e):
+        raise e
+    print_error(console, e)
+    return EXIT_USAGE
 
 
 def exit_now(code: int) -> NoReturn:

@@ -23,9 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from common.cli import print_error
+from common.cli import user_error_exit
 from definitions.skeleton_io import SkeletonClip, SkeletonFileError, read_skeleton_file
-from recognizer.checkpoints import CheckpointError
 
 
 def _pick(clips, which: str | None):
@@ -146,9 +145,8 @@ def main(argv: list[str] | None = None) -> int:
 
         recognizer = Recognizer(args.checkpoint, args.bone_checkpoint, device=args.device, precision=args.precision)
         pred = recognizer.predict([clip.keypoints])[0]
-    except (SkeletonFileError, CheckpointError, ValueError, RuntimeError) as e:
-        print_error(console, e)
-        return 2
+    except Exception as e:  # a user error on one line; a bug keeps its traceback
+        return user_error_exit(console, e)
     table = Table(title=f"{clip.clip_id}  ({clip.keypoints.shape[0]} frames, body part: {pred.body_name})")
     for col in ("rank", "id", "code", "action", "body part", "probability"):
         table.add_column(col)

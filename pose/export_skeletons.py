@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import print_error
+from common.cli import user_error_exit
 from common.fileio import check_writable_dir, write_text_atomic
 from common.frames import frame_interval
 from definitions.labels import LABELS_FILE, LabelSet, load_labels
@@ -211,9 +211,8 @@ def main(argv=None) -> int:
             paths = write_ma52_pickles(clips, args.out, args.split)
         else:
             paths = (write_pyskl(clips, args.out / f"{args.split}.pkl", args.split),)
-    except (SkeletonFileError, ValueError, OSError) as e:
-        print_error(console, e)
-        return 2
+    except Exception as e:  # a user error on one line; a bug keeps its traceback
+        return user_error_exit(console, e)
     console.print(f"{len(clips)} clips ({len(labels)} classes, labels in {args.out / LABELS_FILE}) -> "
                   f"{', '.join(str(p) for p in paths)}", highlight=False, markup=False)
     return 0

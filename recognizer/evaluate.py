@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import print_error
+from common.cli import user_error_exit
 from common.fileio import ensure_writable_dir, write_json_atomic, write_text_atomic
 from definitions.labels import load_labels
 from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 
-from .checkpoints import CheckpointError
 from .inference import Recognizer
 from .metrics import benchmark_metrics, confusion_matrix, per_class_report, save_confusion_png
 from .submission import top_k_rows, write_submission
@@ -59,9 +58,8 @@ def main(argv=None) -> int:
                                     f"0..{len(recognizer.labels) - 1} (e.g. {bad[0]!r}); another label set? (--labels)")
         ensure_writable_dir(args.out)  # before all the inference, not after
         logits = recognizer.logits([c.keypoints for c in clips])  # the pipeline's path: preprocessing, fusion
-    except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
-        print_error(console, e)
-        return 2
+    except Exception as e:  # a user error on one line; a bug keeps its traceback
+        return user_error_exit(console, e)
     body_of = np.array([a.body_id for a in recognizer.labels.actions])
     write_submission(args.out, top_k_rows([c.clip_id for c in clips], logits, body_of))
     labels = np.array([-1 if c.label is None else c.label for c in clips])

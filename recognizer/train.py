@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from common.cli import print_error
+from common.cli import user_error_exit
 from common.fileio import atomic_path, check_writable_dir, ensure_writable_dir, write_text_atomic
 from definitions.labels import LABELS_FILE, LabelSet, load_labels, ma52_labels
 from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
@@ -425,12 +425,11 @@ def main(argv=None) -> int:
     cfg = parse_args(argv)
     try:
         result = train(cfg, console)
-    except (SkeletonFileError, CheckpointError, ValueError, RuntimeError, OSError) as e:
-        print_error(console, e)
-        return 2
     except KeyboardInterrupt:
         console.print(interrupted_message(Path(cfg.out)))
         return 130
+    except Exception as e:  # a user error on one line; a bug keeps its traceback
+        return user_error_exit(console, e)
     b = result["best"]
     console.print(f"best epoch {b['epoch']}: top-1 {b.get('top1', float('nan')):.4f}; "
                   f"checkpoint {result['best_checkpoint']}; log {result['log']}")

@@ -560,3 +560,48 @@ def test_temporary_files_of_killed_page_writes_are_removed(tmp_path, capsys):
     (out / ".a [draft].csv.k4.part").write_text("half")  # a killed run's, of the video: gone with its next run
     assert _run(args, capsys)[0] == 0
     assert sorted(p.name for p in out.glob(".*.part")) == [".index.html.now.part"]
+
+
+# --------------------------------------------------------------- a bug is never shown as the user's mistake
+
+def _bug(*args, **kwargs):
+    raise ValueError("an internal inconsistency (a bug of ours)")
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate", "train", "export", "agree"])
+def test_a_bug_in_a_command_keeps_its_traceback(tmp_path, monkeypatch, capsys, command):
+    """A ValueError from our own code (not a ``UserError``, not a missing file the user named) is raised with
+    its traceback by every command, instead of one line that blames the input (issue 30); a user error in
+    the same place is still one line with exit 2."""
+    import definitions.labels
+    import pipeline.classify
+    import pose.export_skeletons
+    import recognizer.evaluate
+    import recognizer.train
+    from agreement import cli as agree_cli
+
+    data = tmp_path / "clip.npy"
+    data.write_bytes(b"")  # never read: the patched step fails first
+    mains = {"classify": (pipeline.classify, "read_skeleton_file", [str(data)]),
+             "evaluate": (recognizer.evaluate, "read_skeleton_file",
+                          [str(data), "--checkpoint", "x.pt", "--out", str(tmp_path / "ev")]),
+             "train": (recognizer.train, "train", ["--train", str(data), "--out", str(tmp_path / "tr")]),
+             "export": (pose.export_skeletons, "clips_from_annotations",
+                        [str(tmp_path / "a.csv"), "--out", str(tmp_path / "ex")]),
+             "agree": (definitions.labels, "load_labels", [str(data), str(data)])}
+    module, name, argv = mains[command]
+    main = agree_cli.main if command == "agree" else module.main
+    monkeypatch.setattr(module, name, _bug)
+    with pytest.raises(ValueError, match="a bug of ours"):
+        main(argv)
+
+    from common.errors import UserError
+
+    def _user(*args, **kwargs):
+        raise type("SomeUserError", (UserError, ValueError), {})(f"{data}: the problem, on one line")
+
+    monkeypatch.setattr(module, name, _user)
+    assert main(argv) == 2
+    said = capsys.readouterr()
+    err = said.out + said.err  # classify and evaluate print their tables and errors on stdout
+    assert f"{data}: the problem, on one line" in err and "Traceback" not in err
