@@ -22,8 +22,9 @@ def one_line(message: object) -> str:
 
 
 # what a terminal would act on rather than show: C0/C1 controls (ANSI escape sequences, carriage
-# return, backspace), line and paragraph separators, bidirectional overrides (text shown reversed)
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# return, backspace), line and paragraph separators, bidirectional overrides (text shown reversed), and
+# lone surrogates (the bytes of a file name that is not UTF-8: no terminal encoding can print them)
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def visible(text: object) -> str:

@@ -53,8 +53,12 @@ def stale_parts(target: str | Path, older_than_s: float = 0.0) -> list[Path]:
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:
+    """``text`` as UTF-8. A file name that is not valid UTF-8 (bytes an old system wrote in Latin-1, say)
+    reaches Python as lone surrogates, which UTF-8 cannot hold: they are written as their escapes
+    (``caf\\udce9.mp4``), which a JSON reader turns back into the same name, and which stay readable
+    in CSV, XML and HTML."""
     with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
 
 
 def write_json_atomic(target: str | Path, obj: object) -> None:

@@ -113,6 +113,17 @@ def collect_inputs(inputs: list[str | Path], exclude: Path | None = None) -> lis
     return jobs
 
 
+def check_name_encoding(path: Path) -> None:
+    """``InputError`` for a path that is not valid UTF-8 (a name written by an old system in Latin-1, say):
+    the decoder, the probe and every export need a UTF-8 name, so the video is refused with one line that
+    says how to rename it, and the batch goes on."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # (the batch names the file before this line, its odd bytes as escapes)
+        raise InputError("the file name is not valid UTF-8 (the decoder and the exports need UTF-8 "
+                         "names); rename it, e.g. convmv -f latin1 -t utf8 --notest FILE") from None
+
+
 def check_output_dir(out: Path) -> None:
     try:
         ensure_writable_dir(out)

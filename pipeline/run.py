@@ -37,7 +37,7 @@ from pose.types import PoseBackend
 from . import export, motion, report
 from .posework import (DEFAULT_POSE_FPS, BackendSpec, InlineWorkers, LocalWorkers, PartStore, chunk_tasks,
                        default_workers, done_part, every_s_for, pose_settings, stored, worth_sharing)
-from .inputs import InputError, VideoJob, check_output_dir, collect_inputs  # noqa: F401 (callers import them here)
+from .inputs import InputError, VideoJob, check_name_encoding, check_output_dir, collect_inputs  # noqa: F401 (callers import them here)
 from .progress import Reporter
 from .method import method_version, pose_method
 from .record import FrameCount, Record, VideoAnalysis, build_record
@@ -403,6 +403,7 @@ class Pipeline:
     def start(self, job: VideoJob, stage=None) -> VideoRun:
         """Lock the video's outputs, probe it, and submit the pose chunks the cache and an interrupted
         earlier run do not already hold."""
+        check_name_encoding(job.path)
         opts = self.opts
         outs = job.outputs(opts.out)
         stack = contextlib.ExitStack()
@@ -896,7 +897,7 @@ def log_traceback(out: Path, what: str, e: BaseException) -> Path | None:
     path = out / "errors.log"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as f:
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as f:
             f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {what}\n")
             f.write("".join(traceback.format_exception(type(e), e, e.__traceback__)))
         return path

@@ -605,3 +605,24 @@ def test_a_bug_in_a_command_keeps_its_traceback(tmp_path, monkeypatch, capsys, c
     said = capsys.readouterr()
     err = said.out + said.err  # classify and evaluate print their tables and errors on stdout
     assert f"{data}: the problem, on one line" in err and "Traceback" not in err
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_as_that_video(tmp_path, capsys):
+    """A video whose name is Latin-1 bytes (not UTF-8) fails as that video with one line saying how to
+    rename it; the other video of the batch is done, and every file written is valid UTF-8 (issue 30)."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    good = _person_video(videos / "good.mp4")
+    odd = os.fsdecode(os.fsencode(str(videos)) + b"/caf\xe9 interview.mp4")
+    Path(odd).write_bytes(good.read_bytes())
+    out = tmp_path / "out"
+    code, err = _run([videos, "--out", out], capsys)
+    assert code == 1
+    failed = [ln for ln in err.splitlines() if ln.startswith("failed:")]
+    assert failed and all("caf\\udce9 interview.mp4: the file name is not valid UTF-8" in ln for ln in failed), err
+    assert "Traceback" not in err
+    assert json.loads((out / "good.json").read_text(encoding="utf-8"))["segments"] is not None
+    for f in out.rglob("*"):
+        if f.is_file() and f.suffix in (".csv", ".html", ".json", ".eaf", ".log"):
+            f.read_text(encoding="utf-8")  # raises on invalid UTF-8
+    assert "caf\\udce9 interview.mp4" in (out / "summary.csv").read_text(encoding="utf-8")
