@@ -179,6 +179,25 @@ def test_summary_hand_made_record():
     assert not any(c.group == "action" for c in categories([_doc(model=False)]))
 
 
+def test_status_stretches_give_each_window_the_time_segments_give_it():
+    """The report's active/still/absent time (``summary.stretches``, from the record's windows, rounded to
+    the millisecond) hands time from window to window where ``segments.make_windows`` does
+    (``Window.owned``): one rule, computed in two places, equal to the rounding."""
+    from pipeline.export import window_record
+    from pipeline.report.summary import stretches
+    from pipeline.segments import make_windows
+
+    for fps, stride in ((24.0, 1.0), (29.97, 0.5), (25.0, 0.75)):
+        times = np.arange(int(37.3 * fps)) / fps
+        wins = make_windows(times, "long", 2.0, stride)
+        for n, w in enumerate(wins):  # no two neighbours alike: every window is a stretch of its own
+            w.status = ("active", "still", "absent")[n % 3]
+        got = stretches({"windows": [dict(window_record(w), person=0) for w in wins]}, 0)
+        assert [s for *_, s in got] == [w.status for w in wins]
+        ends = np.array([(a, b) for a, b, _ in got])
+        assert np.abs(ends - np.array([w.owned for w in wins])).max() <= 1.001e-3  # rounded in and out
+
+
 def test_hand_made_report_renders(tmp_path):
     doc = _doc()
     (tmp_path / "sub").mkdir()
