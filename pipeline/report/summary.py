@@ -62,10 +62,12 @@ def stretches(doc: Record, pid: int) -> list[tuple[float, float, str]]:
     owns the time nearer to its centre than to its neighbours' (windows overlap by half); windows less
     than ``GAP_S`` apart meet halfway.
 
-    The rule that ``segments.make_windows`` gives ``Window.owned``, here from the record's rounded times;
-    the two compute the halfway point in a different order ((a0 + a1 + b0 + b1) / 4 here, the mean of the
-    centres there), which rounds to a different millisecond now and then, so they stay two computations
-    until a change of results may join them."""
+    The rule ``segments.make_windows`` gives ``Window.owned`` by, here from the record's rounded times
+    (``tests/test_report.py`` holds the two together). They add in a different order ((a0 + a1 + b0 + b1)
+    / 4 here, the mean of the centres there), and the last bit decides ties of the rounding to the
+    millisecond: taking either's arithmetic for both moved 5% of these boundaries (3-decimal windows)
+    and 1 in 10,000 of make_windows' edges (24 fps) by a millisecond, so they stay two until results may
+    change."""
     wins = sorted((w for w in doc["windows"] if w["person"] == pid), key=lambda w: w["start_s"])
     owned = [[w["start_s"], w["end_s"], w["status"]] for w in wins]
     for prev, nxt, a, b in zip(owned, owned[1:], wins, wins[1:]):
