@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from urllib.parse import quote
-
 
 from definitions.labels import LabelSet
-from pipeline.export import relative_path
-from pipeline.report import COLOURS, PART_COLOURS, json_for_script, plotly_js_packed, template_env
+from pipeline.report.figures import COLOURS, PART_COLOURS
+from pipeline.report.rendering import json_for_script, page_link, plotly_js_packed, template_env
 
 from .compare import ALL, ANY, LEVELS, Comparison, Confusion, Video, category_names, is_missing
 from .measures import IOU_THRESHOLDS
@@ -22,11 +20,6 @@ from .sources import Side
 
 LEVEL_TITLES = {"action": "action", "body_part": "body part"}
 NO_PARTNER = "(no match)"
-
-
-def _link(target: Path, page_folder: Path) -> str:
-    path = Path(relative_path(target, page_folder))
-    return path.as_uri() if path.is_absolute() else quote(path.as_posix())
 
 
 def _colour(labels: LabelSet, body_id: int) -> str:
@@ -113,7 +106,7 @@ def render_page(result: Comparison, sides: list[Side], unmatched: list[str], not
     for n, v in enumerate(result.videos):
         figures[f"timeline-{n}"] = timeline = timeline_figure(v, labels)
         videos.append({"name": v.name, "id": f"timeline-{n}", "height": timeline["layout"]["height"],
-                       "report": _link(v.report, out) if v.report else None,
+                       "report": page_link(v.report, out) if v.report else None,
                        "end": v.end_s, "end_from": v.end_from, "coders": [c.coder for c in v.codings],
                        "events": {c.coder: len(c.events) for c in v.codings}})
     pooled = [r for r in result.rows if r["video"] == ALL]

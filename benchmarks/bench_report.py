@@ -31,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import run_pipeline
-    from pipeline import report
+    from pipeline.report.video_page import write_video_report
     from pipeline.sample import make_sample_video
     from tests import browser
 
@@ -48,7 +48,7 @@ def main() -> None:
         js = out / f"{video.stem}.json"
         doc = json.loads(js.read_text())
         t = time.perf_counter()
-        path = report.write_video_report(js, doc, out=out)
+        path = write_video_report(js, doc, out=out)
         build = time.perf_counter() - t
         size = path.stat().st_size
         print(f"report: {len(doc['segments'])} segments, {len(doc['windows'])} windows; built in {build:.1f} s; "

@@ -1,4 +1,4 @@
-"""Output files for one video (JSON, CSV, ELAN) and for a batch (MA-52 submission CSV).
+"""Output files for one video (JSON, CSV, ELAN, overlay video) and for a batch (MA-52 submission CSV).
 
 Every file is written atomically (``common.fileio``): a reader never sees half a file, and an
 interrupted run leaves none behind. The JSON document is the record of a finished video: it is
@@ -13,10 +13,9 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
-
 from common.fileio import atomic_path, write_text_atomic
 
+from .drawing import draw_skeleton, person_rgb
 from .record import (CONTACT_VERBS, Record, action_label, action_source, analysed_persons,
                      contacts, weight_free_actions)
 
@@ -24,6 +23,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "assets" / "result.schema
 CSV_COLUMNS = ["video", "person", "start_s", "end_s", "duration_s", "action_id", "action_code", "action_name",
                "body_id", "body_name", "action_source", "probability", "action_score", "top5", "weight_free_actions",
                "body_part", "body_part_score", "motion_energy", "touch_events", "resting_contacts"]
+OVERLAY_JOINT_RADIUS = 3  # px, on the full-size frame
 NO_CHECKPOINT_NOTE = (
     "No MMN checkpoint configured: segments carry the weight-free actions (49 of the 52 MA-52 micro-actions, "
     "named from the skeleton with their evidence) and the movement description. For MMN's recognition, "
@@ -256,26 +256,14 @@ def write_overlay(path: Path, video_path: Path, info, pose, tracks, segments: li
     labels (with the person's id when there are several)."""
     import cv2
 
-    from definitions.layout import ma52_layout
-
     from .video import iter_frames, write_video
-
-    bones = ma52_layout().bones
-    colours = [(0, 200, 255), (255, 120, 0), (0, 255, 120), (255, 0, 200)]
 
     def frames():
         for fr in iter_frames(video_path, info):
             img = fr.image.copy()
             for n, tr in enumerate(tracks):
-                if fr.index >= len(tr.keypoints) or not tr.present[fr.index]:
-                    continue
-                kp = tr.keypoints[fr.index]
-                col = colours[n % len(colours)]
-                for a, b in bones:
-                    if np.isfinite(kp[[a, b]]).all():
-                        cv2.line(img, tuple(int(v) for v in kp[a]), tuple(int(v) for v in kp[b]), col, 2)
-                for p in kp[np.isfinite(kp).all(-1)]:
-                    cv2.circle(img, (int(p[0]), int(p[1])), 3, col, -1)
+                if fr.index < len(tr.keypoints) and tr.present[fr.index]:
+                    draw_skeleton(img, tr.keypoints[fr.index], person_rgb(n), OVERLAY_JOINT_RADIUS, smooth=False)
             label = [(f"#{s['person']} " if len(tracks) > 1 else "") + _eaf_value(s)
                      for s in segments if s["start_s"] <= fr.time < s["end_s"]]
             text = f"{fr.time:6.2f}s  " + (" | ".join(label) if label else "-")

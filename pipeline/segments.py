@@ -61,7 +61,9 @@ class Window:
     energy: float = 0.0
     regions: dict = field(default_factory=dict)  # motion energy per body region (motion.region_energy)
     prediction: Prediction | None = None
-    owned: tuple[float, float] = (0.0, 0.0)  # the time nearer to this window's centre than to its neighbours'
+    # the time nearer to this window's centre than to its neighbours' (the report's status stretches,
+    # ``pipeline.report.summary.stretches``, follow the same rule from the record's rounded times)
+    owned: tuple[float, float] = (0.0, 0.0)
     shot: int = 0  # windows of different shots (camera cuts) never merge
 
 

@@ -568,7 +568,7 @@ def test_workflow_two_coders_and_the_tool(tmp_path):
     doc = record("interview1", 12.0, [(0.9, 2.6, "B1", "head"), (4.1, 5.0, "F1", "head-hand"),
                                       (9.8, 11.2, "B3", "head")])
     (results / "interview1.json").write_text(json.dumps(doc))
-    from pipeline.report import write_video_report
+    from pipeline.report.video_page import write_video_report
 
     report = write_video_report(results / "interview1.json", doc, video=video, with_keyframes=False)
     elsewhere = tmp_path / "elsewhere"

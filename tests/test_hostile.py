@@ -260,7 +260,7 @@ CUSTOM = [{"id": 0, "code": "A1", "name": "waving hello", "body_id": 2, "body_na
 def test_summary_uses_each_records_label_set():
     import csv
 
-    from pipeline import report
+    from pipeline.report.summary import Entry, categories, summary_csv
     from tests.test_report import _doc
 
     ma52 = _doc()  # an older record: MA-52 by name, no label list
@@ -269,16 +269,16 @@ def test_summary_uses_each_records_label_set():
     for s in custom["segments"]:
         if s["action"]:
             s["action"].update(code="A1", name="waving hello")
-    cats = report.categories([custom])
+    cats = categories([custom])
     assert [(c.column, c.title) for c in cats if c.group == "action"] == [("action_a1", "A1 waving hello"),
                                                                           ("action_z9", "Z9 shrugging")]
     # an MA-52 record beside it: A1 is two actions, each with its own column
-    cats = report.categories([ma52, custom])
+    cats = categories([ma52, custom])
     titles = {c.column: c.title for c in cats if c.group == "action"}
     assert len(titles) == 54 and titles["action_a1_shaking_body"] == "A1 shaking body"
     assert titles["action_a1_waving_hello"] == "A1 waving hello" and titles["action_z9"] == "Z9 shrugging"
-    entries = [report.Entry("v.mp4", "done", "", Path("v.json"), d) for d in (ma52, custom)]
-    rows = list(csv.DictReader(report.summary_csv(entries, cats).splitlines()))
+    entries = [Entry("v.mp4", "done", "", Path("v.json"), d) for d in (ma52, custom)]
+    rows = list(csv.DictReader(summary_csv(entries, cats).splitlines()))
     assert [(r["action_a1_shaking_body_n"], r["action_a1_waving_hello_n"]) for r in rows if r["person"] == "0"] == [
         ("2", "0"), ("0", "3")]  # the custom record: its B1 segment became A1 too
 
@@ -342,7 +342,7 @@ BAD_RECORDS = {"no windows": 'the record: "windows" is a required property',
 def test_bad_records_are_skipped_and_listed_the_others_shown(tmp_path, capsys):
     import csv
 
-    from pipeline.report import main as report_main
+    from pipeline.report.cli import main as report_main
 
     video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
     out = tmp_path / "out"
@@ -372,7 +372,7 @@ def test_bad_records_are_skipped_and_listed_the_others_shown(tmp_path, capsys):
 
 
 def test_batch_pages_that_cannot_be_made_leave_no_stale_ones(tmp_path, capsys, monkeypatch):
-    from pipeline import report
+    from pipeline.report import batch_pages
 
     video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
     out = tmp_path / "out"
@@ -381,7 +381,7 @@ def test_batch_pages_that_cannot_be_made_leave_no_stale_ones(tmp_path, capsys, m
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(report, "render_index", broken)
+    monkeypatch.setattr(batch_pages, "render_index", broken)
     code, err = _run([video, "--out", out, "--mode", "clip", "--workers", "1", "--resume"], capsys)
     assert code == 0 and (f"warning: {out / 'index.html'} and summary.csv not written (RuntimeError: a bug); the "
                           "old ones are removed") in " ".join(err.split())
@@ -429,7 +429,8 @@ def test_control_characters_in_a_label_name_keep_the_elan_file_well_formed(tmp_p
 
 # -- 8. label names are text in the figures, never Plotly markup -------------------------------------------
 def test_label_names_are_not_plotly_markup(tmp_path):
-    from pipeline import report
+    from pipeline.report.figures import timeline_figure
+    from pipeline.report.video_page import write_video_report
     from tests.test_report import _doc
 
     loud = '<span style="font-size:60px;color:red">big</span><a href="https://example.org">Q&A</a>'
@@ -438,7 +439,7 @@ def test_label_names_are_not_plotly_markup(tmp_path):
         if s["action"]:
             s["action"].update(code="<b>A1</b>", name=loud)
             s["top5"][0].update(code="<b>A1</b>", name=loud)
-    fig = report.timeline_figure(doc)
+    fig = timeline_figure(doc)
     texts = [str(v) for t in fig["data"] for v in [t["name"], *t["hovertext"], *t["y"]]]
     assert not any(tag in t for t in texts for tag in ("<span", "<a ", "<b>A1"))
     escaped = "&lt;b&gt;A1&lt;/b&gt; &lt;span style=\"font-size:60px;color:red\"&gt;big&lt;/span&gt;" \
@@ -447,7 +448,7 @@ def test_label_names_are_not_plotly_markup(tmp_path):
     assert any(h.startswith(f"<b>{escaped}</b> p=0.70<br>{escaped}: 0.70") for h in texts)  # our own markup stays
     # the segments table escapes the same text (HTML)
     (tmp_path / "sub").mkdir()
-    page = report.write_video_report(tmp_path / "sub" / "v.json", doc, out=tmp_path).read_text()
+    page = write_video_report(tmp_path / "sub" / "v.json", doc, out=tmp_path).read_text()
     assert "<span style=" not in page and "&lt;span style=" in page
 
 
@@ -543,7 +544,7 @@ def test_a_checkpoint_of_an_unbuildable_width_is_refused_in_one_line(tmp_path):
 
 
 def test_temporary_files_of_killed_page_writes_are_removed(tmp_path, capsys):
-    from pipeline.report import main as report_main
+    from pipeline.report.cli import main as report_main
 
     video = _person_video(tmp_path / "in" / "a [draft].mp4", seconds=2.0, fps=5)  # [..] is glob syntax
     out = tmp_path / "out"

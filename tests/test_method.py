@@ -18,7 +18,10 @@ ROOT = method.ROOT
 NOT_METHOD = {"common", "common.cli", "common.diskarray", "common.errors", "common.fileio", "common.quiet",
               "common.safe_pickle",
               "pipeline", "pipeline.method", "pipeline.forkserver", "pipeline.inputs", "pipeline.progress",
-              "pipeline.report", "recognizer", "recognizer.errors", "assets", "run_pipeline"}
+              "pipeline.report", "pipeline.report.batch_pages", "pipeline.report.cli", "pipeline.report.figures",
+              "pipeline.report.keyframes", "pipeline.report.record_files", "pipeline.report.rendering",
+              "pipeline.report.summary", "pipeline.report.video_page",
+              "recognizer", "recognizer.errors", "assets", "run_pipeline"}
 
 
 def test_the_version_has_one_home():

@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import report
+from definitions.layout import REGIONS
+from pipeline.description import BODY_PARTS
+from pipeline.report.cli import main as report_main
+from pipeline.report.figures import timeline_figure
+from pipeline.report.record_files import find_records, find_results, report_path
+from pipeline.report.summary import Entry, categories, summary_csv
+from pipeline.report.video_page import write_video_report
 from tests import browser
 from tests.helpers import ffmpeg
 
@@ -86,7 +92,7 @@ def test_summary_counts_match_json(batch):
     _, out, _ = batch
     rows = [r for r in _rows(out) if r["status"] == "done"]
     assert rows
-    for path, doc in report.find_results(out):
+    for path, doc in find_results(out):
         persons = {p["id"] for p in doc["pose"]["persons"] if p["analysed"]}
         mine = [r for r in rows if r["path"] == doc["video"]["path"]]
         assert {int(r["person"]) for r in mine} == persons
@@ -118,7 +124,7 @@ def _doc(persons=(0, 1), model=True) -> dict:
 
     def seg(pid, a, b, part, code=None, touches=(), resting=()):
         action = {"id": 0, "code": code, "name": ma52_labels().by_code(code).name, "probability": 0.7} if code else None
-        scores = {p: 0.0 for p in report.BODY_PARTS}
+        scores = {p: 0.0 for p in BODY_PARTS}
         if part:
             scores[part] = 0.8
         return {"person": pid, "start_s": a, "end_s": b, "duration_s": round(b - a, 3), "windows": 1,
@@ -126,14 +132,14 @@ def _doc(persons=(0, 1), model=True) -> dict:
                 "top5": [dict(action, body_id=0)] if model and code else [],
                 "movement": {"body_part": part, "body_part_scores": scores,
                              "part_energy": {"body": 0.1, "head": 0.1, "upper limb": 0.1, "lower limb": 0.0},
-                             "motion_energy": 0.2, "region_energy": {r: 0.1 for r in report.REGIONS},
+                             "motion_energy": 0.2, "region_energy": {r: 0.1 for r in REGIONS},
                              "touch_events": list(touches), "resting_contacts": list(resting)}}
 
     segments = [seg(0, 1.0, 2.0, "head-hand", "A1", [touch]), seg(0, 1.5, 2.5, "head-hand", "A1", [touch]),
                 seg(0, 3.0, 4.0, "leg-hand", "B1", [leave], [rest]), seg(1, 0.5, 1.0, None),
                 seg(1, 5.0, 6.0, "body", "A1")]
     windows = [{"person": pid, "start_s": float(a), "end_s": float(a + 2), "status": st, "motion_energy": 0.1,
-                "region_energy": {r: 0.1 for r in report.REGIONS}}
+                "region_energy": {r: 0.1 for r in REGIONS}}
                for pid in persons for a, st in zip(range(0, 9), ["active", "active", "still", "still", "active",
                                                                   "absent", "absent", "active", "active"])]
     return {"schema_version": 2, "tool": {"name": "microaction-finder", "version": "test"},
@@ -154,9 +160,9 @@ def _doc(persons=(0, 1), model=True) -> dict:
 
 def test_summary_hand_made_record():
     doc = _doc()
-    cats = report.categories([doc])
-    rows = {int(r["person"]): r for r in csv.DictReader(report.summary_csv(
-        [report.Entry("sub/v.mp4", "done", "", Path("sub/v.json"), doc)], cats).splitlines())}
+    cats = categories([doc])
+    rows = {int(r["person"]): r for r in csv.DictReader(summary_csv(
+        [Entry("sub/v.mp4", "done", "", Path("sub/v.json"), doc)], cats).splitlines())}
     p0, p1 = rows[0], rows[1]
     assert (p0["action_a1_n"], p0["action_b1_n"], p1["action_a1_n"]) == ("2", "1", "1")
     assert float(p0["action_a1_s"]) == pytest.approx(2.0) and float(p0["action_a1_per_min"]) == pytest.approx(12.0)
@@ -170,7 +176,26 @@ def test_summary_hand_made_record():
     assert float(p0["still_s"]) == pytest.approx(2.0) and float(p0["absent_s"]) == pytest.approx(2.0)
     # all 52 MA-52 actions get columns when a model was used; none without one
     assert sum(c.group == "action" for c in cats) == 52
-    assert not any(c.group == "action" for c in report.categories([_doc(model=False)]))
+    assert not any(c.group == "action" for c in categories([_doc(model=False)]))
+
+
+def test_status_stretches_give_each_window_the_time_segments_give_it():
+    """The report's active/still/absent time (``summary.stretches``, from the record's windows, rounded to
+    the millisecond) hands time from window to window where ``segments.make_windows`` does
+    (``Window.owned``): one rule, computed in two places, equal to the rounding."""
+    from pipeline.export import window_record
+    from pipeline.report.summary import stretches
+    from pipeline.segments import make_windows
+
+    for fps, stride in ((24.0, 1.0), (29.97, 0.5), (25.0, 0.75)):
+        times = np.arange(int(37.3 * fps)) / fps
+        wins = make_windows(times, "long", 2.0, stride)
+        for n, w in enumerate(wins):  # no two neighbours alike: every window is a stretch of its own
+            w.status = ("active", "still", "absent")[n % 3]
+        got = stretches({"windows": [dict(window_record(w), person=0) for w in wins]}, 0)
+        assert [s for *_, s in got] == [w.status for w in wins]
+        ends = np.array([(a, b) for a, b, _ in got])
+        assert np.abs(ends - np.array([w.owned for w in wins])).max() <= 1.001e-3  # rounded in and out
 
 
 def test_hand_made_report_renders(tmp_path):
@@ -178,11 +203,11 @@ def test_hand_made_report_renders(tmp_path):
     (tmp_path / "sub").mkdir()
     js = tmp_path / "sub" / "v.json"
     js.write_text(json.dumps(doc))
-    path = report.write_video_report(js, doc, out=tmp_path)
+    path = write_video_report(js, doc, out=tmp_path)
     html = path.read_text(encoding="utf-8")
     assert 'href="../index.html"' in html and "video not found" in html
     assert html.count('class="seekable"') == len(doc["segments"])
-    timeline = report.timeline_figure(doc)
+    timeline = timeline_figure(doc)
     lanes = {y for t in timeline["data"] for y in t["y"]}
     assert lanes == {"#0 action", "#0 body part", "#0 hands", "#0 still/absent",
                      "#1 action", "#1 body part", "#1 still/absent"}
@@ -251,7 +276,7 @@ def ten_minute_record(video: Path) -> dict:
     doc["segments"] = segs
     doc["windows"] = [{"person": 0, "start_s": float(a), "end_s": float(a + 2), "status": "active",
                        "motion_energy": float(rng.uniform(0, 1)),
-                       "region_energy": {r: float(rng.uniform(0, 1)) for r in report.REGIONS}} for a in range(599)]
+                       "region_energy": {r: float(rng.uniform(0, 1)) for r in REGIONS}} for a in range(599)]
     doc["shots"] = [{"start_s": 0.0, "end_s": 600.0, "first_frame": 0}]
     doc["video"].update(duration_s=600.0, fps=10.0, num_frames=6000, width=320, height=240, file=video.name,
                         path=video.name, source=str(video))
@@ -267,7 +292,7 @@ def ten_minutes(tmp_path_factory):
     doc = ten_minute_record(video)
     js = folder / "long.json"
     js.write_text(json.dumps(doc))
-    return report.write_video_report(js, doc), doc
+    return write_video_report(js, doc), doc
 
 
 def test_ten_minute_report_size(ten_minutes):
@@ -291,7 +316,7 @@ def test_report_in_browser(batch, tmp_path):
         lanes = 2 if doc["model"] else 1
         assert bars >= lanes * len(doc["segments"])
         lines = d.execute_script("return document.querySelectorAll('#energy .scatterlayer .trace').length")
-        assert lines == len(report.REGIONS) * len({w["person"] for w in doc["windows"]})
+        assert lines == len(REGIONS) * len({w["person"] for w in doc["windows"]})
         png = d.find_element("id", "timeline").screenshot_as_png
         import cv2
 
@@ -392,7 +417,7 @@ def test_records_of_schema_2_still_open(batch, tmp_path):
     """An output folder written before the weight-free actions (schema 2: MMN actions without a source, no
     movement.actions) is still read, summarised and reported."""
     _, out, _ = batch
-    (path, doc), *_ = report.find_results(out)
+    (path, doc), *_ = find_results(out)
     old = json.loads(path.read_text())
     old["schema_version"] = 2
     for s in old["segments"]:
@@ -404,8 +429,8 @@ def test_records_of_schema_2_still_open(batch, tmp_path):
     folder.mkdir()
     (folder / path.name).write_text(json.dumps(old))
     shutil.copy(path.with_suffix(".csv"), folder / path.with_suffix(".csv").name)
-    good, bad = report.find_records(folder)
+    good, bad = find_records(folder)
     assert bad == [] and len(good) == 1
     assert all(s["action"]["source"] == "mmn" for s in good[0][1]["segments"] if s["action"])
-    assert report.main([str(folder)]) == 0
-    assert (folder / "index.html").is_file() and report.report_path(folder / path.name).is_file()
+    assert report_main([str(folder)]) == 0
+    assert (folder / "index.html").is_file() and report_path(folder / path.name).is_file()
