@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from common.errors import UserError
+
 from ..export import schema_problem
 from ..record import TOOL, Record, upgrade_record
 from .summary import Entry, categories, summary_rows
@@ -13,8 +15,8 @@ REPORT_SUFFIX = ".report.html"
 TOOL_NAME = TOOL["name"]
 
 
-class ReportError(ValueError):
-    pass
+class ReportError(UserError, ValueError):
+    """A record that cannot be summarised (cut off, a field missing or of the wrong type): one line."""
 
 
 def is_result(doc: object) -> bool:
