@@ -28,7 +28,9 @@ import numpy as np  # noqa: E402
 from pipeline import motion  # noqa: E402
 from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
 from pipeline.posework import SETTLE_S  # noqa: E402
-from pipeline.video import VIDEO_EXTENSIONS, Sampling, ffmpeg_exe  # noqa: E402
+from pipeline.video_probe import VIDEO_EXTENSIONS  # noqa: E402
+from pipeline.video_decode import Sampling  # noqa: E402
+from pipeline.ffmpeg_tools import ffmpeg_exe  # noqa: E402
 from pose.result import load_pose  # noqa: E402
 
 DEMO = ROOT.parent / "shared" / "fixtures" / "ma52_demo"

@@ -258,7 +258,8 @@ def write_overlay(path: Path, video_path: Path, info, pose, tracks, segments: li
 
     from definitions.layout import ma52_layout
 
-    from .video import iter_frames, write_video
+    from .video_decode import iter_frames
+    from .video_write import write_video
 
     bones = ma52_layout().bones
     colours = [(0, 200, 255), (255, 120, 0), (0, 255, 120), (255, 0, 200)]

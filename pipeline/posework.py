@@ -41,7 +41,9 @@ from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 
 from .forkserver import usable_cores, worker_context
 from .shots import WIDTH as CUT_WIDTH, CutDetector
-from .video import VideoError, VideoInfo, iter_frames, prefetch
+from .ffmpeg_tools import VideoError
+from .video_probe import VideoInfo
+from .video_decode import iter_frames, prefetch
 
 MIN_CHUNK_S = 10.0
 MAX_CHUNK_S = 60.0
@@ -176,7 +178,7 @@ def will_use_workers(paths: list, workers: int) -> bool:
     if len(paths) > 1:
         return True
     try:
-        from .video import probe
+        from .video_probe import probe
 
         return worth_sharing(1, len(plan_chunks(probe(paths[0]).duration)))
     except Exception:  # an unreadable file is reported when it is processed

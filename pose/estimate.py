@@ -88,7 +88,7 @@ class Detections:
 def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps: float, *, start_s: float = 0.0,
            end_s: float = math.inf, from_s: float = -math.inf, cuts=None, tail: int = 3,
            on_frame: Callable[[float], None] | None = None) -> Detections:
-    """Run ``backend`` on ``frames`` (``pipeline.video.iter_frames``: every decoded frame, ``image`` None
+    """Run ``backend`` on ``frames`` (``pipeline.video_decode.iter_frames``: every decoded frame, ``image`` None
     where the pose model is not to look) and keep what it finds, for the run of frames from ``start_s``
     up to ``end_s``; frames before ``start_s`` (but not before ``from_s``) are warm-up. ``cuts``
     (``pipeline.shots.CutDetector`` or alike: ``cut_at(index, image)``, ``finish(pose_jumps)``) sees every

@@ -10,7 +10,7 @@ import pytest
 import run_pipeline
 from common.shots import shot_ranges
 from pipeline.sample import sample_frames
-from pipeline.video import write_video
+from pipeline.video_write import write_video
 from pose.stabilize import MEDIAPIPE, Stabilizer, stabilize_track
 from pose.tracking import Tracker
 from pose.types import DETECTED, Detection, PersonTrack
@@ -135,7 +135,8 @@ def look_alike(tmp_path_factory, demo_dir):
 
 def test_a_jump_cut_the_picture_misses_is_found_by_the_pose_stream(look_alike):
     from pipeline.shots import CutDetector
-    from pipeline.video import iter_frames, probe
+    from pipeline.video_decode import iter_frames
+    from pipeline.video_probe import probe
 
     video, joined, alone = look_alike
     info = probe(video)
