@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.chunks import pieces
 from common.diskarray import disk_array
 from common.frames import frame_interval
 from common.shots import shot_ranges
@@ -132,12 +133,10 @@ def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray,
     for first, last in shot_ranges(cuts, n):
         energy[first:last] = motion.frame_energy(keypoints[first:last], ok.view(first, last), times[first:last], scale)
         step = frame_interval(times[first:last])
-        for start in range(first, last, CHUNK):
-            lo, hi = max(first, start - context), min(last, start + CHUNK + context)
-            stop = min(last, start + CHUNK)
-            p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, step)
-            parts[start:stop] = p[start - lo:stop - lo]
-            dist[start:stop] = hand_distances(keypoints[start:stop], contact_ok[start:stop], scale)
+        for p in pieces(first, last, CHUNK, context):
+            moving = part_motion(keypoints[p.lo:p.hi], ok[p.lo:p.hi], times[p.lo:p.hi], scale, step)
+            parts[p.start:p.stop] = moving[p.own]
+            dist[p.start:p.stop] = hand_distances(keypoints[p.start:p.stop], contact_ok[p.start:p.stop], scale)
         t, r = contact_events(dist[first:last], times[first:last], end=motion_end(times, last))
         touches += t
         resting += r

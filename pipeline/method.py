@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent  # where the packages are (a check
 
 # folders (every .py in them, recursively) and files, relative to ROOT
 POSE_SOURCES = ("pose/", "pipeline/ffmpeg_tools.py", "pipeline/video_probe.py", "pipeline/video_decode.py",
-                "pipeline/shots.py", "pipeline/posework.py", "common/shots.py",
-                "common/frames.py", "definitions/layout.py", "assets/ma52_layout.json")
+                "pipeline/shots.py", "pipeline/posework.py", "common/shots.py", "common/frames.py", "common/chunks.py",
+                "definitions/layout.py", "definitions/body.py", "assets/ma52_layout.json")
 ANALYSIS_SOURCES = ("pipeline/motion.py", "pipeline/description.py", "pipeline/segments.py", "pipeline/record.py",
                     "pipeline/export.py", "pipeline/run.py", "recognizer/kinematics/", "recognizer/preprocess.py",
                     "recognizer/inference.py", "recognizer/mmn.py", "recognizer/checkpoints.py", "definitions/",

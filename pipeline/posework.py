@@ -36,14 +36,15 @@ from pathlib import Path
 import numpy as np
 
 from common.fileio import atomic_path
+from common.frames import nominal_interval
 from pose.estimate import Detections, detect
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 
+from .ffmpeg_tools import VideoError
 from .forkserver import usable_cores, worker_context
 from .shots import WIDTH as CUT_WIDTH, CutDetector
-from .ffmpeg_tools import VideoError
-from .video_probe import VideoInfo
 from .video_decode import iter_frames, prefetch
+from .video_probe import VideoInfo
 
 MIN_CHUNK_S = 10.0
 MAX_CHUNK_S = 60.0
@@ -155,7 +156,7 @@ def run_chunk(task: ChunkTask, backend=None, on_time=None) -> Detections:
                       on_frame=report)
 
     part = run(seek=warm > 0)
-    if task.index > 0 and len(part.times) and part.warmup == 0 and part.times[0] > task.start_s + 1.0 / (info.fps or 30):
+    if task.index > 0 and len(part.times) and part.warmup == 0 and part.times[0] > task.start_s + nominal_interval(info.fps):
         part = run(seek=False)  # the seek landed after the chunk's start (some containers): decode from 0
     if task.index == 0 and not part.owned:
         raise VideoError(f"{task.video}: no decodable video frame")

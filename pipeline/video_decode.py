@@ -21,6 +21,8 @@ from typing import Iterable, Iterator
 import ffmpeg
 import numpy as np
 
+from common.frames import nominal_interval
+
 from .ffmpeg_tools import VideoError, as_arg, ffmpeg_exe, last_line
 from .video_probe import VideoInfo, probe
 
@@ -189,7 +191,7 @@ class _FrameTimes(threading.Thread):
     def __init__(self, stderr, info: VideoInfo, small: bool):
         super().__init__(daemon=True)
         self.stderr, self.start_time, self.small = stderr, info.start_time, small
-        self.nominal = 1.0 / (info.fps or 30.0)
+        self.nominal = nominal_interval(info.fps)
         self.chosen: queue.Queue = queue.Queue()
         self.every: list[float | None] = []
         self.sizes: list[tuple[int, int] | None] = []  # every decoded frame's own size (with ``every``)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.frames import frame_interval
+from common.frames import frame_interval, nominal_interval
 
 from .ffmpeg_tools import VideoError, as_arg
 
@@ -161,7 +161,7 @@ def _video_span(path: Path, v, container, fps: float, start: float) -> tuple[flo
             tag - start if tag is not None else None, frames / fps if frames and fps else None,
             container.duration / av.time_base if container.duration else None]
     said = [d for d in said if d is not None and math.isfinite(d) and d > 0]
-    step = 1.0 / fps if fps else 1 / 30
+    step = nominal_interval(fps)
     if said and max(said) - min(said) <= max(0.5, 2 * step):
         return said[0], frames
     pts = packet_times(path, v.index)

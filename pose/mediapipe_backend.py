@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from common.frames import TIME_EPS
+from common.frames import DEFAULT_INTERVAL_S, TIME_EPS, nominal_interval
 from common.quiet import native_output_silenced
 from definitions.layout import HAND_POINTS, ma52_layout
 
@@ -107,7 +107,7 @@ class MediaPipeBackend:
         self._detector = None
         self._next_id = 0
         self._time = 0.0
-        self._dt = 1 / 30
+        self._dt = DEFAULT_INTERVAL_S
         self._last_look = -np.inf
 
     def _graph(self):
@@ -134,7 +134,7 @@ class MediaPipeBackend:
     def start(self, fps: float) -> None:
         """Forget the tracking state and set the frame rate (call at the start of every video)."""
         self.reset()
-        self._dt = 1.0 / fps if fps and fps > 0 else 1 / 30
+        self._dt = nominal_interval(fps)
 
     def reset(self) -> None:
         """Forget the tracking state (call between videos)."""

@@ -167,6 +167,7 @@ def test_body_scale_falls_back_to_the_face_then_says_it_is_unknown():
     """Without a torso (and shoulders) seen, the scale was 1 pixel: every threshold silently in pixels."""
     import numpy as np
 
+    from definitions.body import SHOULDERS_TO_TORSO
     from definitions.layout import ma52_layout
     from pipeline import motion
     from pipeline.segments import analyse_track
@@ -180,7 +181,7 @@ def test_body_scale_falls_back_to_the_face_then_says_it_is_unknown():
     kp[:, L.indices("upper_lip_top", "lower_lip_bottom")] = [[320, 226], [320, 234]]  # 30 px below the eyes
     assert motion.body_scale(kp) == pytest.approx(30 * motion.HEAD_TO_TORSO)
     kp[:, L.indices("left_shoulder", "right_shoulder")] = [[200, 400], [440, 400]]
-    assert motion.body_scale(kp) == pytest.approx(240 * motion.SHOULDERS_TO_TORSO)
+    assert motion.body_scale(kp) == pytest.approx(240 * SHOULDERS_TO_TORSO)
     hands = np.full((n, 44, 2), np.nan, np.float32)
     hands[:, L.indices(*[name for name in L.names if "hand" in name])] = 300.0
     hands[:, :, 0] += 20 * np.sin(2 * np.pi * t)[:, None]  # waving
