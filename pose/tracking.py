@@ -15,6 +15,8 @@ views of them (no copy).
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -149,7 +151,8 @@ REID_S = 10.0  # a person lost this long ago may be taken up again where they we
 
 
 def keypoint_box(keypoints: np.ndarray, scores: np.ndarray, min_score: float = 0.5) -> np.ndarray | None:
-    """[x0, y0, x1, y1] around the joints seen with confidence >= ``min_score`` (None if fewer than 4)."""
+    """[x0, y0, x1, y1] around the joints seen with confidence >= ``min_score`` (None if fewer than 4): where a
+    person is, for re-identifying them (``same_place``); the one home of a person's box from keypoints."""
     ok = np.isfinite(keypoints).all(-1) & (scores >= min_score)
     if ok.sum() < 4:
         return None
@@ -166,6 +169,22 @@ def same_place(box: np.ndarray | None, old: np.ndarray | None) -> bool:
     old_size = max(old[2] - old[0], old[3] - old[1])
     d = float(np.linalg.norm((old[:2] + old[2:]) / 2 - (box[:2] + box[2:]) / 2))
     return d < 0.5 * max(size, old_size) and 0.5 <= size / max(old_size, 1e-6) <= 2
+
+
+def reidentify(box: np.ndarray | None, lost: Iterable[tuple[int, np.ndarray | None, float]],
+               choose: str = "nearest") -> int | None:
+    """The id of a person lost lately who may be the one found now at ``box``: of ``lost``, (id, their last
+    box, seconds since then), those lost at most ``REID_S`` ago whose last box is in the same place
+    (``same_place``); of several, the one whose box's centre is nearest (``choose="nearest"``: the pose
+    backend, which re-finds people frame by frame) or the one lost last, then the lower id
+    (``choose="latest"``: ``pose.estimate`` joining the runs of a video). None when there is none."""
+    cands = [(pid, old, since) for pid, old, since in lost if since <= REID_S and same_place(box, old)]
+    if not cands:
+        return None
+    if choose == "latest":
+        return min((since, pid) for pid, _, since in cands)[1]
+    centre = (box[:2] + box[2:]) / 2
+    return min(cands, key=lambda c: float(np.linalg.norm((c[1][:2] + c[1][2:]) / 2 - centre)))[0]
 
 
 MAX_TILT_DEG = 60.0  # a person's trunk leans at most this far from upright (README "Who is a person")
