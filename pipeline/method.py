@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent  # where the packages are (a check
 
 # folders (every .py in them, recursively) and files, relative to ROOT
 POSE_SOURCES = ("pose/", "pipeline/ffmpeg_tools.py", "pipeline/video_probe.py", "pipeline/video_decode.py",
-                "pipeline/shots.py", "pipeline/posework.py", "common/shots.py", "common/frames.py", "common/chunks.py",
+                "pipeline/cut_detection.py", "pipeline/posework.py", "common/shots.py", "common/frames.py", "common/chunks.py",
                 "definitions/layout.py", "definitions/body.py", "assets/ma52_layout.json")
 ANALYSIS_SOURCES = ("pipeline/motion.py", "pipeline/description.py", "pipeline/segments.py", "pipeline/record.py",
                     "pipeline/export.py", "pipeline/run.py", "recognizer/kinematics/", "recognizer/preprocess.py",

@@ -89,7 +89,7 @@ def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps:
     """Run ``backend`` on ``frames`` (``pipeline.video_decode.iter_frames``: every decoded frame, ``image`` None
     where the pose model is not to look) and keep what it finds, for the run of frames from ``start_s``
     up to ``end_s``; frames before ``start_s`` (but not before ``from_s``) are warm-up. ``cuts``
-    (``pipeline.shots.CutDetector`` or alike: ``cut_at(index, image)``, ``finish(pose_jumps)``) sees every
+    (``pipeline.cut_detection.CutDetector`` or alike: ``cut_at(index, image)``, ``finish(pose_jumps)``) sees every
     frame (``small`` when there is one) and finds camera cuts: the backend starts its tracking again at
     each; it also sees ``tail`` frames past ``end_s`` so that a cut just before the end is confirmed. At
     the end it is also given where a person's skeleton jumped (``pose.jumps``): cuts the picture alone

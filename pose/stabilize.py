@@ -37,9 +37,9 @@ What is done, in this order (each a pure function of the raw track; names in ``q
    Missing frames are not filled: smoothing only averages frames where the joint was seen
    (normalised convolution). Measured effects: docs/POSE_QUALITY.md.
 
-Every step looks at most ``context_frames()`` frames to either side, so the track can be worked a
-chunk at a time (long videos need bounded memory), and a window computed while pose estimation is
-still going on (``pipeline.overlap``) gets exactly the values of the whole-track computation.
+Every step looks at most ``context_frames()`` frames to either side, so ``stabilize_track`` works the
+track a piece at a time with that much context (``common.chunks``; long videos need bounded memory) and
+gets exactly the values of one pass over the whole shot.
 Left/right hand swaps are repaired where the pose backend still has both models' outputs (see
 ``pose.mediapipe_backend``).
 """
@@ -140,7 +140,9 @@ class Stabilizer:
     def active(self) -> bool:
         return self.settings.agreement or self.settings.continuity or self.settings.smoothing
 
-    def describe(self) -> dict:
+    def settings_record(self) -> dict:
+        """The settings and the frame rate the kernels were sized for, as kept with the tracks they stabilised
+        (``PoseResult.stabilizer``: tracks stabilised otherwise are done again from their raw values)."""
         return dict(self.settings.to_dict(), fps=round(self.fps, 4))
 
     def context_frames(self) -> int:
@@ -333,7 +335,7 @@ def ensure_stabilized(result, stabilizer: Stabilizer, scratch_dir=None) -> bool:
     their raw values when they were stabilised with other settings; True when they were. The kernels'
     sizes follow the result's own frame times (``Stabilizer.for_times``)."""
     stabilizer = stabilizer.for_times(result.times)
-    if result.stabilizer == stabilizer.describe():
+    if result.stabilizer == stabilizer.settings_record():
         return False
     tracks = []
     for t in result.tracks:
@@ -341,5 +343,5 @@ def ensure_stabilized(result, stabilizer: Stabilizer, scratch_dir=None) -> bool:
         raw_sc = t.scores if t.raw_scores is None else t.raw_scores
         tracks.append(stabilize_track(PersonTrack(t.id, raw_kp, raw_sc, t.sources, t.present), result.times,
                                       stabilizer, scratch_dir, cuts=result.cuts))
-    result.tracks, result.stabilizer = tracks, stabilizer.describe()
+    result.tracks, result.stabilizer = tracks, stabilizer.settings_record()
     return True
