@@ -19,8 +19,8 @@ from .jumps import skeleton_jumps
 from .mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from .result import PoseResult, repair_times
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
-from .tracking import Tracker, keypoint_box, pose_distance, reidentify
-from .types import Detection, PersonTrack, PoseBackend
+from .tracking import Tracker, pose_distance, reidentify
+from .types import Detection, PersonTrack, PoseBackend, keypoint_box
 
 BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
 

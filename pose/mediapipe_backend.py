@@ -47,8 +47,8 @@ from common.frames import DEFAULT_INTERVAL_S, TIME_EPS, nominal_interval
 from common.quiet import native_output_silenced
 from definitions.layout import HAND_POINTS, ma52_layout
 
-from .tracking import REID_S, keypoint_box, reidentify, upright
-from .types import DERIVED, DETECTED, FALLBACK, Detection
+from .tracking import REID_S, reidentify, upright
+from .types import DERIVED, DETECTED, FALLBACK, Detection, keypoint_box
 
 MAX_SIDE = 960  # frames are downscaled to this longest side for the pose model (--max-side)
 MAX_PERSONS = 2  # people tracked at once (--max-persons)
@@ -381,7 +381,7 @@ def _upright(landmarks, shape) -> bool:
 
 def _box(landmarks, shape) -> np.ndarray | None:
     """[x0, y0, x1, y1] in pixels of an image of ``shape`` around the landmarks seen with visibility
-    >= MIN_VISIBILITY (``pose.tracking.keypoint_box``; None when too few)."""
+    >= MIN_VISIBILITY (``pose.types.keypoint_box``; None when too few)."""
     visibility = np.array([lm.visibility for lm in landmarks.landmark], np.float64)
     return keypoint_box(_points(landmarks, np.array([shape[1], shape[0]], np.float64)), visibility, MIN_VISIBILITY)
 

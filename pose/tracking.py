@@ -23,7 +23,7 @@ from scipy.optimize import linear_sum_assignment
 from common.diskarray import DiskArray
 from common.errors import OptionError
 
-from .types import Detection, PersonTrack
+from .types import Detection, PersonTrack, keypoint_box
 
 
 class Tracker:
@@ -141,23 +141,13 @@ def pose_distance(a: np.ndarray, b: np.ndarray, box_b: np.ndarray | None = None)
     if not both.any():
         return np.inf
     if box_b is None:
-        pts = b[np.isfinite(b).all(-1)]
-        box_b = np.concatenate([pts.min(0), pts.max(0) - pts.min(0)])
+        x0, y0, x1, y1 = keypoint_box(b, min_joints=1)
+        box_b = np.array([x0, y0, x1 - x0, y1 - y0])
     size = max(float(np.hypot(box_b[2], box_b[3])), 1.0)
     return float(np.linalg.norm(a[both] - b[both], axis=-1).mean() / size)
 
 
 REID_S = 10.0  # a person lost this long ago may be taken up again where they were (``same_place``)
-
-
-def keypoint_box(keypoints: np.ndarray, scores: np.ndarray, min_score: float = 0.5) -> np.ndarray | None:
-    """[x0, y0, x1, y1] around the joints seen with confidence >= ``min_score`` (None if fewer than 4): where a
-    person is, for re-identifying them (``same_place``); the one home of a person's box from keypoints."""
-    ok = np.isfinite(keypoints).all(-1) & (scores >= min_score)
-    if ok.sum() < 4:
-        return None
-    pts = keypoints[ok]
-    return np.concatenate([pts.min(0), pts.max(0)])
 
 
 def same_place(box: np.ndarray | None, old: np.ndarray | None) -> bool:
