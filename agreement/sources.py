@@ -298,7 +298,8 @@ def _linked_video(eaf, path: Path) -> tuple[str | None, Path | None, float]:
 def _video_duration(video: Path | None) -> float | None:
     if video is None:
         return None
-    from pipeline.video import VideoError, probe
+    from pipeline.ffmpeg_tools import VideoError
+    from pipeline.video_probe import probe
 
     try:
         return probe(video).duration or None

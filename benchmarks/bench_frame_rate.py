@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
 from pipeline.sample import frozen_video  # noqa: E402
-from pipeline.video import ffmpeg_exe  # noqa: E402
+from pipeline.ffmpeg_tools import ffmpeg_exe  # noqa: E402
 
 RATES = (15, 25, 30, 50, 60)
 

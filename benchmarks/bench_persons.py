@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.video import iter_frames, probe  # noqa: E402
+from pipeline.video_decode import iter_frames  # noqa: E402
+from pipeline.video_probe import probe  # noqa: E402
 from pose.mediapipe_backend import MediaPipeBackend  # noqa: E402
 from tests.helpers import ffmpeg  # noqa: E402
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 def real_footage(demo_dir: Path, seconds: float, out: Path) -> Path:
     """The demo clips concatenated (repeated) to ``seconds``, re-encoded once (H.264, 30 fps)."""
-    from pipeline.video import ffmpeg_exe
+    from pipeline.ffmpeg_tools import ffmpeg_exe
 
     clips = sorted(demo_dir.resolve().glob("*.mp4"))  # absolute: ffmpeg's concat list is read from `out`'s folder
     listing = out.with_suffix(".txt")
@@ -53,7 +53,8 @@ def naive_pose(video: Path) -> tuple[float, int]:
     """Seconds for every frame through one MediaPipe Holistic graph at 960 px, decoding included."""
     import mediapipe as mp
 
-    from pipeline.video import iter_frames, probe
+    from pipeline.video_decode import iter_frames
+    from pipeline.video_probe import probe
 
     info = probe(video)
     n = 0

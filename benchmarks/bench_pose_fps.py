@@ -27,8 +27,10 @@ import numpy as np  # noqa: E402
 
 from pipeline import motion  # noqa: E402
 from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
-from pipeline.posework import SETTLE_S  # noqa: E402
-from pipeline.video import VIDEO_EXTENSIONS, Sampling, ffmpeg_exe  # noqa: E402
+from pipeline.posework import ALL_FRAMES_AT_START_S  # noqa: E402
+from pipeline.video_probe import VIDEO_EXTENSIONS  # noqa: E402
+from pipeline.video_decode import Sampling  # noqa: E402
+from pipeline.ffmpeg_tools import ffmpeg_exe  # noqa: E402
 from pose.result import load_pose  # noqa: E402
 
 DEMO = ROOT.parent / "shared" / "fixtures" / "ma52_demo"
@@ -83,7 +85,7 @@ def main() -> int:
         for rate in args.rates:
             doc, pose = run(video, work / f"r{rate:g}", rate)
             fps = ref_doc["video"]["fps"]
-            skipped = ~Sampling(1.0 / rate, fps, SETTLE_S).mask(ref.times)  # clips: one chunk, decoded from 0
+            skipped = ~Sampling(1.0 / rate, fps, ALL_FRAMES_AT_START_S).mask(ref.times)  # clips: one chunk, decoded from 0
             print(f"  pose at {rate:g} fps:", "; ".join(
                 f"person {s['person']}: {s['movement']['body_part']} "
                 f"({max(s['movement']['body_part_scores'].values()):.2f}), energy {s['movement']['motion_energy']:.3f}"

@@ -22,8 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.shots import WIDTH, CutDetector  # noqa: E402
-from pipeline.video import iter_frames, probe  # noqa: E402
+from pipeline.cut_detection import WIDTH, CutDetector  # noqa: E402
+from pipeline.video_decode import iter_frames  # noqa: E402
+from pipeline.video_probe import probe  # noqa: E402
 from pose.estimate import detect  # noqa: E402
 from pose.mediapipe_backend import MediaPipeBackend  # noqa: E402
 from pose.tracking import trunk_tilt  # noqa: E402

@@ -28,6 +28,12 @@ def frame_interval(times, default: float = DEFAULT_INTERVAL_S) -> float:
     return float(np.median(dt)) if dt.size else default
 
 
+def nominal_interval(fps: float | None) -> float:
+    """The frame interval [s] a container's nominal frame rate gives (``DEFAULT_INTERVAL_S`` when the rate is
+    unknown: None or not above 0); for when no frame times are known yet."""
+    return 1.0 / fps if fps and fps > 0 else DEFAULT_INTERVAL_S
+
+
 def frame_rate(times, default: float = 1 / DEFAULT_INTERVAL_S) -> float:
     """Frames a second of a stretch (``1 / frame_interval``)."""
     return 1.0 / frame_interval(times, 1.0 / default)

@@ -1,4 +1,4 @@
-"""Shots of a video: the frame ranges between camera cuts (cuts are found in ``pipeline.shots``)."""
+"""Shots of a video: the frame ranges between camera cuts (cuts are found in ``pipeline.cut_detection``)."""
 from __future__ import annotations
 
 

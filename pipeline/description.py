@@ -30,7 +30,7 @@ movement episodes, from one person's (stabilised) keypoints alone.
   motion categories the rest by (weighted) own motion; without, the motion categories share all.
 * **Movement episodes** (without an MMN checkpoint, the segments where no weight-free action is named,
   ``pipeline.segments``): the frames whose motion
-  energy reaches the still threshold (not counting the first ``SETTLE_S`` after the person appears,
+  energy reaches the still threshold (not counting the first ``LANDMARK_SETTLING_S`` after the person appears,
   while the pose model's landmarks settle: on a frozen frame they drift for about 0.4 s), gaps under ``MERGE_GAP_S`` closed, runs under
   ``MIN_EPISODE_S`` or never reaching ``PEAK_FACTOR`` times the threshold dropped (pose jitter hovers
   around the threshold, movements rise well above it), and runs joined across a still stretch during which a hand stays at a
@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.chunks import pieces
 from common.diskarray import disk_array
 from common.frames import frame_interval
 from common.shots import shot_ranges
@@ -73,7 +74,7 @@ MIN_PIECE_S = 0.5
 SPLIT_SMOOTH_S = 0.5  # minima are looked for in the energy averaged over this (not each turn of a nod)
 RETURN_S = 30.0
 DWELL_S = 0.5
-SETTLE_S = 0.5  # after a person appears, the pose model's landmarks settle for this long
+LANDMARK_SETTLING_S = 0.5  # after a person appears, the pose model's landmarks settle for this long
 PEAK_FACTOR = 1.5  # an episode's energy peaks at least this many times the still threshold  # a hand arriving where it rested less than this long ago resumes its posture
 CHUNK = 4096
 CONTEXT_S = 1.0  # seconds of context on each side of a chunk (part motion depends on SMOOTH_S + PART_SMOOTH_S)
@@ -132,12 +133,10 @@ def describe_track(keypoints: np.ndarray, scores: np.ndarray, times: np.ndarray,
     for first, last in shot_ranges(cuts, n):
         energy[first:last] = motion.frame_energy(keypoints[first:last], ok.view(first, last), times[first:last], scale)
         step = frame_interval(times[first:last])
-        for start in range(first, last, CHUNK):
-            lo, hi = max(first, start - context), min(last, start + CHUNK + context)
-            stop = min(last, start + CHUNK)
-            p = part_motion(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, step)
-            parts[start:stop] = p[start - lo:stop - lo]
-            dist[start:stop] = hand_distances(keypoints[start:stop], contact_ok[start:stop], scale)
+        for p in pieces(first, last, CHUNK, context):
+            moving = part_motion(keypoints[p.lo:p.hi], ok[p.lo:p.hi], times[p.lo:p.hi], scale, step)
+            parts[p.start:p.stop] = moving[p.own]
+            dist[p.start:p.stop] = hand_distances(keypoints[p.start:p.stop], contact_ok[p.start:p.stop], scale)
         t, r = contact_events(dist[first:last], times[first:last], end=motion_end(times, last))
         touches += t
         resting += r
@@ -349,12 +348,12 @@ def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | Non
     seen = np.ones(n, bool) if present is None else np.asarray(present, bool)
     active &= seen
     for a, _ in motion.runs(seen):  # the first moments after the person appears: the model settles
-        active[a:a + frames(SETTLE_S)] = False
+        active[a:a + frames(LANDMARK_SETTLING_S)] = False
     holds = [(e["start_s"], e["end_s"]) for e in desc.touches if e["kind"] == "touch"]
     energy = np.asarray(desc.energy)
     out = []
     for first, last in shot_ranges(desc.cuts, n):
-        active[first:first + frames(SETTLE_S)] = False  # after a cut too
+        active[first:first + frames(LANDMARK_SETTLING_S)] = False  # after a cut too
         merged: list[list[int]] = []
         for a, b in motion.runs(active[first:last]):
             a, b = a + first, b + first

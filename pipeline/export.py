@@ -256,7 +256,8 @@ def write_overlay(path: Path, video_path: Path, info, pose, tracks, segments: li
     labels (with the person's id when there are several)."""
     import cv2
 
-    from .video import iter_frames, write_video
+    from .video_decode import iter_frames
+    from .video_write import write_video
 
     def frames():
         for fr in iter_frames(video_path, info):

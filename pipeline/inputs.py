@@ -10,7 +10,7 @@ from pathlib import Path
 from common.errors import UserError
 from common.fileio import ensure_writable_dir
 
-from .video import VIDEO_EXTENSIONS
+from .video_probe import VIDEO_EXTENSIONS
 
 
 class InputError(UserError, ValueError):

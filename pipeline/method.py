@@ -32,8 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent  # where the packages are (a checkout or site-packages)
 
 # folders (every .py in them, recursively) and files, relative to ROOT
-POSE_SOURCES = ("pose/", "pipeline/video.py", "pipeline/shots.py", "pipeline/posework.py", "common/shots.py",
-                "common/frames.py", "definitions/layout.py", "assets/ma52_layout.json")
+POSE_SOURCES = ("pose/", "pipeline/ffmpeg_tools.py", "pipeline/video_probe.py", "pipeline/video_decode.py",
+                "pipeline/cut_detection.py", "pipeline/posework.py", "common/shots.py", "common/frames.py", "common/chunks.py",
+                "definitions/layout.py", "definitions/body.py", "assets/ma52_layout.json")
 ANALYSIS_SOURCES = ("pipeline/motion.py", "pipeline/description.py", "pipeline/segments.py", "pipeline/record.py",
                     "pipeline/export.py", "pipeline/drawing.py", "pipeline/run.py", "recognizer/kinematics/",
                     "recognizer/preprocess.py", "recognizer/inference.py", "recognizer/mmn.py",

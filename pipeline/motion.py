@@ -24,10 +24,11 @@ import math
 import numpy as np
 from scipy.ndimage import convolve1d
 
+from common.chunks import pieces
 from common.frames import frame_interval
+from definitions.body import SHOULDERS_TO_TORSO, neck_to_hips, shoulder_widths
 from definitions.layout import REGIONS, hand_joints, ma52_layout
 
-SHOULDERS_TO_TORSO = 1.5  # torso lengths in a shoulder width, where the hips are never seen
 # torso lengths (neck to hip centre) in the distance from the eyes' centre to the mouth's, where neither the
 # hips nor the shoulders are seen: adults' eye-to-mouth distance is about 7 cm and their neck-to-hip-joint
 # length about 45 cm (6.4); MediaPipe's keypoints of 10 people in the MA-52 and real_dev clips, median 5.8
@@ -68,21 +69,25 @@ def body_scale(keypoints: np.ndarray, chunk: int = 4096) -> float | None:
     ``SHOULDERS_TO_TORSO`` shoulder widths; else ``HEAD_TO_TORSO`` eye-to-mouth distances (a face alone in
     the picture); None when none of these is ever seen (then nothing can be measured in torso lengths).
     (Read ``chunk`` frames at a time; only the lengths, 4 bytes a frame, are kept.)"""
-    def lengths(a: tuple[str, ...], b: tuple[str, ...]) -> np.ndarray:
+    def lengths(measure) -> np.ndarray:
         parts = []
         for s in range(0, len(keypoints), chunk):
-            kp = np.asarray(keypoints[s:s + chunk], np.float64)
-            d = np.linalg.norm(kp[:, _L.indices(*a)].mean(1) - kp[:, _L.indices(*b)].mean(1), axis=-1)
+            d = measure(np.asarray(keypoints[s:s + chunk], np.float64))
             parts.append(d[np.isfinite(d) & (d > 1)].astype(np.float32))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
-    for a, b, factor in ((("neck",), ("hip_center",), 1.0),
-                         (("left_shoulder",), ("right_shoulder",), SHOULDERS_TO_TORSO),
-                         (("left_eye", "right_eye"), ("upper_lip_top", "lower_lip_bottom"), HEAD_TO_TORSO)):
-        found = lengths(a, b)
+    for measure, factor in ((neck_to_hips, 1.0), (shoulder_widths, SHOULDERS_TO_TORSO),
+                            (_eyes_to_mouth, HEAD_TO_TORSO)):
+        found = lengths(measure)
         if found.size:
             return float(np.median(found)) * factor
     return None
+
+
+def _eyes_to_mouth(kp: np.ndarray) -> np.ndarray:
+    """[T] distance from the eyes' centre to the mouth's [pixels]."""
+    eyes, mouth = _L.indices("left_eye", "right_eye"), _L.indices("upper_lip_top", "lower_lip_bottom")
+    return np.linalg.norm(kp[:, eyes].mean(1) - kp[:, mouth].mean(1), axis=-1)
 
 
 def reliable(keypoints: np.ndarray, scores: np.ndarray, width: float, height: float,
@@ -124,12 +129,10 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
     total = np.zeros(keypoints.shape[1])
     count = np.zeros(keypoints.shape[1])
     pad, width = context_frames(times), smoothing_width(times)  # the whole stretch's, for every chunk
-    for start in range(0, n - 1, chunk):
-        lo, hi = max(0, start - pad), min(n, start + chunk + 1 + pad)
-        sp, both = _speeds(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, width)
-        part = slice(start - lo, start - lo + min(chunk, n - 1 - start))
-        total += np.where(both[part], sp[part], 0.0).sum(0)
-        count += both[part].sum(0)
+    for p in pieces(0, n - 1, chunk, pad):  # pieces of the frame pairs: pair k is frames k and k + 1
+        sp, both = _speeds(keypoints[p.lo:p.hi + 1], ok[p.lo:p.hi + 1], times[p.lo:p.hi + 1], scale, width)
+        total += np.where(both[p.own], sp[p.own], 0.0).sum(0)
+        count += both[p.own].sum(0)
     per_joint = np.where(count >= MIN_COVERAGE * (n - 1), total / np.maximum(count, 1), np.nan)
     out = {}
     for region, joints in REGION_JOINTS.items():
@@ -189,10 +192,8 @@ def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale
     n = len(times)
     parts = []
     pad, width = context_frames(times), smoothing_width(times)  # the whole stretch's, for every chunk
-    for start in range(0, n, chunk):
-        lo, hi = max(0, start - pad), min(n, start + chunk + pad)
-        e = _frame_energy(keypoints[lo:hi], ok[lo:hi], times[lo:hi], scale, width)
-        parts.append(e[start - lo:start - lo + min(chunk, n - start)])
+    for p in pieces(0, n, chunk, pad):
+        parts.append(_frame_energy(keypoints[p.lo:p.hi], ok[p.lo:p.hi], times[p.lo:p.hi], scale, width)[p.own])
     return np.concatenate(parts) if parts else np.zeros(0)
 
 

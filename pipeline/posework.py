@@ -11,8 +11,8 @@
   three run ``run_chunk``.
 * **Only the frames the model needs.** With ``pose_fps`` below the video's rate, ffmpeg decodes every
   frame but scales and converts only the first of every ``1 / pose_fps`` seconds, and every frame of
-  the first ``SETTLE_S`` seconds of each decode (MediaPipe's tracking settles frame by frame, not
-  second by second: at a lower rate a still person's keypoints would take longer to settle); the pose
+  the first ``ALL_FRAMES_AT_START_S`` seconds of each decode (MediaPipe's tracking settles frame by frame,
+  not second by second: at a lower rate a still person's keypoints would take longer to settle); the pose
   model sees those and ``pose.estimate.fill_skipped`` interpolates the rest (README: "Speed").
 * **Parts survive interruption.** Each finished chunk is written at once (atomically) to
   ``OUT/.NAME.pose-parts/``; a rerun (``--resume`` or not) with the same video and pose settings takes
@@ -36,18 +36,23 @@ from pathlib import Path
 import numpy as np
 
 from common.fileio import atomic_path
+from common.frames import nominal_interval
 from pose.estimate import Detections, detect
 from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 
+from .cut_detection import WIDTH as CUT_WIDTH, CutDetector
+from .ffmpeg_tools import VideoError
 from .forkserver import usable_cores, worker_context
-from .shots import WIDTH as CUT_WIDTH, CutDetector
-from .video import VideoError, VideoInfo, iter_frames, prefetch
+from .video_decode import iter_frames, prefetch
+from .video_probe import VideoInfo
 
 MIN_CHUNK_S = 10.0
 MAX_CHUNK_S = 60.0
 CHUNKS_PER_VIDEO = 8  # a video is cut into about this many chunks (within the limits above)
 WARMUP_S = 1.0
-SETTLE_S = 1.0  # with --pose-fps: pose on every frame for this long wherever a pose model starts (see below)
+# with --pose-fps: pose on every frame for this long wherever a pose model starts (its tracking settles frame by
+# frame; see above). The settings keep their old key, ``pose_settle_s``, so caches and parts stay valid.
+ALL_FRAMES_AT_START_S = 1.0
 # every frame by default: pose on 15 frames a second keeps keypoints within 0.004 torso lengths (median)
 # and the body parts named, but a still person reads less still (MediaPipe's frame-to-frame flicker on a
 # still face, sampled at 15 fps, can leave a short movement episode): README "Speed",
@@ -98,7 +103,7 @@ class ChunkTask:
     every_s: float | None  # pose on the first frame of every so many seconds (None: every frame)
     backend: BackendSpec
     warmup_s: float = WARMUP_S
-    settle_s: float = SETTLE_S
+    all_frames_s: float = ALL_FRAMES_AT_START_S
 
     @property
     def key(self) -> str:
@@ -110,7 +115,7 @@ def pose_settings(backend_settings: dict, every_s: float | None, duration: float
     sees, and the chunk geometry (never the number of workers)."""
     return dict(backend_settings, pose_every_s=every_s, chunks={
         "min_s": MIN_CHUNK_S, "max_s": MAX_CHUNK_S, "per_video": CHUNKS_PER_VIDEO, "warmup_s": WARMUP_S,
-        "count": len(plan_chunks(duration))}, **({"pose_settle_s": SETTLE_S} if every_s else {}))
+        "count": len(plan_chunks(duration))}, **({"pose_settle_s": ALL_FRAMES_AT_START_S} if every_s else {}))
 
 
 def every_s_for(pose_fps: float | None, fps: float) -> float | None:
@@ -146,14 +151,15 @@ def run_chunk(task: ChunkTask, backend=None, on_time=None) -> Detections:
 
     def run(seek: bool) -> Detections:
         frames = prefetch(iter_frames(task.video, info, max_side=backend.max_side, start_s=warm if seek else None,
-                                      every_s=task.every_s, all_until_s=warm + task.settle_s, small_width=CUT_WIDTH,
+                                      every_s=task.every_s, all_until_s=warm + task.all_frames_s, small_width=CUT_WIDTH,
                                       need_frames=task.index == 0))
         return detect(frames, backend, info.width, info.height, info.fps, start_s=task.start_s,
                       end_s=task.end_s, from_s=warm if task.index else -math.inf, cuts=CutDetector(info.fps),
                       on_frame=report)
 
     part = run(seek=warm > 0)
-    if task.index > 0 and len(part.times) and part.warmup == 0 and part.times[0] > task.start_s + 1.0 / (info.fps or 30):
+    late = task.start_s + nominal_interval(info.fps)
+    if task.index > 0 and len(part.times) and part.warmup == 0 and part.times[0] > late:
         part = run(seek=False)  # the seek landed after the chunk's start (some containers): decode from 0
     if task.index == 0 and not part.owned:
         raise VideoError(f"{task.video}: no decodable video frame")
@@ -176,7 +182,7 @@ def will_use_workers(paths: list, workers: int) -> bool:
     if len(paths) > 1:
         return True
     try:
-        from .video import probe
+        from .video_probe import probe
 
         return worth_sharing(1, len(plan_chunks(probe(paths[0]).duration)))
     except Exception:  # an unreadable file is reported when it is processed

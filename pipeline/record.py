@@ -16,7 +16,7 @@ from pose.types import PersonTrack
 
 from . import __version__
 from .method import method_version
-from .shots import shot_records
+from .cut_detection import shot_records
 
 SCHEMA_VERSION = 3
 TOOL = {"name": "microaction-finder", "version": __version__}

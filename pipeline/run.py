@@ -42,8 +42,9 @@ from .progress import Reporter
 from .method import method_version, pose_method
 from .record import FrameCount, Record, VideoAnalysis, build_record
 from .segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S, analyse_track, resolve_mode
-from .shots import CutDetector, detect_cuts
-from .video import VideoError, frame_times, probe
+from .cut_detection import CutDetector, detect_cuts
+from .ffmpeg_tools import VideoError
+from .video_probe import frame_times, probe
 
 if TYPE_CHECKING:
     from recognizer.inference import Recognizer  # torch: imported when the models load

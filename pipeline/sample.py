@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .video import write_video
+from .video_write import write_video
 
 # (start_s, end_s, motion) for the sample's script
 SCRIPT = [(0.0, 2.0, "still"), (2.0, 4.0, "nod"), (4.0, 6.0, "still"), (6.0, 8.0, "sway"), (8.0, 10.0, "still")]
@@ -54,7 +54,7 @@ def frozen_video(video: str | Path, out: str | Path, seconds: float = 4.0, fps: 
     import subprocess
     import tempfile
 
-    from .video import ffmpeg_exe
+    from .ffmpeg_tools import ffmpeg_exe
 
     ff, out = ffmpeg_exe(), Path(out)
     with tempfile.TemporaryDirectory() as tmp:

@@ -235,7 +235,7 @@ def head_moves(instances: list[ActionInstance], desc: description.TrackDescripti
 
 def settled(instances: list[ActionInstance], times: np.ndarray, present: np.ndarray, cuts=()) -> list[ActionInstance]:
     """Movements (body, head, arm and leg actions: A-D) counted only after the pose model has settled:
-    the first ``description.SETTLE_S`` after a person appears or a shot starts do not count (on a frozen
+    the first ``description.LANDMARK_SETTLING_S`` after a person appears or a shot starts do not count (on a frozen
     frame the landmarks drift for about 0.4 s, which at 15 and 25 fps read as a 'tiptoe' at the start of
     the clip), and an instance with less than ``description.MIN_EPISODE_S`` left is dropped, as the
     movement episodes are. Contacts (hands at the head, body and legs: E-G) are kept: a hand already at
@@ -246,8 +246,8 @@ def settled(instances: list[ActionInstance], times: np.ndarray, present: np.ndar
     for inst in instances:
         if inst.code[0] in "ABCD":
             begun = max((s for s in starts if s <= inst.start_s + 1e-9), default=None)
-            if begun is not None and inst.start_s < begun + description.SETTLE_S:
-                if inst.end_s - (begun + description.SETTLE_S) < description.MIN_EPISODE_S:
+            if begun is not None and inst.start_s < begun + description.LANDMARK_SETTLING_S:
+                if inst.end_s - (begun + description.LANDMARK_SETTLING_S) < description.MIN_EPISODE_S:
                     continue
         out.append(inst)
     return out

@@ -170,6 +170,49 @@ def read_alphapose_json(path: str | Path) -> dict[int, list[Detection]]:
     return frames
 
 
+def results_for_video(json_path, num_frames: int, width: int, height: int,
+                      rotation: int = 0) -> tuple[dict[int, list[Detection]], int]:
+    """AlphaPose's results read (``read_alphapose_json``) and checked against the video they are said to be
+    of (``num_frames`` frames, ``width`` x ``height`` as displayed, display ``rotation``): the detections by
+    frame number of the video, and the number the results' frames start from (0, or 1 for an image folder
+    extracted with ``%06d``). ``AlphaPoseError`` for results of another video (``check_inside``, or a frame
+    number past the video's end)."""
+    frames = read_alphapose_json(json_path)
+    check_inside(json_path, frames, width, height, rotation)
+    numbered_from = 0
+    if frames and 0 not in frames and max(frames) == num_frames:
+        # image folders extracted with %06d start at 1: frame k of the results is frame k-1 of the video
+        frames, numbered_from = {k - 1: v for k, v in frames.items()}, 1
+    if frames and max(frames) >= num_frames:
+        raise AlphaPoseError(
+            f"{json_path}: refers to frame {max(frames)} but the video has {num_frames} frames "
+            "(results of another video?)")
+    return frames, numbered_from
+
+
+def check_inside(json_path, frames: dict, width: int, height: int, rotation: int) -> None:
+    """Refuse results whose people are mostly outside the displayed frame: another video's, or a
+    rotated video that AlphaPose (OpenCV) read unrotated."""
+    dets = [d for found in frames.values() for d in found if np.isfinite(d.keypoints).any()]
+    if not dets:
+        return
+    rotated = (f"the video is shown rotated by {rotation} degrees, and AlphaPose (OpenCV) may have read it "
+               "unrotated: write a rotated copy (`ffmpeg -i in.mp4 out.mp4` applies the rotation) and run AlphaPose "
+               "and this tool on that")
+    c = np.asarray([np.nanmedian(d.keypoints, axis=0) for d in dets])
+    outside = ((c[:, 0] < 0) | (c[:, 0] > width) | (c[:, 1] < 0) | (c[:, 1] > height)).mean()
+    if outside > 0.5:
+        why = rotated if rotation % 360 else "results of another video, or of a resized copy?"
+        raise AlphaPoseError(f"{json_path}: {outside:.0%} of the people lie outside the {width}x{height} frame ({why})")
+    if rotation % 360:  # people lying on their side or upside down in a rotated video: read unrotated
+        L = ma52_layout()
+        shoulders, hips = L.indices("left_shoulder", "right_shoulder"), L.indices("left_hip", "right_hip")
+        up = np.asarray([np.nanmean(d.keypoints[shoulders], 0) - np.nanmean(d.keypoints[hips], 0) for d in dets])
+        ok = np.isfinite(up).all(1)
+        if ok.sum() >= 5 and (up[ok, 1] > -np.abs(up[ok, 0])).mean() > 0.5:  # not mostly upright
+            raise AlphaPoseError(f"{json_path}: most people are not upright in the displayed frame ({rotated})")
+
+
 FACE_HAND_JOINTS = 110  # Halpe-136: joints 26-135 (face and hands); 0-25 are body and feet
 
 

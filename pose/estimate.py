@@ -1,5 +1,5 @@
 """Run a pose backend over runs of frames and assemble the runs into tracks, or turn AlphaPose results
-into tracks.
+(read and checked against the video by ``pose.alphapose.results_for_video``) into tracks.
 
 Frames come from the pipeline's decoder (anything with ``index``, ``time`` and ``image``); this
 module never opens videos itself.
@@ -14,15 +14,13 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from definitions.layout import ma52_layout
-
-from .alphapose import AlphaPoseError, read_alphapose_json
+from .alphapose import AlphaPoseError, results_for_video
 from .jumps import skeleton_jumps
 from .mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from .result import PoseResult, repair_times
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
-from .tracking import REID_S, Tracker, keypoint_box, pose_distance, same_place
-from .types import Detection, PersonTrack, PoseBackend
+from .tracking import Tracker, pose_distance, reidentify
+from .types import Detection, PersonTrack, PoseBackend, keypoint_box
 
 BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
 
@@ -88,10 +86,10 @@ class Detections:
 def detect(frames: Iterable, backend: PoseBackend, width: int, height: int, fps: float, *, start_s: float = 0.0,
            end_s: float = math.inf, from_s: float = -math.inf, cuts=None, tail: int = 3,
            on_frame: Callable[[float], None] | None = None) -> Detections:
-    """Run ``backend`` on ``frames`` (``pipeline.video.iter_frames``: every decoded frame, ``image`` None
+    """Run ``backend`` on ``frames`` (``pipeline.video_decode.iter_frames``: every decoded frame, ``image`` None
     where the pose model is not to look) and keep what it finds, for the run of frames from ``start_s``
     up to ``end_s``; frames before ``start_s`` (but not before ``from_s``) are warm-up. ``cuts``
-    (``pipeline.shots.CutDetector`` or alike: ``cut_at(index, image)``, ``finish(pose_jumps)``) sees every
+    (``pipeline.cut_detection.CutDetector`` or alike: ``cut_at(index, image)``, ``finish(pose_jumps)``) sees every
     frame (``small`` when there is one) and finds camera cuts: the backend starts its tracking again at
     each; it also sees ``tail`` frames past ``end_s`` so that a cut just before the end is confirmed. At
     the end it is also given where a person's skeleton jumped (``pose.jumps``): cuts the picture alone
@@ -235,10 +233,10 @@ class _Stitcher:
                 t0 = float(part.times[part.frame[rows[0]] + part.warmup])
                 box = keypoint_box(part.keypoints[rows[0]], part.scores[rows[0]])
                 taken = set(ids.values())
-                cands = [(t0 - t, g) for g, (t, b) in self.last.items()
-                         if g not in taken and 0 <= t0 - t <= REID_S and same_place(box, b)]
-                if cands:
-                    ids[p] = min(cands)[1]
+                lost = [(g, b, t0 - t) for g, (t, b) in self.last.items() if g not in taken and t0 - t >= 0]
+                found = reidentify(box, lost, choose="latest")
+                if found is not None:
+                    ids[p] = found
                     continue
             ids[p] = self.next_id
             self.next_id += 1
@@ -316,45 +314,13 @@ def estimate(frames: Iterable, width: int, height: int, fps: float, backend, scr
                     stabilizer=stabilizer)
 
 
-def _check_inside(json_path, frames: dict, width: int, height: int, rotation: int) -> None:
-    """Refuse results whose people are mostly outside the displayed frame: another video's, or a
-    rotated video that AlphaPose (OpenCV) read unrotated."""
-    dets = [d for found in frames.values() for d in found if np.isfinite(d.keypoints).any()]
-    if not dets:
-        return
-    rotated = (f"the video is shown rotated by {rotation} degrees, and AlphaPose (OpenCV) may have read it "
-               "unrotated: write a rotated copy (`ffmpeg -i in.mp4 out.mp4` applies the rotation) and run AlphaPose "
-               "and this tool on that")
-    c = np.asarray([np.nanmedian(d.keypoints, axis=0) for d in dets])
-    outside = ((c[:, 0] < 0) | (c[:, 0] > width) | (c[:, 1] < 0) | (c[:, 1] > height)).mean()
-    if outside > 0.5:
-        why = rotated if rotation % 360 else "results of another video, or of a resized copy?"
-        raise AlphaPoseError(f"{json_path}: {outside:.0%} of the people lie outside the {width}x{height} frame ({why})")
-    if rotation % 360:  # people lying on their side or upside down in a rotated video: read unrotated
-        L = ma52_layout()
-        shoulders, hips = L.indices("left_shoulder", "right_shoulder"), L.indices("left_hip", "right_hip")
-        up = np.asarray([np.nanmean(d.keypoints[shoulders], 0) - np.nanmean(d.keypoints[hips], 0) for d in dets])
-        ok = np.isfinite(up).all(1)
-        if ok.sum() >= 5 and (up[ok, 1] > -np.abs(up[ok, 0])).mean() > 0.5:  # not mostly upright
-            raise AlphaPoseError(f"{json_path}: most people are not upright in the displayed frame ({rotated})")
-
-
 def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, fps: float,
                         max_gap_s: float = 1.0, scratch_dir=None, stabilizer: Stabilizer | None = None,
                         cuts=(), rotation: int = 0) -> PoseResult:
     """AlphaPose results for a video whose frame times are ``times`` -> tracked result (tracking starts
     again at each camera cut: ``cuts``, first frames of new shots). ``rotation``: the video's display
     rotation (only to explain keypoints that lie outside the displayed frame)."""
-    frames = read_alphapose_json(json_path)
-    _check_inside(json_path, frames, width, height, rotation)
-    numbered_from = 0
-    if frames and 0 not in frames and max(frames) == len(times):
-        # image folders extracted with %06d start at 1: frame k of the results is frame k-1 of the video
-        frames, numbered_from = {k - 1: v for k, v in frames.items()}, 1
-    if frames and max(frames) >= len(times):
-        raise AlphaPoseError(
-            f"{json_path}: refers to frame {max(frames)} but the video has {len(times)} frames "
-            "(results of another video?)")
+    frames, numbered_from = results_for_video(json_path, len(times), width, height, rotation)
     tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
     starts = sorted(cuts)
     for k in sorted(frames):

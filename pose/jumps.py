@@ -14,7 +14,7 @@ is seen at 30 frames a second (a jump cut between MA-52 clips: 130-311 torso len
 not, say, at 5, where a quick real movement could look alike.
 
 This is evidence only: where the pose model swaps two people who hug, its skeleton jumps too, so a
-cut needs the picture's change as well (``pipeline.shots.CutDetector.finish``).
+cut needs the picture's change as well (``pipeline.cut_detection.CutDetector.finish``).
 """
 from __future__ import annotations
 

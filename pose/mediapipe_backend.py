@@ -1,7 +1,8 @@
 """MediaPipe Holistic (mediapipe 0.10.21 legacy solutions) -> the 44-joint MA-52 skeleton.
 
-Runs offline: the pose, hand and face models ship inside the mediapipe wheel. One person per frame
-(Holistic tracks a single person). Mapping, with per-joint sources (``pose.types``):
+Runs offline: the pose, hand and face models ship inside the mediapipe wheel. Holistic tracks a single
+person: up to ``max_persons`` people are followed with one Holistic graph each ("Several people" below).
+Mapping, with per-joint sources (``pose.types``):
 
 * Halpe 0-16 <- BlazePose 0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28;
   big toes <- 31, 32; heels <- 29, 30 (score = BlazePose visibility);
@@ -42,12 +43,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from common.frames import TIME_EPS
+from common.frames import DEFAULT_INTERVAL_S, TIME_EPS, nominal_interval
 from common.quiet import native_output_silenced
 from definitions.layout import HAND_POINTS, ma52_layout
 
-from .tracking import REID_S, same_place, upright
-from .types import DERIVED, DETECTED, FALLBACK, Detection
+from .tracking import REID_S, reidentify, upright
+from .types import DERIVED, DETECTED, FALLBACK, Detection, keypoint_box
 
 MAX_SIDE = 960  # frames are downscaled to this longest side for the pose model (--max-side)
 MAX_PERSONS = 2  # people tracked at once (--max-persons)
@@ -66,6 +67,7 @@ LOST_S = 1.0
 GREY_MARGIN = 0.15  # of the box size, on each side
 MIN_VISIBILITY = 0.5
 MAX_REJECTED = 2  # skeletons that are no person (not upright) looked past per look for people
+MEDIAPIPE_STEP_US = 33333  # what a legacy solution's ``process`` adds to its clock per frame (``_set_graph_clock``)
 
 
 class _Person:
@@ -107,7 +109,7 @@ class MediaPipeBackend:
         self._detector = None
         self._next_id = 0
         self._time = 0.0
-        self._dt = 1 / 30
+        self._dt = DEFAULT_INTERVAL_S
         self._last_look = -np.inf
 
     def _graph(self):
@@ -134,7 +136,7 @@ class MediaPipeBackend:
     def start(self, fps: float) -> None:
         """Forget the tracking state and set the frame rate (call at the start of every video)."""
         self.reset()
-        self._dt = 1.0 / fps if fps and fps > 0 else 1 / 30
+        self._dt = nominal_interval(fps)
 
     def reset(self) -> None:
         """Forget the tracking state (call between videos)."""
@@ -194,9 +196,10 @@ class MediaPipeBackend:
         graph's first frame the person is dropped at once (it never was one), later the frame counts as
         one where they were not found."""
         others = [p.box for p in self._people if p is not person] + (self._rejected if person.fresh else [])
-        # the graph's clock: the frame's time (mediapipe adds 1/30 s to what it was before each frame)
-        stamp = max(person.stamp + 1, int(round(now * 1e6)) + 33333)
-        person.graph._simulated_timestamp, person.stamp = stamp - 33333, stamp
+        # the graph's clock: the frame's time plus one step (at 30 fps, the stamps MediaPipe would give itself)
+        stamp = max(person.stamp + 1, int(round(now * 1e6)) + MEDIAPIPE_STEP_US)
+        _set_graph_clock(person.graph, stamp)
+        person.stamp = stamp
         view = _grey_out(image, others) if others else image
         first = person.fresh
         if first:
@@ -257,16 +260,13 @@ class MediaPipeBackend:
         return found
 
     def _reidentify(self, box: np.ndarray, now: float) -> int:
-        """The id of a person lost lately near ``box`` (of a similar size), else a new id."""
+        """The id of a person lost lately near ``box`` (``pose.tracking.reidentify``: the nearest), else a
+        new id."""
         self._gone = [g for g in self._gone if now - g[2] <= REID_S]
-        centre = (box[:2] + box[2:]) / 2
-        best, best_d = None, np.inf
-        for i, (pid, old, _) in enumerate(self._gone):
-            d = float(np.linalg.norm((old[:2] + old[2:]) / 2 - centre))
-            if same_place(box, old) and d < best_d:
-                best, best_d = i, d
-        if best is not None:
-            return self._gone.pop(best)[0]
+        found = reidentify(box, [(pid, old, now - when) for pid, old, when in self._gone], choose="nearest")
+        if found is not None:
+            self._gone = [g for g in self._gone if g[0] != found]
+            return found
         self._next_id += 1
         return self._next_id - 1
 
@@ -358,6 +358,20 @@ class MediaPipeBackend:
         return out, swapped
 
 
+def _set_graph_clock(graph, stamp_us: int) -> None:
+    """Make a legacy-solution graph (``mp.solutions``) stamp the next frame it processes ``stamp_us``
+    (microseconds); the only place that touches MediaPipe's private state.
+
+    Why: ``SolutionBase.process`` takes no time; it adds ``MEDIAPIPE_STEP_US`` (1/30 s) to a private counter,
+    ``_simulated_timestamp``, and stamps the frame with that, so its landmark filters (which smooth by time)
+    would take every frame as 1/30 s after the one before, at any frame rate and when frames are left out.
+    mediapipe 0.10.21 (``mediapipe/python/solution_base.py``) has no public way to give the time in this API:
+    the Tasks API's ``HolisticLandmarker.detect_for_video`` takes one, but needs a ``.task`` model bundle that
+    the wheel does not ship (and is another graph). So the counter is set to the wanted stamp less the step
+    that ``process`` adds. Check this function when mediapipe is upgraded (``requirements.txt`` pins it)."""
+    graph._simulated_timestamp = stamp_us - MEDIAPIPE_STEP_US
+
+
 def _upright(landmarks, shape) -> bool:
     """Whether the trunk of BlazePose ``landmarks`` (shoulders 11, 12; hips 23, 24) in an image of ``shape``
     is upright (``pose.tracking.upright``)."""
@@ -367,13 +381,9 @@ def _upright(landmarks, shape) -> bool:
 
 def _box(landmarks, shape) -> np.ndarray | None:
     """[x0, y0, x1, y1] in pixels of an image of ``shape`` around the landmarks seen with visibility
-    >= MIN_VISIBILITY (None when too few)."""
-    h, w = shape[:2]
-    pts = np.array([(lm.x * w, lm.y * h) for lm in landmarks.landmark if lm.visibility >= MIN_VISIBILITY])
-    if len(pts) < 4:
-        return None
-    lo, hi = pts.min(0), pts.max(0)
-    return np.concatenate([lo, hi])
+    >= MIN_VISIBILITY (``pose.types.keypoint_box``; None when too few)."""
+    visibility = np.array([lm.visibility for lm in landmarks.landmark], np.float64)
+    return keypoint_box(_points(landmarks, np.array([shape[1], shape[0]], np.float64)), visibility, MIN_VISIBILITY)
 
 
 def _iou(a: np.ndarray, b: np.ndarray | None) -> float:

@@ -46,7 +46,7 @@ class PoseResult:
     tracks: list[PersonTrack]
     fingerprint: str = ""
     extra: dict = field(default_factory=dict)
-    stabilizer: dict = field(default_factory=dict)  # ``Stabilizer.describe()`` of the tracks' keypoints
+    stabilizer: dict = field(default_factory=dict)  # ``Stabilizer.settings_record()`` of the tracks' keypoints
     cuts: list[int] = field(default_factory=list)  # first frame of every shot after the first (camera cuts)
 
     @property

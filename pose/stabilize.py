@@ -37,9 +37,9 @@ What is done, in this order (each a pure function of the raw track; names in ``q
    Missing frames are not filled: smoothing only averages frames where the joint was seen
    (normalised convolution). Measured effects: docs/POSE_QUALITY.md.
 
-Every step looks at most ``context_frames()`` frames to either side, so the track can be worked a
-chunk at a time (long videos need bounded memory), and a window computed while pose estimation is
-still going on (``pipeline.overlap``) gets exactly the values of the whole-track computation.
+Every step looks at most ``context_frames()`` frames to either side, so ``stabilize_track`` works the
+track a piece at a time with that much context (``common.chunks``; long videos need bounded memory) and
+gets exactly the values of one pass over the whole shot.
 Left/right hand swaps are repaired where the pose backend still has both models' outputs (see
 ``pose.mediapipe_backend``).
 """
@@ -51,9 +51,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from common.chunks import pieces
 from common.diskarray import disk_array
 from common.frames import frame_rate
 from common.shots import shot_ranges
+from definitions.body import torso_lengths
 from definitions.layout import hand_joints, ma52_layout
 
 from .types import DERIVED, DETECTED, FALLBACK, MISSING, PersonTrack
@@ -138,7 +140,9 @@ class Stabilizer:
     def active(self) -> bool:
         return self.settings.agreement or self.settings.continuity or self.settings.smoothing
 
-    def describe(self) -> dict:
+    def settings_record(self) -> dict:
+        """The settings and the frame rate the kernels were sized for, as kept with the tracks they stabilised
+        (``PoseResult.stabilizer``: tracks stabilised otherwise are done again from their raw values)."""
         return dict(self.settings.to_dict(), fps=round(self.fps, 4))
 
     def context_frames(self) -> int:
@@ -272,12 +276,9 @@ class Stabilizer:
         return np.where(valid[..., None], out, np.nan)
 
     def _local_scale(self, kp: np.ndarray) -> np.ndarray:
-        """Torso length [pixels] per frame (neck to hip centre; 1.5 shoulder widths where that is not
-        known), averaged over ``scale_sigma_s``: the unit of the speeds above."""
-        L = ma52_layout()
-        torso = np.linalg.norm(kp[:, L.index("neck")] - kp[:, L.index("hip_center")], axis=-1)
-        shoulders = 1.5 * np.linalg.norm(kp[:, L.index("left_shoulder")] - kp[:, L.index("right_shoulder")], axis=-1)
-        length = np.where(np.isfinite(torso) & (torso > 1), torso, shoulders)
+        """Torso length [pixels] per frame (``definitions.body.torso_lengths``), averaged over
+        ``scale_sigma_s``: the unit of the speeds above."""
+        length = torso_lengths(kp)
         ok = np.isfinite(length) & (length > 1)
         out = _gaussian(np.where(ok, length, 0.0)[:, None, None], ok[:, None], self._sigma_scale)[:, 0, 0]
         return np.where(np.isfinite(out) & (out > 1), out, np.nan)
@@ -321,11 +322,10 @@ def stabilize_track(track: PersonTrack, times: np.ndarray, stabilizer: Stabilize
     sc = disk_array(track.scores.shape, np.float32, scratch_dir=scratch_dir)
     ctx = stabilizer.context_frames()
     for first, last in shot_ranges(cuts, n):
-        for start in range(first, last, chunk):
-            lo, hi = max(first, start - ctx), min(last, start + chunk + ctx)
-            k, s = stabilizer(track.keypoints[lo:hi], track.scores[lo:hi], track.sources[lo:hi], times[lo:hi])
-            stop = min(last, start + chunk)
-            kp[start:stop], sc[start:stop] = k[start - lo:stop - lo], s[start - lo:stop - lo]
+        for p in pieces(first, last, chunk, ctx):
+            k, s = stabilizer(track.keypoints[p.lo:p.hi], track.scores[p.lo:p.hi], track.sources[p.lo:p.hi],
+                              times[p.lo:p.hi])
+            kp[p.start:p.stop], sc[p.start:p.stop] = k[p.own], s[p.own]
     return PersonTrack(track.id, kp, sc, track.sources, track.present,
                        raw_keypoints=track.keypoints, raw_scores=track.scores)
 
@@ -335,7 +335,7 @@ def ensure_stabilized(result, stabilizer: Stabilizer, scratch_dir=None) -> bool:
     their raw values when they were stabilised with other settings; True when they were. The kernels'
     sizes follow the result's own frame times (``Stabilizer.for_times``)."""
     stabilizer = stabilizer.for_times(result.times)
-    if result.stabilizer == stabilizer.describe():
+    if result.stabilizer == stabilizer.settings_record():
         return False
     tracks = []
     for t in result.tracks:
@@ -343,5 +343,5 @@ def ensure_stabilized(result, stabilizer: Stabilizer, scratch_dir=None) -> bool:
         raw_sc = t.scores if t.raw_scores is None else t.raw_scores
         tracks.append(stabilize_track(PersonTrack(t.id, raw_kp, raw_sc, t.sources, t.present), result.times,
                                       stabilizer, scratch_dir, cuts=result.cuts))
-    result.tracks, result.stabilizer = tracks, stabilizer.describe()
+    result.tracks, result.stabilizer = tracks, stabilizer.settings_record()
     return True

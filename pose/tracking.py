@@ -15,13 +15,15 @@ views of them (no copy).
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from common.diskarray import DiskArray
 from common.errors import OptionError
 
-from .types import Detection, PersonTrack
+from .types import Detection, PersonTrack, keypoint_box
 
 
 class Tracker:
@@ -139,22 +141,13 @@ def pose_distance(a: np.ndarray, b: np.ndarray, box_b: np.ndarray | None = None)
     if not both.any():
         return np.inf
     if box_b is None:
-        pts = b[np.isfinite(b).all(-1)]
-        box_b = np.concatenate([pts.min(0), pts.max(0) - pts.min(0)])
+        x0, y0, x1, y1 = keypoint_box(b, min_joints=1)
+        box_b = np.array([x0, y0, x1 - x0, y1 - y0])
     size = max(float(np.hypot(box_b[2], box_b[3])), 1.0)
     return float(np.linalg.norm(a[both] - b[both], axis=-1).mean() / size)
 
 
 REID_S = 10.0  # a person lost this long ago may be taken up again where they were (``same_place``)
-
-
-def keypoint_box(keypoints: np.ndarray, scores: np.ndarray, min_score: float = 0.5) -> np.ndarray | None:
-    """[x0, y0, x1, y1] around the joints seen with confidence >= ``min_score`` (None if fewer than 4)."""
-    ok = np.isfinite(keypoints).all(-1) & (scores >= min_score)
-    if ok.sum() < 4:
-        return None
-    pts = keypoints[ok]
-    return np.concatenate([pts.min(0), pts.max(0)])
 
 
 def same_place(box: np.ndarray | None, old: np.ndarray | None) -> bool:
@@ -166,6 +159,22 @@ def same_place(box: np.ndarray | None, old: np.ndarray | None) -> bool:
     old_size = max(old[2] - old[0], old[3] - old[1])
     d = float(np.linalg.norm((old[:2] + old[2:]) / 2 - (box[:2] + box[2:]) / 2))
     return d < 0.5 * max(size, old_size) and 0.5 <= size / max(old_size, 1e-6) <= 2
+
+
+def reidentify(box: np.ndarray | None, lost: Iterable[tuple[int, np.ndarray | None, float]],
+               choose: str = "nearest") -> int | None:
+    """The id of a person lost lately who may be the one found now at ``box``: of ``lost``, (id, their last
+    box, seconds since then), those lost at most ``REID_S`` ago whose last box is in the same place
+    (``same_place``); of several, the one whose box's centre is nearest (``choose="nearest"``: the pose
+    backend, which re-finds people frame by frame) or the one lost last, then the lower id
+    (``choose="latest"``: ``pose.estimate`` joining the runs of a video). None when there is none."""
+    cands = [(pid, old, since) for pid, old, since in lost if since <= REID_S and same_place(box, old)]
+    if not cands:
+        return None
+    if choose == "latest":
+        return min((since, pid) for pid, _, since in cands)[1]
+    centre = (box[:2] + box[2:]) / 2
+    return min(cands, key=lambda c: float(np.linalg.norm((c[1][:2] + c[1][2:]) / 2 - centre)))[0]
 
 
 MAX_TILT_DEG = 60.0  # a person's trunk leans at most this far from upright (README "Who is a person")

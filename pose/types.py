@@ -10,6 +10,20 @@ import numpy as np
 MISSING, DETECTED, DERIVED, FALLBACK = 0, 1, 2, 3
 
 
+def keypoint_box(keypoints: np.ndarray, scores: np.ndarray | None = None, min_score: float = 0.5,
+                 min_joints: int = 4) -> np.ndarray | None:
+    """[x0, y0, x1, y1] around a pose's joints [J, 2] that are seen (finite) and, with ``scores`` [J], have a
+    confidence >= ``min_score``; None when fewer than ``min_joints`` are. The one home of a person's box from
+    keypoints: where a person is, for re-identifying them (``pose.tracking.same_place``), and their size."""
+    ok = np.isfinite(keypoints).all(-1)
+    if scores is not None:
+        ok &= scores >= min_score
+    if ok.sum() < min_joints:
+        return None
+    pts = keypoints[ok]
+    return np.concatenate([pts.min(0), pts.max(0)])
+
+
 @dataclass
 class Detection:
     """One person in one frame, in the 44-joint layout (pixels of the displayed frame)."""
@@ -23,12 +37,10 @@ class Detection:
     def bbox(self) -> np.ndarray:
         if self.box is not None:
             return np.asarray(self.box, np.float32)
-        ok = np.isfinite(self.keypoints).all(-1)
-        if not ok.any():
+        box = keypoint_box(self.keypoints, min_joints=1)
+        if box is None:
             return np.zeros(4, np.float32)
-        pts = self.keypoints[ok]
-        lo, hi = pts.min(0), pts.max(0)
-        return np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], np.float32)
+        return np.array([box[0], box[1], box[2] - box[0], box[3] - box[1]], np.float32)
 
 
 @dataclass

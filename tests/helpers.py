@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.video import ffmpeg_exe, write_video
+from pipeline.ffmpeg_tools import ffmpeg_exe
+from pipeline.video_write import write_video
 
 BIN = Path(sys.executable).parent  # the installed commands (microaction-*) of this environment
 

@@ -343,7 +343,7 @@ def test_alphapose_results_that_end_early_or_are_empty_are_noted(tmp_path, capsy
 def test_cut_off_video_is_done_with_a_warning(tmp_path, capsys):
     """A file cut off half-way while it was copied: its index (at the front) still declares every frame,
     the frames after the cut are gone. It is analysed as far as it goes, with a warning and a note."""
-    from pipeline.video import probe
+    from pipeline.video_probe import probe
     from tests.helpers import ffmpeg
 
     whole = _person_video(tmp_path / "whole.mp4", seconds=3.0)

@@ -9,7 +9,9 @@ import pytest
 
 import run_pipeline
 from pipeline.sample import sample_frames
-from pipeline.video import iter_frames, probe, write_video
+from pipeline.video_decode import iter_frames
+from pipeline.video_probe import probe
+from pipeline.video_write import write_video
 from pose.estimate import estimate, make_backend
 from pose.mediapipe_backend import _grey_out, _iou
 from tests.helpers import ffmpeg

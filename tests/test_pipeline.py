@@ -13,7 +13,9 @@ import pytest
 
 import run_pipeline
 from pipeline.export import CSV_COLUMNS, validate
-from pipeline.video import iter_frames, probe, write_video
+from pipeline.video_decode import iter_frames
+from pipeline.video_probe import probe
+from pipeline.video_write import write_video
 from tests.helpers import blank_video
 
 ROOT = Path(__file__).resolve().parent.parent

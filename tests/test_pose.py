@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from definitions.layout import ma52_layout
-from pipeline.video import iter_frames, probe
+from pipeline.video_decode import iter_frames
+from pipeline.video_probe import probe
 from pose.alphapose import AlphaPoseError, convert_live_results, read_alphapose_json
 from pose.estimate import estimate, from_alphapose_json, make_backend
 from pose.result import cached_pose, load_pose, save_pose, video_fingerprint

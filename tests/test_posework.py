@@ -19,8 +19,10 @@ from pipeline import motion
 from pipeline.forkserver import start_worker_server
 from pipeline.posework import MIN_CHUNK_S, BackendSpec, ChunkTask, LocalWorkers, plan_chunks, will_use_workers
 from pipeline.sample import make_sample_video
-from pipeline.shots import CutDetector
-from pipeline.video import Sampling, VideoError, iter_frames, probe
+from pipeline.cut_detection import CutDetector
+from pipeline.video_decode import Sampling, iter_frames
+from pipeline.ffmpeg_tools import VideoError
+from pipeline.video_probe import probe
 from pose.estimate import estimate, fill_skipped, make_backend
 from pose.result import load_pose
 from pose.types import DETECTED, PersonTrack

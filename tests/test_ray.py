@@ -7,7 +7,7 @@ import pytest
 
 import run_pipeline
 from pipeline.sample import sample_frames
-from pipeline.video import write_video
+from pipeline.video_write import write_video
 
 ray = pytest.importorskip("ray")
 

@@ -100,7 +100,7 @@ def test_a_very_thin_video_needs_little_memory(tmp_path):
     import sys
     import time
 
-    from pipeline.video import _scaled_size
+    from pipeline.video_decode import _scaled_size
     from tests.conftest import ROOT
     from tests.helpers import ffmpeg
 
@@ -167,6 +167,7 @@ def test_body_scale_falls_back_to_the_face_then_says_it_is_unknown():
     """Without a torso (and shoulders) seen, the scale was 1 pixel: every threshold silently in pixels."""
     import numpy as np
 
+    from definitions.body import SHOULDERS_TO_TORSO
     from definitions.layout import ma52_layout
     from pipeline import motion
     from pipeline.segments import analyse_track
@@ -180,7 +181,7 @@ def test_body_scale_falls_back_to_the_face_then_says_it_is_unknown():
     kp[:, L.indices("upper_lip_top", "lower_lip_bottom")] = [[320, 226], [320, 234]]  # 30 px below the eyes
     assert motion.body_scale(kp) == pytest.approx(30 * motion.HEAD_TO_TORSO)
     kp[:, L.indices("left_shoulder", "right_shoulder")] = [[200, 400], [440, 400]]
-    assert motion.body_scale(kp) == pytest.approx(240 * motion.SHOULDERS_TO_TORSO)
+    assert motion.body_scale(kp) == pytest.approx(240 * SHOULDERS_TO_TORSO)
     hands = np.full((n, 44, 2), np.nan, np.float32)
     hands[:, L.indices(*[name for name in L.names if "hand" in name])] = 300.0
     hands[:, :, 0] += 20 * np.sin(2 * np.pi * t)[:, None]  # waving
@@ -210,13 +211,13 @@ def test_transport_streams_are_read(tmp_path, capsys):
 
 
 def test_a_decoder_crash_is_not_blamed_on_the_file(tmp_path, capsys, monkeypatch):
-    import pipeline.video
+    import pipeline.video_decode
 
     crashing = tmp_path / "ffmpeg"
     crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
     crashing.chmod(0o755)
     video = _person_video(tmp_path / "v.mp4")
-    monkeypatch.setattr(pipeline.video, "ffmpeg_exe", lambda: str(crashing))
+    monkeypatch.setattr(pipeline.video_decode, "ffmpeg_exe", lambda: str(crashing))
     out = tmp_path / "out"
     code, err = _run([video, "--out", out, "--workers", "1", "--no-report"], capsys)
     line = " ".join(err.split())
@@ -230,7 +231,8 @@ def test_a_decoder_crash_is_not_blamed_on_the_file(tmp_path, capsys, monkeypatch
 def test_a_change_of_picture_size_is_fitted_and_noted(tmp_path, capsys):
     """480x270, then 360x432 in the same stream (the issue: later frames stretched, the record says 480x270,
     no note)."""
-    from pipeline.video import iter_frames, probe
+    from pipeline.video_decode import iter_frames
+    from pipeline.video_probe import probe
     from tests.helpers import ffmpeg
 
     src = _person_video(tmp_path / "p.mp4", seconds=1.0, size=256)
@@ -276,7 +278,7 @@ def _damaged_video(tmp_path: Path) -> Path:
     import numpy as np
 
     from pipeline.sample import sample_frames
-    from pipeline.video import write_video
+    from pipeline.video_write import write_video
     from tests.helpers import ffmpeg
 
     src = tmp_path / "src.mp4"
@@ -311,12 +313,12 @@ def test_a_damaged_middle_is_named_with_its_time_span(tmp_path, capsys):
 
 def test_a_reader_failure_is_never_a_silent_end(tmp_path, monkeypatch):
     """_pump took any reader exception (the 60 s frame-time timeout too) for the end of the video."""
-    import pipeline.video
-    from pipeline.video import DecodeStopped, iter_frames
+    import pipeline.video_decode
+    from pipeline.video_decode import DecodeStopped, iter_frames
     from tests.helpers import blank_video
 
     video = blank_video(tmp_path / "v.mp4", seconds=2, fps=10)
-    real, calls = pipeline.video._read_exact, []
+    real, calls = pipeline.video_decode._read_exact, []
 
     def failing(pipe, size):
         calls.append(size)
@@ -324,7 +326,7 @@ def test_a_reader_failure_is_never_a_silent_end(tmp_path, monkeypatch):
             raise OSError("Input/output error")
         return real(pipe, size)
 
-    monkeypatch.setattr(pipeline.video, "_read_exact", failing)
+    monkeypatch.setattr(pipeline.video_decode, "_read_exact", failing)
     with pytest.raises(DecodeStopped, match=r"v.mp4: reading the decoded frames stopped after \d frames "
                                             r"\(OSError: Input/output error\)"):
         list(iter_frames(video))

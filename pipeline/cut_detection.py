@@ -122,7 +122,7 @@ class CutDetector:
 def detect_cuts(path, info) -> list[int]:
     """Cuts of a video decoded for this alone (small frames), when pose estimation does not decode it
     (AlphaPose results)."""
-    from .video import iter_frames
+    from .video_decode import iter_frames
 
     det = CutDetector(info.fps)
     for frame in iter_frames(path, info, max_side=64, small_width=WIDTH):  # as pose estimation sees them
