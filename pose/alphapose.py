@@ -22,6 +22,7 @@ import numpy as np
 from common.errors import UserError
 from definitions.layout import ma52_layout
 
+from .tracking import detection_upright
 from .types import DETECTED, MISSING, Detection
 
 _FRAME_ID = re.compile(r"(\d+)(?:\.\w+)?$")
@@ -380,7 +381,9 @@ def convert_live_results(results: list[dict], scale: tuple[float, float] = (1.0,
         idx = r.get("idx") if tracked else None
         idx = _np(idx).reshape(-1) if idx is not None else None
         track = int(idx[0]) if idx is not None and idx.size == 1 else None
-        out.append(halpe_to_detection(kp, _np(r["kp_score"]).reshape(-1), box, track))
+        det = halpe_to_detection(kp, _np(r["kp_score"]).reshape(-1), box, track)
+        if detection_upright(det):  # a lying skeleton is no interviewee (``pose.tracking.detection_upright``)
+            out.append(det)
     return out
 
 

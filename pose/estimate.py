@@ -19,7 +19,7 @@ from .jumps import skeleton_jumps
 from .mediapipe_backend import MAX_PERSONS, MAX_SIDE
 from .result import PoseResult, repair_times
 from .stabilize import Stabilizer, ensure_stabilized, stabilizer_for
-from .tracking import Tracker, pose_distance, reidentify
+from .tracking import Tracker, detection_upright, pose_distance, reidentify
 from .types import Detection, PersonTrack, PoseBackend, keypoint_box
 
 BACKENDS = ("mediapipe", "alphapose-json", "alphapose")
@@ -323,13 +323,16 @@ def from_alphapose_json(json_path, times: np.ndarray, width: int, height: int, f
     frames, numbered_from = results_for_video(json_path, len(times), width, height, rotation)
     tracker = Tracker(fps, max_gap_s=max_gap_s, scratch_dir=scratch_dir)
     starts = sorted(cuts)
+    not_upright = 0
     for k in sorted(frames):
         while starts and starts[0] <= k:
             starts.pop(0)
             tracker.cut()
-        tracker.update(k, frames[k])
+        people = [d for d in frames[k] if detection_upright(d)]  # a lying skeleton is no interviewee
+        not_upright += len(frames[k]) - len(people)
+        tracker.update(k, people)
     settings = {"source": "alphapose-results.json", "tracked_by": "alphapose" if tracker.uses_backend_ids else "ours",
-                "frames_numbered_from": numbered_from}
+                "frames_numbered_from": numbered_from, "not_upright": not_upright}
     result = PoseResult(np.asarray(times, np.float64), width, height, "alphapose-json", settings,
                         tracker.tracks(len(times)), cuts=sorted(cuts),
                         extra={"alphapose_last_frame": max(frames) if frames else None})

@@ -22,6 +22,7 @@ from scipy.optimize import linear_sum_assignment
 
 from common.diskarray import DiskArray
 from common.errors import OptionError
+from definitions.layout import ma52_layout
 
 from .types import Detection, PersonTrack, keypoint_box
 
@@ -196,6 +197,21 @@ def upright(shoulders: np.ndarray, hips: np.ndarray) -> bool:
     45 degrees at most); a trunk lying across the picture or upside down is not an interviewee's but a
     pattern the pose model read into texture (a title, hair, a chair's back: README "Who is a person")."""
     return bool(trunk_tilt(shoulders, hips) <= MAX_TILT_DEG)
+
+
+TRUNK_MIN_SCORE = 0.5  # the trunk's four joints must be seen this surely for a detection to be judged lying
+
+
+def detection_upright(det: Detection) -> bool:
+    """Whether a detection may be a person by the trunk rule (``upright``). It is judged only when both
+    shoulders and both hips are seen with a confidence of at least ``TRUNK_MIN_SCORE``: in a chest-up
+    framing the hips are the model's guesses below the picture, which decide nothing, so such a detection
+    is kept (MediaPipe's landmarks are judged as they are found: ``pose.mediapipe_backend``)."""
+    trunk = ma52_layout().indices("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    kp, sc = np.asarray(det.keypoints, np.float64)[trunk], np.asarray(det.scores, np.float64)[trunk]
+    if not (np.isfinite(kp).all() and (sc >= TRUNK_MIN_SCORE).all()):
+        return True
+    return upright(kp[:2], kp[2:])
 
 
 def subject_score(track: PersonTrack) -> float:

@@ -213,7 +213,8 @@ def test_alphapose_json_outside_or_sideways(tmp_path):
     path = _write(tmp_path / "up.json", upright)
     assert from_alphapose_json(path, times, 640, 480, 30, rotation=90).tracks  # upright in a rotated video: fine
     path = _write(tmp_path / "side.json", sideways)
-    assert from_alphapose_json(path, times, 640, 480, 30).tracks  # no rotation: lying people are possible
+    lying = from_alphapose_json(path, times, 640, 480, 30)  # no rotation: read as lying, so no interviewee
+    assert not lying.tracks and lying.settings["not_upright"] == 10  # (as MediaPipe's: pose.tracking.upright)
     with pytest.raises(AlphaPoseError, match="not upright.*rotated by 90 degrees.*ffmpeg") as e:
         from_alphapose_json(path, times, 640, 480, 30, rotation=90)
     assert str(path) in str(e.value)
@@ -266,3 +267,28 @@ def test_pose_cache_reuse_and_invalidation(tmp_path, small_video):
     assert cached_pose(cache, "1:other", "mediapipe", res.settings) is None
     cache.write_bytes(b"garbage")
     assert cached_pose(cache, res.fingerprint, "mediapipe", res.settings) is None
+
+
+def _trunk_record(frame, shoulders, hips, hip_score=0.9):
+    """An AlphaPose record whose trunk (Halpe 5, 6 shoulders; 11, 12 hips) is placed as given."""
+    rec = _record(frame, (shoulders[0][0], shoulders[0][1]))
+    pts = rec["keypoints"]
+    for j, (x, y), s in ((5, shoulders[0], 0.9), (6, shoulders[1], 0.9), (11, hips[0], hip_score),
+                         (12, hips[1], hip_score)):
+        pts[3 * j: 3 * j + 3] = [x, y, s]
+    return rec
+
+
+def test_alphapose_skeletons_lying_across_the_picture_are_no_person(tmp_path):
+    """The trunk rule MediaPipe's people follow (``pose.tracking.upright``) holds for AlphaPose's results
+    too: a detection whose confidently seen trunk lies across the picture is dropped (counted in the
+    settings); one whose hips are only guessed (a chest-up framing) is not judged and stays (issue 30)."""
+    recs = []
+    for f in range(6):
+        recs.append(_trunk_record(f, [(100, 100), (160, 100)], [(105, 220), (155, 220)]))  # seated: upright
+        recs.append(_trunk_record(f, [(400, 300), (400, 340)], [(520, 300), (520, 340)]))  # lying: 90 degrees
+        recs.append(_trunk_record(f, [(300, 80), (300, 120)], [(200, 80), (200, 120)], hip_score=0.1))  # guessed
+    res = from_alphapose_json(_write(tmp_path / "lying.json", recs), np.arange(6) / 30, 640, 480, 30)
+    assert res.settings["not_upright"] == 6
+    starts = sorted(round(float(np.nanmin(t.keypoints[t.present][:, :, 0]))) for t in res.tracks)
+    assert len(res.tracks) == 2 and starts[0] == 100 and starts[1] == 200, starts
