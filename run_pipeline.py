@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     def fail(e: BaseException, what: str | None) -> int:
         """One line; a user error (bad input, option, folder) exits 2, a bug of ours 1 with its traceback
         kept in OUT/errors.log (said where; ``what`` None: ``e``'s message says it already)."""
-        from pipeline.run import error_line
+        from pipeline.failures import error_line
 
         user = is_user_error(e if what is not None else e.__cause__)
         print_error(console, e if user or what is None else error_line(e, args.out, what))  # on one line
@@ -182,7 +182,10 @@ def main(argv=None) -> int:
 
         pose_first = will_use_workers([job.path for job in jobs], args.workers or default_workers())
     from pipeline.progress import RichReporter, print_summary
-    from pipeline.run import ModelsFailed, Options, Pipeline, run_batch
+    from pipeline.batch import run_batch
+    from pipeline.models import ModelsFailed
+    from pipeline.options import Options
+    from pipeline.run import Pipeline
 
     opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,
                    still_threshold=args.still_threshold, person=args.person, pose=args.pose,

@@ -26,7 +26,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from pipeline import motion  # noqa: E402
-from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
+from pipeline.inputs import VideoJob  # noqa: E402
+from pipeline.options import Options  # noqa: E402
+from pipeline.run import Pipeline  # noqa: E402
 from pipeline.posework import SETTLE_S  # noqa: E402
 from pipeline.video import VIDEO_EXTENSIONS, Sampling, ffmpeg_exe  # noqa: E402
 from pose.result import load_pose  # noqa: E402

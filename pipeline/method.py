@@ -35,7 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent  # where the packages are (a check
 POSE_SOURCES = ("pose/", "pipeline/video.py", "pipeline/shots.py", "pipeline/posework.py", "common/shots.py",
                 "common/frames.py", "definitions/layout.py", "assets/ma52_layout.json")
 ANALYSIS_SOURCES = ("pipeline/motion.py", "pipeline/description.py", "pipeline/segments.py", "pipeline/record.py",
-                    "pipeline/export.py", "pipeline/run.py", "recognizer/kinematics/", "recognizer/preprocess.py",
+                    "pipeline/export.py", "pipeline/run.py", "pipeline/options.py", "pipeline/videopose.py",
+                    "pipeline/pool.py", "pipeline/alphapose_input.py", "pipeline/analysis.py", "pipeline/notes.py",
+                    "pipeline/frame_notes.py", "pipeline/results.py", "pipeline/outputs.py",
+                    "recognizer/kinematics/", "recognizer/preprocess.py",
                     "recognizer/inference.py", "recognizer/mmn.py", "recognizer/checkpoints.py", "definitions/",
                     "assets/ma52_labels.tsv")
 SOURCE_ONLY = ("recognizer.inference", "recognizer.mmn", "recognizer.checkpoints")  # import torch

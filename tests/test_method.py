@@ -18,7 +18,9 @@ ROOT = method.ROOT
 NOT_METHOD = {"common", "common.cli", "common.diskarray", "common.errors", "common.fileio", "common.quiet",
               "common.safe_pickle",
               "pipeline", "pipeline.method", "pipeline.forkserver", "pipeline.inputs", "pipeline.progress",
-              "pipeline.report", "recognizer", "recognizer.errors", "assets", "run_pipeline"}
+              "pipeline.report", "pipeline.lock", "pipeline.failures", "pipeline.outcome", "pipeline.batch",
+              "pipeline.batch_outputs", "pipeline.models", "pipeline.resume",
+              "recognizer", "recognizer.errors", "assets", "run_pipeline"}
 
 
 def test_the_version_has_one_home():
@@ -31,7 +33,7 @@ def test_the_version_has_one_home():
 def test_every_module_the_pipeline_runs_is_in_the_method_or_said_not_to_be():
     """A module added to the pipeline must be put in ``pipeline.method``'s sources (or here, if it computes
     no result): else results of older code would pass for current."""
-    code = ("import sys, run_pipeline, pipeline.run, recognizer.inference; "
+    code = ("import sys, run_pipeline, pipeline.run, pipeline.batch, recognizer.inference; "
             "print(' '.join(m for m in sys.modules if m.split('.')[0] in "
             "('pipeline', 'pose', 'recognizer', 'definitions', 'common', 'assets', 'run_pipeline')))")
     loaded = set(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
