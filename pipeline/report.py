@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from common.cli import terminal_line, visible
+from common.cli import program_name, terminal_line, visible
 from common.fileio import stale_parts, write_text_atomic
 
 from .export import relative_path
@@ -819,11 +819,12 @@ def batch_entries(out: Path, failures: list[tuple[str, str]] = (), records=None)
 # -------------------------------------------------------------------------------------------- CLI
 
 def main(argv: list[str] | None = None) -> int:
+    prog = program_name("microaction-report", "pipeline.report")  # usage and example as the command was started
     ap = argparse.ArgumentParser(
-        prog="python -m pipeline.report",
+        prog=prog,
         description="Build the browser reports of an output folder from its JSON records: NAME.report.html per "
                     "video, index.html and summary.csv for the folder (also for runs made before reports existed).",
-        epilog="example: python -m pipeline.report results/ --video-root interviews/")
+        epilog=f"example: {prog} results/ --video-root interviews/")
     ap.add_argument("out", type=Path, help="output folder of microaction-run")
     ap.add_argument("--video-root", type=Path,
                     help="input folder the videos were under, when they have moved since the run")

@@ -53,5 +53,5 @@ def write_video_report(json_path: Path, doc: dict, run: VideoRun, pose, out: Pat
     try:
         report.write_video_report(json_path, doc, video=run.job.path, pose=pose, info=run.info, out=out)
     except Exception as e:  # noqa: BLE001 - reported, never fatal
-        return [f"no report ({one_line_error(e)}); `python -m pipeline.report {out}` retries"]
+        return [f"no report ({one_line_error(e)}); `microaction-report {out}` retries"]
     return []
