@@ -30,6 +30,21 @@ def test_the_version_has_one_home():
     assert TOOL["version"] == pipeline.__version__
 
 
+def test_the_versions_minor_number_is_the_record_schema():
+    """A new schema is a new version: ``tool.version`` 0.3.x writes records of schema 3."""
+    from pipeline.record import SCHEMA_VERSION
+
+    major, minor, patch = (int(n) for n in pipeline.__version__.split("."))
+    assert (major, minor) == (0, SCHEMA_VERSION) and patch >= 0
+
+
+def test_the_python_the_readme_names_is_the_one_the_package_requires():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    oldest = project["project"]["requires-python"].removeprefix(">=")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"Python {oldest}" in readme
+
+
 def test_every_module_the_pipeline_runs_is_in_the_method_or_said_not_to_be():
     """A module added to the pipeline must be put in ``pipeline.method``'s sources (or here, if it computes
     no result): else results of older code would pass for current."""
