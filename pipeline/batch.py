@@ -3,7 +3,8 @@ this process; a failing video is reported in one line and the batch goes on; Ctr
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from .batch_outputs import write_batch_outputs
 from .failures import error_line
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from .run import Pipeline
 
 
-def guarded(job: VideoJob, out, step) -> Outcome | VideoRun:
+def guarded(job: VideoJob, out: Path, step: Callable[[], VideoRun]) -> Outcome | VideoRun:
     """``step()``, with any failure turned into a one-line failed outcome (KeyboardInterrupt passes; a
     bug's traceback goes to ``out``/errors.log)."""
     try:

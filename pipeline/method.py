@@ -42,6 +42,7 @@ ANALYSIS_SOURCES = ("pipeline/motion.py", "pipeline/description.py", "pipeline/s
                     "recognizer/inference.py", "recognizer/mmn.py", "recognizer/checkpoints.py", "definitions/",
                     "assets/ma52_labels.tsv")
 SOURCE_ONLY = ("recognizer.inference", "recognizer.mmn", "recognizer.checkpoints")  # import torch
+NOT_RUN = ("pose/export_skeletons.py",)  # in a folder above, but a command of its own (microaction-export)
 
 
 def pose_method() -> str:
@@ -61,7 +62,8 @@ def source_files(sources: tuple[str, ...]) -> list[Path]:
     for s in sources:
         path = ROOT / s
         if s.endswith("/"):
-            out += sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+            out += sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts
+                          and p.relative_to(ROOT).as_posix() not in NOT_RUN)
         else:
             out.append(path)
     return out

@@ -58,6 +58,7 @@ def test_every_module_the_pipeline_runs_is_in_the_method_or_said_not_to_be():
     covered = {".".join(f.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__") for f in files}
     assert loaded - NOT_METHOD <= covered, sorted(loaded - NOT_METHOD - covered)
     assert "pipeline.segments" in covered and "pose.tracking" in covered and "recognizer.kinematics.head_actions" in covered
+    assert "pose.export_skeletons" not in covered  # microaction-export: editing it recomputes no pose
 
 
 def test_code_counts_but_docstrings_and_comments_do_not():
