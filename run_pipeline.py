@@ -2,17 +2,17 @@
 """Find and name micro-actions in interview videos.
 
 examples:
-  python run_pipeline.py --demo --out demo_out
+  microaction-run --demo --out demo_out
       make a sample video here and run the whole pipeline on it (offline)
-  python run_pipeline.py interview.mp4 --out results --checkpoint joint.pt --bone-checkpoint bone.pt
+  microaction-run interview.mp4 --out results --checkpoint joint.pt --bone-checkpoint bone.pt
       an interview -> timed segments (JSON, CSV, ELAN) with MMN's two-stream fusion
-  python run_pipeline.py videos/ --out results --checkpoint joint.pt --resume
+  microaction-run videos/ --out results --checkpoint joint.pt --resume
       a whole folder (recursive); rerun with --resume to skip finished videos
-  python run_pipeline.py ma52_test/ --out sub --mode clip --checkpoint joint.pt --submission
+  microaction-run ma52_test/ --out sub --mode clip --checkpoint joint.pt --submission
       MA-52 test clips -> prediction.csv / prediction.zip for the test server
-  python run_pipeline.py clip.mp4 --out r --pose alphapose-json --alphapose-json alphapose-results.json
+  microaction-run clip.mp4 --out r --pose alphapose-json --alphapose-json alphapose-results.json
       use keypoints that AlphaPose computed (closest to the released MMN weights' training data)
-  python run_pipeline.py /shared/videos --out /shared/results --engine ray --ray-address auto --resume
+  microaction-run /shared/videos --out /shared/results --engine ray --ray-address auto --resume
       a video archive on a Ray cluster (paths on a file system every node shares)
 
 exit codes: 0 all videos done, 1 some video failed (each one is named), 2 bad arguments or
@@ -34,8 +34,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     from pipeline.segments import DEFAULT_STRIDE_S, DEFAULT_WINDOW_S
     from pose.mediapipe_backend import MAX_PERSONS, MAX_SIDE
 
-    ap = argparse.ArgumentParser(prog="run_pipeline.py", description=__doc__.split("\n\n")[0],
-                                 epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    from common.cli import program_name
+
+    prog = program_name("microaction-run", "run_pipeline")  # the examples name the command as it was started
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
+                                 epilog=__doc__.split("\n", 2)[2].replace("microaction-run", prog),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="*", help="video files, folders (searched recursively) or .txt lists of paths")
     ap.add_argument("--out", required=True, type=Path, help="output folder (mirrors the input tree)")
     ap.add_argument("--demo", action="store_true", help="generate a sample video into OUT/sample/ and process it")
@@ -76,7 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--overlay", action="store_true", help="also write <video>.overlay.mp4 with skeleton and labels")
     ap.add_argument("--no-report", action="store_true",
                     help="no browser reports (NAME.report.html per video, index.html and summary.csv in --out; "
-                         "`python -m pipeline.report OUT` makes them later)")
+                         "`microaction-report OUT` makes them later)")
     ap.add_argument("--submission", action="store_true", help="write OUT/prediction.csv for the MA-52 test server")
     ap.add_argument("--resume", action="store_true", help="skip videos whose outputs are complete")
     ap.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -153,7 +157,7 @@ def main(argv=None) -> int:
     def fail(e: BaseException, what: str | None) -> int:
         """One line; a user error (bad input, option, folder) exits 2, a bug of ours 1 with its traceback
         kept in OUT/errors.log (said where; ``what`` None: ``e``'s message says it already)."""
-        from pipeline.run import error_line
+        from pipeline.failures import error_line
 
         user = is_user_error(e if what is not None else e.__cause__)
         print_error(console, e if user or what is None else error_line(e, args.out, what))  # on one line
@@ -182,7 +186,10 @@ def main(argv=None) -> int:
 
         pose_first = will_use_workers([job.path for job in jobs], args.workers or default_workers())
     from pipeline.progress import RichReporter, print_summary
-    from pipeline.run import ModelsFailed, Options, Pipeline, run_batch
+    from pipeline.batch import run_batch
+    from pipeline.models import ModelsFailed
+    from pipeline.options import Options
+    from pipeline.run import Pipeline
 
     opts = Options(out=args.out, mode=args.mode, window_s=args.window, stride_s=args.stride,
                    still_threshold=args.still_threshold, person=args.person, pose=args.pose,

@@ -15,7 +15,7 @@ import math
 import sys
 from pathlib import Path
 
-from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error, user_error_exit
+from common.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error, program_name, user_error_exit
 from common.fileio import check_writable_dir, write_text_atomic
 
 from .compare import ALL, ANY, COLUMNS, LEVELS, Comparison, compare, pair_videos
@@ -29,12 +29,14 @@ MAX_VIDEO_LINES = 10  # more videos: one line for them all
 
 
 def parser() -> argparse.ArgumentParser:
+    prog = program_name("microaction-agree", "agreement", "agreement.cli")  # as the command was started
     ap = argparse.ArgumentParser(
-        prog="microaction-agree", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=prog, description=__doc__.replace("microaction-agree", prog),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-               "  microaction-agree coder1/ coder2/ --reference-tier actions --other-tier actions --out rel/\n"
-               "  microaction-agree coder1/ results/ --reference-tier actions --out tool_vs_coder1/\n"
-               "  microaction-agree both.eaf both.eaf --reference-tier 'coder A' --other-tier 'coder B'")
+               f"  {prog} coder1/ coder2/ --reference-tier actions --other-tier actions --out rel/\n"
+               f"  {prog} coder1/ results/ --reference-tier actions --out tool_vs_coder1/\n"
+               f"  {prog} both.eaf both.eaf --reference-tier 'coder A' --other-tier 'coder B'")
     ap.add_argument("reference", type=Path, help="the truth: a file or a folder (records, ELAN files, CSVs)")
     ap.add_argument("other", type=Path, help="compared with it: a file or a folder")
     ap.add_argument("--out", type=Path, help="write agreement.csv and agreement.html into this folder")

@@ -21,7 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
+from pipeline.inputs import VideoJob  # noqa: E402
+from pipeline.options import Options  # noqa: E402
+from pipeline.run import Pipeline  # noqa: E402
 from pipeline.sample import frozen_video  # noqa: E402
 from pipeline.ffmpeg_tools import ffmpeg_exe  # noqa: E402
 

@@ -26,7 +26,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from pipeline import motion  # noqa: E402
-from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
+from pipeline.inputs import VideoJob  # noqa: E402
+from pipeline.options import Options  # noqa: E402
+from pipeline.run import Pipeline  # noqa: E402
 from pipeline.posework import ALL_FRAMES_AT_START_S  # noqa: E402
 from pipeline.video_probe import VIDEO_EXTENSIONS  # noqa: E402
 from pipeline.video_decode import Sampling  # noqa: E402

@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from pipeline import motion  # noqa: E402
-from pipeline.run import Options, Pipeline, VideoJob  # noqa: E402
+from pipeline.inputs import VideoJob  # noqa: E402
+from pipeline.options import Options  # noqa: E402
+from pipeline.run import Pipeline  # noqa: E402
 from pipeline.sample import frozen_video  # noqa: E402
 from pose.quality import detection_rates, hand_side_errors, switch_excess  # noqa: E402
 from pose.result import load_pose  # noqa: E402
@@ -41,7 +43,7 @@ def run(video: Path, out: Path, mode: str, raw: bool) -> tuple[dict, object, dic
     pipe = Pipeline.from_options(Options(out=out, mode=mode, raw_keypoints=raw, workers=1, pose_fps=None))
     try:
         doc = pipe.process(VideoJob(video, Path(video.stem))).doc
-        counts = dict(pipe.backend.counts)
+        counts = dict(pipe.pool.backend.counts)
     finally:
         pipe.close()
     return doc, load_pose(out / f"{video.stem}.pose.npz"), counts

@@ -16,6 +16,21 @@ from common.errors import is_user_error
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+def program_name(script: str, *modules: str) -> str:
+    """How the user started this command, for its ``--help`` (usage line and examples): ``python -m MODULE``
+    when run with ``-m`` (one of ``modules``, a package's ``__main__`` included), ``python FILE.py`` when run
+    as a file, else the installed command ``script`` (``microaction-run``; also when called from Python)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None:
+        name = spec.name.removesuffix(".__main__")
+        if name in modules:
+            return f"python -m {name}"
+        return script
+    argv0 = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    as_file = {m.rsplit(".", 1)[-1] + ".py" for m in modules}
+    return f"python {argv0}" if argv0 in as_file else script
+
+
 def one_line(message: object) -> str:
     """A message (or exception) on one line."""
     return " ".join(str(message).split()) or type(message).__name__

@@ -1,7 +1,7 @@
 """The tool's one family of user errors: a problem with what the user gave it (a file, an option, the
 output folder or disk), never a bug of ours. Its message is one line that names the file or option and
 the cause, and is shown as it is, with no traceback kept. Everything else is a bug: shown with its type,
-its traceback kept in the output folder's ``errors.log`` (``pipeline.run``).
+its traceback kept in the output folder's ``errors.log`` (``pipeline.failures``).
 
 Each module's own error (``VideoError``, ``CheckpointError``, ...) derives from ``UserError`` and from the
 built-in class it was before (``ValueError``, ``RuntimeError``, ``OSError``), so existing handlers still

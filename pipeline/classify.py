@@ -1,9 +1,9 @@
 """Classify skeletons you already have (no video, no pose estimation).
 
-    python -m pipeline.classify clip.npy --checkpoint joint.pt [--bone-checkpoint bone.pt]
-    python -m pipeline.classify test_data.pkl --checkpoint joint.pt --clip test0001
-    python -m pipeline.classify interview.pose.npz --checkpoint joint.pt --start 12.5 --end 14.5
-    python -m pipeline.classify interview.pose.npz --start 12.5 --end 14.5    # weight-free only
+    microaction-classify clip.npy --checkpoint joint.pt [--bone-checkpoint bone.pt]
+    microaction-classify test_data.pkl --checkpoint joint.pt --clip test0001
+    microaction-classify interview.pose.npz --checkpoint joint.pt --start 12.5 --end 14.5
+    microaction-classify interview.pose.npz --start 12.5 --end 14.5    # weight-free only
 
 Input: an ``.npy`` / ``.npz`` with keypoints [L, 44, 2] in pixels (44-joint MA-52 layout), an
 official MA-52 / pyskl pickle (``--clip`` picks a clip by id or index; default: the first), or a
@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from common.cli import user_error_exit
+from common.cli import program_name, user_error_exit
 from definitions.skeleton_io import SkeletonClip, SkeletonFileError, read_skeleton_file
 
 
@@ -103,7 +103,8 @@ def weight_free_table(clip: SkeletonClip, times, size: tuple[int, int]) -> Table
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline.classify", description=__doc__,
+    prog = program_name("microaction-classify", "pipeline.classify")  # usage and examples as the command was started
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.replace("microaction-classify", prog),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("skeleton", help=".npy/.npz [L, 44, 2], an MA-52/pyskl .pkl, or a pipeline NAME.pose.npz")
     ap.add_argument("--checkpoint", help="joint-stream MMN checkpoint (without one: the weight-free actions only)")

@@ -1,6 +1,6 @@
 """Pose chunk tasks on a Ray cluster (``--engine ray``), with the same outputs as a local run.
 
-The batch runs exactly as locally (``pipeline.run.run_batch``): this process locks, probes, assembles,
+The batch runs exactly as locally (``pipeline.batch.run_batch``): this process locks, probes, assembles,
 analyses and writes every output; only the pose chunk tasks (``pipeline.posework.run_chunk``, the
 costly part) go to the cluster's CPUs, so one long video spreads over the cluster as well as a folder
 of videos. Each Ray worker process keeps its pose model between tasks. ``--resume``, finished chunks

@@ -36,10 +36,14 @@ POSE_SOURCES = ("pose/", "pipeline/ffmpeg_tools.py", "pipeline/video_probe.py", 
                 "pipeline/cut_detection.py", "pipeline/posework.py", "common/shots.py", "common/frames.py", "common/chunks.py",
                 "definitions/layout.py", "definitions/body.py", "assets/ma52_layout.json")
 ANALYSIS_SOURCES = ("pipeline/motion.py", "pipeline/description.py", "pipeline/segments.py", "pipeline/record.py",
-                    "pipeline/export.py", "pipeline/drawing.py", "pipeline/run.py", "recognizer/kinematics/",
-                    "recognizer/preprocess.py", "recognizer/inference.py", "recognizer/mmn.py",
-                    "recognizer/checkpoints.py", "definitions/", "assets/ma52_labels.tsv")
+                    "pipeline/export.py", "pipeline/drawing.py", "pipeline/run.py", "pipeline/options.py",
+                    "pipeline/videopose.py", "pipeline/pool.py", "pipeline/alphapose_input.py", "pipeline/analysis.py",
+                    "pipeline/notes.py", "pipeline/frame_notes.py", "pipeline/results.py", "pipeline/outputs.py",
+                    "recognizer/kinematics/", "recognizer/preprocess.py",
+                    "recognizer/inference.py", "recognizer/mmn.py", "recognizer/checkpoints.py", "definitions/",
+                    "assets/ma52_labels.tsv")
 SOURCE_ONLY = ("recognizer.inference", "recognizer.mmn", "recognizer.checkpoints")  # import torch
+NOT_RUN = ("pose/export_skeletons.py",)  # in a folder above, but a command of its own (microaction-export)
 
 
 def pose_method() -> str:
@@ -59,7 +63,8 @@ def source_files(sources: tuple[str, ...]) -> list[Path]:
     for s in sources:
         path = ROOT / s
         if s.endswith("/"):
-            out += sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+            out += sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts
+                          and p.relative_to(ROOT).as_posix() not in NOT_RUN)
         else:
             out.append(path)
     return out

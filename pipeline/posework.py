@@ -171,7 +171,7 @@ _BEGUN: str | None = None  # a folder where a worker marks each task it begins (
 
 def worth_sharing(videos: int | None, chunks: int) -> bool:
     """Whether pose work is worth worker processes: not for one video of one chunk (nothing to share out;
-    ``Pipeline.start`` then poses it in this process, the same task a second or two sooner)."""
+    ``videopose.start_pose`` then poses it in this process, the same task a second or two sooner)."""
     return not (videos == 1 and chunks == 1)
 
 

@@ -191,7 +191,7 @@ def video_record(job, fingerprint: str, info, pose: PoseResult, duration: float,
 
 @dataclass
 class FrameCount:
-    """The frames a video's file holds against those decoded (``pipeline.run.count_frames``)."""
+    """The frames a video's file holds against those decoded (``pipeline.frame_notes.count_frames``)."""
     expected: Optional[int]  # its video packets; None when they could not be read
     missing: list[tuple[float, float, int]]  # (start, end, frames) that could not be decoded
 
@@ -246,7 +246,7 @@ def build_record(job, fingerprint: str, info, pose: PoseResult, analysis: VideoA
         "windows": analysis.windows,
         "notes": notes,
         "settings_key": settings_key,
-        "outputs": {},  # filled in as the files are written (pipeline.run)
+        "outputs": {},  # filled in as the files are written (pipeline.results)
         "timing": {},
     }
 

@@ -1,7 +1,7 @@
 """Build a training set from your own annotated videos.
 
-    python -m pose.export_skeletons annotations.csv --labels my_labels.tsv --out dataset/ --split train
-    python -m pose.export_skeletons interview1.eaf interview2.eaf --tier actions --labels my_labels.tsv \
+    microaction-export annotations.csv --labels my_labels.tsv --out dataset/ --split train
+    microaction-export interview1.eaf interview2.eaf --tier actions --labels my_labels.tsv \\
         --poses results/ --out dataset/ --split train
 
 Annotations come from a CSV or from ELAN files:
@@ -18,7 +18,7 @@ Every row is checked (file, line and column in each message): labels in the labe
 the video, a person who is there. The keypoints of those frames (stabilised, as the pipeline uses
 them) are written as the official MA-52 pickle pair (``<split>_data.pkl`` / ``<split>_label.pkl``,
 the default) or as a pyskl pickle (``--format pyskl``), with the label set as ``labels.tsv`` beside
-them, which ``python -m recognizer.train`` then uses.
+them, which ``microaction-train`` then uses.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import user_error_exit
+from common.cli import program_name, user_error_exit
 from common.fileio import check_writable_dir, write_text_atomic
 from common.frames import frame_interval
 from definitions.labels import LABELS_FILE, LabelSet, load_labels
@@ -181,7 +181,8 @@ def write_labels(out: Path, labels: LabelSet) -> Path:
 def main(argv=None) -> int:
     from rich.console import Console
 
-    ap = argparse.ArgumentParser(prog="python -m pose.export_skeletons", description=__doc__,
+    prog = program_name("microaction-export", "pose.export_skeletons")  # usage and examples as the command was started
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.replace("microaction-export", prog),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("annotations", nargs="+", help="a CSV (pose,start_s,end_s,label[,person,clip_id]) or ELAN .eaf files")
     ap.add_argument("--labels", help="label set TSV, or ma52 (default: MA-52)")

@@ -1,6 +1,6 @@
 """Evaluate MMN checkpoints on skeleton data with the MA-52 benchmark's metrics.
 
-    python -m recognizer.evaluate val_data.pkl --checkpoint joint.pt --bone-checkpoint bone.pt --out eval/
+    microaction-evaluate val_data.pkl --checkpoint joint.pt --bone-checkpoint bone.pt --out eval/
 
 Prints top-1/top-5, body top-1, F1 macro/micro at action and body level and F1_mean (two-stream:
 logits averaged 0.5 / 0.5), and writes into ``--out``: ``metrics.json``, ``per_class.csv``,
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import user_error_exit
+from common.cli import program_name, user_error_exit
 from common.fileio import ensure_writable_dir, write_json_atomic, write_text_atomic
 from definitions.labels import load_labels
 from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
@@ -32,7 +32,8 @@ def main(argv=None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    ap = argparse.ArgumentParser(prog="python -m recognizer.evaluate", description=__doc__,
+    prog = program_name("microaction-evaluate", "recognizer.evaluate")  # usage and examples as the command was started
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.replace("microaction-evaluate", prog),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", help="skeleton pickle (MA-52 *_data.pkl with its _label.pkl, or pyskl)")
     ap.add_argument("--split", help="pyskl split name")

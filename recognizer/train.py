@@ -1,6 +1,6 @@
 """Train or fine-tune MMN (joint or bone stream).
 
-    python -m recognizer.train --train train_data.pkl --val val_data.pkl --stream joint --out runs/joint
+    microaction-train --train train_data.pkl --val val_data.pkl --stream joint --out runs/joint
 
 Defaults are the released MA-52 configuration: AdamW (lr 1e-3, weight decay 0.1), batch 64, 120
 epochs, cosine schedule stepped per iteration with 20 warm-up epochs from 1e-7 and a minimum lr of
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from common.cli import user_error_exit
+from common.cli import program_name, user_error_exit
 from common.fileio import atomic_path, check_writable_dir, ensure_writable_dir, write_text_atomic
 from definitions.labels import LABELS_FILE, LabelSet, load_labels, ma52_labels
 from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
@@ -343,7 +343,8 @@ def train(cfg: TrainConfig, console=None) -> dict:
 
 def parse_args(argv=None) -> TrainConfig:
     d = TrainConfig(train="", out="")
-    ap = argparse.ArgumentParser(prog="python -m recognizer.train", description=__doc__,
+    prog = program_name("microaction-train", "recognizer.train")  # usage and examples as the command was started
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.replace("microaction-train", prog),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", required=True, help="training pickle (MA-52 *_data.pkl or pyskl)")
     ap.add_argument("--val", help="validation pickle (best epoch chosen on its top-1)")

@@ -71,7 +71,9 @@ def write_label_tsv(path, classes=MOTIONS):
 def docs_by_workers(video: Path, out: Path, checkpoint: Path | None, workers=(1, 2), **opts) -> dict[int, dict]:
     """The long-mode result documents of ``video`` with each number of pose workers."""
     from pipeline.posework import InlineWorkers, LocalWorkers
-    from pipeline.run import Options, Pipeline, VideoJob
+    from pipeline.inputs import VideoJob
+    from pipeline.options import Options
+    from pipeline.run import Pipeline
 
     docs = {}
     for n in workers:
@@ -80,7 +82,7 @@ def docs_by_workers(video: Path, out: Path, checkpoint: Path | None, workers=(1,
         try:
             docs[n] = pipe.process(VideoJob(video, Path(video.stem))).doc
             # n worker processes really ran the chunks (one: this process)
-            assert type(pipe.workers) is (LocalWorkers if n > 1 else InlineWorkers) and pipe.workers.workers == n
+            assert type(pipe.pool.workers) is (LocalWorkers if n > 1 else InlineWorkers) and pipe.pool.workers.workers == n
         finally:
             pipe.close()
         docs[n].pop("timing")

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import run_pipeline
-from pipeline import run as run_module
-from pipeline.run import Options
+from pipeline.options import Options
 from tests.test_robustness import _person_video, _run
 
 
@@ -172,7 +171,9 @@ class _BuggyBackend:
 
 
 def test_a_bug_of_ours_keeps_its_traceback_and_says_where(tmp_path):
-    from pipeline.run import Pipeline, collect_inputs, run_batch
+    from pipeline.batch import run_batch
+    from pipeline.inputs import collect_inputs
+    from pipeline.run import Pipeline
 
     video = _person_video(tmp_path / "v.mp4")
     out = tmp_path / "out"

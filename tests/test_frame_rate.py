@@ -67,7 +67,9 @@ def answers(pose, fps: float) -> dict:
 
 
 def _pose_of(video: Path, out: Path):
-    from pipeline.run import Options, Pipeline, VideoJob
+    from pipeline.inputs import VideoJob
+    from pipeline.options import Options
+    from pipeline.run import Pipeline
 
     pipe = Pipeline.from_options(Options(out=out, mode="long", workers=1))
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run import BusyError, video_lock
+from pipeline.lock import BusyError, video_lock
 from tests.test_robustness import _person_video, _run
 
 
@@ -60,7 +60,10 @@ def _killed_run(video: Path, out: Path, target: str, **opts) -> None:
     def child() -> None:
         import importlib
 
-        from pipeline.run import Options, Pipeline, collect_inputs, run_batch
+        from pipeline.batch import run_batch
+        from pipeline.inputs import collect_inputs
+        from pipeline.options import Options
+        from pipeline.run import Pipeline
 
         module, name = target.rsplit(".", 1)
 
@@ -151,7 +154,7 @@ def test_a_rerun_that_fails_while_writing_leaves_nothing_of_the_video(tmp_path, 
 
 # -- 5. symlinks: followed, counted once, outputs where the paths as given say -----------------------------
 def test_symlinked_folders_are_searched_once_without_looping(tmp_path):
-    from pipeline.run import collect_inputs
+    from pipeline.inputs import collect_inputs
 
     src, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
     _person_video(src / "a.mp4")
@@ -471,7 +474,7 @@ def test_label_and_annotation_files_with_a_bom_and_line_separators_in_names(tmp_
 
 
 def test_a_video_busy_in_another_run_is_not_done(tmp_path, capsys):
-    from pipeline.run import collect_inputs
+    from pipeline.inputs import collect_inputs
 
     video = _person_video(tmp_path / "v.mp4", seconds=2.0, fps=5)
     out = tmp_path / "out"

@@ -21,6 +21,8 @@ NOT_METHOD = {"common", "common.cli", "common.diskarray", "common.errors", "comm
               "pipeline.report", "pipeline.report.batch_pages", "pipeline.report.cli", "pipeline.report.figures",
               "pipeline.report.keyframes", "pipeline.report.record_files", "pipeline.report.rendering",
               "pipeline.report.summary", "pipeline.report.video_page",
+              "pipeline.lock", "pipeline.failures", "pipeline.outcome", "pipeline.batch",
+              "pipeline.batch_outputs", "pipeline.models", "pipeline.resume",
               "recognizer", "recognizer.errors", "assets", "run_pipeline"}
 
 
@@ -31,10 +33,25 @@ def test_the_version_has_one_home():
     assert TOOL["version"] == pipeline.__version__
 
 
+def test_the_versions_minor_number_is_the_record_schema():
+    """A new schema is a new version: ``tool.version`` 0.3.x writes records of schema 3."""
+    from pipeline.record import SCHEMA_VERSION
+
+    major, minor, patch = (int(n) for n in pipeline.__version__.split("."))
+    assert (major, minor) == (0, SCHEMA_VERSION) and patch >= 0
+
+
+def test_the_python_the_readme_names_is_the_one_the_package_requires():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    oldest = project["project"]["requires-python"].removeprefix(">=")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"Python {oldest}" in readme
+
+
 def test_every_module_the_pipeline_runs_is_in_the_method_or_said_not_to_be():
     """A module added to the pipeline must be put in ``pipeline.method``'s sources (or here, if it computes
     no result): else results of older code would pass for current."""
-    code = ("import sys, run_pipeline, pipeline.run, recognizer.inference; "
+    code = ("import sys, run_pipeline, pipeline.run, pipeline.batch, recognizer.inference; "
             "print(' '.join(m for m in sys.modules if m.split('.')[0] in "
             "('pipeline', 'pose', 'recognizer', 'definitions', 'common', 'assets', 'run_pipeline')))")
     loaded = set(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
@@ -44,6 +61,7 @@ def test_every_module_the_pipeline_runs_is_in_the_method_or_said_not_to_be():
     covered = {".".join(f.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__") for f in files}
     assert loaded - NOT_METHOD <= covered, sorted(loaded - NOT_METHOD - covered)
     assert "pipeline.segments" in covered and "pose.tracking" in covered and "recognizer.kinematics.head_actions" in covered
+    assert "pose.export_skeletons" not in covered  # microaction-export: editing it recomputes no pose
 
 
 def test_code_counts_but_docstrings_and_comments_do_not():

@@ -108,7 +108,7 @@ def test_note_leaves_out_tracks_of_a_moment():
     """A track seen for a few frames (a pose model's flicker) is not announced as a person."""
     import numpy as np
 
-    from pipeline.run import people_note
+    from pipeline.notes import people_note
     from pose.types import PersonTrack
 
     def track(tid, frames):

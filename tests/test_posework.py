@@ -113,7 +113,10 @@ def test_a_dead_worker_process_is_replaced_and_its_tasks_run_again(tmp_path):
 def test_worker_processes_start_only_when_there_is_something_to_share(tmp_path):
     """One video of one chunk runs in this process whatever --workers says; two videos go to the workers."""
     from pipeline.posework import InlineWorkers
-    from pipeline.run import Options, Pipeline, collect_inputs, run_batch
+    from pipeline.batch import run_batch
+    from pipeline.inputs import collect_inputs
+    from pipeline.options import Options
+    from pipeline.run import Pipeline
 
     for name in ("a", "b"):
         make_sample_video(tmp_path / "in" / f"{name}.mp4", seconds=1, fps=10, size=128)
@@ -121,7 +124,7 @@ def test_worker_processes_start_only_when_there_is_something_to_share(tmp_path):
         pipe = Pipeline(Options(out=tmp_path / kind.__name__, workers=2, report=False))
         try:
             assert run_batch(collect_inputs(videos), pipe).exit_code == 0
-            assert type(pipe.workers) is kind
+            assert type(pipe.pool.workers) is kind
         finally:
             pipe.close()
 
@@ -148,7 +151,10 @@ def test_pose_begins_while_the_models_load(tmp_path, monkeypatch, ref_checkpoint
     are loaded (~2 s the workers need not wait): here the loading itself waits until a worker has begun
     a chunk, so handing the chunks out only after the models would never finish."""
     import recognizer.inference as inference
-    from pipeline.run import Options, Pipeline, collect_inputs, run_batch
+    from pipeline.batch import run_batch
+    from pipeline.inputs import collect_inputs
+    from pipeline.options import Options
+    from pipeline.run import Pipeline
 
     for name in ("a", "b"):
         make_sample_video(tmp_path / "in" / f"{name}.mp4", seconds=1, fps=5, size=96)
@@ -157,7 +163,7 @@ def test_pose_begins_while_the_models_load(tmp_path, monkeypatch, ref_checkpoint
     def after_a_chunk_began(*args, **kwargs):
         deadline = time.monotonic() + 120
         while True:
-            workers = getattr(box.get("pipeline"), "_workers", None)
+            workers = getattr(getattr(box.get("pipeline"), "pool", None), "_workers", None)
             begun = getattr(workers, "_begun", None)
             if begun and any(Path(begun).iterdir()):
                 return real(*args, **kwargs)
@@ -298,7 +304,7 @@ def test_speed_options_are_checked(tmp_path, capsys, args, message):
 
 
 def test_pose_fps_and_chunk_geometry_count_for_the_cache_but_workers_do_not(tmp_path, monkeypatch):
-    from pipeline.run import Options
+    from pipeline.options import Options
 
     base = Options(out=tmp_path)
     assert Options(out=tmp_path, workers=7).settings_key([]) == base.settings_key([])

@@ -74,8 +74,7 @@ def test_a_real_record_fits(tmp_path, small_video):
 
 
 def test_pose_backends_and_reporters_meet_their_protocols():
-    from pipeline.progress import Reporter, RichReporter
-    from pipeline.run import NullReporter
+    from pipeline.progress import NullReporter, Reporter, RichReporter
     from pose.alphapose import AlphaPoseLiveBackend
     from pose.estimate import make_backend
     from pose.types import PoseBackend

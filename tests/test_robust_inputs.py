@@ -63,12 +63,12 @@ def test_a_bug_while_loading_the_models_keeps_its_traceback(tmp_path, capsys, mo
 
 
 def test_a_value_error_in_the_analysis_is_a_bug_not_the_users(tmp_path, capsys, monkeypatch):
-    import pipeline.run
+    import pipeline.analysis
 
     def broken(*args, **kwargs):
         raise ValueError("shapes (3,) and (4,) not aligned")
 
-    monkeypatch.setattr(pipeline.run, "analyse_track", broken)
+    monkeypatch.setattr(pipeline.analysis, "analyse_track", broken)
     video = _person_video(tmp_path / "v.mp4")
     out = tmp_path / "out"
     code, err = _run([video, "--out", out, "--workers", "1", "--no-report"], capsys)

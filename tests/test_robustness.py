@@ -16,7 +16,11 @@ from hypothesis.extra.numpy import arrays
 import run_pipeline
 from definitions.skeleton_io import SkeletonFileError, read_skeleton_file
 from pipeline.export import validate
-from pipeline.run import Options, Pipeline, collect_inputs, run_batch, video_lock
+from pipeline.batch import run_batch
+from pipeline.inputs import collect_inputs
+from pipeline.lock import video_lock
+from pipeline.options import Options
+from pipeline.run import Pipeline
 from pipeline.sample import sample_frames
 from pipeline.ffmpeg_tools import VideoError
 from pipeline.video_decode import iter_frames

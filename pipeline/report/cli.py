@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.cli import terminal_line, visible
+from common.cli import program_name, terminal_line, visible
 
 from .batch_pages import batch_entries, write_batch
 from .record_files import find_records, report_path
@@ -14,11 +14,12 @@ from .video_page import write_video_report
 
 
 def main(argv: list[str] | None = None) -> int:
+    prog = program_name("microaction-report", "pipeline.report")  # usage and example as the command was started
     ap = argparse.ArgumentParser(
-        prog="python -m pipeline.report",
+        prog=prog,
         description="Build the browser reports of an output folder from its JSON records: NAME.report.html per "
                     "video, index.html and summary.csv for the folder (also for runs made before reports existed).",
-        epilog="example: python -m pipeline.report results/ --video-root interviews/")
+        epilog=f"example: {prog} results/ --video-root interviews/")
     ap.add_argument("out", type=Path, help="output folder of microaction-run")
     ap.add_argument("--video-root", type=Path,
                     help="input folder the videos were under, when they have moved since the run")
