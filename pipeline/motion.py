@@ -2,23 +2,23 @@
 
 * Body scale: the person's median torso length (neck to hip centre; shoulder width where the hips
   are not seen), in pixels. All distances and speeds below are in torso lengths.
-* Motion energy of a stretch of frames, from the stabilised keypoints (``pose.stabilize``): each
-  joint's speed at each frame (``joint_speed``) is the time derivative of its trajectory averaged over
+* Motion energy of a stretch of frames, from the stabilised keypoints (``pose.stabilize``): each joint's
+  speed at each frame (``joint_speed``) is the time derivative of its trajectory averaged over
   ``SMOOTH_S`` seconds, over the frames where it is reliably seen (inside the picture, confidence >=
   ``MIN_SCORE``). Between frames the trajectory is the Catmull-Rom cubic through them, and the average
   (a Gaussian with the spread of a ``SMOOTH_S`` box) and its derivative are taken of that continuous
   curve (``trajectory_kernels``): a movement measures the same speed at 15 as at 60 fps, where an
   average sampled at the frames spans less than a frame at 15 fps. The average removes what is left of
   the pose model's frame-to-frame jitter (also for AlphaPose keypoints, which are not smoothed) but
-  keeps micro-actions (a 3 Hz nod keeps 0.85 of its speed). Then, for each body region (head, torso,
-  arms/hands, legs), the median over its joints of each joint's mean speed in torso lengths per second
-  over consecutive reliable frames; the stretch's energy is the largest region's. Measured on MA-52
-  demo clips with MediaPipe: nodding 0.074, shaking body 0.24; frozen frames 0.017-0.024
-  (docs/POSE_QUALITY.md). The same footage at 25-60 fps measures within 10 % of its 30 fps energy; at
-  15 fps jitter-dominated joints read up to 21 % faster (README "Frame rates": the jitter of a pose
-  model that runs every 67 ms cannot be averaged away without damping movements). A window whose
-  energy is below ``STILL_THRESHOLD`` is "still": MMN has no class for "nothing happening", so such
-  windows are not forced into an action.
+  keeps micro-actions (a 3 Hz nod keeps 0.83-0.85 of its speed at 15-60 fps). Then, for each body region
+  (head, torso, arms/hands, legs), the median over its joints of each joint's mean speed in torso
+  lengths per second over consecutive reliable frames; the stretch's energy is the largest region's.
+  Measured on MA-52 demo clips with MediaPipe: nodding 0.074, shaking body 0.24; frozen frames
+  0.017-0.024 (docs/POSE_QUALITY.md). The same footage at 25-60 fps measures within 10 % of its 30 fps
+  energy, at 15 fps within 21 % (keypoints stabilised at 30 fps and then thinned to 15 fps: within 3 %;
+  the rest is the jitter of resting fingertips that the stabiliser leaves in at 15 fps, README "Frame
+  rates"). A window whose energy is below ``STILL_THRESHOLD`` is "still": MMN has no class for "nothing
+  happening", so such windows are not forced into an action.
 * Hand contacts (``pipeline.description``): a hand (wrist and fingertips) within
   ``CONTACT_DISTANCE`` torso lengths of the face/head, the torso or the legs (``TARGETS``, surfaces
   from ``surface_points``), for at least ``MIN_CONTACT_S`` seconds.
