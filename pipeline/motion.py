@@ -185,8 +185,11 @@ def joint_speed(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, step: 
     """Speed of each joint at each frame [T, V] (pixels / s; NaN where no reliable frame is in reach): the
     time derivative of its trajectory averaged over ``SMOOTH_S`` (``trajectory_kernels``), using only the
     frames where ``ok`` (normalised convolution, differentiated by the quotient rule), divided by the
-    frame times' own derivative (the same kernel), so that equal timestamps or a hole in them do not
-    read as a jump."""
+    frame times' own derivative (the same kernel over every frame; beyond the stretch's ends the times
+    go on at ``step``), so that equal timestamps, jittered times or a hole do not read as a jump: a
+    steady movement reads its speed exactly wherever the average's reach holds reliable frames only
+    (tests/test_joint_speed.py); next to the stretch's ends and unseen frames the average is one-sided
+    and reads it slower."""
     h, dh = trajectory_kernels(SMOOTH_S / math.sqrt(12.0) / step)
     w = ok.astype(np.float64)[..., None]
     x = np.where(ok[..., None], keypoints, 0.0)
