@@ -157,8 +157,8 @@ def smoothing_kernel(width: float) -> np.ndarray:
     average "over 0.1 s" spans the same time at any frame rate, never a rounded number of frames (3
     frames are 0.2 s at 15 fps, where a 3 Hz nod measured at 0.59 of its speed at 30 fps). A Gaussian
     rather than a box with fractional ends: sampled at low rates a box damps a 3-4 Hz movement more than
-    it does at 30 fps. Used for per-frame values (energies, part motion); joint speeds are measured on the
-    continuous trajectory instead (``trajectory_kernels``)."""
+    it does at 30 fps. Used to average per-frame values over time (energies, part motion); speeds are
+    measured on the continuous trajectory instead (``trajectory_kernels``)."""
     sigma = max(1.0, float(width)) / math.sqrt(12.0)
     reach = int(math.ceil(KERNEL_TRUNCATE * sigma))
     k = np.exp(-0.5 * (np.arange(-reach, reach + 1) / sigma) ** 2)
@@ -175,10 +175,17 @@ def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: flo
     """Joint speeds [T-1, V] (torso lengths / s) between consecutive frames and where both frames are
     reliable: the mean of the two frames' speeds (``joint_speed``; ``step``: the whole stretch's frame
     interval, which sets the kernels for every chunk)."""
-    sp = joint_speed(keypoints, ok, times, step) / scale
-    speed = 0.5 * (sp[1:] + sp[:-1])
+    speed = pair_speed(keypoints, ok, times, step) / scale
     both = ok[1:] & ok[:-1] & np.isfinite(speed)
     return speed, both
+
+
+def pair_speed(points: np.ndarray, ok: np.ndarray, times: np.ndarray, step: float) -> np.ndarray:
+    """[T-1, V] speeds (pixels / s) of points [T, V, 2] between consecutive frames: the mean of the two
+    frames' ``joint_speed`` (the one measure of a trajectory's speed: joints here, body parts in
+    ``pipeline.description``)."""
+    sp = joint_speed(points, ok, times, step)
+    return 0.5 * (sp[1:] + sp[:-1])
 
 
 def joint_speed(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, step: float) -> np.ndarray:
@@ -267,18 +274,6 @@ def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         per_region.append(med)
     e = moving_average(np.max(per_region, axis=0), max(1.0, SMOOTH_S / step))
     return np.concatenate(([e[0]], e))
-
-
-def smooth_tracks(keypoints: np.ndarray, ok: np.ndarray, width: float) -> np.ndarray:
-    """Average over ``width`` frames along T (``smoothing_kernel``), using only frames where ``ok`` [T, V]."""
-    if width <= 1:
-        return keypoints.astype(np.float64)
-    x = np.where(ok[..., None], keypoints, 0.0).astype(np.float64)
-    w = ok.astype(np.float64)[..., None]
-    num = moving_average(x, width, mode="constant")
-    den = moving_average(w, width, mode="constant")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 1e-9, num / den, np.nan)
 
 
 def motion_energy(energies: dict[str, float]) -> float:
