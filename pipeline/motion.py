@@ -50,7 +50,7 @@ MIN_CONTACT_S = 0.2
 KERNEL_TRUNCATE = 3.0  # smoothing kernels end at 3 standard deviations
 _QUADRATURE = 256  # points a frame where trajectory_kernels integrates the continuous curve
 ENERGY_CONTEXT_S = 1.0  # seconds on each side that give a chunk's speeds and energies their whole-video values
-# (they depend on 2 x SMOOTH_S around a frame)
+# (a frame's speed depends on 3 standard deviations of the SMOOTH_S average, and 2 frames of the cubic, around it)
 
 _L = ma52_layout()
 REGION_JOINTS = {r: np.array(_L.indices(*names)) for r, names in REGIONS.items()}
