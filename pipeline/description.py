@@ -1,7 +1,8 @@
 """The weight-free movement description: MA-52 body part, touch events and resting contacts, and
 movement episodes, from one person's (stabilised) keypoints alone.
 
-* **Own motion of each body part**, per frame, in torso lengths per second. A part moves by itself
+* **Own motion of each body part**, per frame, in torso lengths per second (speeds measured as the
+  motion energy's, ``motion.pair_speed``: the same at every frame rate). A part moves by itself
   when its joints move both in the picture and relative to their parent in the kinematic tree: the
   head relative to the neck (mid-shoulders), each arm's joints relative to their shoulder, each leg's
   relative to its hip, in the frame of the shoulder line (a leaning torso does not move its head).
@@ -155,9 +156,6 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
     if n < 2:
         return out
     step = frame_interval(times) if step is None else step  # a chunk gets its whole shot's (same values)
-    width = max(1.0, motion.SMOOTH_S / step)
-    dt = np.diff(times)
-    dt = np.where(dt > 0, dt, np.nan)
     kp = np.asarray(keypoints, np.float64)
     across = kp[:, _SHOULDERS[0]] - kp[:, _SHOULDERS[1]]
     across /= np.linalg.norm(across, axis=-1, keepdims=True)
@@ -165,8 +163,7 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
     along = np.stack([-across[:, 1], across[:, 0]], -1)
 
     def speed(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        sm = motion.smooth_tracks(x[:, None], valid[:, None], width)[:, 0]
-        return np.linalg.norm(np.diff(sm, axis=0), axis=-1) / dt / scale
+        return motion.pair_speed(x[:, None], valid[:, None], times, step)[:, 0] / scale
 
     for p, part in enumerate(MOTION_PARTS):
         speeds = []

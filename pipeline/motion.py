@@ -2,27 +2,34 @@
 
 * Body scale: the person's median torso length (neck to hip centre; shoulder width where the hips
   are not seen), in pixels. All distances and speeds below are in torso lengths.
-* Motion energy of a stretch of frames, from the stabilised keypoints (``pose.stabilize``): each
-  joint's trajectory is first averaged over ``SMOOTH_S`` seconds (``smoothing_kernel``: the same time
-  at every frame rate; over the frames where it is reliably seen, confidence >= ``MIN_SCORE``), which removes what is left of the pose model's
-  frame-to-frame jitter (also for AlphaPose keypoints, which are not smoothed) but keeps
-  micro-actions. Then, for each body region (head, torso, arms/hands, legs),
-  the median over its joints of each joint's mean speed in torso lengths per second over
-  consecutive reliable frames (inside the picture, confidence >= ``MIN_SCORE``); the stretch's
-  energy is the largest region's. Measured on MA-52 demo clips with MediaPipe: nodding 0.073,
-  shaking body 0.24; frozen frames 0.017-0.024 (docs/POSE_QUALITY.md). A window whose energy is
-  below ``STILL_THRESHOLD`` is "still": MMN has no class for
-  "nothing happening", so such windows are not forced into an action.
+* Motion energy of a stretch of frames, from the stabilised keypoints (``pose.stabilize``): each joint's
+  speed at each frame (``joint_speed``) is the time derivative of its trajectory averaged over
+  ``SMOOTH_S`` seconds, over the frames where it is reliably seen (inside the picture, confidence >=
+  ``MIN_SCORE``). Between frames the trajectory is the Catmull-Rom cubic through them, and the average
+  (a Gaussian with the spread of a ``SMOOTH_S`` box) and its derivative are taken of that continuous
+  curve (``trajectory_kernels``): a movement measures the same speed at 15 as at 60 fps, where an
+  average sampled at the frames spans less than a frame at 15 fps. The average removes what is left of
+  the pose model's frame-to-frame jitter (also for AlphaPose keypoints, which are not smoothed) but
+  keeps micro-actions (a 3 Hz nod keeps 0.83-0.85 of its speed at 15-60 fps). Then, for each body region
+  (head, torso, arms/hands, legs), the median over its joints of each joint's mean speed in torso
+  lengths per second over consecutive reliable frames; the stretch's energy is the largest region's.
+  Measured on MA-52 demo clips with MediaPipe: nodding 0.074, shaking body 0.24; frozen frames
+  0.017-0.024 (docs/POSE_QUALITY.md). The same footage at 25-60 fps measures within 10 % of its 30 fps
+  energy, at 15 fps within 21 % (keypoints stabilised at 30 fps and then thinned to 15 fps: within 3 %;
+  the rest is the jitter of resting fingertips that the stabiliser leaves in at 15 fps, README "Frame
+  rates"). A window whose energy is below ``STILL_THRESHOLD`` is "still": MMN has no class for "nothing
+  happening", so such windows are not forced into an action.
 * Hand contacts (``pipeline.description``): a hand (wrist and fingertips) within
   ``CONTACT_DISTANCE`` torso lengths of the face/head, the torso or the legs (``TARGETS``, surfaces
   from ``surface_points``), for at least ``MIN_CONTACT_S`` seconds.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-from scipy.ndimage import convolve1d
+from scipy.ndimage import convolve1d, correlate1d
 
 from common.chunks import pieces
 from common.frames import frame_interval
@@ -42,8 +49,9 @@ CONTACT_DISTANCE = 0.2  # torso lengths
 CONTACT_MIN_SCORE = 0.3
 MIN_CONTACT_S = 0.2
 KERNEL_TRUNCATE = 3.0  # smoothing kernels end at 3 standard deviations
+_QUADRATURE = 256  # points a frame where trajectory_kernels integrates the continuous curve
 ENERGY_CONTEXT_S = 1.0  # seconds on each side that give a chunk's speeds and energies their whole-video values
-# (they depend on 2 x SMOOTH_S around a frame)
+# (a frame's speed depends on 3 standard deviations of the SMOOTH_S average, and 2 frames of the cubic, around it)
 
 _L = ma52_layout()
 REGION_JOINTS = {r: np.array(_L.indices(*names)) for r, names in REGIONS.items()}
@@ -128,9 +136,9 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         return {r: 0.0 for r in REGION_JOINTS}
     total = np.zeros(keypoints.shape[1])
     count = np.zeros(keypoints.shape[1])
-    pad, width = context_frames(times), smoothing_width(times)  # the whole stretch's, for every chunk
+    pad, step = context_frames(times), frame_interval(times)  # the whole stretch's, for every chunk
     for p in pieces(0, n - 1, chunk, pad):  # pieces of the frame pairs: pair k is frames k and k + 1
-        sp, both = _speeds(keypoints[p.lo:p.hi + 1], ok[p.lo:p.hi + 1], times[p.lo:p.hi + 1], scale, width)
+        sp, both = _speeds(keypoints[p.lo:p.hi + 1], ok[p.lo:p.hi + 1], times[p.lo:p.hi + 1], scale, step)
         total += np.where(both[p.own], sp[p.own], 0.0).sum(0)
         count += both[p.own].sum(0)
     per_joint = np.where(count >= MIN_COVERAGE * (n - 1), total / np.maximum(count, 1), np.nan)
@@ -139,11 +147,6 @@ def region_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         vals = per_joint[joints]
         out[region] = float(np.nanmedian(vals)) if np.isfinite(vals).any() else 0.0
     return out
-
-
-def smoothing_width(times: np.ndarray) -> float:
-    """``SMOOTH_S`` in frames (a real number, >= 1) at the stretch's frame interval."""
-    return max(1.0, SMOOTH_S / frame_interval(times))
 
 
 def context_frames(times: np.ndarray, seconds: float = ENERGY_CONTEXT_S) -> int:
@@ -156,9 +159,9 @@ def smoothing_kernel(width: float) -> np.ndarray:
     standard deviation of a ``width``-frame box (``width / sqrt(12)``), sampled at the frames. So an
     average "over 0.1 s" spans the same time at any frame rate, never a rounded number of frames (3
     frames are 0.2 s at 15 fps, where a 3 Hz nod measured at 0.59 of its speed at 30 fps). A Gaussian
-    rather than a box with fractional ends: sampled at low rates a box damps a 3-4 Hz nod more than it
-    does at 30 fps; with the Gaussian a 3 Hz nod measures within 10 % from 15 to 60 fps
-    (tests/test_frame_rate.py)."""
+    rather than a box with fractional ends: sampled at low rates a box damps a 3-4 Hz movement more than
+    it does at 30 fps. Used to average per-frame values over time (energies, part motion); speeds are
+    measured on the continuous trajectory instead (``trajectory_kernels``)."""
     sigma = max(1.0, float(width)) / math.sqrt(12.0)
     reach = int(math.ceil(KERNEL_TRUNCATE * sigma))
     k = np.exp(-0.5 * (np.arange(-reach, reach + 1) / sigma) ** 2)
@@ -171,16 +174,75 @@ def moving_average(x: np.ndarray, width: float, axis: int = 0, mode: str = "near
 
 
 def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
-            width: float) -> tuple[np.ndarray, np.ndarray]:
-    """Smoothed joint speeds [T-1, V] (torso lengths / s) and where both frames are reliable."""
-    dt = np.diff(times)
-    dt = np.where(dt > 0, dt, np.nan)
-    both = ok[1:] & ok[:-1]
-    smooth = smooth_tracks(keypoints, ok, width)
-    with np.errstate(invalid="ignore"):
-        speed = np.linalg.norm(np.diff(smooth, axis=0), axis=-1) / dt[:, None] / scale
-    both = both & np.isfinite(speed)
+            step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Joint speeds [T-1, V] (torso lengths / s) between consecutive frames and where both frames are
+    reliable: the mean of the two frames' speeds (``joint_speed``; ``step``: the whole stretch's frame
+    interval, which sets the kernels for every chunk)."""
+    speed = pair_speed(keypoints, ok, times, step) / scale
+    both = ok[1:] & ok[:-1] & np.isfinite(speed)
     return speed, both
+
+
+def pair_speed(points: np.ndarray, ok: np.ndarray, times: np.ndarray, step: float) -> np.ndarray:
+    """[T-1, V] speeds (pixels / s) of points [T, V, 2] between consecutive frames: the mean of the two
+    frames' ``joint_speed`` (the one measure of a trajectory's speed: joints here, body parts in
+    ``pipeline.description``)."""
+    sp = joint_speed(points, ok, times, step)
+    return 0.5 * (sp[1:] + sp[:-1])
+
+
+def joint_speed(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, step: float) -> np.ndarray:
+    """Speed of each joint at each frame [T, V] (pixels / s; NaN where no reliable frame is in reach): the
+    time derivative of its trajectory averaged over ``SMOOTH_S`` (``trajectory_kernels``), using only the
+    frames where ``ok`` (normalised convolution, differentiated by the quotient rule), divided by the
+    frame times' own derivative (the same kernel over every frame; beyond the stretch's ends the times
+    go on at ``step``), so that equal timestamps, jittered times or a hole do not read as a jump: a
+    steady movement reads its speed exactly wherever the average's reach holds reliable frames only
+    (tests/test_joint_speed.py); next to the stretch's ends and unseen frames the average is one-sided
+    and reads it slower."""
+    h, dh = trajectory_kernels(SMOOTH_S / math.sqrt(12.0) / step)
+    w = ok.astype(np.float64)[..., None]
+    x = np.where(ok[..., None], keypoints, 0.0)
+    den, dden = (correlate1d(w, k, axis=0, mode="constant") for k in (h, dh))
+    num, dnum = (correlate1d(x, k, axis=0, mode="constant") for k in (h, dh))
+    reach = len(dh) // 2  # the times go on at the stretch's frame interval beyond its ends
+    t = np.asarray(times, np.float64)
+    t = np.concatenate([t[0] - step * np.arange(reach, 0, -1), t, t[-1] + step * np.arange(1, reach + 1)])
+    per_frame = np.convolve(t, dh[::-1], mode="valid")  # seconds a frame, at each frame
+    with np.errstate(invalid="ignore", divide="ignore"):
+        velocity = (dnum * den - num * dden) / den ** 2  # pixels a frame
+        speed = np.linalg.norm(velocity, axis=-1) / per_frame[:, None]
+    return np.where((den[..., 0] > 1e-6) & (per_frame[:, None] > 0), speed, np.nan)
+
+
+@functools.lru_cache(maxsize=64)
+def trajectory_kernels(sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weights over frame offsets -R..R: ``h`` gives the value at a frame, ``dh`` its derivative per frame,
+    of a trajectory drawn through its frames as the Catmull-Rom cubic (the curve through every frame
+    with a continuous direction) and averaged over time with a Gaussian of ``sigma`` frames (the spread
+    of a ``SMOOTH_S`` average). Computed on the continuous curve (quadrature, 256 points a frame), so the
+    average and the speed are the same at any frame rate even when ``sigma`` is under a frame: a 3 Hz
+    nod measures within 3 % from 15 to 60 fps (tests/test_frame_rate.py), where a Gaussian sampled at
+    the frames let it read 8 % faster at 15 fps than at 30 and let more of the pose model's jitter
+    through (README "Frame rates")."""
+    sigma = max(float(sigma), 1e-3)
+    reach = int(math.ceil(KERNEL_TRUNCATE * sigma)) + 2  # the Gaussian's reach plus the cubic's two frames
+    tau = np.arange(-reach * _QUADRATURE, reach * _QUADRATURE + 1) / _QUADRATURE  # frames
+    g = np.exp(-0.5 * (tau / sigma) ** 2)
+    dg = -tau / sigma ** 2 * g
+    offsets = np.arange(-reach, reach + 1)
+    # at frame 0: the integral of g(-tau) x(tau) and of its derivative, x(tau) = sum_k x_k cubic(tau - k)
+    # (g is even, g' odd); sums over the uniform grid, normalised below
+    h = np.array([np.sum(g * _catmull_rom(tau - k)) for k in offsets])
+    dh = np.array([np.sum(-dg * _catmull_rom(tau - k)) for k in offsets])
+    return h / h.sum(), dh / np.dot(offsets, dh)  # exact for a straight line: value 1, slope 1 frame a frame
+
+
+def _catmull_rom(u: np.ndarray) -> np.ndarray:
+    """The Catmull-Rom (Keys, a = -1/2) interpolation kernel: the curve through the frames."""
+    a = np.abs(u)
+    return np.where(a <= 1, (1.5 * a - 2.5) * a * a + 1,
+                    np.where(a < 2, ((-0.5 * a + 2.5) * a - 4) * a + 2, 0.0))
 
 
 def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
@@ -191,17 +253,17 @@ def frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale
     does not grow with the video's length."""
     n = len(times)
     parts = []
-    pad, width = context_frames(times), smoothing_width(times)  # the whole stretch's, for every chunk
+    pad, step = context_frames(times), frame_interval(times)  # the whole stretch's, for every chunk
     for p in pieces(0, n, chunk, pad):
-        parts.append(_frame_energy(keypoints[p.lo:p.hi], ok[p.lo:p.hi], times[p.lo:p.hi], scale, width)[p.own])
+        parts.append(_frame_energy(keypoints[p.lo:p.hi], ok[p.lo:p.hi], times[p.lo:p.hi], scale, step)[p.own])
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float, width: float) -> np.ndarray:
+def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float, step: float) -> np.ndarray:
     n = len(times)
     if n < 2:
         return np.zeros(n)
-    speed, both = _speeds(keypoints, ok, times, scale, width)
+    speed, both = _speeds(keypoints, ok, times, scale, step)
     speed = np.where(both, speed, np.nan)
     per_region = []
     for joints in REGION_JOINTS.values():
@@ -211,20 +273,8 @@ def _frame_energy(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scal
         if has.any():
             med[has] = np.nanmedian(vals[has], axis=1)
         per_region.append(med)
-    e = moving_average(np.max(per_region, axis=0), width)
+    e = moving_average(np.max(per_region, axis=0), max(1.0, SMOOTH_S / step))
     return np.concatenate(([e[0]], e))
-
-
-def smooth_tracks(keypoints: np.ndarray, ok: np.ndarray, width: float) -> np.ndarray:
-    """Average over ``width`` frames along T (``smoothing_kernel``), using only frames where ``ok`` [T, V]."""
-    if width <= 1:
-        return keypoints.astype(np.float64)
-    x = np.where(ok[..., None], keypoints, 0.0).astype(np.float64)
-    w = ok.astype(np.float64)[..., None]
-    num = moving_average(x, width, mode="constant")
-    den = moving_average(w, width, mode="constant")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 1e-9, num / den, np.nan)
 
 
 def motion_energy(energies: dict[str, float]) -> float:

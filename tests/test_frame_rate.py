@@ -28,10 +28,12 @@ from tests.conftest import SHARED, _need
 from tests.helpers import ffmpeg
 
 RATES = (15, 25, 30, 50, 60)
-# how far a window's or an episode's motion energy may be from its value at 30 fps (measured, README "Frame
-# rates": 30-60 fps within 3 %, 25 fps within 11 %; at 15 fps the jitter of resting fingertips (head turn)
-# and of a nodding head reads up to 35 % faster when every other frame is left out)
-TOLERANCE = {15: 0.40, 25: 0.12, 30: 0.0, 50: 0.05, 60: 0.05}
+# how far a window's or an episode's motion energy may be from its value at 30 fps (the issue asks 10 %; measured,
+# README "Frame rates": 25-60 fps within 10 % (25 fps: 9.9 %, the head turn's resting fingertips), 50-60 fps within
+# 3 %; at 15 fps up to 21 %: the pose model's frame-to-frame jitter of those fingertips, which a stabiliser running at
+# 30 fps removes before the frames are dropped, is left in the frames a 15 fps video keeps and cannot be averaged away
+# without damping a nod)
+TOLERANCE = {15: 0.25, 25: 0.10, 30: 0.0, 50: 0.05, 60: 0.05}
 
 
 def resample(track: PersonTrack, times: np.ndarray, fps: float) -> tuple[PersonTrack, np.ndarray]:
