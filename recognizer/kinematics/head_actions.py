@@ -1,6 +1,10 @@
 """Head actions from the head-pose angles: B1 nodding, B2 shaking head, B3 turning head, B4 tilting
 head, B5 bowing head, B6 head up.
 
+The angles are read on a uniform grid of ``GRID_S`` (linear between the frames) and averaged over
+``SMOOTH_S`` there, so every duration below is measured in seconds whatever the frame rate (``_runs``
+says what read at the frames did: docs/KINEMATICS.md, "Frame rates").
+
 Each angle (yaw, pitch, roll; ``headpose``) is cut into **swings**: movements from one turning point
 to the next of at least ``MIN_SWING_DEG`` (a zigzag with that hysteresis, so jitter below it never
 makes a turning point). A swing starts when the angle last left its turning point by
@@ -13,8 +17,9 @@ ends when it is first that close to the next one after its middle; what lies bet
   is one instance; some nods start upward) -> B1 nodding. Yaw: three or more swings (left-right-left) -> B2 shaking head; two (out and
   back) -> B3 turning head (a glance aside), when large enough for a turn. Roll: B4 tilting head.
 * **Displacements** (looked for first): a swing followed by a hold of at least ``MIN_HOLD_S`` (the
-  head stays turned, tilted, bowed or raised, within ``HOLD_TOLERANCE`` of the swing), with the return
-  when the angle comes back halfway within ``MAX_HOLD_S`` (however slowly): yaw -> B3,
+  head stays turned, tilted, bowed or raised, within ``HOLD_TOLERANCE`` of the swing, and no quick
+  swing back larger than that begins), with the return when the angle comes back halfway within
+  ``MAX_HOLD_S`` (however slowly; a flick back undone within ``MIN_HOLD_S`` is none): yaw -> B3,
   roll -> B4, pitch down -> B5 bowing head, pitch up -> B6 head up, each when the swing reaches its
   ``DISPLACEMENT_DEG``.
 
