@@ -119,11 +119,7 @@ def test_same_answer_at_every_frame_rate(poses, clip):
         assert base["episodes"], base  # something moves in each of the others
 
 
-@pytest.mark.parametrize("clip", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="the weight-free recognizer's instances (issue 28) "
-                                             "still split or move by up to 2 frames with the rate: the head turn's edges "
-                                             "at 15 fps, the talker's nods split at 15-30 fps (README Frame rates)"))
-    for c in ("turn", "talker")] + ["frozen"])
+@pytest.mark.parametrize("clip", ["turn", "talker", "frozen"])
 def test_segments_shown_are_the_same_at_every_frame_rate(poses, clip):
     base = answers(poses[clip], 30)["segments"]
     for fps in RATES:

@@ -118,6 +118,52 @@ def test_head_actions_from_known_angles(kind, fps):
     assert 0.5 <= inst.score <= 1 and inst.evidence["amplitude_deg"] > 0
 
 
+def _sampled(fps: float, seconds: float, curve) -> tuple[np.ndarray, np.ndarray]:
+    """Angles [T, 3] of a movement given in continuous time (``curve(t)`` -> [T, 3]) at ``fps``."""
+    t = np.arange(int(seconds * fps)) / fps
+    return t, curve(t)
+
+
+def _talk_nods(t: np.ndarray) -> np.ndarray:
+    """A nod (pitch 6.5 deg down and back, 0.5 s), a rest of 0.25 s, then the head up 6 deg and slowly back
+    (0.2 s up, 0.6 s down): the shape of a real_dev talker's nods."""
+    a = np.zeros((len(t), 3))
+    u = t - 1.0
+    a[:, 1] = -6.5 * np.where((u >= 0) & (u <= 0.5), 0.5 - 0.5 * np.cos(2 * np.pi * np.clip(u / 0.5, 0, 1)), 0.0)
+    up = t - 1.75
+    a[:, 1] += 6.0 * np.where(up < 0, 0, np.where(up < 0.2, 0.5 - 0.5 * np.cos(np.pi * up / 0.2),
+                                                   0.5 + 0.5 * np.cos(np.pi * np.clip((up - 0.2) / 0.6, 0, 1))))
+    return a + 0.4 * np.sin(2 * np.pi * 0.7 * t)[:, None]  # a slow wander, the same at every rate
+
+
+def _flicked_turn(t: np.ndarray) -> np.ndarray:
+    """A head turned 10 deg at 0.5 s and held to the end, with the fit flicking back to 0 for 0.06 s at
+    1.5 s (a frame or two, as fits of small faces flip)."""
+    a = np.zeros((len(t), 3))
+    a[:, 0] = 10 * np.clip((t - 0.5) / 0.1, 0, 1)
+    a[(t >= 1.5) & (t < 1.56), 0] = 0.0
+    return a
+
+
+@pytest.mark.parametrize("curve, codes", [(_talk_nods, ["B1", "B1"]), (_flicked_turn, ["B3"])])
+def test_head_actions_are_the_same_at_every_frame_rate(curve, codes):
+    """The same movement sampled at 15-60 fps gives the same instances, edges within a frame at 15 fps: the
+    rest between the nods is measured in seconds (read at the frames, each swing's edge fell up to a frame
+    outward: two instances ending 0.1 s apart at 15 and 30 fps, one at 50 and 60), and a flick back
+    during a held turn is no return at any rate (it was read as the turn's return)."""
+    got = {}
+    for fps in (15, 25, 30, 50, 60):
+        t, angles = _sampled(fps, 3.0, curve)
+        found = ha.head_actions(_pose_series(angles), t)
+        got[fps] = [(i.code, i.start_s, i.end_s, i.evidence.get("returned")) for i in found]
+    assert [i[0] for i in got[30]] == codes, got
+    assert all(i[3] is not True for i in got[30]), got
+    for fps, found in got.items():
+        assert [(i[0], i[3]) for i in found] == [(i[0], i[3]) for i in got[30]], got
+        for (_, a, b, _), (_, a0, b0, _) in zip(found, got[30]):
+            assert abs(a - a0) <= 1 / 15 and abs(b - b0) <= 1 / 15, got
+
+
 def test_still_head_and_slow_drift_give_no_action():
     rng = np.random.default_rng(1)
     t = np.arange(300) / 30

@@ -46,13 +46,12 @@ its instance starts where it came into view.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from common.frames import frame_interval
 from definitions.layout import hand_joints, ma52_layout
 
 from .headpose import HeadPose
-from .signals import runs, settled, strokes
+from .signals import runs, settled, smooth, strokes
 from .types import ActionInstance, strength_score
 
 _L = ma52_layout()
@@ -375,7 +374,7 @@ def _reach(state: dict, times: np.ndarray, a: int, b: int) -> tuple[float, float
         known = np.isfinite(dist)
         if known.sum() >= 2:
             filled = np.interp(times, times[known], dist[known])
-            dist = np.where(known, uniform_filter1d(filled, max(1, int(round(REACH_SMOOTH_S / step))), mode="nearest"), np.nan)
+            dist = np.where(known, smooth(filled, times, REACH_SMOOTH_S), np.nan)
         speed = np.gradient(dist, times) if len(times) > 1 else np.zeros_like(dist)
     i = a
     while i > 0 and times[a] - times[i - 1] <= MAX_REACH_S and np.isfinite(speed[i - 1]) and speed[i - 1] < -MOVING_MM_S:

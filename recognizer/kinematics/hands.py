@@ -267,7 +267,9 @@ def _visits(hand: Hand, times: np.ndarray) -> list[Visit]:
 def _reach(speed: np.ndarray, times: np.ndarray, i: int, direction: int) -> tuple[int, bool]:
     """From frame i, back (direction -1) or on (+1) through the frames where the hand (or elbow) moves:
     faster than REACH_FRACTION of its peak speed within MAX_REACH_S, and than MOVING_FLOOR; and whether
-    it moved there at all (the peak passed MOVING)."""
+    it moved there at all (the peak passed MOVING). The movement may begin up to PLACE_S / 2 from i, past
+    still frames: i is an edge of the hand's place averaged over PLACE_S, which can lie that far from
+    the movement (a centred average reaches its threshold before the hand moves)."""
     n = len(times)
     lo, hi = (max(0, i - int(round(MAX_REACH_S / step(times)))), i + 1) if direction < 0 else \
         (i, min(n, i + 1 + int(round(MAX_REACH_S / step(times)))))
@@ -276,9 +278,12 @@ def _reach(speed: np.ndarray, times: np.ndarray, i: int, direction: int) -> tupl
     if peak <= MOVING:
         return i, False
     floor = max(REACH_FRACTION * peak, MOVING_FLOOR)
-    k = i
-    while 0 <= k + direction < n and abs(times[k + direction] - times[i]) <= MAX_REACH_S and \
-            np.isfinite(speed[k + direction]) and speed[k + direction] > floor:
+    moving = np.isfinite(speed) & (speed > floor)
+    k = i  # still frames up to PLACE_S / 2 from i first (see the docstring)
+    while not moving[k] and 0 <= k + direction < n and abs(times[k + direction] - times[i]) <= PLACE_S / 2:
+        k += direction
+    k = k if moving[k] else i
+    while 0 <= k + direction < n and abs(times[k + direction] - times[i]) <= MAX_REACH_S and moving[k + direction]:
         k += direction
     return k, True
 

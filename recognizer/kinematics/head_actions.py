@@ -1,6 +1,10 @@
 """Head actions from the head-pose angles: B1 nodding, B2 shaking head, B3 turning head, B4 tilting
 head, B5 bowing head, B6 head up.
 
+The angles are read on a uniform grid of ``GRID_S`` (linear between the frames) and averaged over
+``SMOOTH_S`` there, so every duration below is measured in seconds whatever the frame rate (``_runs``
+says what read at the frames did: docs/KINEMATICS.md, "Frame rates").
+
 Each angle (yaw, pitch, roll; ``headpose``) is cut into **swings**: movements from one turning point
 to the next of at least ``MIN_SWING_DEG`` (a zigzag with that hysteresis, so jitter below it never
 makes a turning point). A swing starts when the angle last left its turning point by
@@ -13,8 +17,9 @@ ends when it is first that close to the next one after its middle; what lies bet
   is one instance; some nods start upward) -> B1 nodding. Yaw: three or more swings (left-right-left) -> B2 shaking head; two (out and
   back) -> B3 turning head (a glance aside), when large enough for a turn. Roll: B4 tilting head.
 * **Displacements** (looked for first): a swing followed by a hold of at least ``MIN_HOLD_S`` (the
-  head stays turned, tilted, bowed or raised, within ``HOLD_TOLERANCE`` of the swing), with the return
-  when the angle comes back halfway within ``MAX_HOLD_S`` (however slowly): yaw -> B3,
+  head stays turned, tilted, bowed or raised, within ``HOLD_TOLERANCE`` of the swing, and no quick
+  swing back larger than that begins), with the return when the angle comes back halfway within
+  ``MAX_HOLD_S`` (however slowly; a flick back undone within ``MIN_HOLD_S`` is none): yaw -> B3,
   roll -> B4, pitch down -> B5 bowing head, pitch up -> B6 head up, each when the swing reaches its
   ``DISPLACEMENT_DEG``.
 
@@ -52,12 +57,11 @@ The values (why each holds for footage in general; docs/KINEMATICS.md has the me
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from common.frames import frame_interval
 
 from .headpose import HeadPose
-from .signals import Swing, turning_points
+from .signals import Swing, smooth, turning_points
 from .types import ActionInstance, overlap, strength_score
 
 YAW, PITCH, ROLL = 0, 1, 2
@@ -75,6 +79,7 @@ DISPLACEMENT_DEG = {"turn": 8.0, "tilt": 7.0, "bow": 8.0, "up": 7.0}
 NOD_DEG = 3.0  # the largest swing of a nod series reaches at least this (B1)
 SHAKE_DEG = 6.0  # likewise for a head shake (B2)
 SMOOTH_S = 0.1  # the fitted angles are averaged over this (pose jitter; a 4 Hz nod keeps 76 %)
+GRID_S = 0.01  # the angles are read on a grid of this step, whatever the frame rate (see _runs)
 MAX_GAP_S = 0.3  # missing head poses over at most this are interpolated
 MIN_CONFIDENCE = 0.15
 CROSSTALK_RATIO = 1.5
@@ -84,9 +89,9 @@ def head_actions(pose: HeadPose, times: np.ndarray) -> list[ActionInstance]:
     """The head action instances of a track's head pose (see the module's text)."""
     found: list[ActionInstance] = []
     for channel in (YAW, PITCH, ROLL):
-        for a, b, signal in _runs(pose, times, channel):
-            swings = _swings(signal, channel, times[a:b])
-            found += _classify(swings, signal, times[a:b], channel, _reliability(pose, a, b))
+        for a, b, grid, signal in _runs(pose, times, channel):
+            swings = _swings(signal, channel, grid)
+            found += _classify(swings, signal, grid, channel, _reliability(pose, a, b))
     return _drop_crosstalk(sorted(found, key=lambda i: i.start_s))
 
 
@@ -98,8 +103,16 @@ def _reliability(pose: HeadPose, a: int, b: int) -> float:
 
 
 def _runs(pose: HeadPose, times: np.ndarray, channel: int):
-    """(first, last frame, smoothed angle) of each stretch with a head pose (gaps up to MAX_GAP_S
-    interpolated)."""
+    """(first, last frame, grid times, smoothed angle on the grid) of each stretch with a head pose (gaps
+    up to MAX_GAP_S interpolated).
+
+    The angle is read on a uniform grid of ``GRID_S`` (linear between the frames) and averaged over
+    ``SMOOTH_S`` there, so every later step (turning points, pauses, where a swing starts and ends, the
+    holds between swings) measures time in seconds, not in frames: read at the frames, a swing's edges
+    fell on the nearest frame (up to a frame interval, 0.067 s at 15 fps, outward on each side, so the
+    hold between two swings read 0.13 s shorter at 15 fps than at 30), and an average over a rounded
+    number of frames spanned 0.13 s at 15 fps, 0.08 s at 25 and 0.1 s at 30, an even count shifting
+    the angle by half a frame."""
     good = pose.valid & (pose.confidence >= MIN_CONFIDENCE)
     idx = np.flatnonzero(good)
     if len(idx) < 3:
@@ -110,25 +123,26 @@ def _runs(pose: HeadPose, times: np.ndarray, channel: int):
         if times[b - 1] - times[a] < 2 * SMOOTH_S:
             continue
         sel = idx[lo:hi]
-        signal = np.interp(times[a:b], times[sel], pose.angles[sel, channel])
-        step = frame_interval(times[a:b])
-        k = max(1, int(round(SMOOTH_S / step)))
-        yield a, b, uniform_filter1d(signal, size=k, mode="nearest")
+        grid = times[a] + GRID_S * np.arange(int(np.floor((times[b - 1] - times[a]) / GRID_S + 1e-9)) + 1)
+        signal = np.interp(grid, times[sel], pose.angles[sel, channel])
+        yield a, b, grid, smooth(signal, grid, SMOOTH_S)
 
 
-def _split_at_pauses(x: np.ndarray, times: np.ndarray, pivots: list[int]) -> list[int]:
+def _split_at_pauses(x: np.ndarray, times: np.ndarray, pivots: list[int]) -> tuple[list[int], set[int]]:
     """Turning points, plus both ends of every pause inside a movement in one direction (the head went
-    up, stayed 3 s, went further up: two movements, not one). A pause is at least MIN_HOLD_S during
-    which the angle stays within ``PAUSE_DEG``, with MIN_SWING_DEG of movement on both sides."""
+    up, stayed 3 s, went further up: two movements, not one), and the first ends of the pauses. A pause
+    is at least MIN_HOLD_S during which the angle stays within ``PAUSE_DEG``, with MIN_SWING_DEG of
+    movement on both sides; it is a hold, never a swing (a slow drift within it, however far it adds
+    up, is not a movement)."""
     from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
     if len(x) < 3:
-        return pivots
-    step = frame_interval(times)
-    width = max(2, int(round(MIN_HOLD_S / step)))
+        return pivots, set()
+    width = max(2, int(round(MIN_HOLD_S / frame_interval(times))) + 1)  # samples spanning MIN_HOLD_S
     origin = -(width // 2)  # windows [i, i + width)
     band = maximum_filter1d(x, width, origin=origin) - minimum_filter1d(x, width, origin=origin)
     out = [pivots[0]] if pivots else []
+    pauses: set[int] = set()
     for p, q in zip(pivots[:-1], pivots[1:]):
         calm = np.zeros(len(x), bool)
         if q - p > width:
@@ -138,9 +152,10 @@ def _split_at_pauses(x: np.ndarray, times: np.ndarray, pivots: list[int]) -> lis
             b = b - 1 + width - 1  # the pause's last frame
             if abs(x[a] - x[last]) >= MIN_SWING_DEG and abs(x[q] - x[b]) >= MIN_SWING_DEG:
                 out += [a, b]
+                pauses.add(a)
                 last = b
         out.append(q)
-    return out
+    return out, pauses
 
 
 def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -151,11 +166,11 @@ def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def _swings(x: np.ndarray, channel: int, times: np.ndarray) -> list[Swing]:
     """The swings between the turning points of hysteresis MIN_SWING_DEG (and pauses)."""
-    pivots = _split_at_pauses(x, times, turning_points(x, MIN_SWING_DEG))
+    pivots, pauses = _split_at_pauses(x, times, turning_points(x, MIN_SWING_DEG))
     out = []
     for p, q in zip(pivots[:-1], pivots[1:]):
         amp = float(x[q] - x[p])
-        if abs(amp) < MIN_SWING_DEG:
+        if p in pauses or abs(amp) < MIN_SWING_DEG:
             continue
         tol = max(SETTLE_FRACTION * abs(amp), 0.3)
         seg = x[p:q + 1]
@@ -256,9 +271,12 @@ def _tilt_side(amplitude: float) -> str:
 def _displacement(k: int, swings: list[Swing], x: np.ndarray, times: np.ndarray, channel: int,
                   reliability: float) -> tuple[ActionInstance, int] | None:
     """Swing ``k`` as a held displacement: it reaches its action's ``DISPLACEMENT_DEG`` within
-    MAX_MOVEMENT_S and the angle then stays within HOLD_TOLERANCE of the swing for MIN_HOLD_S (or the
-    track ends); with the return when the angle comes back halfway within MAX_HOLD_S. Returns the
-    instance and the index of the last swing it covers."""
+    MAX_MOVEMENT_S and the head then stays there for MIN_HOLD_S (or the track ends): the angle within
+    HOLD_TOLERANCE of the swing, and no quick swing (at most MAX_HALF_CYCLE_S) larger than that
+    tolerance begins: the head swinging straight back, the next half of an oscillation, has not held
+    its position, however slowly that swing ends; with the return when
+    the angle comes back halfway within MAX_HOLD_S. Returns the instance and the index of the last swing
+    it covers."""
     s = swings[k]
     amp = abs(s.amplitude)
     code, key, detail = _held_kind(channel, s.amplitude)
@@ -267,14 +285,13 @@ def _displacement(k: int, swings: list[Swing], x: np.ndarray, times: np.ndarray,
     held = x[s.end]
     away = np.flatnonzero(np.abs(x[s.end:] - held) > HOLD_TOLERANCE * amp)
     leave = s.end + int(away[0]) if len(away) else len(x) - 1
-    hold = float(times[leave] - times[s.end])
-    if hold < MIN_HOLD_S and len(away):
+    moved = next((w.start for w in swings[k + 1:] if abs(w.amplitude) > HOLD_TOLERANCE * amp and _quick(w, times)), None)
+    hold = float(times[leave if moved is None else min(leave, moved)] - times[s.end])
+    if hold < MIN_HOLD_S and (len(away) or moved is not None):
         return None
     last, end, returned = k, float(times[s.end]) + min(hold, MIN_HOLD_S), False
-    base = x[s.start]
-    back = np.flatnonzero(np.sign(s.amplitude) * (x[leave:] - base) <= 0.5 * amp) if len(away) else []
-    if len(back) and times[leave + int(back[0])] - times[s.end] <= MAX_HOLD_S:
-        halfway = leave + int(back[0])
+    halfway = _return(x, times, s, leave, held, amp) if len(away) else None
+    if halfway is not None:
         for j in range(k + 1, len(swings)):  # the swing that brings the head back through halfway
             if swings[j].peak_from <= halfway <= swings[j].peak_to:
                 last, end, returned = j, float(times[swings[j].end]), True
@@ -283,6 +300,26 @@ def _displacement(k: int, swings: list[Swing], x: np.ndarray, times: np.ndarray,
           "movement_s": round(float(times[s.end] - times[s.start]), 2), "returned": returned,
           "pattern": "held " + {"B3": "turn", "B4": "tilt", "B5": "bow", "B6": "raise"}[code], **detail}
     return ActionInstance(code, float(times[s.start]), end, strength_score(amp / DISPLACEMENT_DEG[key], reliability), ev), last
+
+
+def _return(x: np.ndarray, times: np.ndarray, s: Swing, leave: int, held: float, amp: float) -> int | None:
+    """Where the head held after swing ``s`` comes back through halfway (from ``leave`` on, within
+    MAX_HOLD_S of arriving), or None. A flick back that is undone within MIN_HOLD_S (the angle within
+    HOLD_TOLERANCE of the held one again) is no return: the head has not left the position it holds
+    (on small faces a fit flips to another solution for a frame or two and back)."""
+    sign, base = np.sign(s.amplitude), x[s.start]
+    pos = leave
+    while pos < len(x):
+        back = np.flatnonzero(sign * (x[pos:] - base) <= 0.5 * amp)
+        if not len(back) or times[pos + int(back[0])] - times[s.end] > MAX_HOLD_S:
+            return None
+        halfway = pos + int(back[0])
+        soon = int(np.searchsorted(times, times[halfway] + MIN_HOLD_S, side="right"))
+        again = np.flatnonzero(np.abs(x[halfway + 1:soon] - held) <= HOLD_TOLERANCE * amp)
+        if not len(again):
+            return halfway
+        pos = halfway + 1 + int(again[0])
+    return None
 
 
 def _held_kind(channel: int, amplitude: float) -> tuple[str, str, dict]:
