@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -360,7 +361,7 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
     times.start()
     stop = threading.Event()
     big_q, small_q = _start_pumps(proc.stdout, small_pipe, dec, times, stop)
-    count = 0
+    count, ended = 0, False
     try:
         if not small_width:
             while (item := _frame_or_raise(big_q.get(), path, count)) is not None:
@@ -371,10 +372,15 @@ def iter_frames(path: str | Path, info: VideoInfo | None = None, max_side: int |
                 yield frame
                 count += 1
         times.join(timeout=60)
+        ended = True
     finally:
         stop.set()
-        killed = proc.poll() is None
-        if killed:
+        killed = False
+        if ended:  # ffmpeg closed its output: it is exiting (its pipes close a moment before it can be reaped)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        if proc.poll() is None:  # stopped early by the reader (or ffmpeg hangs): ended here
+            killed = True
             proc.kill()
         proc.wait()
         times.join(timeout=5)

@@ -227,6 +227,22 @@ def test_a_decoder_crash_is_not_blamed_on_the_file(tmp_path, capsys, monkeypatch
     assert "not a readable video" not in line and "could not decode" not in line
 
 
+def test_a_decoder_crash_is_named_when_its_pipes_close_before_it_dies(tmp_path, monkeypatch):
+    """ffmpeg's output ends a moment before the process can be reaped (here: its pipes closed 0.5 s before
+    the crash). The reader must wait for it rather than kill it as if it hung: a race that, under load,
+    read the crash as "could not decode video" (seen in 2 of 9 runs of the test above)."""
+    import pipeline.video_decode
+    from pipeline.video_decode import DecoderCrash, iter_frames
+
+    crashing = tmp_path / "ffmpeg"
+    crashing.write_text("#!/bin/sh\nexec 1>&- 2>&-; sleep 0.5; kill -SEGV $$\n")
+    crashing.chmod(0o755)
+    video = _person_video(tmp_path / "v.mp4")
+    monkeypatch.setattr(pipeline.video_decode, "ffmpeg_exe", lambda: str(crashing))
+    with pytest.raises(DecoderCrash, match="killed by signal 11"):
+        list(iter_frames(video))
+
+
 # -- item 9: the main video stream, and a picture that changes size ------------------------------------
 def test_a_change_of_picture_size_is_fitted_and_noted(tmp_path, capsys):
     """480x270, then 360x432 in the same stream (the issue: later frames stretched, the record says 480x270,
