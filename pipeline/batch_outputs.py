@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import export, report
-from .failures import one_line_error, warn
+from .failures import error_line, warn
 from .options import Options
 from .outcome import Summary
 
@@ -29,7 +29,7 @@ def write_reports(summary: Summary, opts: Options) -> None:
                 try:
                     report.write_video_report(path, o.doc, video=o.job.path, out=opts.out)
                 except Exception as e:  # noqa: BLE001
-                    warn(f"{o.job.path}: no report ({one_line_error(e)})")
+                    warn(f"{o.job.path}: no report ({error_line(e, opts.out, str(o.job.path))})")
     try:
         failures = [(str(o.job.rel.parent / o.job.path.name), o.message) for o in summary.failed]
         records = report.find_records(opts.out)
@@ -38,4 +38,5 @@ def write_reports(summary: Summary, opts: Options) -> None:
         report.write_batch(opts.out, report.batch_entries(opts.out, failures, records))
     except Exception as e:  # noqa: BLE001
         report.remove_batch_pages(opts.out)  # they would pass for this run's
-        warn(f"{opts.out / 'index.html'} and summary.csv not written ({one_line_error(e)}); the old ones are removed")
+        why = error_line(e, opts.out, "index.html and summary.csv")  # (a bug's traceback in OUT/errors.log)
+        warn(f"{opts.out / 'index.html'} and summary.csv not written ({why}); the old ones are removed")

@@ -386,9 +386,20 @@ def test_batch_pages_that_cannot_be_made_leave_no_stale_ones(tmp_path, capsys, m
 
     monkeypatch.setattr(batch_pages, "render_index", broken)
     code, err = _run([video, "--out", out, "--mode", "clip", "--workers", "1", "--resume"], capsys)
-    assert code == 0 and (f"warning: {out / 'index.html'} and summary.csv not written (RuntimeError: a bug); the "
-                          "old ones are removed") in " ".join(err.split())
+    assert code == 0 and (f"warning: {out / 'index.html'} and summary.csv not written (RuntimeError: a bug "
+                          f"(traceback in {out / 'errors.log'})); the old ones are removed") in " ".join(err.split())
     assert not (out / "index.html").exists() and not (out / "summary.csv").exists()
+    assert 'raise RuntimeError("a bug")' in (out / "errors.log").read_text()  # the bug's traceback is kept
+
+    # microaction-report says the same of a bug in one video's page, keeps its traceback, and goes on
+    from pipeline.report import cli as report_cli
+
+    monkeypatch.setattr(report_cli, "write_video_report", broken)
+    (out / "errors.log").unlink()
+    assert report_cli.main([str(out)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"report not written (RuntimeError: a bug (traceback in {out / 'errors.log'}))" in err, err
+    assert 'raise RuntimeError("a bug")' in (out / "errors.log").read_text()
 
 
 # -- 7. control characters in names: well-formed XML, nothing raw on the terminal ---------------------------

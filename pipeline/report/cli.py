@@ -8,6 +8,7 @@ from pathlib import Path
 
 from common.cli import program_name, terminal_line, visible
 
+from ..failures import error_line
 from .batch_pages import batch_entries, write_batch
 from .record_files import find_records, report_path
 from .video_page import write_video_report
@@ -42,14 +43,14 @@ def main(argv: list[str] | None = None) -> int:
                 write_video_report(path, doc, video_root=args.video_root, with_keyframes=not args.no_keyframes,
                                    out=args.out)
                 print(visible(report_path(path)))
-            except Exception as e:  # one bad record never stops the others
+            except Exception as e:  # one bad record never stops the others; a bug's traceback is kept
                 failed += 1
-                _say(f"error: {path}: report not written ({type(e).__name__}: {e})")
+                _say(f"error: {path}: report not written ({error_line(e, args.out, str(path))})")
     try:
         index, summary = write_batch(args.out, batch_entries(args.out, records=records))
     except Exception as e:  # noqa: BLE001 - a bug of ours or the disk: said in one line, no stale pages left
-        _say(f"error: {args.out / 'index.html'} and summary.csv not written ({type(e).__name__}: {e}); the old "
-             "ones are removed")
+        why = error_line(e, args.out, "index.html and summary.csv")  # (a bug's traceback in OUT/errors.log)
+        _say(f"error: {args.out / 'index.html'} and summary.csv not written ({why}); the old ones are removed")
         return 1
     print(visible(index))
     print(visible(summary))
