@@ -538,7 +538,7 @@ def test_packaging():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["scripts"]["microaction-agree"] == "agreement.cli:main"
-    assert "agreement" in project["tool"]["setuptools"]["packages"]
+    assert "agreement*" in project["tool"]["setuptools"]["packages"]["find"]["include"]  # (the wheel: test_structure)
     assert "krippendorff" in (ROOT / "requirements.txt").read_text()
 
 
