@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How well does the weight-free movement description do? (pipeline/description.py)
 
-    python benchmarks/bench_description.py [--seeds 4] [--jitter 1 2 3] [--clips DIR]
+    python benchmarks/bench_description.py [--seeds 4] [--jitter 1 2 3] [--clips DIR] [--real-dev DIR]
 
 1. The labelled synthetic suite (tests/synthetic_motions.py: nods, head shakes, body sways, a hand to
    the face, leg shaking, three pairs back to back, hands resting on the lap; 42 s at 30 fps) with
@@ -10,6 +10,10 @@
    pipeline's stabiliser: body part right, episode edge errors, episodes found beyond the movements,
    touch events (the suite has two, both to the face) and how far they are from the true contact.
 2. The MA-52 demo clips in clip mode (real pipeline, MediaPipe): body part and each part's own motion.
+3. Held-out real footage (``--real-dev``: the first seconds of three clips of fixtures/real_dev that the
+   constants were not fitted on, the cuts tests/test_description.py checks): the episodes with their body
+   part, each part's own motion over the cut (and, for the standing speaker, while her hands are held
+   together and while she gestures), contacts.
 """
 from __future__ import annotations
 
@@ -63,14 +67,37 @@ def clips(folder: Path) -> None:
                   + " ".join(f"{k} {e:.3f}" for k, e in mv["part_energy"].items()) + "  " + "; ".join(contacts))
 
 
+def held_out(folder: Path) -> None:
+    from tests.test_description import GESTURES, HANDS_TOGETHER, REAL_CUTS, describe_cut
+
+    if not folder.is_dir():
+        print(f"\n(no clips in {folder})")
+        return
+    print("\nheld-out real footage (long mode): own motion (torso lengths/s); episodes")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (clip, seconds) in REAL_CUTS.items():
+            r = describe_cut(folder / clip, seconds, Path(tmp))
+            stretches = {f"0-{seconds:g} s": (0.0, seconds)}
+            if name == "speaker":
+                stretches.update({"hands together": HANDS_TOGETHER, "gesturing": GESTURES})
+            for label, (a, b) in stretches.items():
+                print(f"{name:8} {label:15} " + " ".join(f"{k} {v:.3f}" for k, v in r.part_motion(a, b).items()))
+            episodes = "; ".join(f"{s:.2f}-{e:.2f} s {d['body_part']}" for s, e, d in r.episodes) or "none"
+            resting = "; ".join(f"{c['hand']} on {c['target']} {c['start_s']:g}-{c['end_s']:g} s"
+                                for c in r.desc.resting) or "none"
+            print(f"{name:8} episodes: {episodes}; touch/leave events: {len(r.desc.touches)}; resting: {resting}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--jitter", type=float, nargs="+", default=[1.0, 2.0, 3.0])
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "fixtures" / "ma52_demo")
+    ap.add_argument("--real-dev", type=Path, default=ROOT.parent / "shared" / "fixtures" / "real_dev")
     args = ap.parse_args()
     synthetic(args.seeds, args.jitter)
     clips(args.clips)
+    held_out(args.real_dev)
 
 
 if __name__ == "__main__":

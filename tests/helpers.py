@@ -24,6 +24,22 @@ def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", *args], check=True)
 
 
+def pipeline_pose(video: Path, out: Path):
+    """The pose of ``video`` as the pipeline computes it (a real run, long mode, one worker), read back
+    from the pose cache the run writes (``out/NAME.pose.npz``; the run's JSON lies beside it)."""
+    from pipeline.inputs import VideoJob
+    from pipeline.options import Options
+    from pipeline.run import Pipeline
+    from pose.result import load_pose
+
+    pipe = Pipeline.from_options(Options(out=out, mode="long", workers=1))
+    try:
+        pipe.process(VideoJob(video, Path(video.stem)))
+    finally:
+        pipe.close()
+    return load_pose(out / f"{video.stem}.pose.npz")
+
+
 MOTIONS = ("nod", "shake_head", "wave_right", "shake_left_leg")
 
 

@@ -135,7 +135,8 @@ SUITE_SECONDS = 42.0
 def evaluate(movements: list[Movement] = SUITE, seconds: float = SUITE_SECONDS, seed: int = 0,
              jitter_px: float = 1.0) -> dict:
     """Run the description on a scenario and score it against the known movements: for each movement
-    the episode that overlaps it most, its body part and edge errors; extra episodes; touch events."""
+    the episode that overlaps it most, its body part and edge errors; extra episodes; touch events (and
+    all contact events and resting contacts as ``description.describe_track`` gives them)."""
     from pipeline import description, motion
 
     kp, sc, t = scenario(movements, seconds, seed, jitter_px)
@@ -160,5 +161,6 @@ def evaluate(movements: list[Movement] = SUITE, seconds: float = SUITE_SECONDS, 
     touches = [e for e in desc.touches if e["kind"] == "touch"]
     faces = [m for m in movements if m.kind == "hand_to_face"]
     return {"rows": rows, "episodes": len(found), "extra": len(found) - len(used), "touches": touches,
+            "events": desc.touches, "resting": desc.resting,
             "face_touch_errors": [min((abs(e["start_s"] - contact_start(m)) for e in touches
                                        if e["target"] == "face/head"), default=np.inf) for m in faces]}

@@ -13,19 +13,17 @@ filters are its own), which ``benchmarks/bench_frame_rate.py`` measures on video
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pipeline import description, motion
 from pipeline.segments import analyse_track
-from pose.result import load_pose
 from pose.stabilize import stabilizer_for, stabilize_track
 from pose.tracking import select_people
 from pose.types import PersonTrack
 from tests.conftest import SHARED, _need
-from tests.helpers import ffmpeg
+from tests.helpers import ffmpeg, pipeline_pose
 
 RATES = (15, 25, 30, 50, 60)
 # how far a window's or an episode's motion energy may be from its value at 30 fps (the issue asks 10 %; measured,
@@ -68,19 +66,6 @@ def answers(pose, fps: float) -> dict:
             "segments": [(s.start_s, s.end_s, s.movement["body_part"]) for s in segments]}
 
 
-def _pose_of(video: Path, out: Path):
-    from pipeline.inputs import VideoJob
-    from pipeline.options import Options
-    from pipeline.run import Pipeline
-
-    pipe = Pipeline.from_options(Options(out=out, mode="long", workers=1))
-    try:
-        pipe.process(VideoJob(video, Path(video.stem)))
-    finally:
-        pipe.close()
-    return load_pose(out / f"{video.stem}.pose.npz")
-
-
 @pytest.fixture(scope="module")
 def poses(tmp_path_factory, demo_dir) -> dict:
     """MediaPipe's pose of real footage at 30 fps: two MA-52 demo clips (a nod, a head turn), the first
@@ -94,7 +79,7 @@ def poses(tmp_path_factory, demo_dir) -> dict:
     videos = {"nod": demo_dir / "B1_nodding__0019_02_0078.mp4", "turn": demo_dir / "B3_turning_head__0010_02_0101.mp4",
               "talker": talker, "frozen": frozen_video(demo_dir / "B1_nodding__0019_02_0078.mp4", tmp / "frozen.mp4",
                                                        seconds=2.0)}
-    return {name: _pose_of(v, tmp / "out") for name, v in videos.items()}
+    return {name: pipeline_pose(v, tmp / "out") for name, v in videos.items()}
 
 
 @pytest.mark.parametrize("clip", ["nod", "turn", "talker", "frozen"])
