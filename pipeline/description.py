@@ -73,10 +73,10 @@ MAX_EPISODE_S = 3.0
 DIP_RATIO = 0.5  # a minimum below this fraction of the lower neighbouring peak splits an episode
 MIN_PIECE_S = 0.5
 SPLIT_SMOOTH_S = 0.5  # minima are looked for in the energy averaged over this (not each turn of a nod)
-RETURN_S = 30.0
+RETURN_S = 30.0  # a hand arriving where it rested less than this long ago resumes its posture
 DWELL_S = 0.5
 LANDMARK_SETTLING_S = 0.5  # after a person appears, the pose model's landmarks settle for this long
-PEAK_FACTOR = 1.5  # an episode's energy peaks at least this many times the still threshold  # a hand arriving where it rested less than this long ago resumes its posture
+PEAK_FACTOR = 1.5  # an episode's energy peaks at least this many times the still threshold
 CHUNK = 4096
 CONTEXT_S = 1.0  # seconds of context on each side of a chunk (part motion depends on SMOOTH_S + PART_SMOOTH_S)
 

@@ -111,12 +111,22 @@ def make_windows(times: np.ndarray, mode: str, window_s: float, stride_s: float,
     for s, e in spans:
         a, b = int(np.searchsorted(times, s - 1e-9)), int(np.searchsorted(times, e - 1e-9))
         wins.append(Window(s, e, a, b))
-    for i, w in enumerate(wins):
-        c = (w.start_s + w.end_s) / 2
-        lo = w.start_s if i == 0 else max(w.start_s, (c + (wins[i - 1].start_s + wins[i - 1].end_s) / 2) / 2)
-        hi = w.end_s if i == len(wins) - 1 else min(w.end_s, (c + (wins[i + 1].start_s + wins[i + 1].end_s) / 2) / 2)
-        w.owned = (lo, hi)
+    for w, owned in zip(wins, owned_spans([(w.start_s, w.end_s) for w in wins])):
+        w.owned = owned
     return wins
+
+
+def owned_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The time each of consecutive windows (start, end; sorted) owns: what is nearer its centre than its
+    neighbours' (overlapping windows meet halfway between their centres; the first and last keep their
+    outer ends). The one rule for segments (``Window.owned``) and for the report's status lanes."""
+    centres = [(s + e) / 2 for s, e in spans]
+    owned = []
+    for i, (s, e) in enumerate(spans):
+        lo = s if i == 0 else max(s, (centres[i] + centres[i - 1]) / 2)
+        hi = e if i == len(spans) - 1 else min(e, (centres[i] + centres[i + 1]) / 2)
+        owned.append((lo, hi))
+    return owned
 
 
 def _snap_to_motion(seg: Segment, energy: np.ndarray, times: np.ndarray, threshold: float) -> None:

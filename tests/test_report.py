@@ -182,7 +182,7 @@ def test_summary_hand_made_record():
 def test_status_stretches_give_each_window_the_time_segments_give_it():
     """The report's active/still/absent time (``summary.stretches``, from the record's windows, rounded to
     the millisecond) hands time from window to window where ``segments.make_windows`` does
-    (``Window.owned``): one rule, computed in two places, equal to the rounding."""
+    (``Window.owned``): one rule (``segments.owned_spans``), equal to the rounding of the record's times."""
     from pipeline.export import window_record
     from pipeline.report.summary import stretches
     from pipeline.segments import make_windows

@@ -14,6 +14,7 @@ from definitions.labels import ma52_labels
 from ..description import BODY_PARTS
 from ..motion import TARGETS
 from ..record import Record, action_source, analysed_persons, contacts, weight_free_actions
+from ..segments import owned_spans
 
 TOUCH_TARGETS = tuple(TARGETS)  # face/head, torso, legs
 # windows less than this apart meet halfway (a frame apart: windows of older records end before their
@@ -59,22 +60,13 @@ class PersonRow:
 
 def stretches(doc: Record, pid: int) -> list[tuple[float, float, str]]:
     """A person's windows as consecutive stretches of one status (active, still, absent): each window
-    owns the time nearer to its centre than to its neighbours' (windows overlap by half); windows less
-    than ``GAP_S`` apart meet halfway.
-
-    The rule ``segments.make_windows`` gives ``Window.owned`` by, here from the record's rounded times
-    (``tests/test_report.py`` holds the two together). They add in a different order ((a0 + a1 + b0 + b1)
-    / 4 here, the mean of the centres there), and the last bit decides ties of the rounding to the
-    millisecond: taking either's arithmetic for both moved 5% of these boundaries (3-decimal windows)
-    and 1 in 10,000 of make_windows' edges (24 fps) by a millisecond, so they stay two until results may
-    change."""
+    owns the time ``segments.owned_spans`` gives it (as segments do, from the record's times); windows
+    less than ``GAP_S`` apart (a frame: windows end before their last frame) meet halfway."""
     wins = sorted((w for w in doc["windows"] if w["person"] == pid), key=lambda w: w["start_s"])
-    owned = [[w["start_s"], w["end_s"], w["status"]] for w in wins]
+    spans = owned_spans([(w["start_s"], w["end_s"]) for w in wins])
+    owned = [[lo, hi, w["status"]] for (lo, hi), w in zip(spans, wins)]
     for prev, nxt, a, b in zip(owned, owned[1:], wins, wins[1:]):
-        if a["end_s"] > b["start_s"]:  # overlapping: the boundary halfway between the centres
-            mid = (a["start_s"] + a["end_s"] + b["start_s"] + b["end_s"]) / 4
-            prev[1] = nxt[0] = min(max(mid, b["start_s"]), a["end_s"])
-        elif b["start_s"] - a["end_s"] < GAP_S:  # a frame apart (windows end before their last frame)
+        if a["end_s"] <= b["start_s"] and b["start_s"] - a["end_s"] < GAP_S:
             prev[1] = nxt[0] = (a["end_s"] + b["start_s"]) / 2
     merged: list[list] = []
     for lo, hi, status in owned:
