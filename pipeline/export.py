@@ -28,7 +28,7 @@ NO_CHECKPOINT_NOTE = (
     "No MMN checkpoint configured: segments carry the weight-free actions (49 of the 52 MA-52 micro-actions, "
     "named from the skeleton with their evidence) and the movement description. For MMN's recognition, "
     "download the MMN authors' MA-52 checkpoints (joint and bone .pt files, research licence) "
-    "and pass --checkpoint JOINT.pt [--bone-checkpoint BONE.pt], or train one with `python -m recognizer.train`."
+    "and pass --checkpoint JOINT.pt [--bone-checkpoint BONE.pt], or train one with `microaction-train`."
 )
 
 
