@@ -83,7 +83,7 @@ PAT_HZ = 1.5
 SCRATCH_STROKE = 0.012  # 6 mm: the fingertip strokes reported in G1's evidence
 MIN_REST_EVENT_S = 0.6
 PAT_WINDOW_S = 1.0
-PAT_HOP_S = 0.1  # windows start this often at any rate (at 0.25 s the generated G2 at 25 fps ended 0.5 s early:
+PAT_HOP_S = 0.1  # windows start this often at any rate (at 0.25 s the generated G2 at 25 fps ended 0.6 s early:
 # no window held the last three strokes; 0.05 s found the same as 0.1 s at 15-60 fps)
 
 

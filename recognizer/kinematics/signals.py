@@ -28,8 +28,8 @@ STEP_SAMPLE = 1000
 def reach(times: np.ndarray, i: int, seconds: float, direction: int) -> int:
     """The farthest frame from frame i, back (direction -1) or on (+1), whose time is within ``seconds`` of
     frame i's (i itself when none is): a look-back or look-ahead of a time span, not of a rounded number of
-    frames (a span that is no whole number of frames was rounded: 0.3 s was 4 frames, 0.27 s, at 15 fps
-    and 8, 0.32 s, at 25; and a count at the median frame step missed or added time where frames were
+    frames (a span that is no whole number of frames was rounded: 0.3 s was 5 frames, 0.33 s, at 15 fps
+    and 7, 0.28 s, at 25; and a count at the median frame step missed or added time where frames were
     dropped or repeated)."""
     if direction < 0:
         return min(i, int(np.searchsorted(times, times[i] - seconds - 1e-9, side="left")))
@@ -249,8 +249,8 @@ def _stroke_edges(x: np.ndarray, pivots: list[int]) -> tuple[int, int]:
 def settled(point: np.ndarray, times: np.ndarray, window_s: float, max_move: float) -> np.ndarray:
     """[T] frames where ``point`` [T, D] moved less than ``max_move`` between the ends of the
     ``window_s`` around them, the point read at those times (``read_at``; the track's ends clip the
-    window): the window spans ``window_s`` at any frame rate (a half-window rounded to frames spanned
-    0.27 s at 15 and 30 fps, 0.32 s at 25 and 0.3 s at 60 for 0.3 s)."""
+    window): the window spans ``window_s`` at any frame rate (a half-window rounded to frames made 0.3 s
+    span 0.27 s at 15 fps, 0.32 s at 25, 0.33 s at 30 and 0.3 s at 60)."""
     out = np.zeros(len(times), bool)
     if len(times) < 2:
         return out
