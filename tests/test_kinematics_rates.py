@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from recognizer.kinematics import body_actions, hand_body, hands, leg_actions
+from recognizer.kinematics import body_actions, hand_body, hand_head, hands, leg_actions
 from recognizer.kinematics.signals import settled
 
 
@@ -113,3 +113,47 @@ def test_patting_windows_start_at_the_same_times_at_every_rate():
     assert found[15] == found[60] and len(found[15]) == 1, found
     code, start, end = found[15][0]
     assert code == "G2" and abs(start - 1.0) <= 0.1 and abs(end - 2.6) <= 0.2, found
+
+
+def test_home_needs_the_hand_seen_for_its_time_across_dropped_frames():
+    """A resting place is the hand's home when the hand was in the picture for HOME_MIN_S (0.5 s) before
+    its stay began (a hand that came into the picture to get there is not at rest). Here it came into
+    view at 1.0 s and stays low from 1.6 s, with the frames from 1.1 to 1.5 s missing (a variable-rate
+    video): seen for 0.6 s, it is at home. Counted as round(0.5 s / the median step) = 15 frames, the
+    look-back reached 0.67 s, before the hand was seen, and the hand had no home."""
+    t = _times(30, 4.0)
+    t = t[(t < 1.1) | (t > 1.5)]
+    seen = (t >= 1.0).astype(int) * 6
+    low = t >= 1.6
+    place = np.where(low[:, None], [0.2, hands.REST_Y + 0.1], np.nan)
+    hand = SimpleNamespace(stays=low.copy(), place=place, centre=place.copy(), seen=seen,
+                           arm=np.tile([0.1, 0.5], (len(t), 1)))
+    home, arm = hands._home(hand, t)
+    assert home is not None and np.allclose(home, [0.2, hands.REST_Y + 0.1]), home
+
+
+def test_touch_looks_back_its_time_for_the_hand_coming_into_view():
+    """A hand already at the face when the contact begins came into the picture on its way there if it
+    was unseen within MAX_REACH_S (1.2 s) before. Here it is seen, still at the face, from 0.2 s, the
+    contact begins at 1.5 s and the frames from 0.6 to 1.0 s are missing (a variable-rate video): it was
+    already at the head. Counted as 36 frames at the median step, the look-back reached to the track's
+    start, before the hand was seen, and the touch was said to begin when the hand came into view."""
+    t = _times(30, 3.0)
+    t = t[(t < 0.6) | (t > 1.0)]
+    seen = t >= 0.2
+    xy = np.where(seen[:, None, None], np.asarray(hand_head.FACE_CENTRE)[None, None, :2] + [20.0, 0.0], np.nan)
+    a = int(np.searchsorted(t, 1.5))
+    start, end, info = hand_head._reach({"xy": np.repeat(xy, 3, axis=1), "seen": seen}, t, a, a + 15)
+    assert info["already_at_head"] and not info["came_into_view"] and start == t[a], (start, info)
+
+
+def test_before_and_after_a_movement_span_their_time_across_dropped_frames():
+    """The trunk's state before a movement is the median over the 0.3 s before it. With the frames from
+    1.1 to 1.4 s missing, the 0.3 s before 1.57 s hold only the new state (0); counted as 9 frames at the
+    median step, the span reached back to 0.93 s and read half the old state (0.5)."""
+    t = _times(30, 3.0)
+    t = t[(t < 1.1) | (t > 1.4)]
+    x = np.where(t < 1.1, 1.0, 0.0)
+    i = int(np.searchsorted(t, 1.56))
+    assert body_actions._around(x, t, i, -1) == 0.0
+    assert body_actions._around(x, t, int(np.searchsorted(t, 0.5)), +1) == 1.0
