@@ -78,7 +78,7 @@ import numpy as np
 
 from .body import MIN_SHOULDER_WIDTH, TORSO_MM, Body
 from .headpose import HeadPose
-from .signals import Swing, fill_gaps, movement_bounds, movements, smooth_valid, step, swings
+from .signals import Swing, fill_gaps, movement_bounds, movements, nearest, reach, smooth_valid, step, swings
 from .types import ActionInstance, overlap, strength_score
 
 SMOOTH_S = 0.15
@@ -255,7 +255,7 @@ the start, a movement of its own). A movement runs from turning point to turning
                 continue
             returned = nxt is not None and hold <= max_hold_s and np.sign(nxt[2]) != np.sign(amp) \
                 and 0.5 * abs(amp) <= abs(nxt[2]) <= 1.5 * abs(amp) and t[nxt[1]] - t[nxt[0]] <= max_move_s
-            end = nxt[1] if returned else min(b - a - 1, j + max(1, int(round(min(hold, MIN_HOLD_S) / step(t)))))
+            end = nxt[1] if returned else min(len(t) - 1, max(j + 1, nearest(t, t[j] + min(hold, MIN_HOLD_S))))
             if returned:
                 k += 1
             yield a + i, a + j, a + end, amp, returned, hold
@@ -295,8 +295,8 @@ def _torso_turn(tor: Torso, times: np.ndarray, i: int, j: int, head_amp: float) 
 
 def _around(x: np.ndarray, times: np.ndarray, i: int, direction: int, span_s: float = 0.3) -> float:
     """Median of ``x`` over ``span_s`` before (direction -1) or after (+1) frame i."""
-    k = max(1, int(round(span_s / step(times))))
-    seg = x[max(0, i - k):i + 1] if direction < 0 else x[i:i + k + 1]
+    k = reach(times, i, max(span_s, step(times)), direction)
+    seg = x[k:i + 1] if direction < 0 else x[i:k + 1]
     seg = seg[np.isfinite(seg)]
     return float(np.median(seg)) if len(seg) else float("nan")
 
@@ -342,7 +342,7 @@ def _rises(tor: Torso, times: np.ndarray) -> list[ActionInstance]:
         if amp >= 0 or times[j] - times[i] < MIN_TRUNK_MOVE_S:
             continue
         start, stop = _with_lean(tor.depth_mm, times, i, end)
-        depth_seen = np.isfinite(tor.depth_mm[max(0, i - _frames(MAX_LEAN_S, times)):j + 1]).mean() >= 0.5
+        depth_seen = np.isfinite(tor.depth_mm[reach(times, i, MAX_LEAN_S, -1):j + 1]).mean() >= 0.5
         if depth_seen and start == i:
             continue  # no lean toward the feet first: the hips bobbing, not a person standing up
         ev = {"signal": f"{what} height", "rise_torso_lengths": round(float(-amp), 3),
@@ -350,10 +350,6 @@ def _rises(tor: Torso, times: np.ndarray) -> list[ActionInstance]:
               "lean_before_s": round(float(times[i] - times[start]), 2)}
         out.append(ActionInstance("A5", float(times[start]), float(times[stop]), strength_score(-amp / threshold), ev))
     return out
-
-
-def _frames(seconds: float, times: np.ndarray) -> int:
-    return max(1, int(round(seconds / step(times))))
 
 
 def _with_lean(depth: np.ndarray, times: np.ndarray, i: int, end: int) -> tuple[int, int]:

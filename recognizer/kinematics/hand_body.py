@@ -56,7 +56,7 @@ import numpy as np
 
 from .hand_shapes import stroke_info, tips_centre
 from .hands import Naming, median, merge_hands
-from .signals import runs, step
+from .signals import runs, windows
 from .types import ActionInstance, overlap, strength_score
 
 if TYPE_CHECKING:
@@ -83,6 +83,8 @@ PAT_HZ = 1.5
 SCRATCH_STROKE = 0.012  # 6 mm: the fingertip strokes reported in G1's evidence
 MIN_REST_EVENT_S = 0.6
 PAT_WINDOW_S = 1.0
+PAT_HOP_S = 0.1  # windows start this often at any rate (at 0.25 s the generated G2 at 25 fps ended 0.6 s early:
+# no window held the last three strokes; 0.05 s found the same as 0.1 s at 15-60 fps)
 
 
 def _naming(code: str, ratio: float, **evidence) -> Naming:
@@ -198,19 +200,20 @@ def _tips_rel(hand) -> np.ndarray:
 
 def at_rest(hands: dict, times: np.ndarray, legs: dict, found: list) -> list:
     """G2 patting by a hand at rest on the legs (not on a visit): windows of PAT_WINDOW_S in its rest
-    where its centre (seat's frame) goes up and down as the rule says, joined, at least
-    MIN_REST_EVENT_S long, where no other instance of that hand is."""
+    where its centre (seat's frame) goes up and down as the rule says (``signals.windows``: the same
+    times at any frame rate; each such window marks its strokes, not the whole window, which reached up to
+    a window's length before the first pat), joined, at least MIN_REST_EVENT_S long, where no other
+    instance of that hand is."""
     out = []
-    window = max(4, int(round(PAT_WINDOW_S / step(times))))
     for side, hand in hands.items():
         patting = np.zeros(len(times), bool)
         for a, b in runs(hand.stays & ~hand.away, times, 0.25, MIN_REST_EVENT_S):
             if not any(np.isfinite(legs[f"{s}_knee"][a:b]).all(-1).mean() >= 0.5 for s in ("left", "right")):
                 continue  # legs not seen: the hand may rest on a table
-            for w in range(a, max(a + 1, b - window + 1), max(1, window // 4)):
-                pat = stroke_info(hand.seat[:, 1], times, w, min(b, w + window), PAT_STROKE)
+            for w, e in windows(times, a, b, PAT_WINDOW_S, PAT_HOP_S):
+                pat = stroke_info(hand.seat[:, 1], times, w, e, PAT_STROKE)
                 if pat["strokes"] >= PAT_STROKES and pat["rate_hz"] >= PAT_HZ:
-                    patting[w:min(b, w + window)] = True
+                    patting[w + pat["first"]:w + pat["last"] + 1] = True  # the pats, not the whole window
         for a, b in runs(patting, times, 0.1, MIN_REST_EVENT_S):
             s, e = float(times[a]), float(times[b - 1])
             if any(f.evidence.get("hand") in (side, "both") and overlap(s, e, f.start_s, f.end_s) > 0 for f in found):

@@ -51,7 +51,7 @@ from common.frames import frame_interval
 from definitions.layout import hand_joints, ma52_layout
 
 from .headpose import HeadPose
-from .signals import runs, settled, smooth, strokes
+from .signals import reach, runs, settled, smooth, strokes
 from .types import ActionInstance, strength_score
 
 _L = ma52_layout()
@@ -382,7 +382,7 @@ def _reach(state: dict, times: np.ndarray, a: int, b: int) -> tuple[float, float
     j = b
     while j < len(times) and times[j] - times[b - 1] <= MAX_REACH_S and np.isfinite(speed[j]) and speed[j] > MOVING_MM_S:
         j += 1
-    before = state["seen"][max(0, a - int(round(MAX_REACH_S / step))):a]
+    before = state["seen"][reach(times, a, MAX_REACH_S, -1):a]
     moved_in = i < a
     came_into_view = not moved_in and a > 0 and not before.all()
     info = {"arrived": bool(moved_in), "came_into_view": bool(came_into_view),

@@ -64,7 +64,7 @@ import numpy as np
 from definitions.layout import hand_joints
 
 from .body import Body
-from .signals import fill_gaps, runs, settled, smooth_valid, step
+from .signals import fill_gaps, reach, runs, settled, smooth_valid
 from .types import ActionInstance, merge_sides
 
 PLACE_S = 0.5
@@ -211,8 +211,8 @@ def _home(hand: Hand, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray 
     placed = hand.stays & np.isfinite(hand.place).all(1)
     with np.errstate(invalid="ignore"):
         low = placed & (hand.centre[:, 1] >= REST_Y)
-    lead = max(1, int(round(HOME_MIN_S / step(times))))
-    first = [(a, b) for a, b in runs(low, times, 0.1, HOME_MIN_S) if a == 0 or hand.seen[max(0, a - lead):a].all()]
+    first = [(a, b) for a, b in runs(low, times, 0.1, HOME_MIN_S)
+             if a == 0 or hand.seen[min(a - 1, reach(times, a, HOME_MIN_S, -1)):a].all()]
     if not first:
         first = runs(placed, times, 0.1, HELD_FROM_START_S)
         if not first or first[0][0] > 0:
@@ -221,7 +221,7 @@ def _home(hand: Hand, times: np.ndarray) -> tuple[np.ndarray | None, np.ndarray 
     anchor = np.median(hand.place[a:b][np.isfinite(hand.place[a:b]).all(1)], axis=0)
     idx = np.flatnonzero(placed)
     near = idx[np.linalg.norm(hand.place[idx] - anchor, axis=1) <= HOME_RADIUS]
-    k = min(b, a + max(1, int(round(HOME_MIN_S / step(times)))))
+    k = min(b, max(a + 1, reach(times, a, HOME_MIN_S, +1)))
     arms = hand.arm[a:k]  # the arm's pose as that stay begins: the hand may stay while the elbow moves
     arms = arms[np.isfinite(arms).all(1)]
     return np.median(hand.place[near], axis=0), (np.median(arms, axis=0) if len(arms) else None)
@@ -271,8 +271,7 @@ def _reach(speed: np.ndarray, times: np.ndarray, i: int, direction: int) -> tupl
     still frames: i is an edge of the hand's place averaged over PLACE_S, which can lie that far from
     the movement (a centred average reaches its threshold before the hand moves)."""
     n = len(times)
-    lo, hi = (max(0, i - int(round(MAX_REACH_S / step(times)))), i + 1) if direction < 0 else \
-        (i, min(n, i + 1 + int(round(MAX_REACH_S / step(times)))))
+    lo, hi = (reach(times, i, MAX_REACH_S, -1), i + 1) if direction < 0 else (i, reach(times, i, MAX_REACH_S, +1) + 1)
     window = speed[lo:hi]
     peak = float(np.nanmax(window)) if np.isfinite(window).any() else 0.0
     if peak <= MOVING:

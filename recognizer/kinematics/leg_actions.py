@@ -58,7 +58,7 @@ import numpy as np
 
 from .body import Body
 from .body_actions import _displacements as _moves
-from .signals import fill_gaps, runs, smooth_valid, step, strokes, turning_points
+from .signals import fill_gaps, runs, smooth_valid, strokes, turning_points, windows
 from .types import ActionInstance, merge_sides, overlap, strength_score
 
 SIDES = ("left", "right")
@@ -75,6 +75,7 @@ STRETCH = 0.08
 TIPTOE = 0.08
 TIPTOE_KNEE = 0.05
 SHAKE_WINDOW_S = 1.0
+SHAKE_HOP_S = 0.1  # windows start this often, at any frame rate (see hand_body.PAT_HOP_S)
 SHAKE_STROKE = 0.01
 SHAKE_STROKES = 6
 SHAKE_COHERENCE = 0.75
@@ -180,8 +181,6 @@ def _knees(legs: dict, t: np.ndarray) -> list[ActionInstance]:
 
 def _shakes(legs: dict, t: np.ndarray) -> list[ActionInstance]:
     raw = legs["raw"]
-    win = max(4, int(round(SHAKE_WINDOW_S / step(t))))
-    hop = max(1, win // 4)
     out = []
     for s in SIDES:
         heel, ankle = raw[f"{s}_heel"][:, 1], raw[f"{s}_ankle"][:, 1]
@@ -189,8 +188,7 @@ def _shakes(legs: dict, t: np.ndarray) -> list[ActionInstance]:
                                   np.where(np.isfinite(heel), heel, ankle)), t)
         knee = _highpass(raw[f"{s}_knee"][:, 1], t)
         shaking = np.zeros(len(t), bool)
-        for a in range(0, max(1, len(t) - win + 1), hop):
-            b = a + win
+        for a, b in windows(t, 0, len(t), SHAKE_WINDOW_S, SHAKE_HOP_S):
             st = strokes(foot[a:b], t[a:b], SHAKE_STROKE)
             if st["strokes"] < SHAKE_STROKES:
                 continue

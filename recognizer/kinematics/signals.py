@@ -25,9 +25,55 @@ def step(times: np.ndarray) -> float:
 STEP_SAMPLE = 1000
 
 
-def frames(seconds: float, times: np.ndarray) -> int:
-    """How many frames ``seconds`` last at the track's frame rate (at least 1)."""
-    return max(1, int(round(seconds / step(times))))
+def reach(times: np.ndarray, i: int, seconds: float, direction: int) -> int:
+    """The farthest frame from frame i, back (direction -1) or on (+1), whose time is within ``seconds`` of
+    frame i's (i itself when none is): a look-back or look-ahead of a time span, not of a rounded number of
+    frames (a span that is no whole number of frames was rounded: 0.3 s was 5 frames, 0.33 s, at 15 fps
+    and 7, 0.28 s, at 25; and a count at the median frame step missed or added time where frames were
+    dropped or repeated)."""
+    if direction < 0:
+        return min(i, int(np.searchsorted(times, times[i] - seconds - 1e-9, side="left")))
+    return max(i, int(np.searchsorted(times, times[i] + seconds + 1e-9, side="right")) - 1)
+
+
+def nearest(times: np.ndarray, when: float) -> int:
+    """The frame whose time is nearest ``when`` (the earlier of two as near)."""
+    k = int(np.clip(np.searchsorted(times, when), 1, len(times) - 1)) if len(times) > 1 else 0
+    return k - 1 if k > 0 and when - times[k - 1] <= times[k] - when + 1e-9 else k
+
+
+def read_at(x: np.ndarray, times: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """``x`` [T, ...] read at the times ``when`` (clipped to the track's): linear between the two frames
+    around each time, NaN where one of them is missing (a time on a frame reads that frame)."""
+    x = np.asarray(x, np.float64)
+    when = np.clip(np.asarray(when, np.float64), times[0], times[-1])
+    if len(times) < 2:
+        return np.repeat(x[:1], len(when), axis=0)
+    k = np.clip(np.searchsorted(times, when, side="right") - 1, 0, len(times) - 2)
+    gap = times[k + 1] - times[k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = np.clip(np.where(gap > 0, (when - times[k]) / np.where(gap > 0, gap, 1.0), 0.0), 0.0, 1.0)
+    f = f.reshape(f.shape + (1,) * (x.ndim - 1))
+    lo, hi = x[k], x[k + 1]
+    with np.errstate(invalid="ignore"):
+        mixed = lo + f * (hi - lo)
+    return np.where(f <= 0, lo, np.where(f >= 1, hi, mixed))
+
+
+def windows(times: np.ndarray, a: int, b: int, seconds: float, hop_s: float) -> list[tuple[int, int]]:
+    """Frame ranges [lo, hi) of the windows of ``seconds`` inside frames [a, b): starting at frame a's time
+    and every ``hop_s`` after it, as long as a window fits before frame b - 1's interval ends (at least
+    one), each holding the frames whose times lie in [start, start + seconds). The windows start at the
+    same times and span the same time at any frame rate (counted in frames, the hop was 3 frames, 0.2 s,
+    at 15 fps and 15, 0.25 s, at 60, so windows began at other moments of the same movement)."""
+    if b <= a:
+        return []
+    t0, end = float(times[a]), float(times[b - 1]) + step(times)
+    n = max(1, int(np.floor((end - t0 - seconds) / hop_s + 1e-9)) + 1)
+    starts = t0 + hop_s * np.arange(n)
+    lo = np.clip(np.searchsorted(times, starts - 1e-9, side="left"), a, b)
+    hi = np.clip(np.searchsorted(times, starts + seconds - 1e-9, side="left"), a, b)
+    return [(int(p), int(q)) for p, q in zip(lo, hi) if q > p]
 
 
 def box(seconds: float, times: np.ndarray) -> np.ndarray:
@@ -160,12 +206,13 @@ def swings(x: np.ndarray, hysteresis: float, settle_fraction: float, min_toleran
 def strokes(path: np.ndarray, times: np.ndarray, stroke: float) -> dict:
     """Repeated back-and-forth strokes of a path [T, 2] (or [T]) along its main direction: turning points
     of hysteresis ``stroke`` (same units as the path). Returns the number of strokes, their typical size
-    (the median distance between turning points) and their rate (full cycles per second)."""
+    (the median distance between turning points), their rate (full cycles per second) and the frames
+    (of ``path``) where they begin and end (``_stroke_edges``)."""
     p = np.asarray(path, np.float64)
     p = p[:, None] if p.ndim == 1 else p
     ok = np.isfinite(p).all(1)
     if ok.sum() < 4:
-        return {"strokes": 0, "spread": 0.0, "rate_hz": 0.0}
+        return {"strokes": 0, "spread": 0.0, "rate_hz": 0.0, "first": 0, "last": 0}
     p, t = p[ok], times[ok]
     centred = p - p.mean(0)
     if p.shape[1] > 1:
@@ -177,20 +224,40 @@ def strokes(path: np.ndarray, times: np.ndarray, stroke: float) -> dict:
     n = max(0, len(pivots) - 1)
     span = float(t[-1] - t[0])
     size = float(np.median(np.abs(np.diff(x[pivots])))) if n else 0.0
-    return {"strokes": int(n), "spread": size, "rate_hz": n / 2 / span if span > 0 else 0.0}
+    first, last = _stroke_edges(x, pivots) if n else (0, 0)
+    seen = np.flatnonzero(ok)
+    return {"strokes": int(n), "spread": size, "rate_hz": n / 2 / span if span > 0 else 0.0,
+            "first": int(seen[first]), "last": int(seen[last])}
+
+
+STROKE_EDGE = 0.1  # of a stroke: the strokes begin where the path has left its first extreme by this much
+
+
+def _stroke_edges(x: np.ndarray, pivots: list[int]) -> tuple[int, int]:
+    """Where the strokes begin and end: the last sample still within STROKE_EDGE of the first stroke from
+    the first turning point, and the first within that of the last stroke from the final extreme (a
+    turning point on a still stretch lies anywhere along it: the first such sample, or the last)."""
+    p, q = pivots[0], pivots[1]
+    tol = STROKE_EDGE * abs(x[q] - x[p])
+    first = p + int(np.flatnonzero(np.abs(x[p:q + 1] - x[p]) <= tol)[-1])
+    p, q = pivots[-2], pivots[-1]
+    tol = STROKE_EDGE * abs(x[q] - x[p])
+    last = p + int(np.flatnonzero(np.abs(x[p:q + 1] - x[q]) <= tol)[0])
+    return first, last
 
 
 def settled(point: np.ndarray, times: np.ndarray, window_s: float, max_move: float) -> np.ndarray:
     """[T] frames where ``point`` [T, D] moved less than ``max_move`` between the ends of the
-    ``window_s`` around them."""
+    ``window_s`` around them, the point read at those times (``read_at``; the track's ends clip the
+    window): the window spans ``window_s`` at any frame rate (a half-window rounded to frames made 0.3 s
+    span 0.27 s at 15 fps, 0.32 s at 25, 0.33 s at 30 and 0.3 s at 60)."""
     out = np.zeros(len(times), bool)
     if len(times) < 2:
         return out
-    half = max(1, int(round(window_s / 2 / step(times))))
-    n = len(times)
-    lo, hi = np.clip(np.arange(n) - half, 0, n - 1), np.clip(np.arange(n) + half, 0, n - 1)
+    half = max(window_s / 2, step(times))
+    before, after = read_at(point, times, times - half), read_at(point, times, times + half)
     with np.errstate(invalid="ignore"):
-        moved = np.linalg.norm(point[hi] - point[lo], axis=-1)
+        moved = np.linalg.norm(after - before, axis=-1)
     return np.isfinite(moved) & (moved < max_move)
 
 
