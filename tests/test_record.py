@@ -109,3 +109,29 @@ def _meets(cls, protocol) -> None:
         for p in want.values():
             assert (have[p.name].default is inspect.Parameter.empty) == (p.default is inspect.Parameter.empty), \
                 (cls, name, p.name)
+
+
+def test_a_weight_free_action_after_the_last_window_makes_a_valid_record():
+    """A nod in the last half second of a long video, which no analysis window reaches (windows end where
+    the last whole one fits), is a segment of 0 windows; its record fits the schema. A real_dev talker
+    (talking_woman_to_camera_window.mp4) had such a B6 at 15.24-15.44 s of 15.48, and its record was then
+    refused by the report as 'segments/5/windows: 0 is less than the minimum of 1'."""
+    import jsonschema_rs
+    import numpy as np
+
+    from pipeline.export import segment_record
+    from pipeline.segments import analyse_track
+    from pose.types import PersonTrack
+    from tests.synthetic_actions import make_scenario
+
+    sc = make_scenario(["B1"], fps=30, seed=3, lead_in_s=(2.0, 2.0), tail_s=0.05)
+    track = PersonTrack(0, sc.keypoints.astype(np.float32), sc.scores.astype(np.float32),
+                        np.ones(sc.keypoints.shape[:2], np.uint8))
+    segments, windows = analyse_track(track, sc.times, sc.size, "long")
+    tail = [s for s in segments if not s.windows]
+    assert tail and tail[0].start_s >= windows[-1].end_s and [a.code for a in tail[0].actions] == ["B1"]
+    schema = json.loads(SCHEMA_PATH.read_text())
+    segment_schema = dict(schema["properties"]["segments"]["items"], **{"$defs": schema["$defs"]})
+    rec = json.loads(json.dumps(segment_record(tail[0], None)))  # as the record file holds it
+    assert rec["windows"] == 0 and rec["action"]["code"] == "B1"
+    jsonschema_rs.validator_for(segment_schema).validate(rec)
