@@ -128,3 +128,36 @@ def test_smoothing_spans_the_same_time_at_every_rate():
     for fps, s in speeds.items():
         assert abs(s - speeds[30]) <= 0.10 * speeds[30], speeds
         assert 0.7 * true <= s <= true, speeds
+
+
+def one_frame_later(pose):
+    """The same footage starting one frame later: a 15 fps video made from it holds the other half of the
+    frames (1, 3, 5, ... of the original instead of 0, 2, 4, ...)."""
+    from dataclasses import replace
+
+    track = select_people(pose.tracks)[0]
+    later = PersonTrack(track.id, np.asarray(track.keypoints)[1:], np.asarray(track.scores)[1:],
+                        np.asarray(track.sources)[1:], raw_keypoints=np.asarray(track.raw_keypoints)[1:],
+                        raw_scores=np.asarray(track.raw_scores)[1:])
+    return replace(pose, times=np.asarray(pose.times)[1:] - pose.times[1], tracks=[later])
+
+
+@pytest.mark.parametrize("clip", [
+    "nod", "talker", "frozen",
+    pytest.param("turn", marks=pytest.mark.xfail(strict=True, reason=(
+        "the pose model's left hand flips between two fits every frame; at 15 fps the other half of the frames "
+        "hides the flip the frames kept above show, and the turn's episode reads as upper limb, not head "
+        "(README Frame rates)")))])
+def test_the_other_half_of_the_frames_at_15_fps(poses, clip):
+    """15 fps footage holds every other frame, and which half is the camera's or the encoder's choice: the
+    answer must not depend on it. Energies within TOLERANCE[15] of 30 fps on the same footage; statuses and
+    episodes as at 30 fps."""
+    pose = one_frame_later(poses[clip])
+    base, got = answers(pose, 30), answers(pose, 15)
+    assert got["status"] == base["status"], (got, base)
+    assert [e[2] for e in got["episodes"]] == [e[2] for e in base["episodes"]], (got, base)
+    for e, e0 in zip(got["energy"] + got["episode_energy"], base["energy"] + base["episode_energy"]):
+        if e0 >= motion.STILL_THRESHOLD:
+            assert abs(e - e0) <= TOLERANCE[15] * e0 + 1e-9, (got, base)
+        else:
+            assert e < motion.STILL_THRESHOLD, (got, base)
