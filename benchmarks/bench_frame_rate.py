@@ -6,7 +6,10 @@
 
 Default input: the MA-52 demo clips in ../shared/fixtures/ma52_demo and a frozen version of the nod
 (its first frame repeated for 4 s: nothing moves). Prints, per video and rate, each window's status and
-motion energy and the movement episodes (start, end, body part, energy). ``tests/test_frame_rate.py``
+motion energy and the movement episodes (start, end, body part, energy); then the same at the source's own
+rate re-encoded with other qualities (``crf`` 14, 23, 28; the rates above are crf 18): how much the pose
+model's answer moves when nothing but the encoding changes, the yardstick for the rates' differences
+(``--no-repeatability`` leaves it out). ``tests/test_frame_rate.py``
 checks the part of this that is the project's own (everything after the pose model) on MediaPipe's
 output resampled; this one adds MediaPipe's own behaviour at each rate (README "Frame rates").
 """
@@ -30,10 +33,15 @@ from pipeline.ffmpeg_tools import ffmpeg_exe  # noqa: E402
 RATES = (15, 25, 30, 50, 60)
 
 
-def resampled(src: Path, fps: int, out: Path) -> Path:
-    dst = out / f"{src.stem}_{fps}fps.mp4"
-    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-vf", f"fps={fps}",
-                    "-an", "-c:v", "libx264", "-crf", "18", str(dst)], check=True)
+REENCODE_CRF = (14, 23, 28)
+
+
+def resampled(src: Path, fps: int | None, out: Path, crf: int = 18) -> Path:
+    """``src`` at ``fps`` (None: its own rate) as ffmpeg's fps filter resamples it, encoded at ``crf``."""
+    dst = out / (f"{src.stem}_{fps}fps.mp4" if fps else f"{src.stem}_crf{crf}.mp4")
+    rate = ["-vf", f"fps={fps}"] if fps else []
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(src), *rate,
+                    "-an", "-c:v", "libx264", "-crf", str(crf), str(dst)], check=True)
     return dst
 
 
@@ -41,6 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("videos", nargs="*", type=Path)
     ap.add_argument("--out", type=Path, help="keep the videos and outputs here (default: a temporary folder)")
+    ap.add_argument("--no-repeatability", action="store_true", help="leave out the re-encodes at the source's rate")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
@@ -53,12 +62,15 @@ def main() -> None:
         pipe = Pipeline.from_options(Options(out=out / "results", mode="long", workers=1))
         try:
             for src in videos:
-                for fps in RATES:
-                    doc = pipe.process(VideoJob(resampled(src, fps, out), Path(f"{src.stem}_{fps}fps"))).doc
+                runs = [(f"{fps:3d} fps", resampled(src, fps, out)) for fps in RATES]
+                if not args.no_repeatability:
+                    runs += [(f"crf {crf:2d}", resampled(src, None, out, crf)) for crf in REENCODE_CRF]
+                for tag, video in runs:
+                    doc = pipe.process(VideoJob(video, Path(video.stem))).doc
                     wins = " ".join(f"{w['status'][:2]} {w['motion_energy']:.3f}" for w in doc["windows"])
                     eps = " ".join(f"{s['start_s']:.2f}-{s['end_s']:.2f} {s['movement']['body_part']} "
                                    f"{s['movement']['motion_energy']:.3f}" for s in doc["segments"])
-                    print(f"{src.stem[:24]:24} {fps:3d} fps  windows: {wins:32} episodes: {eps or '-'}", flush=True)
+                    print(f"{src.stem[:24]:24} {tag}  windows: {wins:32} episodes: {eps or '-'}", flush=True)
         finally:
             pipe.close()
 

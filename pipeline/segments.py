@@ -37,7 +37,7 @@ import numpy as np
 
 from common.shots import shot_ranges
 from pose.types import PersonTrack
-from recognizer.kinematics import ActionInstance, recognize
+from recognizer.kinematics import REPEATED, ActionInstance, recognize
 
 from . import description, motion
 
@@ -247,9 +247,13 @@ def settled(instances: list[ActionInstance], times: np.ndarray, present: np.ndar
     """Movements (body, head, arm and leg actions: A-D) counted only after the pose model has settled:
     the first ``description.LANDMARK_SETTLING_S`` after a person appears or a shot starts do not count (on a frozen
     frame the landmarks drift for about 0.4 s, which at 15 and 25 fps read as a 'tiptoe' at the start of
-    the clip), and an instance with less than ``description.MIN_EPISODE_S`` left is dropped, as the
-    movement episodes are. Contacts (hands at the head, body and legs: E-G) are kept: a hand already at
-    the face when the person appears is an action."""
+    the clip). A change of posture (turning, leaning, a tiptoe, crossed legs) that starts there is dropped:
+    its amplitude is measured from where it starts, and the landmarks had not settled there (at 15 fps
+    MediaPipe's legs settle over the first 0.7 s of a frozen frame, knee, ankle and heel together, as a
+    tiptoe moves them). A repeated movement (``kinematics.REPEATED``: nodding, shaking, waving) is dropped
+    when less than ``description.MIN_EPISODE_S`` of it is left after the settling, as the movement
+    episodes are. Contacts (hands at the head, body and legs: E-G) are kept: a hand already at the face
+    when the person appears is an action."""
     starts = sorted({float(times[a]) for a, _ in motion.runs(present)} |
                     {float(times[first]) for first, _ in shot_ranges(cuts, len(times))})
     out = []
@@ -257,6 +261,8 @@ def settled(instances: list[ActionInstance], times: np.ndarray, present: np.ndar
         if inst.code[0] in "ABCD":
             begun = max((s for s in starts if s <= inst.start_s + 1e-9), default=None)
             if begun is not None and inst.start_s < begun + description.LANDMARK_SETTLING_S:
+                if inst.code not in REPEATED:
+                    continue
                 if inst.end_s - (begun + description.LANDMARK_SETTLING_S) < description.MIN_EPISODE_S:
                     continue
         out.append(inst)

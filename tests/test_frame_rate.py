@@ -13,6 +13,7 @@ filters are its own), which ``benchmarks/bench_frame_rate.py`` measures on video
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +162,27 @@ def test_the_other_half_of_the_frames_at_15_fps(poses, clip):
             assert abs(e - e0) <= TOLERANCE[15] * e0 + 1e-9, (got, base)
         else:
             assert e < motion.STILL_THRESHOLD, (got, base)
+
+
+@pytest.mark.parametrize("fps", [15, 25])
+def test_a_frozen_frame_resampled_with_ffmpeg_is_still_with_nothing_named(tmp_path, demo_dir, fps):
+    """The whole pipeline, MediaPipe included, on a frozen frame (4 s of the nod clip's first frame at 30 fps)
+    resampled with ffmpeg's fps filter, as benchmarks/bench_frame_rate.py does: every window still and no
+    segment. At 15 fps MediaPipe's landmarks settle over the first 0.7 s (a knee rises 0.057 torso lengths,
+    its ankle 0.008), which read as a D1 tiptoe before the rigid-shank check (leg_actions.TIPTOE_ANKLE)."""
+    from pipeline.inputs import VideoJob
+    from pipeline.options import Options
+    from pipeline.run import Pipeline
+    from pipeline.sample import frozen_video
+
+    frozen = frozen_video(demo_dir / "B1_nodding__0019_02_0078.mp4", tmp_path / "frozen.mp4", seconds=4.0)
+    video = tmp_path / f"frozen_{fps}fps.mp4"
+    ffmpeg("-i", str(frozen), "-vf", f"fps={fps}", "-an", "-c:v", "libx264", "-crf", "18", str(video))
+    pipe = Pipeline.from_options(Options(out=tmp_path / "out", mode="long", workers=1))
+    try:
+        doc = pipe.process(VideoJob(video, Path(video.stem))).doc
+    finally:
+        pipe.close()
+    assert doc["video"]["num_frames"] == 4 * fps
+    assert {w["status"] for w in doc["windows"]} == {"still"}, doc["windows"]
+    assert doc["segments"] == [], doc["segments"]

@@ -156,3 +156,21 @@ def test_speaker_gesturing_while_talking_is_illustrative_gestures(speaker_run):
     assert early <= {"C9"}, actions
     limbs = [a for a in actions if a["code"][0] in "CEG" and a["start_s"] >= 3.0]
     assert sum(a["code"] == "C1" for a in limbs) >= 0.7 * len(limbs), limbs
+
+
+def test_a_knee_that_rises_without_its_ankle_is_no_tiptoe():
+    """A heel lifted with the toes on the floor lifts the ankle with the knee on the rigid shank above it
+    (leg_actions.TIPTOE_ANKLE). The same generated tiptoe with the acting leg's ankle (and its foot points)
+    held where they were reads nothing: a knee rising alone is the shank tipping or the pose model
+    settling (MediaPipe's first 0.7 s on a frozen frame at 15 fps read as a tiptoe before)."""
+    from definitions.layout import ma52_layout
+
+    sc = make_scenario([Action("D1", params={"side": "left"})], fps=30, framing="seated", seed=5, body_yaw_deg=10.0)
+    assert [i.code for i in _found(sc, ["D1"])] == ["D1"]
+    kp = sc.keypoints.copy()
+    foot = ma52_layout().indices("left_ankle", "left_heel", "left_big_toe", "left_small_toe")
+    kp[:, foot, 1] = kp[:1, foot, 1]  # the ankle and the foot stay; the knee and the heel's lift over the toes as before
+    heel, toe = ma52_layout().indices("left_heel", "left_big_toe")
+    kp[:, heel, 1] += sc.keypoints[:, heel, 1] - sc.keypoints[:1, heel, 1] - (sc.keypoints[:, toe, 1] - sc.keypoints[:1, toe, 1])
+    found = recognize(kp, sc.scores, sc.times, sc.size)
+    assert [i.code for i in found if i.code == "D1"] == [], [(i.code, i.evidence) for i in found]

@@ -326,3 +326,24 @@ def test_terminal_shows_no_native_log_lines(tmp_path, small_video):
         assert {t["pose_workers"] for t in timings} == {0 if workers == 1 else 2}  # here, or 2 worker processes
         # pose time counts the workers' time on the video too, not only the assembly of their results
         assert all(0.3 * t["total_s"] < t["pose_s"] <= t["total_s"] for t in timings), timings
+
+
+def test_weight_free_actions_wait_for_the_pose_model_to_settle():
+    """In long mode a change of posture that starts within the first description.LANDMARK_SETTLING_S after a
+    person appears or a shot starts is dropped however long it is held (its amplitude is measured from
+    landmarks that had not settled); a repeated movement is kept when MIN_EPISODE_S of it is left after the
+    settling; contacts are kept."""
+    from pipeline.segments import settled
+    from recognizer.kinematics import ActionInstance
+
+    t = np.arange(0, 4, 1 / 15)
+    present = np.ones(len(t), bool)
+    found = [ActionInstance("D1", 0.0, 1.0, 0.5),  # a "tiptoe" from the first frame, held to 1 s: dropped
+             ActionInstance("D1", 0.6, 1.5, 0.5),  # after the settling: kept
+             ActionInstance("B1", 0.2, 1.2, 0.5),  # nodding on 0.7 s past the settling: kept
+             ActionInstance("B2", 0.1, 0.7, 0.5),  # 0.2 s left: dropped
+             ActionInstance("F1", 0.0, 1.0, 0.5),  # a hand at the head: kept
+             ActionInstance("B3", 2.1, 3.5, 0.5),  # a turn starting 0.1 s after the cut at 2.0 s: dropped
+             ActionInstance("A4", 2.6, 3.5, 0.5)]  # after it: kept
+    got = settled(found, t, present, cuts=[30])
+    assert [(i.code, i.start_s) for i in got] == [("D1", 0.6), ("B1", 0.2), ("F1", 0.0), ("A4", 2.6)]

@@ -43,6 +43,8 @@ COVERED = ("A1", "A2", "A3", "A4", "A5", "B1", "B2", "B3", "B4", "B5", "B6",
            "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "G1", "G2", "G4")
 CARRYING = ("A1", "A2", "A3", "A5", "G4")  # actions that carry the head with them (G4: bending to the feet)
 TWO_HANDS = ("C3", "C9", "C13", "E5")  # hands held together in front: their fingertips can reach the chin
+# movements made of repeated strokes (the others of A-D are one change of posture, measured from where it starts)
+REPEATED = ("A1", "B1", "B2", "C1", "C2", "C3", "C5", "C6", "C8", "C13", "D3")
 
 __all__ = ["ActionInstance", "COVERED", "HeadPose", "head_pose", "recognize"]
 

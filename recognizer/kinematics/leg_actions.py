@@ -26,8 +26,8 @@ A posture change is a movement of one of these by its threshold within ``MAX_MOV
   or the toes rise ``TIPTOE`` over the heel (the foot forward on its heel).
 * **D1 tiptoe**: a knee rises ``TIPTOE_KNEE`` or more while its ankle rises less (a heel lifted off the
   floor with the toes on it lifts the shank and the knee; the ankle, nearer the toes, less) and less than
-  ``RETRACT``, and the heel comes up over the toes (or the ankle, where the toes are not seen) by half of
-  ``TIPTOE``.
+  ``RETRACT`` but at least ``TIPTOE_ANKLE`` of the knee's rise, and the heel comes up over the toes (or the
+  ankle, where the toes are not seen) by half of ``TIPTOE``.
 
 **D3 shaking legs**: in a window of ``SHAKE_WINDOW_S``, the heel and ankle of one leg go up and down at
 least ``SHAKE_STROKES`` times by ``SHAKE_STROKE`` (after removing their average over 0.3 s) and the knee
@@ -48,7 +48,11 @@ The values (one torso length is about 500 mm):
 * ``TIPTOE`` 0.08 (40 mm): toes raised 10-25 deg on a 250 mm foot lift them 45-100 mm over the heel;
   heel and toe points, each jittering and drifting by 5 mm, make their difference wander by up to 30 mm.
   ``TIPTOE_KNEE`` 0.05 (25 mm): a heel raised 30-60 mm lifts the knee 25-70 mm in the picture; knees at rest
-  wander by under 10 mm.
+  wander by under 10 mm. ``TIPTOE_ANKLE`` 1/4: the ankle sits between the heel and the ball of the foot
+  (about 3/4 of the heel's lift) under the rigid shank that lifts the knee, so it rises with the knee; a
+  knee that rises while its ankle stays is the shank tipping or the pose model settling (MediaPipe's first
+  0.7 s on a frozen frame at 15 fps: knee 0.057, ankle 0.008, a ratio of 0.14); generated tiptoes seen
+  from above read 0.3-1.
 * ``SHAKE_STROKE`` 0.01 (5 mm) x 6 in ``SHAKE_WINDOW_S`` 1 s (3 cycles: 3 Hz or more), coherence 0.75:
   legs shake at 3-6 Hz with the heel bouncing 10-30 mm; slower heel movements are other leg actions.
 """
@@ -74,6 +78,7 @@ RETRACT = 0.14
 STRETCH = 0.08
 TIPTOE = 0.08
 TIPTOE_KNEE = 0.05
+TIPTOE_ANKLE = 0.25  # the ankle's rise over the knee's, at least (rigid shank)
 SHAKE_WINDOW_S = 1.0
 SHAKE_HOP_S = 0.1  # windows start this often, at any frame rate (see hand_body.PAT_HOP_S)
 SHAKE_STROKE = 0.01
@@ -164,7 +169,7 @@ def _postures(legs: dict, t: np.ndarray) -> list[ActionInstance]:
                 out.append(_instance("D4", t, i, end, amp / TIPTOE, leg=s, toes_rise=amp, cue="toes up"))
         for i, j, end, amp, returned, hold in _displacements(knee_y, t, TIPTOE_KNEE, MAX_MOVE_S):
             ankle, heel = _rise(ankle_y, i, j), _rise(heel_up, i, j)
-            if -amp >= TIPTOE_KNEE and ankle < min(RETRACT, -amp) and heel >= TIPTOE / 2:
+            if -amp >= TIPTOE_KNEE and TIPTOE_ANKLE * -amp <= ankle < min(RETRACT, -amp) and heel >= TIPTOE / 2:
                 out.append(_instance("D1", t, i, end, -amp / TIPTOE_KNEE, leg=s, knee_rise=-amp, ankle_rise=ankle,
                                      heel_rise=heel))
     return out
