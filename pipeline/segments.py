@@ -245,12 +245,10 @@ def head_moves(instances: list[ActionInstance], desc: description.TrackDescripti
 
 def settled(instances: list[ActionInstance], times: np.ndarray, present: np.ndarray, cuts=()) -> list[ActionInstance]:
     """Movements (body, head, arm and leg actions: A-D) counted only after the pose model has settled:
-    the first ``description.LANDMARK_SETTLING_S`` after a person appears or a shot starts do not count (on a frozen
-    frame the landmarks drift for about 0.4 s, which at 15 and 25 fps read as a 'tiptoe' at the start of
-    the clip). A change of posture (turning, leaning, a tiptoe, crossed legs) that starts there is dropped:
-    its amplitude is measured from where it starts, and the landmarks had not settled there (at 15 fps
-    MediaPipe's legs settle over the first 0.7 s of a frozen frame, knee, ankle and heel together, as a
-    tiptoe moves them). A repeated movement (``kinematics.REPEATED``: nodding, shaking, waving) is dropped
+    the first ``description.LANDMARK_SETTLING_S`` after a person appears or a shot starts do not count. A change of
+    posture (turning, leaning, a tiptoe, crossed legs) that starts there is dropped: its amplitude is
+    measured from where it starts, and the landmarks had not settled there (on a frozen frame they drift
+    for 0.4-0.7 s; at 15 fps MediaPipe's knee, ankle and heel rise together as a tiptoe moves them). A repeated movement (``kinematics.REPEATED``: nodding, shaking, waving) is dropped
     when less than ``description.MIN_EPISODE_S`` of it is left after the settling, as the movement
     episodes are. Contacts (hands at the head, body and legs: E-G) are kept: a hand already at the face
     when the person appears is an action."""
