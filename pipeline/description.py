@@ -36,7 +36,8 @@ movement episodes, from one person's (stabilised) keypoints alone.
   ``MIN_EPISODE_S`` or never reaching ``PEAK_FACTOR`` times the threshold dropped (pose jitter hovers
   around the threshold, movements rise well above it), and runs joined across a still stretch during which a hand stays at a
   body part it touched (reaching for the face, holding, taking the hand away: one movement). A run is
-  split where the moving body part changes, at deep minima of the energy averaged over
+  split where the moving body part changes (pieces shorter than ``MIN_PIECE_S`` join a neighbour, and
+  neighbouring pieces that ``describe`` would name by the same part join again), at deep minima of the energy averaged over
   ``SPLIT_SMOOTH_S`` (two movements back to back), and, while longer than ``MAX_EPISODE_S`` (MA-52
   actions last about 1.5-2.5 s), at its lowest minimum.
 
@@ -408,12 +409,22 @@ def _split_by_part(desc: TrackDescription, a: int, b: int, min_piece: int) -> li
                 changed = True
                 break
     out = []
-    for s, e, part in pieces:  # neighbours that ended up with the same part join again
-        if out and out[-1][2] == part:
+    for s, e, part in pieces:  # neighbours the naming rule gives the same part join again
+        name = _piece_part(desc, a + s, a + e) or BODY_PARTS[part]
+        if out and out[-1][2] == name:
             out[-1][1] = e
         else:
-            out.append([s, e, part])
+            out.append([s, e, name])
     return [(a + s, a + e) for s, e, _ in out]
+
+
+def _piece_part(desc: TrackDescription, a: int, b: int) -> str | None:
+    """The body part ``describe`` names frames [a, b) by (their parts' mean own motion and the touches
+    that begin in them). A piece that absorbed a shorter neighbour carries the label of the frames it
+    had, not necessarily the part that moved most over it all."""
+    parts = np.asarray(desc.parts[a:b], np.float64)
+    energy = {name: float(parts[:, i].mean()) for i, name in enumerate(MOTION_PARTS)}
+    return body_part(energy, desc.touches, float(desc.times[a]), motion_end(desc.times, b))[0]
 
 
 def _split_by_energy(e: np.ndarray, cut: np.ndarray, offset: int, min_piece: int, max_len: int) -> list[tuple[int, int]]:

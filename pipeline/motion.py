@@ -15,9 +15,9 @@
   lengths per second over consecutive reliable frames; the stretch's energy is the largest region's.
   Measured on MA-52 demo clips with MediaPipe: nodding 0.074, shaking body 0.24; frozen frames
   0.017-0.024 (docs/POSE_QUALITY.md). The same footage at 25-60 fps measures within 10 % of its 30 fps
-  energy. At 15 fps the real clips read within 21 % of it (keypoints stabilised at 30 fps and then thinned
-  to 15 fps: within 3 %). The rest is the pose model's frame-to-frame flips of resting fingertips, which
-  15 fps footage shows or hides by the phase of its frames (README "Frame rates"). A window whose energy is below ``STILL_THRESHOLD`` is "still": MMN has no class for "nothing
+  energy, and so does a 15 fps video run through the pose model (MediaPipe's 30 fps output thinned to
+  15 fps reads up to 21 % off: thinning keeps one of the two fits its hand model flips between on every
+  frame, README "Frame rates"). A window whose energy is below ``STILL_THRESHOLD`` is "still": MMN has no class for "nothing
   happening", so such windows are not forced into an action.
 * Hand contacts (``pipeline.description``): a hand (wrist and fingertips) within
   ``CONTACT_DISTANCE`` torso lengths of the face/head, the torso or the legs (``TARGETS``, surfaces

@@ -246,3 +246,29 @@ def test_standing_speaker_hands_together_then_gesturing(real_footage):
     assert during and all(e[2]["body_part"] == "upper limb" for e in during), r.episodes
     segs = [s for s in r.segments if s["start_s"] < GESTURES[1] and s["end_s"] > GESTURES[0]]
     assert segs and all(s["movement"]["body_part"] == "upper limb" for s in segs), r.segments
+
+
+def _hand_made(head: list[float], arms: list[float], fps: float = 15.0) -> description.TrackDescription:
+    """A description whose frames all move (energy twice the still threshold) with the given own motion of
+    the head and the arms per frame (torso lengths/s), after a still second (the pose model's settling)."""
+    lead = int(fps)
+    n = lead + len(head) + lead
+    parts = np.zeros((n, 4))
+    parts[lead:lead + len(head), 1] = head
+    parts[lead:lead + len(head), 2] = arms
+    energy = np.zeros(n)
+    energy[lead:lead + len(head)] = 2 * motion.STILL_THRESHOLD
+    return description.TrackDescription(np.arange(n) / fps, energy, parts, [], [])
+
+
+def test_a_split_by_body_part_names_its_pieces_as_the_description_does():
+    """A short head stretch is absorbed by its arm neighbour; the piece it makes moves the head most, so it
+    is named head as the head piece after it, and the two are one episode (at 15 fps the head turn's first
+    0.2 s of head motion, then 0.33 s where the resting fingertips just outran a slowing head, then the head
+    again, came out as two 'head' episodes side by side; at 30 fps the same turn was one)."""
+    head = [0.09] * 3 + [0.02] * 5 + [0.09] * 8
+    arms = [0.04] * 3 + [0.03] * 5 + [0.02] * 8
+    assert description.episodes(_hand_made(head, arms), motion.STILL_THRESHOLD) == [(15, 31)]
+    # a real change of part still splits: 0.53 s of head, then 0.53 s of arms
+    head, arms = [0.09] * 8 + [0.01] * 8, [0.01] * 8 + [0.09] * 8
+    assert description.episodes(_hand_made(head, arms), motion.STILL_THRESHOLD) == [(15, 23), (23, 31)]

@@ -7,8 +7,10 @@ nearest its time: frames dropped below 30 fps, repeated above), and everything a
 runs at that rate as it would on such a video: stabilisation, motion, description, windows, episodes.
 This is faithful for everything this project computes from the keypoints, and it keeps the test at one
 pose pass per clip; it leaves out how MediaPipe's own tracking behaves at other rates (its landmark
-filters are its own), which ``benchmarks/bench_frame_rate.py`` measures on videos resampled with ffmpeg
-(README "Frame rates").
+filters are its own, and its hand model flips between two fits on every frame it is shown, which thinning
+its output does not reproduce). So 15 fps, where that matters, is also run through MediaPipe on videos made
+with ffmpeg (``test_a_15_fps_video_through_the_pose_model``); ``benchmarks/bench_frame_rate.py`` does the
+same at every rate (README "Frame rates").
 """
 from __future__ import annotations
 
@@ -29,10 +31,11 @@ from tests.helpers import ffmpeg, pipeline_pose
 RATES = (15, 25, 30, 50, 60)
 # how far a window's or an episode's motion energy may be from its value at 30 fps (the issue asks 10 %; measured,
 # README "Frame rates": 25-60 fps within 10 % (25 fps: 9.9 %, the head turn's resting fingertips), 50-60 fps within
-# 3 %; at 15 fps up to 21 %: the pose model's hand fits flip frame to frame faster than 15 fps can show, and which
-# half of the frames a 15 fps video keeps decides whether the flip reads as movement (+22 % with the frames kept
-# here, -13 % with the others); no step after the pose model can tell which)
+# 3 %; at 15 fps up to 21 %: the pose model's hand fits flip on every frame, and thinning its 30 fps output keeps
+# one of the two fits, whose end reads as a step (+21 % with the frames kept here, -13 % with the others); a 15 fps
+# video run through the pose model flips as well and reads within 10 %: test_a_15_fps_video_through_the_pose_model)
 TOLERANCE = {15: 0.25, 25: 0.10, 30: 0.0, 50: 0.05, 60: 0.05}
+POSE_MODEL_TOLERANCE_15 = 0.10  # a 15 fps video through MediaPipe against the same frames at 30 fps
 
 
 def resample(track: PersonTrack, times: np.ndarray, fps: float) -> tuple[PersonTrack, np.ndarray]:
@@ -68,19 +71,25 @@ def answers(pose, fps: float) -> dict:
 
 
 @pytest.fixture(scope="module")
-def poses(tmp_path_factory, demo_dir) -> dict:
-    """MediaPipe's pose of real footage at 30 fps: two MA-52 demo clips (a nod, a head turn), the first
-    3 s of a real_dev talker, and a frozen frame (2 s of the nod clip's first frame: nothing moves)."""
+def clips(tmp_path_factory, demo_dir) -> dict:
+    """Real footage at 30 fps: two MA-52 demo clips (a nod, a head turn), the first 3 s of a real_dev
+    talker, and a frozen frame (2 s of the nod clip's first frame: nothing moves)."""
     from pipeline.sample import frozen_video
 
     real_dev = _need(SHARED / "fixtures" / "real_dev")
-    tmp = tmp_path_factory.mktemp("rates")
+    tmp = tmp_path_factory.mktemp("clips")
     talker = tmp / "talker.mp4"
     ffmpeg("-i", str(real_dev / "talking_woman_chest_up_blue.mp4"), "-t", "3", "-an", "-c:v", "libx264", str(talker))
-    videos = {"nod": demo_dir / "B1_nodding__0019_02_0078.mp4", "turn": demo_dir / "B3_turning_head__0010_02_0101.mp4",
-              "talker": talker, "frozen": frozen_video(demo_dir / "B1_nodding__0019_02_0078.mp4", tmp / "frozen.mp4",
-                                                       seconds=2.0)}
-    return {name: pipeline_pose(v, tmp / "out") for name, v in videos.items()}
+    return {"nod": demo_dir / "B1_nodding__0019_02_0078.mp4", "turn": demo_dir / "B3_turning_head__0010_02_0101.mp4",
+            "talker": talker, "frozen": frozen_video(demo_dir / "B1_nodding__0019_02_0078.mp4", tmp / "frozen.mp4",
+                                                     seconds=2.0)}
+
+
+@pytest.fixture(scope="module")
+def poses(tmp_path_factory, clips) -> dict:
+    """MediaPipe's pose of each clip at its own 30 fps."""
+    tmp = tmp_path_factory.mktemp("rates")
+    return {name: pipeline_pose(v, tmp / "out") for name, v in clips.items()}
 
 
 @pytest.mark.parametrize("clip", ["nod", "turn", "talker", "frozen"])
@@ -146,9 +155,9 @@ def one_frame_later(pose):
 @pytest.mark.parametrize("clip", [
     "nod", "talker", "frozen",
     pytest.param("turn", marks=pytest.mark.xfail(strict=True, reason=(
-        "the pose model's left hand flips between two fits every frame; at 15 fps the other half of the frames "
-        "hides the flip the frames kept above show, and the turn's episode reads as upper limb, not head "
-        "(README Frame rates)")))])
+        "the pose model's left hand flips between two fits on every frame; thinned to this half of the frames, "
+        "its output keeps one fit and the step where the flipping stops makes the turn's episode read upper limb; "
+        "a 15 fps video of these frames through the pose model reads head (README Frame rates)")))])
 def test_the_other_half_of_the_frames_at_15_fps(poses, clip):
     """15 fps footage holds every other frame, and which half is the camera's or the encoder's choice: the
     answer must not depend on it. Energies within TOLERANCE[15] of 30 fps on the same footage; statuses and
@@ -186,3 +195,62 @@ def test_a_frozen_frame_resampled_with_ffmpeg_is_still_with_nothing_named(tmp_pa
     assert doc["video"]["num_frames"] == 4 * fps
     assert {w["status"] for w in doc["windows"]} == {"still"}, doc["windows"]
     assert doc["segments"] == [], doc["segments"]
+
+
+PHASES = {"even": "", "odd": "trim=start_frame=1,setpts=PTS-STARTPTS,"}  # frames 0, 2, 4, ... or 1, 3, 5, ...
+
+
+@pytest.fixture(scope="module")
+def through_the_pose_model(tmp_path_factory, clips):
+    """(clip, phase) -> {30: answers, 15: answers}: the clip's frames of one phase encoded at 30 fps and made a
+    15 fps video with ffmpeg's fps filter (both x264 crf 18), each run through MediaPipe (computed once)."""
+    tmp = tmp_path_factory.mktemp("pose15")
+    done = {}
+
+    def get(clip: str, phase: str) -> dict:
+        if (clip, phase) not in done:
+            got = {}
+            for fps in (30, 15):
+                out = tmp / f"{clip}_{phase}_{fps}.mp4"
+                ffmpeg("-i", str(clips[clip]), "-vf", f"{PHASES[phase]}fps={fps}", "-an", "-c:v", "libx264",
+                       "-crf", "18", str(out))
+                got[fps] = answers(pipeline_pose(out, tmp / "out"), fps)
+            done[clip, phase] = got
+        return done[clip, phase]
+    return get
+
+
+@pytest.mark.parametrize("phase", sorted(PHASES))
+@pytest.mark.parametrize("clip", ["nod", "turn", "talker", "frozen"])
+def test_a_15_fps_video_through_the_pose_model(through_the_pose_model, clip, phase):
+    """The clip made a 15 fps video with ffmpeg (either half of its frames) and run through MediaPipe, against
+    the same frames at 30 fps (both encoded alike): the same window statuses, window energies within 10 %.
+
+    Why this beside the tests above: they thin MediaPipe's 30 fps output, and that is not what MediaPipe
+    gives on 15 fps footage where its hand model flips between two fits on every frame it is shown (the
+    head turn's left hand: a 15 fps video alternates 604/612/603/609 px as the 30 fps one does; thinned,
+    one fit is kept, 601/601/602/602, and its end reads as a step). Thinned, the turn reads up to 21 %
+    fast at 15 fps; MediaPipe run at 15 fps reads it within 5 %."""
+    got = through_the_pose_model(clip, phase)
+    assert got[15]["status"] == got[30]["status"], got
+    for e, e0 in zip(got[15]["energy"], got[30]["energy"]):
+        if e0 >= motion.STILL_THRESHOLD:
+            assert abs(e - e0) <= POSE_MODEL_TOLERANCE_15 * e0, got
+        else:
+            assert e < motion.STILL_THRESHOLD, got
+
+
+@pytest.mark.parametrize("phase", sorted(PHASES))
+@pytest.mark.parametrize("clip", [
+    pytest.param("nod", marks=pytest.mark.xfail(strict=True, reason=(
+        "MediaPipe at 15 fps measures the nod's tail under the still threshold one frame sooner; the 0.27 s "
+        "left after the first 0.5 s (the pose model settling) is under MIN_EPISODE_S (README Frame rates)"))),
+    "turn", "talker", "frozen"])
+def test_a_15_fps_video_through_the_pose_model_has_the_same_episodes(through_the_pose_model, clip, phase):
+    """The same movement episodes as the same frames at 30 fps: body parts, and edges within one 15 fps frame.
+    (The head turn's 15 fps video of frames 0, 2, 4, ... came out as two "head" episodes side by side before
+    pieces split by body part were named as the description names them.)"""
+    got = through_the_pose_model(clip, phase)
+    assert [e[2] for e in got[15]["episodes"]] == [e[2] for e in got[30]["episodes"]], got
+    for (a, b, _), (a0, b0, _) in zip(got[15]["episodes"], got[30]["episodes"]):
+        assert abs(a - a0) <= 1 / 15 + 1e-6 and abs(b - b0) <= 1 / 15 + 1e-6, got
