@@ -164,6 +164,35 @@ def test_head_actions_are_the_same_at_every_frame_rate(curve, codes):
             assert abs(a - a0) <= 1 / 15 and abs(b - b0) <= 1 / 15, got
 
 
+def _bow_drifting_back_then_nod(t: np.ndarray) -> np.ndarray:
+    """The head bowed 12 deg (0.5-1.0 s), held, drifting slowly back past halfway (to 5.5 deg by 2.8 s), then
+    a quick nod that starts upward (9 deg up in 0.2 s, 5 back down): the shape of a real_dev talker's bow."""
+    a = np.zeros((len(t), 3))
+    ease = lambda u: 0.5 - 0.5 * np.cos(np.pi * np.clip(u, 0, 1))  # noqa: E731
+    a[:, 1] = (12.0 * ease((t - 0.5) / 0.5) - 5.5 * ease((t - 1.6) / 0.8) - 1.0 * ease((t - 2.4) / 0.4)
+               - 9.0 * ease((t - 2.8) / 0.2) + 5.0 * ease((t - 3.1) / 0.4))
+    return a
+
+
+def test_a_bow_that_drifts_back_halfway_has_returned_and_the_nod_after_it_is_its_own():
+    """A held bow whose angle drifts back through halfway before the next swing moves has returned there
+    (the module's text: a return however slowly), at every rate; the quick swing after it is the nod's.
+    Before, the return had to lie within a swing's turning points: this bow read as not returned, ending
+    0.3 s after it arrived (1.18 s), and on a real talker the answer flipped with the frame rate where the
+    drift passed halfway a grid step before or after the next swing's turning point."""
+    got = {}
+    for fps in (15, 25, 30, 50, 60):
+        t, angles = _sampled(fps, 4.5, _bow_drifting_back_then_nod)
+        got[fps] = [(i.code, i.start_s, i.end_s, i.evidence.get("returned")) for i in
+                    ha.head_actions(_pose_series(angles), t)]
+    assert [(i[0], i[3]) for i in got[30]] == [("B5", True), ("B1", None)], got
+    assert 2.2 <= got[30][0][2] <= 2.7, got  # where the drift passes halfway
+    for fps, found in got.items():
+        assert [(i[0], i[3]) for i in found] == [(i[0], i[3]) for i in got[30]], got
+        for (_, a, b, _), (_, a0, b0, _) in zip(found, got[30]):
+            assert abs(a - a0) <= 1 / 15 and abs(b - b0) <= 1 / 15, got
+
+
 def test_still_head_and_slow_drift_give_no_action():
     rng = np.random.default_rng(1)
     t = np.arange(300) / 30

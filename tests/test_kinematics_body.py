@@ -174,3 +174,38 @@ def test_a_knee_that_rises_without_its_ankle_is_no_tiptoe():
     kp[:, heel, 1] += sc.keypoints[:, heel, 1] - sc.keypoints[:1, heel, 1] - (sc.keypoints[:, toe, 1] - sc.keypoints[:1, toe, 1])
     found = recognize(kp, sc.scores, sc.times, sc.size)
     assert [i.code for i in found if i.code == "D1"] == [], [(i.code, i.evidence) for i in found]
+
+
+def _glimpsed_hand(fps: float, seen: list[tuple[float, float]]):
+    """A still seated person (generated, no noise) whose right hand, held in front of the chest, moves across
+    it (0.3 torso lengths in 0.5 s, a 0.25 s pause, 0.3 more in 0.5 s from 1.75 s) and is in the picture
+    only during the ``seen`` spans (a hand at the bottom edge of a webcam picture)."""
+    from definitions.layout import hand_joints, ma52_layout
+
+    lay = ma52_layout()
+    sc = make_scenario([], seconds=4.0, fps=fps, seed=3, noise=None)
+    kp, scores, t = sc.keypoints.astype(np.float64), sc.scores.copy(), sc.times
+    hand = lay.indices("right_wrist", *hand_joints("right"))
+    torso = float(np.linalg.norm(kp[0, lay.index("neck")] - kp[0, lay.index("hip_center")]))
+    chest = kp[0, lay.indices("left_shoulder", "right_shoulder")].mean(0) + [0.0, 0.35 * torso]
+    x = np.interp(t, [1.0, 1.5, 1.75, 2.25], [0.0, 0.3, 0.3, 0.6]) - 0.3
+    kp[:, hand] += (chest - kp[0, lay.index("right_wrist")])[None, None] + (torso * x)[:, None, None] * [1.0, 0.0]
+    hidden = ~np.any([(t >= a) & (t < b) for a, b in seen], axis=0)
+    kp[np.ix_(hidden, hand)] = np.nan
+    scores[np.ix_(hidden, hand)] = 0.0
+    return kp, scores, t, sc.size
+
+
+def test_a_hand_seen_in_glimpses_is_not_seen_to_keep_moving():
+    """C1's third way (kept moving for MIN_GESTURE_S without staying) counts the time the hand is seen, not
+    its visit's span: a hand in the picture for 0.1 s, out for 0.2 s, in for 0.8 s (0.9 s seen over a
+    1.1 s visit) is not named C1 at any rate (it was at 30 fps, where the first glimpse joins the visit,
+    and not at 15, where it does not: a real_dev webcam talker's hand at the picture's bottom edge read
+    as C1 at 30 fps only). Seen for 1.2 s of the visit it is (25-60 fps; at 15 fps the 0.1 s glimpse is
+    one frame and starts no visit, and the hand then never stays: no C1 by this rule)."""
+    for fps in (15, 25, 30, 60):
+        found = [i.code for i in recognize(*_glimpsed_hand(fps, [(0.9, 1.0), (1.2, 2.0)]))]
+        assert "C1" not in found, (fps, found)
+    for fps in (25, 30, 60):
+        found = [i.code for i in recognize(*_glimpsed_hand(fps, [(0.9, 1.0), (1.2, 2.3)]))]
+        assert found == ["C1"], (fps, found)

@@ -42,7 +42,8 @@ One hand:
 * **C1 illustrative gestures**: the hand in front of the body (below the head, above the lap), besides
   the reach out and back, moving back and forth at least ``GESTURE_STROKES`` times by ``GESTURE_STROKE``
   (a rhythmic gesture) or making ``GESTURE_MOVES`` separate movement of that size or more (a stroke
-  between holds, as speakers gesture; a hand reaching to touch the body goes there and back), or kept moving for ``MIN_GESTURE_S`` without staying anywhere;
+  between holds, as speakers gesture; a hand reaching to touch the body goes there and back), or kept moving for ``MIN_GESTURE_S`` without staying anywhere
+  (seen for that long: a hand at the picture's edge, seen in glimpses, is not seen to keep moving);
   not a visit in which the hand was at the head for ``MIN_AT_HEAD_S`` (a touch of the face, which
   ``hand_head`` names).
 
@@ -284,8 +285,8 @@ def _gesture(v: "View") -> Naming | None:
     s = stroke_info(v.hand.centre, v.times, a, b, GESTURE_STROKE)
     oscillating = s["strokes"] - 2  # the reach out and back are two strokes
     moves = count_movements(v.hand.centre, v.times, a, b, MOVING, GESTURE_STROKE) - 2
-    duration = float(v.times[b - 1] - v.times[a])
-    if oscillating >= GESTURE_STROKES or moves >= GESTURE_MOVES or (v.stay_s < MIN_STAY_S and duration >= MIN_GESTURE_S):
+    seen_s = float(v.hand.seen[a:b].sum()) * step(v.times)  # moving where it was seen (not a visit's unseen stretches)
+    if oscillating >= GESTURE_STROKES or moves >= GESTURE_MOVES or (v.stay_s < MIN_STAY_S and seen_s >= MIN_GESTURE_S):
         return _naming("C1", max(oscillating / GESTURE_STROKES, moves / GESTURE_MOVES, 1.0), strokes=oscillating,
                        movements=moves, rate_hz=s["rate_hz"], stroke_mm=s["spread"] * 500)
     return None

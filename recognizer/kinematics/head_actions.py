@@ -19,7 +19,11 @@ ends when it is first that close to the next one after its middle; what lies bet
 * **Displacements** (looked for first): a swing followed by a hold of at least ``MIN_HOLD_S`` (the
   head stays turned, tilted, bowed or raised, within ``HOLD_TOLERANCE`` of the swing, and no quick
   swing back larger than that begins), with the return when the angle comes back halfway within
-  ``MAX_HOLD_S`` (however slowly; a flick back undone within ``MIN_HOLD_S`` is none): yaw -> B3,
+  ``MAX_HOLD_S`` (however slowly; a flick back undone within ``MIN_HOLD_S`` is none). The return ends
+  with the swing whose movement brings the head through halfway, or where it passes halfway when it
+  drifted back there before the next swing moved (that swing is then free to be the next movement;
+  which swing the drift belongs to is not decided at its turning point, which lies where the angle
+  is flat and moves by a grid step with the frame rate, but where the swing has moved 15 %): yaw -> B3,
   roll -> B4, pitch down -> B5 bowing head, pitch up -> B6 head up, each when the swing reaches its
   ``DISPLACEMENT_DEG``.
 
@@ -291,10 +295,14 @@ def _displacement(k: int, swings: list[Swing], x: np.ndarray, times: np.ndarray,
         return None
     last, end, returned = k, float(times[s.end]) + min(hold, MIN_HOLD_S), False
     halfway = _return(x, times, s, leave, held, amp) if len(away) else None
-    if halfway is not None:
-        for j in range(k + 1, len(swings)):  # the swing that brings the head back through halfway
-            if swings[j].peak_from <= halfway <= swings[j].peak_to:
-                last, end, returned = j, float(times[swings[j].end]), True
+    if halfway is not None:  # the head came back halfway: by a swing, or drifting back between swings
+        last, end, returned = k, float(times[halfway]), True
+        for j in range(k + 1, len(swings)):
+            if swings[j].start > halfway:  # back halfway before this swing moved: the drift was the return
+                break
+            last = j  # a wobble while held, or the swing that brings the head back through halfway
+            if halfway <= swings[j].peak_to:
+                end = float(times[swings[j].end])
                 break
     ev = {"angle": CHANNELS[channel], "amplitude_deg": round(amp, 1), "hold_s": round(hold, 2),
           "movement_s": round(float(times[s.end] - times[s.start]), 2), "returned": returned,
