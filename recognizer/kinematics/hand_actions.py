@@ -152,7 +152,7 @@ def _view(hand: Hand, other: Hand, v: Visit, times: np.ndarray, ref: dict, legs:
                 median(other.elbow, a, b), median(other.wrist, a, b), ratio(ref["upper"], ref["upper_ref"]),
                 ratio(ref["spread"], ref["spread_ref"]), ratio(ref["index"], ref["index_ref"]),
                 float(np.median(hand.model_seen[a:b])), {k: median(p, a, b) for k, p in legs.items()},
-                float(times[b - 1] - times[a] + step(times)), float(np.median(ref["inside"][a:b])))
+                float(times[b - 1] - times[a] + step(times)) if v.stayed else 0.0, float(np.median(ref["inside"][a:b])))
 
 
 def _together(lv: View, rv: View) -> bool:

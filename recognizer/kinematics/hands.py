@@ -113,6 +113,7 @@ class Visit:
     stay_b: int
     arrived: bool
     left: bool
+    stayed: bool = True  # False: the hand stayed nowhere (its main stay is then the whole time away)
 
 
 @dataclass
@@ -260,7 +261,7 @@ def _visits(hand: Hand, times: np.ndarray) -> list[Visit]:
         inside[a:b] = hand.stays[a:b]
         stays = runs(inside, times, 0.1, 0.0)
         sa, sb = max(stays, key=lambda r: times[r[1] - 1] - times[r[0]]) if stays else (a, b)
-        out.append(Visit(hand.side, start, end + 1, sa, sb, arrived, left))
+        out.append(Visit(hand.side, start, end + 1, sa, sb, arrived, left, bool(stays)))
     return out
 
 
