@@ -28,6 +28,26 @@ def frame_interval(times, default: float = DEFAULT_INTERVAL_S) -> float:
     return float(np.median(dt)) if dt.size else default
 
 
+FRAME_SLACK = 0.1  # of a frame: how far seconds / interval may miss a whole number of frames (see below)
+
+
+def frames_within(seconds: float, step: float) -> int:
+    """The most frame intervals that fit in ``seconds`` (at least 1): a gap allowed to last at most
+    ``seconds`` spans at most this many frames, at any rate. (Rounding to the nearest count let 0.25 s be
+    8 frames, 0.267 s, at 30 fps, and 15 frames, 0.25 s, at 60: one movement at 30 fps, two at 60.)
+    ``FRAME_SLACK``: containers round frame times (1/28 s is stored as 0.035714 s), so 0.5 s at 28 fps
+    reads 14.0001 intervals, not 14; the slack stays under the quarter frames that 0.25 s makes at 15 fps
+    (3.75). Times rounded to milliseconds (Matroska) put the median interval up to 1.5 % off, a frame in
+    70: a limit that lands on a whole number of frames can then move by one."""
+    return max(1, int(np.floor(seconds / step + FRAME_SLACK)))
+
+
+def frames_covering(seconds: float, step: float) -> int:
+    """The fewest frames whose intervals span ``seconds`` (at least 1): a stretch that must last at least
+    ``seconds``, or the frames within ``seconds`` of a moment, have this many (``FRAME_SLACK`` as above)."""
+    return max(1, int(np.ceil(seconds / step - FRAME_SLACK)))
+
+
 def nominal_interval(fps: float | None) -> float:
     """The frame interval [s] a container's nominal frame rate gives (``DEFAULT_INTERVAL_S`` when the rate is
     unknown: None or not above 0); for when no frame times are known yet."""

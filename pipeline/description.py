@@ -52,7 +52,7 @@ import numpy as np
 
 from common.chunks import pieces
 from common.diskarray import disk_array
-from common.frames import frame_interval
+from common.frames import frame_interval, frames_covering, frames_within
 from common.shots import shot_ranges
 from definitions.layout import hand_joints, ma52_layout
 
@@ -169,12 +169,12 @@ def part_motion(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale:
     for p, part in enumerate(MOTION_PARTS):
         speeds = []
         for joints, parent in PART_JOINTS[part]:
-            pts, pts_ok = kp[:, list(joints)].mean(1), ok[:, list(joints)].all(1)
+            pts, pts_ok = kp[:, list(joints)].mean(1), motion.steady(ok[:, list(joints)].all(1), step)
             sp, valid = speed(pts, pts_ok), pts_ok[1:] & pts_ok[:-1]
             if parent is not None:
                 rel = pts - kp[:, list(parent)].mean(1)
                 rel = np.stack([(rel * across).sum(-1), (rel * along).sum(-1)], -1)
-                rel_ok = pts_ok & ok[:, list(parent)].all(1) & frame_ok
+                rel_ok = motion.steady(pts_ok & ok[:, list(parent)].all(1) & frame_ok, step)
                 both = rel_ok[1:] & rel_ok[:-1]
                 # where the parent is out of the picture (a close-up cut at the shoulders), the motion in
                 # the picture alone: a head whose shoulders are unseen still moves
@@ -215,7 +215,7 @@ def contact_events(dist: np.ndarray, times: np.ndarray, end: float | None = None
     if len(times) == 0:
         return events, resting
     step = frame_interval(times)
-    approach, gap = max(1, int(round(APPROACH_S / step))), max(1, int(round(MERGE_GAP_S / step)))
+    approach, gap = frames_covering(APPROACH_S, step), frames_within(MERGE_GAP_S, step)
     targets = list(motion.TARGETS)
     for i, hand in enumerate(("left", "right")):
         d_all = np.asarray(dist[:, i], np.float64)  # [T, targets]
@@ -223,7 +223,7 @@ def contact_events(dist: np.ndarray, times: np.ndarray, end: float | None = None
             nearest = np.nanmin(np.where(np.isfinite(d_all), d_all, np.inf), axis=1, keepdims=True)
         only = np.where(np.isfinite(d_all) & (d_all > nearest), np.inf, d_all)
         runs = sorted((a, b, k) for k in range(len(targets)) for a, b in _contact_runs(only[:, k], step))
-        dwell = max(1, int(round(DWELL_S / step)))
+        dwell = frames_covering(DWELL_S, step)
         kept = [r for n, r in enumerate(runs) if r[1] - r[0] >= dwell or not (
             (n > 0 and r[0] - runs[n - 1][1] <= gap) or (n + 1 < len(runs) and runs[n + 1][0] - r[1] <= gap))]
         rested_until: dict[int, float] = {}
@@ -253,7 +253,7 @@ def _contact_runs(d: np.ndarray, step: float) -> list[tuple[int, int]]:
     """Frame runs [a, b) in contact: entered at CONTACT_DISTANCE, left beyond RELEASE_DISTANCE (or
     when the hand is lost for longer than MERGE_GAP_S), lasting at least MIN_CONTACT_S."""
     runs, start, lost = [], None, 0
-    max_lost = max(1, int(round(MERGE_GAP_S / step)))
+    max_lost = frames_within(MERGE_GAP_S, step)
     for t, v in enumerate(d):
         if start is None:
             if v <= motion.CONTACT_DISTANCE:
@@ -341,35 +341,35 @@ def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | Non
     if n < 2:
         return []
     step = frame_interval(times)
-    frames = lambda s: max(1, int(round(s / step)))  # noqa: E731
+    at_least = lambda s: frames_covering(s, step)  # noqa: E731
     active = np.asarray(desc.energy) >= threshold
     seen = np.ones(n, bool) if present is None else np.asarray(present, bool)
     active &= seen
     for a, _ in motion.runs(seen):  # the first moments after the person appears: the model settles
-        active[a:a + frames(LANDMARK_SETTLING_S)] = False
+        active[a:a + at_least(LANDMARK_SETTLING_S)] = False
     holds = [(e["start_s"], e["end_s"]) for e in desc.touches if e["kind"] == "touch"]
     energy = np.asarray(desc.energy)
     out = []
     for first, last in shot_ranges(desc.cuts, n):
-        active[first:first + frames(LANDMARK_SETTLING_S)] = False  # after a cut too
+        active[first:first + at_least(LANDMARK_SETTLING_S)] = False  # after a cut too
         merged: list[list[int]] = []
         for a, b in motion.runs(active[first:last]):
             a, b = a + first, b + first
-            if merged and (a - merged[-1][1] <= frames(MERGE_GAP_S) or _held(holds, times, merged[-1][1], a)):
+            if merged and (a - merged[-1][1] <= frames_within(MERGE_GAP_S, step) or _held(holds, times, merged[-1][1], a)):
                 merged[-1][1] = b
             else:
                 merged.append([a, b])
         for a, b in merged:
-            if b - a < frames(MIN_EPISODE_S) or energy[a:b].max() < PEAK_FACTOR * threshold:
+            if b - a < at_least(MIN_EPISODE_S) or energy[a:b].max() < PEAK_FACTOR * threshold:
                 continue
-            for c, d in _split_by_part(desc, a, b, frames(MIN_PIECE_S)):
-                lo, hi = max(first, c - frames(SPLIT_SMOOTH_S)), min(last, d + frames(SPLIT_SMOOTH_S))
+            for c, d in _split_by_part(desc, a, b, at_least(MIN_PIECE_S)):
+                lo, hi = max(first, c - at_least(SPLIT_SMOOTH_S)), min(last, d + at_least(SPLIT_SMOOTH_S))
                 e = motion.moving_average(energy[lo:hi], SPLIT_SMOOTH_S / step)
                 e = e[c - lo:d - lo]
                 cut = e.copy()  # where a split may go: not while a hand is held at what it touched
                 for hs, he in holds:
                     cut[(times[c:d] >= hs) & (times[c:d] <= he)] = np.inf
-                out += _split_by_energy(e, cut, c, frames(MIN_PIECE_S), frames(MAX_EPISODE_S))
+                out += _split_by_energy(e, cut, c, at_least(MIN_PIECE_S), frames_within(MAX_EPISODE_S, step))
     return out
 
 

@@ -5,7 +5,8 @@
 * Motion energy of a stretch of frames, from the stabilised keypoints (``pose.stabilize``): each joint's
   speed at each frame (``joint_speed``) is the time derivative of its trajectory averaged over
   ``SMOOTH_S`` seconds, over the frames where it is reliably seen (inside the picture, confidence >=
-  ``MIN_SCORE``). Between frames the trajectory is the Catmull-Rom cubic through them, and the average
+  ``MIN_SCORE``) in runs of ``SMOOTH_S`` or more (``steady``: a joint glimpsed for a frame or two has no
+  speed to measure). Between frames the trajectory is the Catmull-Rom cubic through them, and the average
   (a Gaussian with the spread of a ``SMOOTH_S`` box) and its derivative are taken of that continuous
   curve (``trajectory_kernels``): a movement measures the same speed at 15 as at 60 fps, where an
   average sampled at the frames spans less than a frame at 15 fps. The average removes what is left of
@@ -32,7 +33,7 @@ import numpy as np
 from scipy.ndimage import convolve1d, correlate1d
 
 from common.chunks import pieces
-from common.frames import frame_interval
+from common.frames import frame_interval, frames_covering
 from definitions.body import SHOULDERS_TO_TORSO, neck_to_hips, shoulder_widths
 from definitions.layout import REGIONS, hand_joints, ma52_layout
 
@@ -176,11 +177,33 @@ def moving_average(x: np.ndarray, width: float, axis: int = 0, mode: str = "near
 def _speeds(keypoints: np.ndarray, ok: np.ndarray, times: np.ndarray, scale: float,
             step: float) -> tuple[np.ndarray, np.ndarray]:
     """Joint speeds [T-1, V] (torso lengths / s) between consecutive frames and where both frames are
-    reliable: the mean of the two frames' speeds (``joint_speed``; ``step``: the whole stretch's frame
-    interval, which sets the kernels for every chunk)."""
+    reliable and in a run of ``SMOOTH_S`` or more (``steady``): the mean of the two frames' speeds
+    (``joint_speed``; ``step``: the whole stretch's frame interval, which sets the kernels for every chunk)."""
+    ok = steady(np.asarray(ok), step)
     speed = pair_speed(keypoints, ok, times, step) / scale
     both = ok[1:] & ok[:-1] & np.isfinite(speed)
     return speed, both
+
+
+def steady(ok: np.ndarray, step: float, seconds: float = SMOOTH_S) -> np.ndarray:
+    """``ok`` [T, ...] where its runs of True along time last ``seconds`` or more (``frames_covering``):
+    a joint seen for less than the speed's own average (a hand glimpsed at the picture's edge for a
+    frame or two) has no speed to measure. Its flicker read as movement, and as twice as long at 60 fps
+    as at 30 when each frame is shown twice."""
+    need = frames_covering(seconds, step)
+    ok = np.asarray(ok, bool)
+    if need <= 1 or not len(ok):
+        return ok
+    flat = ok.reshape(len(ok), -1)
+    pad = np.zeros((1, flat.shape[1]), bool)
+    edges = np.diff(np.concatenate([pad, flat, pad]).astype(np.int8), axis=0)  # +1 at run starts, -1 after ends
+    out = np.zeros_like(flat)
+    for j in np.flatnonzero(flat.any(0)):
+        starts, ends = np.flatnonzero(edges[:, j] == 1), np.flatnonzero(edges[:, j] == -1)
+        for a, b in zip(starts, ends):
+            if b - a >= need:
+                out[a:b, j] = True
+    return out.reshape(ok.shape)
 
 
 def pair_speed(points: np.ndarray, ok: np.ndarray, times: np.ndarray, step: float) -> np.ndarray:

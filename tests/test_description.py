@@ -272,3 +272,23 @@ def test_a_split_by_body_part_names_its_pieces_as_the_description_does():
     # a real change of part still splits: 0.53 s of head, then 0.53 s of arms
     head, arms = [0.09] * 8 + [0.01] * 8, [0.01] * 8 + [0.09] * 8
     assert description.episodes(_hand_made(head, arms), motion.STILL_THRESHOLD) == [(15, 23), (23, 31)]
+
+
+def test_the_gap_that_joins_two_movements_is_the_same_time_at_every_rate():
+    """Two movements 0.27 s apart (more than MERGE_GAP_S, 0.25 s) are two episodes at every rate. The gap
+    was rounded to the nearest frame count: 8 frames at 30 fps (0.267 s) joined them into one, 15 frames at
+    60 fps (0.25 s) did not; on a real_dev talker resampled to 60 fps a body movement at 7.4-8.2 s came and
+    went with the rate (``common.frames.frames_within``)."""
+    got = {}
+    for fps in (15, 25, 30, 50, 60):
+        t = np.arange(int(3 * fps)) / fps
+        moving = ((t >= 1.0) & (t < 1.35)) | ((t >= 1.62) & (t < 2.0))
+        parts = np.zeros((len(t), 4))
+        parts[moving, 1] = 0.1  # the head
+        desc = description.TrackDescription(t, np.where(moving, 2 * motion.STILL_THRESHOLD, 0.0), parts, [], [])
+        got[fps] = [(round(float(t[a]), 2), description.motion_end(t, b))
+                    for a, b in description.episodes(desc, motion.STILL_THRESHOLD)]
+    for fps, eps in got.items():
+        assert len(eps) == 2, got
+        for (a, b), (a0, b0) in zip(eps, got[30]):
+            assert abs(a - a0) <= 1 / 15 + 1e-6 and abs(b - b0) <= 1 / 15 + 1e-6, got

@@ -52,3 +52,26 @@ def test_a_still_joint_with_missing_frames_does_not_move():
     ok[::7] = False
     sp = motion.joint_speed(kp, ok, np.arange(60) / 15.0, 1 / 15)
     assert np.nanmax(sp) < 1e-9
+
+
+def test_a_joint_glimpsed_for_less_than_the_average_has_no_speed():
+    """A hand that shows at the picture's edge for two frames at 30 fps, at another place each time (the
+    hand model fitting a part of it), read 0.59 torso lengths/s in the arms/hands region of a real_dev
+    webcam talker, and its 60 fps copy (each frame twice) spread that over twice the time: a body-part
+    episode there came and went with the rate. A joint's frames count only in runs of SMOOTH_S or more
+    (``motion.steady``); seen that long, the same jumpy joint counts at every rate."""
+    def energy(fps: float, seen_s: float) -> float:
+        t = np.arange(int(2 * fps)) / fps
+        kp = np.zeros((len(t), 44, 2)) + 100.0
+        ok = np.ones((len(t), 44), bool)
+        hand = motion.REGION_JOINTS["arms/hands"]
+        glimpse = (t >= 1.0) & (t < 1.0 + seen_s - 1e-9)
+        ok[:, hand] = glimpse[:, None]
+        kp[:, hand, 0] += np.where(np.floor(t * 30) % 2 == 0, 0.0, 20.0)[:, None]  # 20 px apart, frame by frame at 30 fps
+        return float(np.max(motion.frame_energy(kp, ok, t, 100.0)))
+
+    for fps in (30, 60):
+        assert energy(fps, 2 / 30) < 1e-9, fps
+        assert energy(fps, 4 / 30) > motion.STILL_THRESHOLD, fps
+    assert motion.steady(np.array([0, 1, 1, 0, 1, 1, 1, 1, 0], bool), 1 / 30).tolist() == \
+        [False, False, False, False, True, True, True, True, False]

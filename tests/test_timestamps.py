@@ -91,3 +91,15 @@ def test_a_hole_in_the_timestamps_is_named_and_never_spanned(tmp_path, capsys):
         assert s["end_s"] <= 0.8 + 1e-6 or s["start_s"] >= 10.8 - 1e-6, s
     inside = [w for w in doc["windows"] if w["start_s"] >= 1.0 and w["end_s"] <= 10.7]
     assert len(inside) >= 7 and {w["status"] for w in inside} == {"absent"}
+
+
+def test_seconds_become_frames_the_same_way_at_every_rate():
+    """A gap of at most 0.25 s and a stretch of at least 0.3 s in frames: never rounded past the time they
+    stand for (0.25 s is 3 frames at 15 fps, 7 at 30, 15 at 60; 0.3 s is 5, 9, 18), and 1/28 s stored
+    rounded to the microsecond (0.035714 s) still makes 0.5 s 14 frames."""
+    from common.frames import frames_covering, frames_within
+
+    assert [frames_within(0.25, 1 / f) for f in (15, 25, 30, 50, 60)] == [3, 6, 7, 12, 15]
+    assert [frames_covering(0.3, 1 / f) for f in (15, 25, 30, 50, 60)] == [5, 8, 9, 15, 18]
+    assert frames_covering(0.5, 0.035714) == 14 and frames_within(0.5, 0.035714) == 14
+    assert frames_covering(0.01, 1 / 30) == 1 and frames_within(0.01, 1 / 30) == 1
