@@ -195,12 +195,9 @@ def steady(ok: np.ndarray, step: float, seconds: float = SMOOTH_S) -> np.ndarray
     if need <= 1 or not len(ok):
         return ok
     flat = ok.reshape(len(ok), -1)
-    pad = np.zeros((1, flat.shape[1]), bool)
-    edges = np.diff(np.concatenate([pad, flat, pad]).astype(np.int8), axis=0)  # +1 at run starts, -1 after ends
     out = np.zeros_like(flat)
     for j in np.flatnonzero(flat.any(0)):
-        starts, ends = np.flatnonzero(edges[:, j] == 1), np.flatnonzero(edges[:, j] == -1)
-        for a, b in zip(starts, ends):
+        for a, b in runs(flat[:, j]):
             if b - a >= need:
                 out[a:b, j] = True
     return out.reshape(ok.shape)
