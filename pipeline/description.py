@@ -310,8 +310,7 @@ def describe(desc: TrackDescription, keypoints: np.ndarray, ok, a: int, b: int, 
     start = float(times[a]) if a < len(times) else 0.0
     end = motion_end(times, b)
     energies = motion.region_energy(keypoints[a:b], ok[a:b], times[a:b], scale)
-    parts = np.asarray(desc.parts[a:b], np.float64)
-    part_energy = {name: float(parts[:, i].mean()) if len(parts) else 0.0 for i, name in enumerate(MOTION_PARTS)}
+    part_energy = _part_energy(desc, a, b)
     part, scores = body_part(part_energy, desc.touches, start, end)
     return {
         "body_part": part,
@@ -422,9 +421,13 @@ def _piece_part(desc: TrackDescription, a: int, b: int) -> str | None:
     """The body part ``describe`` names frames [a, b) by (their parts' mean own motion and the touches
     that begin in them). A piece that absorbed a shorter neighbour carries the label of the frames it
     had, not necessarily the part that moved most over it all."""
+    return body_part(_part_energy(desc, a, b), desc.touches, float(desc.times[a]), motion_end(desc.times, b))[0]
+
+
+def _part_energy(desc: TrackDescription, a: int, b: int) -> dict[str, float]:
+    """Each motion part's mean own motion over frames [a, b) (0 where there are none)."""
     parts = np.asarray(desc.parts[a:b], np.float64)
-    energy = {name: float(parts[:, i].mean()) for i, name in enumerate(MOTION_PARTS)}
-    return body_part(energy, desc.touches, float(desc.times[a]), motion_end(desc.times, b))[0]
+    return {name: float(parts[:, i].mean()) if len(parts) else 0.0 for i, name in enumerate(MOTION_PARTS)}
 
 
 def _split_by_energy(e: np.ndarray, cut: np.ndarray, offset: int, min_piece: int, max_len: int) -> list[tuple[int, int]]:
