@@ -14,7 +14,9 @@ model's answer moves when nothing but the encoding changes, the yardstick for th
 and its output is resampled to each rate as ``tests/test_frame_rate.py`` does (both halves of the frames,
 for the rates below the source's): only this project's own steps, on whole videos (default: the
 single-person clips of ../shared/fixtures/real_dev); prints each window's status and energy, the movement
-episodes, and per rate the largest window-energy difference from 30 fps and whether the episodes match.
+episodes, and per rate the largest window-energy difference from 30 fps and whether the episodes match
+(where they do not: whether those clear of the episode rules' limits do, ``tests/test_frame_rate.py``
+``clear_of_limits``).
 ``tests/test_frame_rate.py``
 checks the part of this that is the project's own (everything after the pose model) on MediaPipe's
 output resampled; this one adds MediaPipe's own behaviour at each rate (README "Frame rates").
@@ -86,7 +88,7 @@ def main() -> None:
 
 def after_pose(args) -> None:
     """``--after-pose`` (see the module's text)."""
-    from tests.test_frame_rate import answers, one_frame_later  # the tests' resampling, not a copy of it
+    from tests.test_frame_rate import answers, one_frame_later, unmatched_clear_episodes  # the tests' own
     from pipeline import motion
     from pose.result import load_pose
 
@@ -112,7 +114,10 @@ def after_pose(args) -> None:
                                          in zip(got["episodes"], base["episodes"])), default=0.0)
                             same = f"same episodes, edges within {edges:.2f} s"
                         else:
-                            same = f"{len(got['episodes'])} episodes against {len(base['episodes'])}"
+                            lost = unmatched_clear_episodes(got, base)
+                            same = (f"{len(got['episodes'])} episodes against {len(base['episodes'])}, "
+                                    + (f"{len(lost)} clear of the limits unmatched {lost}" if lost
+                                       else "those clear of the limits matched"))
                         flips = sum(s != s0 for s, s0 in zip(got["status"], base["status"]))
                         eps = " ".join(f"{a:.2f}-{b:.2f} {part}" for a, b, part in got["episodes"])
                         print(f"{Path(video).stem[:24]:24} {phase} {fps:2d} fps: windows within {worst:4.0%}, "

@@ -31,13 +31,15 @@ movement episodes, from one person's (stabilised) keypoints alone.
   motion categories the rest by (weighted) own motion; without, the motion categories share all.
 * **Movement episodes** (without an MMN checkpoint, the segments where no weight-free action is named,
   ``pipeline.segments``): the frames whose motion
-  energy reaches the still threshold (not counting the first ``LANDMARK_SETTLING_S`` after the person appears,
+  energy reaches the still threshold, and the frames around them while it stays above ``RELEASE_FACTOR``
+  of it (not counting the first ``LANDMARK_SETTLING_S`` after the person appears,
   while the pose model's landmarks settle: on a frozen frame they drift for about 0.4 s), gaps under ``MERGE_GAP_S`` closed, runs under
   ``MIN_EPISODE_S`` or never reaching ``PEAK_FACTOR`` times the threshold dropped (pose jitter hovers
   around the threshold, movements rise well above it), and runs joined across a still stretch during which a hand stays at a
   body part it touched (reaching for the face, holding, taking the hand away: one movement). A run is
   split where the moving body part changes (pieces shorter than ``MIN_PIECE_S`` join a neighbour, and
-  neighbouring pieces that ``describe`` would name by the same part join again), at deep minima of the energy averaged over
+  neighbouring pieces that ``describe`` would name by the same part, or whose part does not move
+  ``SWITCH_FACTOR`` times as much as the neighbour's, join again), at deep minima of the energy averaged over
   ``SPLIT_SMOOTH_S`` (two movements back to back), and, while longer than ``MAX_EPISODE_S`` (MA-52
   actions last about 1.5-2.5 s), at its lowest minimum.
 
@@ -78,6 +80,18 @@ RETURN_S = 30.0  # a hand arriving where it rested less than this long ago resum
 DWELL_S = 0.5
 LANDMARK_SETTLING_S = 0.5  # after a person appears, the pose model's landmarks settle for this long
 PEAK_FACTOR = 1.5  # an episode's energy peaks at least this many times the still threshold
+# a movement that reached the still threshold goes on while its energy stays above this share of it: energies
+# differ by up to 10 % between frame rates (tests/test_frame_rate.py), and without the margin a dip just under the
+# threshold cut a movement into pieces too short to count at one rate and not at another (the webcam talker's
+# 0.8 s body movement at 7.4 s: an episode at 25 fps, none at 30). A wider margin (0.8) lets pose jitter near
+# the threshold go on as movement: 18-23 episodes on the 2 px synthetic suite against 12-14 (docs/DESCRIPTION.md)
+RELEASE_FACTOR = 0.9
+# a piece split off by body part stands apart from its neighbour only where its part moves at least this many
+# times as much as the neighbour's (weighted as named): a frame's motion differs by up to 20 % between frame
+# rates (90th percentile near the still threshold, real_dev talkers resampled to 15-60 fps), and a standing
+# speaker's body and arms, moving nearly alike for seconds, were cut into "upper limb" and "body" pieces at
+# other places at each rate (README "Frame rates")
+SWITCH_FACTOR = 1.25
 CHUNK = 4096
 CONTEXT_S = 1.0  # seconds of context on each side of a chunk (part motion depends on SMOOTH_S + PART_SMOOTH_S)
 
@@ -341,16 +355,18 @@ def episodes(desc: TrackDescription, threshold: float, present: np.ndarray | Non
         return []
     step = frame_interval(times)
     at_least = lambda s: frames_covering(s, step)  # noqa: E731
-    active = np.asarray(desc.energy) >= threshold
-    seen = np.ones(n, bool) if present is None else np.asarray(present, bool)
-    active &= seen
-    for a, _ in motion.runs(seen):  # the first moments after the person appears: the model settles
-        active[a:a + at_least(LANDMARK_SETTLING_S)] = False
-    holds = [(e["start_s"], e["end_s"]) for e in desc.touches if e["kind"] == "touch"]
     energy = np.asarray(desc.energy)
+    allowed = np.ones(n, bool) if present is None else np.asarray(present, bool).copy()
+    for a, _ in motion.runs(allowed):  # the first moments after the person appears: the model settles
+        allowed[a:a + at_least(LANDMARK_SETTLING_S)] = False
+    for first, _ in shot_ranges(desc.cuts, n):
+        allowed[first:first + at_least(LANDMARK_SETTLING_S)] = False  # after a cut too
+    active = np.zeros(n, bool)  # hysteresis: a run above RELEASE_FACTOR x the threshold that reaches it
+    for a, b in motion.runs(allowed & (energy >= RELEASE_FACTOR * threshold)):
+        active[a:b] = bool((energy[a:b] >= threshold).any())
+    holds = [(e["start_s"], e["end_s"]) for e in desc.touches if e["kind"] == "touch"]
     out = []
     for first, last in shot_ranges(desc.cuts, n):
-        active[first:first + at_least(LANDMARK_SETTLING_S)] = False  # after a cut too
         merged: list[list[int]] = []
         for a, b in motion.runs(active[first:last]):
             a, b = a + first, b + first
@@ -408,9 +424,9 @@ def _split_by_part(desc: TrackDescription, a: int, b: int, min_piece: int) -> li
                 changed = True
                 break
     out = []
-    for s, e, part in pieces:  # neighbours the naming rule gives the same part join again
+    for s, e, part in pieces:  # neighbours the naming rule gives the same part, or not clearly another, join again
         name = _piece_part(desc, a + s, a + e) or BODY_PARTS[part]
-        if out and out[-1][2] == name:
+        if out and (out[-1][2] == name or not _moves_clearly_more(desc, a + s, a + e, name, out[-1][2])):
             out[-1][1] = e
         else:
             out.append([s, e, name])
@@ -422,6 +438,16 @@ def _piece_part(desc: TrackDescription, a: int, b: int) -> str | None:
     that begin in them). A piece that absorbed a shorter neighbour carries the label of the frames it
     had, not necessarily the part that moved most over it all."""
     return body_part(_part_energy(desc, a, b), desc.touches, float(desc.times[a]), motion_end(desc.times, b))[0]
+
+
+def _moves_clearly_more(desc: TrackDescription, a: int, b: int, part: str, other: str) -> bool:
+    """Whether over frames [a, b) ``part`` moves at least ``SWITCH_FACTOR`` times as much as ``other``
+    (weighted as the naming rule weighs them; a touch category always stands apart)."""
+    if part not in MOTION_PARTS or other not in MOTION_PARTS:
+        return True
+    energy = _part_energy(desc, a, b)
+    weight = dict(zip(MOTION_PARTS, PART_WEIGHTS))
+    return energy[part] * weight[part] >= SWITCH_FACTOR * energy[other] * weight[other]
 
 
 def _part_energy(desc: TrackDescription, a: int, b: int) -> dict[str, float]:

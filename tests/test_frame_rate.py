@@ -67,7 +67,34 @@ def answers(pose, fps: float) -> dict:
     return {"status": [w.status for w in windows], "energy": [w.energy for w in windows],
             "episodes": [(float(t[a]), description.motion_end(t, b), m["body_part"]) for (a, b), m in zip(spans, moved)],
             "episode_energy": [m["motion_energy"] for m in moved],
+            "clear": [clear_of_limits(m, float(np.max(desc.energy[a:b])), description.motion_end(t, b) - float(t[a]))
+                      for (a, b), m in zip(spans, moved)],
             "segments": [(s.start_s, s.end_s, s.movement["body_part"]) for s in segments]}
+
+
+def clear_of_limits(movement: dict, peak: float, seconds: float) -> bool:
+    """Whether no limit of the episode rules (``pipeline.description``) is near an episode with this
+    description (``description.describe``), energy peak and length: its energy peaks above
+    ``PEAK_FACTOR`` times the still threshold by the 10 % margin of ``RELEASE_FACTOR``, it outlasts
+    ``MIN_EPISODE_S`` by a frame at 15 fps at either end, and the part it is named by moves at least
+    ``SWITCH_FACTOR`` times as much as any other (weighted as named; a touch names it otherwise). Where a
+    limit is near, which side of it a measurement falls on can change with the frame rate, as it changes
+    with the encoding (README "Frame rates")."""
+    weighted = sorted((movement["part_energy"][p] * w for p, w in zip(description.MOTION_PARTS, description.PART_WEIGHTS)),
+                      reverse=True)
+    named = movement["body_part"] not in description.MOTION_PARTS or weighted[0] >= description.SWITCH_FACTOR * weighted[1]
+    return (named and seconds >= description.MIN_EPISODE_S + 2 / min(RATES)
+            and peak >= description.PEAK_FACTOR / description.RELEASE_FACTOR * motion.STILL_THRESHOLD)
+
+
+def unmatched_clear_episodes(got: dict, base: dict) -> list[tuple]:
+    """The episodes clear of the rules' limits (``clear_of_limits``) in either answer that episodes of the
+    same body part in the other do not cover for at least half their time."""
+    def covered(episode, others):
+        a, b, part = episode
+        return sum(max(0.0, min(b, d) - max(a, c)) for c, d, q in others if q == part) >= 0.5 * (b - a)
+    return ([("only here", e) for e, ok in zip(got["episodes"], got["clear"]) if ok and not covered(e, base["episodes"])]
+            + [("missing", e) for e, ok in zip(base["episodes"], base["clear"]) if ok and not covered(e, got["episodes"])])
 
 
 @pytest.fixture(scope="module")
@@ -240,12 +267,14 @@ def test_a_15_fps_video_through_the_pose_model(through_the_pose_model, clip, pha
             assert e < motion.STILL_THRESHOLD, got
 
 
-@pytest.mark.parametrize("phase", sorted(PHASES))
-@pytest.mark.parametrize("clip", [
-    pytest.param("nod", marks=pytest.mark.xfail(strict=True, reason=(
-        "MediaPipe at 15 fps measures the nod's tail under the still threshold one frame sooner; the 0.27 s "
-        "left after the first 0.5 s (the pose model settling) is under MIN_EPISODE_S (README Frame rates)"))),
-    "turn", "talker", "frozen"])
+@pytest.mark.parametrize("clip, phase", [
+    pytest.param("nod", "even", marks=pytest.mark.xfail(strict=True, reason=(
+        "the nod starts inside the first 0.5 s, which do not count while the pose model settles; at 15 fps the "
+        "first frame that counts is 0.533 s, and MediaPipe measures 0.050 at 0.8 s where 30 fps measures 0.075, "
+        "so the run (0.27 s) is under MIN_EPISODE_S where 30 fps keeps 0.50-0.87 s; with frames 1, 3, 5, ... "
+        "it is found (README Frame rates)"))),
+    ("nod", "odd"), ("turn", "even"), ("turn", "odd"), ("talker", "even"), ("talker", "odd"),
+    ("frozen", "even"), ("frozen", "odd")])
 def test_a_15_fps_video_through_the_pose_model_has_the_same_episodes(through_the_pose_model, clip, phase):
     """The same movement episodes as the same frames at 30 fps: body parts, and edges within one 15 fps frame.
     (The head turn's 15 fps video of frames 0, 2, 4, ... came out as two "head" episodes side by side before
@@ -254,3 +283,47 @@ def test_a_15_fps_video_through_the_pose_model_has_the_same_episodes(through_the
     assert [e[2] for e in got[15]["episodes"]] == [e[2] for e in got[30]["episodes"]], got
     for (a, b, _), (a0, b0, _) in zip(got[15]["episodes"], got[30]["episodes"]):
         assert abs(a - a0) <= 1 / 15 + 1e-6 and abs(b - b0) <= 1 / 15 + 1e-6, got
+
+
+WHOLE_VIDEOS = ("talking_woman_chest_up_blue", "talking_man_suit_chest_up", "talking_woman_to_camera_window",
+                "speaker_standing_hands_together_then_gestures")
+
+
+@pytest.fixture(scope="module")
+def whole_videos(tmp_path_factory):
+    """name -> MediaPipe's pose of the whole real_dev video at its own rate (computed once)."""
+    real_dev = _need(SHARED / "fixtures" / "real_dev")
+    tmp = tmp_path_factory.mktemp("whole")
+    done = {}
+
+    def get(name: str):
+        if name not in done:
+            done[name] = pipeline_pose(real_dev / f"{name}.mp4", tmp / "out")
+        return done[name]
+    return get
+
+
+@pytest.mark.parametrize("video", WHOLE_VIDEOS)
+def test_whole_videos_keep_their_movements_at_every_rate(whole_videos, video):
+    """The four single-person real_dev videos whole (6.6-15.5 s of talking and gesturing), resampled after
+    the pose model to every rate, either half of the frames: each window's energy within TOLERANCE of 30 fps
+    and its status the same unless its energy lies that close to the threshold; every movement episode clear
+    of the rules' limits (``clear_of_limits``) at one rate is covered, for at least half its time, by episodes
+    of the same body part at the other. Before the release margin (``description.RELEASE_FACTOR``) the webcam
+    talker's 0.8 s body movement at 7.4 s was an episode at 25 fps and none at 30 (its energy hovered at the
+    threshold and cut it into pieces under MIN_EPISODE_S); before the part-switch margin
+    (``description.SWITCH_FACTOR``) the standing speaker's gesturing, body and arms moving nearly alike, was
+    cut into "upper limb" and "body" pieces at other places at each rate (README "Frame rates")."""
+    pose = whole_videos(video)
+    for phase, p in (("even", pose), ("odd", one_frame_later(pose))):
+        base = answers(p, 30)
+        for fps in RATES:
+            got = answers(p, fps)
+            tolerance = max(TOLERANCE[fps], 0.10)
+            for e, e0, status, status0 in zip(got["energy"], base["energy"], got["status"], base["status"]):
+                near = abs(e0 - motion.STILL_THRESHOLD) <= tolerance * motion.STILL_THRESHOLD
+                assert status == status0 or near, (phase, fps, got["energy"], base["energy"])
+                if e0 >= motion.STILL_THRESHOLD:
+                    assert abs(e - e0) <= tolerance * e0, (phase, fps, got["energy"], base["energy"])
+            assert unmatched_clear_episodes(got, base) == [], (phase, fps, got["episodes"], base["episodes"])
+        assert any(base["clear"]), base  # each video has movements clear of every limit
