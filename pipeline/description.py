@@ -425,29 +425,29 @@ def _split_by_part(desc: TrackDescription, a: int, b: int, min_piece: int) -> li
                 break
     out = []
     for s, e, part in pieces:  # neighbours the naming rule gives the same part, or not clearly another, join again
-        name = _piece_part(desc, a + s, a + e) or BODY_PARTS[part]
-        if out and (out[-1][2] == name or not _moves_clearly_more(desc, a + s, a + e, name, out[-1][2])):
+        energy = _part_energy(desc, a + s, a + e)
+        name = _piece_part(desc, a + s, a + e, energy) or BODY_PARTS[part]
+        if out and (out[-1][2] == name or not moves_clearly_more(energy, name, out[-1][2])):
             out[-1][1] = e
         else:
             out.append([s, e, name])
     return [(a + s, a + e) for s, e, _ in out]
 
 
-def _piece_part(desc: TrackDescription, a: int, b: int) -> str | None:
-    """The body part ``describe`` names frames [a, b) by (their parts' mean own motion and the touches
-    that begin in them). A piece that absorbed a shorter neighbour carries the label of the frames it
-    had, not necessarily the part that moved most over it all."""
-    return body_part(_part_energy(desc, a, b), desc.touches, float(desc.times[a]), motion_end(desc.times, b))[0]
+def _piece_part(desc: TrackDescription, a: int, b: int, energy: dict[str, float]) -> str | None:
+    """The body part ``describe`` names frames [a, b) by (their parts' mean own motion, ``energy``, and the
+    touches that begin in them). A piece that absorbed a shorter neighbour carries the label of the frames
+    it had, not necessarily the part that moved most over it all."""
+    return body_part(energy, desc.touches, float(desc.times[a]), motion_end(desc.times, b))[0]
 
 
-def _moves_clearly_more(desc: TrackDescription, a: int, b: int, part: str, other: str) -> bool:
-    """Whether over frames [a, b) ``part`` moves at least ``SWITCH_FACTOR`` times as much as ``other``
-    (weighted as the naming rule weighs them; a touch category always stands apart)."""
+def moves_clearly_more(part_energy: dict[str, float], part: str, other: str) -> bool:
+    """Whether ``part`` moves at least ``SWITCH_FACTOR`` times as much as ``other`` (own motion per part,
+    ``_part_energy``, weighted as the naming rule weighs them; a touch category always stands apart)."""
     if part not in MOTION_PARTS or other not in MOTION_PARTS:
         return True
-    energy = _part_energy(desc, a, b)
     weight = dict(zip(MOTION_PARTS, PART_WEIGHTS))
-    return energy[part] * weight[part] >= SWITCH_FACTOR * energy[other] * weight[other]
+    return part_energy[part] * weight[part] >= SWITCH_FACTOR * part_energy[other] * weight[other]
 
 
 def _part_energy(desc: TrackDescription, a: int, b: int) -> dict[str, float]:

@@ -80,9 +80,8 @@ def clear_of_limits(movement: dict, peak: float, seconds: float) -> bool:
     ``SWITCH_FACTOR`` times as much as any other (weighted as named; a touch names it otherwise). Where a
     limit is near, which side of it a measurement falls on can change with the frame rate, as it changes
     with the encoding (README "Frame rates")."""
-    weighted = sorted((movement["part_energy"][p] * w for p, w in zip(description.MOTION_PARTS, description.PART_WEIGHTS)),
-                      reverse=True)
-    named = movement["body_part"] not in description.MOTION_PARTS or weighted[0] >= description.SWITCH_FACTOR * weighted[1]
+    named = all(description.moves_clearly_more(movement["part_energy"], movement["body_part"], other)
+                for other in description.MOTION_PARTS if other != movement["body_part"])
     return (named and seconds >= description.MIN_EPISODE_S + 2 / min(RATES)
             and peak >= description.PEAK_FACTOR / description.RELEASE_FACTOR * motion.STILL_THRESHOLD)
 
