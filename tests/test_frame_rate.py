@@ -61,9 +61,8 @@ def answers(pose, fps: float) -> dict:
     scale = motion.body_scale(stable.keypoints)
     desc = description.describe_track(stable.keypoints, stable.scores, t, size, scale)
     ok = motion.ReliableMask(stable.keypoints, stable.scores, *size)
-    moved = [description.describe(desc, stable.keypoints, ok, a, b, scale)
-             for a, b in description.episodes(desc, motion.STILL_THRESHOLD, stable.present)]
     spans = description.episodes(desc, motion.STILL_THRESHOLD, stable.present)
+    moved = [description.describe(desc, stable.keypoints, ok, a, b, scale) for a, b in spans]
     return {"status": [w.status for w in windows], "energy": [w.energy for w in windows],
             "episodes": [(float(t[a]), description.motion_end(t, b), m["body_part"]) for (a, b), m in zip(spans, moved)],
             "episode_energy": [m["motion_energy"] for m in moved],
